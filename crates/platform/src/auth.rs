@@ -1,0 +1,570 @@
+//! Bearer tokens: identity signs them (Ed25519 JWTs); every service verifies
+//! them locally with identity's public keys. The edge middleware turns the
+//! `authorization` header into a [`Caller`] in the request's extensions.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::SigningKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::ids::{AccountId, ServiceAccountId};
+
+/// What a token may do beyond a person's own team roles.
+pub mod scopes {
+    /// Allot's own services calling each other.
+    pub const INTERNAL: &str = "internal";
+    /// Operators: service accounts, deliveries, every team.
+    pub const ADMIN: &str = "admin";
+    /// Managing the product catalog.
+    pub const CATALOG: &str = "catalog";
+    /// Recording purchases: contracts and subscriptions.
+    pub const CONTRACTS: &str = "contracts";
+    /// Collaboration products adding guests to teams.
+    pub const GUESTS: &str = "guests";
+    /// Reading accounts.
+    pub const ACCOUNTS_READ: &str = "accounts.read";
+    /// Following the change streams.
+    pub const EVENTS_READ: &str = "events.read";
+    /// Asking entitlement checks for any person (licensing back ends).
+    pub const ENTITLEMENTS_CHECK: &str = "entitlements.check";
+    /// Acting for a person.
+    pub const ACT_AS: &str = "act_as";
+
+    /// Every scope a credential may carry.
+    pub const ALL: &[&str] = &[
+        INTERNAL,
+        ADMIN,
+        CATALOG,
+        CONTRACTS,
+        GUESTS,
+        ACCOUNTS_READ,
+        EVENTS_READ,
+        ENTITLEMENTS_CHECK,
+        ACT_AS,
+    ];
+}
+
+const ISSUER: &str = "allot";
+const AUDIENCE: &str = "allot";
+
+/// The claims of an Allot bearer token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// `accounts/{id}` or `serviceAccounts/{id}`: whose rights apply.
+    pub sub: String,
+    /// Space-separated scopes.
+    #[serde(default)]
+    pub scope: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    /// The service account acting for `sub` (RFC 8693 `act`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Actor {
+    pub sub: String,
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Account(AccountId),
+    ServiceAccount(ServiceAccountId),
+}
+
+impl Principal {
+    pub fn name(&self) -> String {
+        match self {
+            Principal::Account(a) => a.name(),
+            Principal::ServiceAccount(s) => s.name(),
+        }
+    }
+
+    fn parse(sub: &str) -> Option<Principal> {
+        if let Ok(a) = AccountId::parse("sub", sub) {
+            return Some(Principal::Account(a));
+        }
+        ServiceAccountId::parse("sub", sub)
+            .ok()
+            .map(Principal::ServiceAccount)
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Whose rights apply: a person (also when a platform acts for them) or a
+    /// service account.
+    pub principal: Principal,
+    /// The platform acting for the person, if any.
+    pub actor: Option<ServiceAccountId>,
+    pub scopes: Vec<String>,
+    /// When the token expires (Unix seconds).
+    pub expires_at: i64,
+}
+
+impl Caller {
+    pub fn account(&self) -> Option<&AccountId> {
+        match &self.principal {
+            Principal::Account(a) => Some(a),
+            Principal::ServiceAccount(_) => None,
+        }
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// Allot's own services.
+    pub fn is_internal(&self) -> bool {
+        self.has_scope(scopes::INTERNAL)
+    }
+
+    /// The caller as a resource name, for events and audit.
+    pub fn name(&self) -> String {
+        self.principal.name()
+    }
+
+    /// A caller for work Allot does by itself (consumers, jobs).
+    pub fn system() -> Caller {
+        Caller {
+            principal: Principal::ServiceAccount(ServiceAccountId::from_db(
+                INTERNAL_SERVICE_ACCOUNT.to_owned(),
+            )),
+            actor: None,
+            scopes: vec![scopes::INTERNAL.to_owned()],
+            expires_at: i64::MAX,
+        }
+    }
+}
+
+/// The id of the service account Allot's services call each other with.
+pub const INTERNAL_SERVICE_ACCOUNT: &str = "allot-internal";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read key file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("key file {path} is not a PKCS#8 Ed25519 private key")]
+    Format { path: String },
+    #[error("cannot write key file {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Identity's signing key.
+#[derive(Clone)]
+pub struct SigningKeyPair {
+    signing: SigningKey,
+    kid: String,
+}
+
+impl std::fmt::Debug for SigningKeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyPair").field("kid", &self.kid).finish()
+    }
+}
+
+impl SigningKeyPair {
+    pub fn generate() -> SigningKeyPair {
+        Self::from_signing(SigningKey::generate(&mut rand::rngs::OsRng))
+    }
+
+    fn from_signing(signing: SigningKey) -> SigningKeyPair {
+        let kid = key_id(signing.verifying_key().as_bytes());
+        SigningKeyPair { signing, kid }
+    }
+
+    /// Reads a PKCS#8 PEM file.
+    pub fn load(path: &Path) -> Result<SigningKeyPair, KeyError> {
+        let pem = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let signing = SigningKey::from_pkcs8_pem(&pem).map_err(|_| KeyError::Format {
+            path: path.display().to_string(),
+        })?;
+        Ok(Self::from_signing(signing))
+    }
+
+    /// Reads the file, or creates it with a new key when missing (`allot dev`).
+    pub fn load_or_create(path: &Path) -> Result<SigningKeyPair, KeyError> {
+        if path.exists() {
+            return Self::load(path);
+        }
+        let pair = Self::generate();
+        let pem = pair
+            .signing
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .map_err(|_| KeyError::Format {
+                path: path.display().to_string(),
+            })?;
+        write_private_file(path, pem.as_bytes())?;
+        Ok(pair)
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn public_key(&self) -> [u8; 32] {
+        self.signing.verifying_key().to_bytes()
+    }
+}
+
+/// Writes a secret file readable by its owner only.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+    let err = |source| KeyError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    std::fs::write(path, bytes).map_err(err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+    }
+    Ok(())
+}
+
+fn key_id(public: &[u8]) -> String {
+    let digest = Sha256::digest(public);
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Signs tokens (identity only).
+#[derive(Clone)]
+pub struct TokenIssuer {
+    encoding: EncodingKey,
+    kid: String,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for TokenIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenIssuer").field("kid", &self.kid).finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot sign token: {0}")]
+pub struct SignError(String);
+
+impl TokenIssuer {
+    pub fn new(key: &SigningKeyPair, ttl: Duration) -> Result<TokenIssuer, SignError> {
+        let der = key
+            .signing
+            .to_pkcs8_der()
+            .map_err(|e| SignError(e.to_string()))?;
+        Ok(TokenIssuer {
+            encoding: EncodingKey::from_ed_der(der.as_bytes()),
+            kid: key.kid.clone(),
+            ttl,
+        })
+    }
+
+    /// Signs a token for `principal` (acting through `actor`) with `scopes`,
+    /// valid from `now` (Unix seconds) for the configured lifetime.
+    pub fn issue(
+        &self,
+        principal: &Principal,
+        actor: Option<&ServiceAccountId>,
+        scopes: &[String],
+        now: i64,
+    ) -> Result<(String, i64), SignError> {
+        let exp = now + i64::try_from(self.ttl.as_secs()).unwrap_or(3600);
+        self.issue_until(principal, actor, scopes, now, exp)
+    }
+
+    /// As [`issue`](Self::issue) with an explicit expiry (tests make expired
+    /// tokens with it).
+    pub fn issue_until(
+        &self,
+        principal: &Principal,
+        actor: Option<&ServiceAccountId>,
+        scopes: &[String],
+        now: i64,
+        exp: i64,
+    ) -> Result<(String, i64), SignError> {
+        let claims = Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: principal.name(),
+            scope: scopes.join(" "),
+            iat: now,
+            exp,
+            jti: crate::ids::new_id(),
+            act: actor.map(|a| Actor { sub: a.name() }),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)
+            .map_err(|e| SignError(e.to_string()))?;
+        Ok((token, exp))
+    }
+}
+
+/// Why a token was refused; said to the caller as UNAUTHENTICATED.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("missing bearer token: send `authorization: Bearer <token>` (get one with IdentityService.CreateToken)")]
+    Missing,
+    #[error("malformed authorization header: expected `Bearer <token>`")]
+    Malformed,
+    #[error("token has expired; get a new one with IdentityService.CreateToken")]
+    Expired,
+    #[error("token is signed by an unknown key")]
+    UnknownKey,
+    #[error("invalid token: {0}")]
+    Invalid(String),
+}
+
+const CACHE_LIMIT: usize = 10_000;
+
+/// Verifies tokens with identity's public keys. Verified tokens are cached
+/// until they expire, so a busy caller pays for the signature check once.
+#[derive(Debug, Default)]
+pub struct TokenVerifier {
+    keys: RwLock<HashMap<String, [u8; 32]>>,
+    cache: RwLock<HashMap<String, Arc<Caller>>>,
+}
+
+impl TokenVerifier {
+    pub fn new() -> TokenVerifier {
+        TokenVerifier::default()
+    }
+
+    /// Trusts one more public key.
+    pub fn add_key(&self, kid: &str, public_key: [u8; 32]) {
+        if let Ok(mut keys) = self.keys.write() {
+            keys.insert(kid.to_owned(), public_key);
+        }
+    }
+
+    pub fn knows_key(&self, kid: &str) -> bool {
+        self.keys.read().map(|k| k.contains_key(kid)).unwrap_or(false)
+    }
+
+    pub fn has_keys(&self) -> bool {
+        self.keys.read().map(|k| !k.is_empty()).unwrap_or(false)
+    }
+
+    /// Verifies `token` at `now` (Unix seconds).
+    pub fn verify(&self, token: &str, now: i64) -> Result<Arc<Caller>, AuthError> {
+        if let Some(caller) = self.cache.read().ok().and_then(|c| c.get(token).cloned()) {
+            if caller.expires_at > now {
+                return Ok(caller);
+            }
+            return Err(AuthError::Expired);
+        }
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(AuthError::Invalid("unsupported algorithm".into()));
+        }
+        let kid = header.kid.ok_or(AuthError::UnknownKey)?;
+        let public = self
+            .keys
+            .read()
+            .ok()
+            .and_then(|k| k.get(&kid).copied())
+            .ok_or(AuthError::UnknownKey)?;
+        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public);
+        let key =
+            DecodingKey::from_ed_components(&x).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_issuer(&[ISSUER]);
+        validation.leeway = 0;
+        // Expiry is checked below against the injected time.
+        validation.validate_exp = false;
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let claims = data.claims;
+        if claims.exp <= now {
+            return Err(AuthError::Expired);
+        }
+        let principal = Principal::parse(&claims.sub)
+            .ok_or_else(|| AuthError::Invalid("unknown subject".into()))?;
+        let actor = match claims.act {
+            Some(a) => Some(
+                ServiceAccountId::parse("act", &a.sub)
+                    .map_err(|_| AuthError::Invalid("unknown actor".into()))?,
+            ),
+            None => None,
+        };
+        let caller = Arc::new(Caller {
+            principal,
+            actor,
+            scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
+            expires_at: claims.exp,
+        });
+        if let Ok(mut cache) = self.cache.write() {
+            if cache.len() >= CACHE_LIMIT {
+                cache.retain(|_, c| c.expires_at > now);
+                if cache.len() >= CACHE_LIMIT {
+                    cache.clear();
+                }
+            }
+            cache.insert(token.to_owned(), caller.clone());
+        }
+        Ok(caller)
+    }
+
+    /// The key id a token names, without verifying it.
+    pub fn key_id_of(token: &str) -> Option<String> {
+        jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid)
+    }
+}
+
+/// Reads the bearer token of an `authorization` header value.
+pub fn bearer(header: Option<&str>) -> Result<&str, AuthError> {
+    let value = header.ok_or(AuthError::Missing)?;
+    let (scheme, token) = value.split_once(' ').ok_or(AuthError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthError::Malformed);
+    }
+    Ok(token.trim())
+}
+
+/// The caller of a request, put there by the edge middleware.
+pub fn caller<T>(request: &tonic::Request<T>) -> Result<Arc<Caller>, tonic::Status> {
+    request
+        .extensions()
+        .get::<Arc<Caller>>()
+        .cloned()
+        .ok_or_else(|| tonic::Status::unauthenticated(AuthError::Missing.to_string()))
+}
+
+/// A random secret, URL-safe, with 256 bits of entropy.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// SHA-256 of a high-entropy secret, hex-encoded: how client secrets and
+/// invitation tokens are stored. (A slow password hash buys nothing for
+/// 256-bit random secrets; see docs/decisions.)
+pub fn hash_secret(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Compares two hashes in constant time.
+pub fn hashes_equal(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (TokenIssuer, TokenVerifier, SigningKeyPair) {
+        let pair = SigningKeyPair::generate();
+        let issuer = TokenIssuer::new(&pair, Duration::from_secs(60)).unwrap();
+        let verifier = TokenVerifier::new();
+        verifier.add_key(pair.key_id(), pair.public_key());
+        (issuer, verifier, pair)
+    }
+
+    #[test]
+    fn issued_tokens_verify_with_their_claims() {
+        let (issuer, verifier, _) = setup();
+        let person = Principal::Account(AccountId::generate());
+        let platform = ServiceAccountId::generate();
+        let (token, exp) = issuer
+            .issue(&person, Some(&platform), &["guests".into()], 1_000)
+            .unwrap();
+        assert_eq!(exp, 1_060);
+        let caller = verifier.verify(&token, 1_001).unwrap();
+        assert_eq!(caller.principal, person);
+        assert_eq!(caller.actor.as_ref(), Some(&platform));
+        assert!(caller.has_scope("guests"));
+        assert!(!caller.is_internal());
+    }
+
+    #[test]
+    fn expired_tokens_are_refused_also_from_cache() {
+        let (issuer, verifier, _) = setup();
+        let who = Principal::ServiceAccount(ServiceAccountId::generate());
+        let (token, _) = issuer.issue(&who, None, &[], 1_000).unwrap();
+        assert!(verifier.verify(&token, 1_030).is_ok());
+        assert_eq!(verifier.verify(&token, 1_060), Err(AuthError::Expired));
+        let (fresh, _) = issuer.issue(&who, None, &[], 5_000).unwrap();
+        assert_eq!(verifier.verify(&fresh, 6_000), Err(AuthError::Expired));
+    }
+
+    #[test]
+    fn tokens_of_another_key_are_refused() {
+        let (_, verifier, _) = setup();
+        let (other, _, _) = setup();
+        let who = Principal::Account(AccountId::generate());
+        let (token, _) = other.issue(&who, None, &[], 1_000).unwrap();
+        assert_eq!(verifier.verify(&token, 1_001), Err(AuthError::UnknownKey));
+    }
+
+    #[test]
+    fn a_forged_key_id_does_not_pass() {
+        let (issuer, verifier, pair) = setup();
+        let (_, _, other_pair) = setup();
+        // Sign with another key but claim the trusted key id.
+        let mut forged = TokenIssuer::new(&other_pair, Duration::from_secs(60)).unwrap();
+        forged.kid = pair.key_id().to_owned();
+        let who = Principal::Account(AccountId::generate());
+        let (token, _) = forged.issue(&who, None, &[], 1_000).unwrap();
+        assert!(matches!(verifier.verify(&token, 1_001), Err(AuthError::Invalid(_))));
+        let (good, _) = issuer.issue(&who, None, &[], 1_000).unwrap();
+        assert!(verifier.verify(&good, 1_001).is_ok());
+    }
+
+    #[test]
+    fn bearer_header_parsing() {
+        assert_eq!(bearer(Some("Bearer abc")), Ok("abc"));
+        assert_eq!(bearer(Some("bearer abc")), Ok("abc"));
+        assert_eq!(bearer(None), Err(AuthError::Missing));
+        assert_eq!(bearer(Some("Basic abc")), Err(AuthError::Malformed));
+        assert_eq!(bearer(Some("Bearer ")), Err(AuthError::Malformed));
+    }
+
+    #[test]
+    fn key_files_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/signing.pem");
+        let a = SigningKeyPair::load_or_create(&path).unwrap();
+        let b = SigningKeyPair::load_or_create(&path).unwrap();
+        assert_eq!(a.key_id(), b.key_id());
+        assert_eq!(a.public_key(), b.public_key());
+    }
+
+    #[test]
+    fn secrets_hash_and_compare() {
+        let s = random_secret();
+        assert_eq!(s.len(), 43);
+        assert!(hashes_equal(&hash_secret(&s), &hash_secret(&s)));
+        assert!(!hashes_equal(&hash_secret(&s), &hash_secret("other")));
+    }
+}

@@ -1,0 +1,317 @@
+//! Typed configuration: defaults, then an optional TOML file, then `ALLOT_`
+//! environment variables (`__` separates sections: `ALLOT_AUTH__TOKEN_TTL`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the gRPC server listens on.
+    pub listen: SocketAddr,
+    /// Where `allot dev` keeps its SQLite files, keys and mail.
+    pub data_dir: PathBuf,
+    /// Database of this service. Empty: a SQLite file under `data_dir`.
+    pub database_url: Option<String>,
+    /// Largest number of pooled database connections.
+    pub database_max_connections: u32,
+    /// SMTP server, `smtp://host:port` (or `smtps://`, with `user:pass@`).
+    /// Empty: mail is written as `.eml` files under `mail_dir`.
+    pub smtp_url: Option<String>,
+    pub mail_dir: Option<PathBuf>,
+    /// The sender of every email.
+    pub mail_from: String,
+    /// Base URL of the page where people accept invitations; the accept link
+    /// is `{public_url}/invitations/accept?token=...`.
+    pub public_url: String,
+    /// NATS server with JetStream; when set, events are also published there.
+    pub nats_url: Option<String>,
+    pub peers: Peers,
+    pub auth: AuthConfig,
+    pub bootstrap: BootstrapConfig,
+    pub invitation: InvitationConfig,
+    pub outbox: OutboxConfig,
+    pub delivery: DeliveryConfig,
+    pub import: ImportConfig,
+    pub log: LogConfig,
+}
+
+/// Where the other services are, for `allot serve`. Empty means "this
+/// process" (as in `allot dev`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Peers {
+    pub identity: Option<String>,
+    pub team: Option<String>,
+    pub entitlement: Option<String>,
+    pub notification: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// PKCS#8 PEM file with the Ed25519 key identity signs tokens with.
+    /// `allot dev` creates one under `data_dir`; `allot serve identity`
+    /// requires it.
+    pub signing_key_file: Option<PathBuf>,
+    /// Shared secret of the `allot-internal` service account the services use
+    /// to call each other. Required by `allot serve`; `allot dev` makes one
+    /// per start.
+    pub internal_secret: Option<String>,
+    /// Lifetime of issued bearer tokens.
+    #[serde(with = "humantime_serde")]
+    pub token_ttl: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BootstrapConfig {
+    /// Email of the administrator created on first start.
+    pub admin_email: String,
+    /// Their client secret. Empty in `allot dev`: one is generated and
+    /// printed once.
+    pub admin_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InvitationConfig {
+    /// How long an invitation can be accepted (R-INV-2).
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+    /// 32-byte secret (in a file) from which accept tokens are derived.
+    /// `allot dev` creates one under `data_dir`.
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// Events older than this are pruned; a Watch cursor before them gets
+    /// OUT_OF_RANGE.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    /// How often the sequencer looks for events committed by other processes.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// How often an idle Watch stream sends a checkpoint.
+    #[serde(with = "humantime_serde")]
+    pub checkpoint_interval: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// Attempts before a delivery is dead.
+    pub max_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// How long one SMTP conversation may take.
+    #[serde(with = "humantime_serde")]
+    pub smtp_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportConfig {
+    /// Most rows a CSV import may have (R-INV-5).
+    pub max_rows: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter such as `info,allot=debug`; `RUST_LOG` wins.
+    pub filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            database_max_connections: 16,
+            smtp_url: None,
+            mail_dir: None,
+            mail_from: "Allot <no-reply@allot.localhost>".into(),
+            public_url: "http://localhost:8080".into(),
+            nats_url: None,
+            peers: Peers::default(),
+            auth: AuthConfig::default(),
+            bootstrap: BootstrapConfig::default(),
+            invitation: InvitationConfig::default(),
+            outbox: OutboxConfig::default(),
+            delivery: DeliveryConfig::default(),
+            import: ImportConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            signing_key_file: None,
+            internal_secret: None,
+            token_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl Default for BootstrapConfig {
+    fn default() -> Self {
+        BootstrapConfig {
+            admin_email: "admin@allot.localhost".into(),
+            admin_secret: None,
+        }
+    }
+}
+
+impl Default for InvitationConfig {
+    fn default() -> Self {
+        InvitationConfig {
+            ttl: Duration::from_secs(7 * 24 * 3600),
+            key_file: None,
+        }
+    }
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            retention: Duration::from_secs(7 * 24 * 3600),
+            poll_interval: Duration::from_millis(25),
+            checkpoint_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            max_attempts: 12,
+            initial_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(600),
+            smtp_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        ImportConfig { max_rows: 5000 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "text".into(),
+            filter: "info".into(),
+        }
+    }
+}
+
+/// A configuration that could not be read, in words an operator can act on.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ConfigError(message.into())
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` (if given, it must exist), then `ALLOT_*`.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError(format!(
+                    "configuration file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        // `ALLOT_CONFIG` names the file; `ALLOT_TEST_*` belongs to the test suite.
+        figment = figment.merge(
+            Env::prefixed("ALLOT_")
+                .filter(|k| k != "config" && !k.as_str().starts_with("test_"))
+                .split("__"),
+        );
+        figment
+            .extract()
+            .map_err(|e| ConfigError(e.to_string()))
+    }
+
+    /// The database URL of `service`: the configured one, or a SQLite file
+    /// under `data_dir` (created when missing).
+    pub fn database_url_for(&self, service: &str) -> String {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join(format!("{service}.db")).display()
+            ),
+        }
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.mail_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("mail"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_and_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "allot.toml",
+                "listen = \"127.0.0.1:6000\"\n[invitation]\nttl = \"3d\"\n",
+            )?;
+            jail.set_env("ALLOT_SMTP_URL", "smtp://127.0.0.1:2525");
+            jail.set_env("ALLOT_INVITATION__TTL", "90d");
+            let c = Config::load(Some(Path::new("allot.toml")))
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.listen.port(), 6000);
+            assert_eq!(c.smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"));
+            assert_eq!(c.invitation.ttl, Duration::from_secs(90 * 24 * 3600));
+            assert_eq!(c.auth.token_ttl, Duration::from_secs(3600));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ALLOT_LISTEN_ADRESS", "x");
+            let err = Config::load(None).err().map(|e| e.to_string());
+            assert!(err.unwrap_or_default().contains("listen_adress"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sqlite_is_the_default_database() {
+        let c = Config::default();
+        assert_eq!(c.database_url_for("identity"), "sqlite://data/identity.db?mode=rwc");
+    }
+}

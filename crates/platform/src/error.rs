@@ -1,0 +1,112 @@
+//! Building blocks for the one place per service where its error enum
+//! becomes a `tonic::Status`: precise codes, words a caller can act on, and
+//! machine-readable details (`BadRequest`, `PreconditionFailure`,
+//! `ErrorInfo`, `ResourceInfo`).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The domain of `ErrorInfo` details.
+pub const ERROR_DOMAIN: &str = "allot";
+
+/// One field of a request that is wrong, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub reason: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        FieldViolation {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The same violation under a parent field (`invitees[2].email`).
+    pub fn within(mut self, parent: &str) -> Self {
+        self.field = format!("{parent}.{}", self.field);
+        self
+    }
+}
+
+impl fmt::Display for FieldViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+impl std::error::Error for FieldViolation {}
+
+impl From<FieldViolation> for allot_proto::common::FieldViolation {
+    fn from(v: FieldViolation) -> Self {
+        allot_proto::common::FieldViolation {
+            field: v.field,
+            description: v.reason,
+        }
+    }
+}
+
+/// INVALID_ARGUMENT naming every bad field.
+pub fn invalid_argument(violations: &[FieldViolation]) -> Status {
+    let message = violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut details = ErrorDetails::new();
+    for v in violations {
+        details.add_bad_request_violation(v.field.clone(), v.reason.clone());
+    }
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// FAILED_PRECONDITION: the request is valid but the state forbids it;
+/// `message` says what to do first.
+pub fn failed_precondition(kind: &str, subject: &str, message: impl Into<String>) -> Status {
+    let message = message.into();
+    Status::with_error_details(
+        Code::FailedPrecondition,
+        message.clone(),
+        ErrorDetails::with_precondition_failure_violation(kind, subject, message),
+    )
+}
+
+/// NOT_FOUND for one resource.
+pub fn not_found(resource_type: &str, name: &str) -> Status {
+    Status::with_error_details(
+        Code::NotFound,
+        format!("{resource_type} {name} not found"),
+        ErrorDetails::with_resource_info(resource_type, name, "", "not found"),
+    )
+}
+
+/// RESOURCE_EXHAUSTED with the figures the caller needs (for a full pool:
+/// seats, assigned, available).
+pub fn resource_exhausted(reason: &str, message: impl Into<String>, figures: &[(&str, i64)]) -> Status {
+    let metadata: HashMap<String, String> = figures
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.to_string()))
+        .collect();
+    Status::with_error_details(
+        Code::ResourceExhausted,
+        message,
+        ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
+    )
+}
+
+/// PERMISSION_DENIED naming what is missing.
+pub fn permission_denied(message: impl Into<String>) -> Status {
+    Status::permission_denied(message)
+}
+
+/// An unexpected failure: the cause is logged, the caller only learns that
+/// it happened.
+pub fn internal(context: &str, cause: &dyn fmt::Display) -> Status {
+    tracing::error!(error = %cause, "{context} failed");
+    Status::internal(format!("{context} failed; the server log has the cause"))
+}

@@ -1,0 +1,194 @@
+//! Calling other services: channels to peers, the bearer token a service
+//! calls with, trace propagation, deadlines, and Watch streams as sources
+//! for consumers.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use tokio::sync::Notify;
+use tonic::Status;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::consumer::{Source, SourceItem};
+
+/// Deadline of a unary call to another service.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A lazily connected channel to `url`; it reconnects by itself.
+pub fn channel(url: &str) -> Result<Channel, Status> {
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|e| Status::invalid_argument(format!("peer URL {url:?}: {e}")))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    Ok(endpoint.connect_lazy())
+}
+
+type Refresh = Arc<dyn Fn() -> BoxFuture<'static, Result<(String, i64), Status>> + Send + Sync>;
+
+/// The bearer token a service calls its peers with, refreshed before it
+/// expires.
+#[derive(Clone)]
+pub struct TokenSource {
+    current: Arc<RwLock<Option<String>>>,
+    ready: Arc<Notify>,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource").finish_non_exhaustive()
+    }
+}
+
+impl TokenSource {
+    /// Keeps a token from `refresh` (which returns the token and its expiry
+    /// in Unix seconds), renewing it at 80% of its life, until `stop`.
+    pub fn spawn(
+        refresh: Refresh,
+        now: impl Fn() -> i64 + Send + Sync + 'static,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> TokenSource {
+        let source = TokenSource {
+            current: Arc::new(RwLock::new(None)),
+            ready: Arc::new(Notify::new()),
+        };
+        let this = source.clone();
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let wait = match refresh().await {
+                    Ok((token, exp)) => {
+                        if let Ok(mut c) = this.current.write() {
+                            *c = Some(token);
+                        }
+                        this.ready.notify_waiters();
+                        backoff = Duration::from_millis(100);
+                        let life = u64::try_from(exp - now()).unwrap_or(60).max(5);
+                        Duration::from_secs(life * 4 / 5)
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e.message(), "could not get a token for calls to other services; retrying");
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                        backoff
+                    }
+                };
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
+        });
+        source
+    }
+
+    /// The current token, if one has been obtained.
+    pub fn current(&self) -> Option<String> {
+        self.current.read().ok().and_then(|c| c.clone())
+    }
+
+    /// Waits until a token is available.
+    pub async fn ready(&self) {
+        loop {
+            let notified = self.ready.notified();
+            if self.current().is_some() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Adds the bearer token and the trace context to every outgoing call.
+#[derive(Clone, Debug)]
+pub struct CallAuth {
+    tokens: TokenSource,
+}
+
+impl CallAuth {
+    pub fn new(tokens: TokenSource) -> CallAuth {
+        CallAuth { tokens }
+    }
+}
+
+impl Interceptor for CallAuth {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        let token = self
+            .tokens
+            .current()
+            .ok_or_else(|| Status::unavailable("no token yet for calls to other services"))?;
+        let value = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| Status::internal("token is not a valid header value"))?;
+        req.metadata_mut().insert("authorization", value);
+        crate::telemetry::inject_context(req.metadata_mut());
+        Ok(req)
+    }
+}
+
+pub type AuthedChannel = InterceptedService<Channel, CallAuth>;
+
+pub type IdentityClient =
+    allot_proto::identity::identity_service_client::IdentityServiceClient<AuthedChannel>;
+pub type TeamClient = allot_proto::team::team_service_client::TeamServiceClient<AuthedChannel>;
+pub type EntitlementClient =
+    allot_proto::entitlement::entitlement_service_client::EntitlementServiceClient<AuthedChannel>;
+pub type NotificationClient =
+    allot_proto::notification::notification_service_client::NotificationServiceClient<AuthedChannel>;
+
+/// A unary request with the standard deadline.
+pub fn request<T>(message: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(message);
+    r.set_timeout(CALL_TIMEOUT);
+    r
+}
+
+macro_rules! watch_source {
+    ($client:ty, $module:ident) => {
+        impl Source for $client {
+            type Event = allot_proto::$module::Event;
+
+            fn open(
+                &self,
+                after_cursor: Option<String>,
+            ) -> BoxFuture<'static, Result<BoxStream<'static, Result<SourceItem<Self::Event>, Status>>, Status>> {
+                let mut client = self.clone();
+                Box::pin(async move {
+                    let request = allot_proto::$module::WatchRequest {
+                        after_cursor: after_cursor.unwrap_or_default(),
+                        ..Default::default()
+                    };
+                    let stream = client.watch(request).await?.into_inner();
+                    Ok(stream
+                        .map(|item| {
+                            use allot_proto::$module::watch_response::Kind;
+                            match item?.kind {
+                                Some(Kind::Event(event)) => {
+                                    let ctx = event.context.clone().unwrap_or_default();
+                                    Ok(SourceItem::Event {
+                                        cursor: ctx.cursor,
+                                        id: ctx.id,
+                                        event,
+                                    })
+                                }
+                                Some(Kind::Checkpoint(c)) => {
+                                    Ok(SourceItem::Checkpoint { cursor: c.cursor })
+                                }
+                                None => Err(Status::internal("empty watch response")),
+                            }
+                        })
+                        .boxed())
+                })
+            }
+        }
+    };
+}
+
+watch_source!(IdentityClient, identity);
+watch_source!(TeamClient, team);
+watch_source!(EntitlementClient, entitlement);

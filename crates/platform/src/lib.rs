@@ -1,0 +1,22 @@
+//! The small shared kit every Allot service stands on: configuration,
+//! telemetry, the gRPC server bootstrap (health, reflection, shutdown),
+//! authentication, database pools and migrations, the transactional outbox
+//! with its `Watch` streams, and durable event consumers.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod consumer;
+pub mod db;
+pub mod error;
+pub mod grpc;
+pub mod ids;
+pub mod outbox;
+pub mod server;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use clock::{Clock, SharedClock};
+pub use config::Config;
+pub use db::{Db, Dialect};

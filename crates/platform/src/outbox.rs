@@ -1,0 +1,455 @@
+//! The transactional outbox and the `Watch` streams served from it
+//! (R-EVT-1).
+//!
+//! A change writes its events into `outbox` in the same transaction, last,
+//! after all its other writes. Events get no position then: positions are
+//! handed out after commit by a sequencer, in the order events become
+//! visible, and a commit's events get consecutive positions. A reader that
+//! has seen position N therefore never finds a later commit below N, which
+//! is what goes wrong when ids from a sequence are used as cursors (a
+//! transaction that took id 7 and commits after id 8 was read is skipped).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::AnyConnection;
+use sqlx::Row;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::Status;
+
+use crate::clock::{SharedClock, to_micros};
+use crate::config::OutboxConfig;
+use crate::db::{Db, Dialect, WriteTx};
+
+/// An event about to be written.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_id: String,
+    /// Snake-case kind, such as `invitation_created`.
+    pub event_type: &'static str,
+    /// `teams/{id}`, when the change belongs to a team.
+    pub team: Option<String>,
+    /// The encoded event message of the service.
+    pub payload: Vec<u8>,
+}
+
+/// An event as read back, with its position.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub position: i64,
+    pub event_type: String,
+    pub team: Option<String>,
+    pub payload: Vec<u8>,
+    /// The last event of its commit.
+    pub last_in_commit: bool,
+}
+
+/// What a Watch stream carries before the service turns it into its own
+/// response message.
+#[derive(Debug, Clone)]
+pub enum WatchItem {
+    Event(StoredEvent),
+    /// Everything up to this position has been delivered.
+    Checkpoint(i64),
+}
+
+/// Where a Watch stream starts.
+#[derive(Debug, Clone, Default)]
+pub struct WatchParams {
+    /// The cursor the client saw last; `None` starts at the oldest retained
+    /// event, or at the newest with `start_at_now`.
+    pub after_cursor: Option<String>,
+    pub start_at_now: bool,
+    /// Only these event types (all when empty).
+    pub event_types: Vec<String>,
+    /// Only events of this team.
+    pub team: Option<String>,
+}
+
+/// Formats a position as the opaque cursor clients pass back.
+pub fn cursor(position: i64) -> String {
+    position.to_string()
+}
+
+/// Reads a cursor given by a client.
+pub fn parse_cursor(field: &str, cursor: &str) -> Result<i64, Status> {
+    cursor
+        .parse::<i64>()
+        .ok()
+        .filter(|p| *p >= 0)
+        .ok_or_else(|| {
+            crate::error::invalid_argument(&[crate::error::FieldViolation::new(
+                field,
+                "is not a cursor returned by Watch",
+            )])
+        })
+}
+
+/// Appends events inside the caller's transaction. Call it after the
+/// transaction's other writes, so conflicting transactions append in the
+/// order they took their locks.
+pub async fn append(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    events: &[NewEvent],
+    now_micros: i64,
+) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    // A key shared by the events of this commit keeps them together.
+    let commit_key: i64 = match dialect {
+        Dialect::Postgres => sqlx::query_scalar("SELECT nextval('outbox_commit_seq')")
+            .fetch_one(&mut *conn)
+            .await?,
+        // One writer at a time: the next key cannot be taken concurrently.
+        Dialect::Sqlite => {
+            sqlx::query_scalar("SELECT COALESCE(MAX(commit_key), 0) + 1 FROM outbox")
+                .fetch_one(&mut *conn)
+                .await?
+        }
+    };
+    for e in events {
+        sqlx::query(
+            "INSERT INTO outbox (commit_key, event_id, event_type, team, payload, create_time) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(commit_key)
+        .bind(&e.event_id)
+        .bind(e.event_type)
+        .bind(e.team.as_deref())
+        .bind(&e.payload)
+        .bind(now_micros)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// One service's outbox: the sequencer, the head position, and readers.
+#[derive(Clone)]
+pub struct Outbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    clock: SharedClock,
+    config: OutboxConfig,
+    wake: Notify,
+    head: watch::Sender<i64>,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("head", &*self.inner.head.borrow())
+            .finish()
+    }
+}
+
+const READ_BATCH: i64 = 500;
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+impl Outbox {
+    pub fn new(db: Db, clock: SharedClock, config: OutboxConfig) -> Outbox {
+        let (head, _) = watch::channel(0);
+        Outbox {
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                config,
+                wake: Notify::new(),
+                head,
+            }),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// Appends `events` to `tx`, commits, and wakes the sequencer.
+    pub async fn commit(&self, mut tx: WriteTx, events: &[NewEvent]) -> Result<(), sqlx::Error> {
+        let now = to_micros(self.inner.clock.now());
+        append(tx.conn(), self.inner.db.dialect(), events, now).await?;
+        tx.commit().await?;
+        if !events.is_empty() {
+            self.inner.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Wakes the sequencer after events were committed some other way.
+    pub fn committed(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// The newest position this process knows of.
+    pub fn head(&self) -> i64 {
+        *self.inner.head.borrow()
+    }
+
+    /// Follows the head position.
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.inner.head.subscribe()
+    }
+
+    /// Gives positions to every committed event that has none, and publishes
+    /// the new head. Several replicas may run this; they take turns on the
+    /// `outbox_state` row.
+    pub async fn sequence_once(&self) -> Result<i64, sqlx::Error> {
+        let db = &self.inner.db;
+        let pending: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM outbox WHERE position IS NULL LIMIT 1")
+                .fetch_optional(db.pool())
+                .await?;
+        let head = if pending.is_some() {
+            let mut tx = db.begin_write().await?;
+            let head: i64 =
+                sqlx::query_scalar("UPDATE outbox_state SET head = head WHERE id = 1 RETURNING head")
+                    .fetch_one(tx.conn())
+                    .await?;
+            let assigned = sqlx::query(
+                "UPDATE outbox SET position = $1 + t.rn \
+                 FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY commit_key, id) AS rn \
+                       FROM outbox WHERE position IS NULL) AS t \
+                 WHERE outbox.id = t.id",
+            )
+            .bind(head)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+            let new_head = head + i64::try_from(assigned).unwrap_or(0);
+            sqlx::query("UPDATE outbox_state SET head = $1 WHERE id = 1")
+                .bind(new_head)
+                .execute(tx.conn())
+                .await?;
+            tx.commit().await?;
+            new_head
+        } else {
+            sqlx::query_scalar("SELECT head FROM outbox_state WHERE id = 1")
+                .fetch_one(db.pool())
+                .await?
+        };
+        self.inner.head.send_if_modified(|h| {
+            if head > *h {
+                *h = head;
+                true
+            } else {
+                false
+            }
+        });
+        Ok(head)
+    }
+
+    /// Runs the sequencer and the pruner until `stop`.
+    pub fn spawn(&self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut last_prune = tokio::time::Instant::now();
+            let mut failures: u32 = 0;
+            loop {
+                match this.sequence_once().await {
+                    Ok(_) => failures = 0,
+                    Err(e) => {
+                        failures += 1;
+                        if failures == 1 || failures % 100 == 0 {
+                            tracing::warn!(error = %e, failures, "outbox sequencer could not assign positions; retrying");
+                        }
+                    }
+                }
+                if last_prune.elapsed() >= PRUNE_EVERY {
+                    last_prune = tokio::time::Instant::now();
+                    if let Err(e) = this.prune().await {
+                        tracing::warn!(error = %e, "outbox pruning failed");
+                    }
+                }
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = this.inner.wake.notified() => {}
+                    () = tokio::time::sleep(this.inner.config.poll_interval) => {}
+                }
+            }
+        })
+    }
+
+    /// Deletes events older than the retention period.
+    pub async fn prune(&self) -> Result<i64, sqlx::Error> {
+        let retention = time::Duration::try_from(self.inner.config.retention)
+            .unwrap_or(time::Duration::days(7));
+        self.prune_before(to_micros(self.inner.clock.now() - retention))
+            .await
+    }
+
+    /// Deletes positioned events created before `cutoff_micros`; returns the
+    /// new retention boundary.
+    pub async fn prune_before(&self, cutoff_micros: i64) -> Result<i64, sqlx::Error> {
+        let db = &self.inner.db;
+        let mut tx = db.begin_write().await?;
+        let upto: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(position), 0) FROM outbox \
+             WHERE position IS NOT NULL AND create_time < $1",
+        )
+        .bind(cutoff_micros)
+        .fetch_one(tx.conn())
+        .await?;
+        if upto > 0 {
+            sqlx::query("DELETE FROM outbox WHERE position <= $1")
+                .bind(upto)
+                .execute(tx.conn())
+                .await?;
+            sqlx::query(
+                "UPDATE outbox_state SET retained_after = $1 WHERE id = 1 AND retained_after < $1",
+            )
+            .bind(upto)
+            .execute(tx.conn())
+            .await?;
+        }
+        let retained: i64 =
+            sqlx::query_scalar("SELECT retained_after FROM outbox_state WHERE id = 1")
+                .fetch_one(tx.conn())
+                .await?;
+        tx.commit().await?;
+        Ok(retained)
+    }
+
+    /// `(retained_after, head)` as stored.
+    pub async fn bounds(&self) -> Result<(i64, i64), sqlx::Error> {
+        let row = sqlx::query("SELECT retained_after, head FROM outbox_state WHERE id = 1")
+            .fetch_one(self.inner.db.pool())
+            .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    /// Reads up to `limit` events after `after`, up to `head`.
+    pub async fn read(&self, after: i64, head: i64, limit: i64) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT position, commit_key, event_type, team, payload FROM outbox \
+             WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
+        )
+        .bind(after)
+        .bind(head)
+        .bind(limit + 1)
+        .fetch_all(self.inner.db.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in &rows {
+            keys.push(row.try_get::<i64, _>(1)?);
+            out.push(StoredEvent {
+                position: row.try_get(0)?,
+                event_type: row.try_get(2)?,
+                team: row.try_get(3)?,
+                payload: row.try_get(4)?,
+                last_in_commit: false,
+            });
+        }
+        for i in 0..out.len() {
+            out[i].last_in_commit = match keys.get(i + 1) {
+                Some(next) => *next != keys[i],
+                // Commits are positioned whole, so the event at the head
+                // closes its commit.
+                None => out[i].position == head,
+            };
+        }
+        let keep = usize::try_from(limit).unwrap_or(usize::MAX);
+        out.truncate(keep);
+        Ok(out)
+    }
+
+    /// Serves a Watch stream: events after the cursor in commit order, then
+    /// live ones, with checkpoints when idle. `map` turns each item into the
+    /// service's response message.
+    pub async fn watch<R, F>(&self, params: WatchParams, map: F) -> Result<ReceiverStream<Result<R, Status>>, Status>
+    where
+        R: Send + 'static,
+        F: Fn(WatchItem) -> Result<R, Status> + Send + 'static,
+    {
+        let (retained, stored_head) = self
+            .bounds()
+            .await
+            .map_err(|e| crate::error::internal("reading the event stream", &e))?;
+        let start = match &params.after_cursor {
+            Some(c) => {
+                let p = parse_cursor("after_cursor", c)?;
+                if p < retained {
+                    return Err(Status::out_of_range(format!(
+                        "cursor {p} is older than the retained events (which start after {retained}); list the current state again and watch from a new cursor"
+                    )));
+                }
+                if p > stored_head {
+                    return Err(Status::out_of_range(format!(
+                        "cursor {p} is ahead of the newest event ({stored_head}); it does not belong to this stream"
+                    )));
+                }
+                p
+            }
+            None if params.start_at_now => stored_head,
+            None => retained,
+        };
+        let (tx, rx) = mpsc::channel(64);
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(status) = this.stream_loop(start, params, map, &tx).await {
+                let _ = tx.send(Err(status)).await;
+            }
+        });
+        Ok(ReceiverStream::new(rx))
+    }
+
+    async fn stream_loop<R, F>(
+        &self,
+        mut cursor: i64,
+        params: WatchParams,
+        map: F,
+        tx: &mpsc::Sender<Result<R, Status>>,
+    ) -> Result<(), Status>
+    where
+        F: Fn(WatchItem) -> Result<R, Status>,
+    {
+        let mut head_rx = self.subscribe();
+        let interval = self.inner.config.checkpoint_interval;
+        let read_err = |e: sqlx::Error| crate::error::internal("reading the event stream", &e);
+        loop {
+            let head = *head_rx.borrow_and_update();
+            if cursor < head {
+                let (retained, _) = self.bounds().await.map_err(read_err)?;
+                if cursor < retained {
+                    return Err(Status::out_of_range(
+                        "the stream fell behind the retained events; list the current state again and watch from a new cursor",
+                    ));
+                }
+                let batch = self.read(cursor, head, READ_BATCH).await.map_err(read_err)?;
+                for event in batch {
+                    cursor = event.position;
+                    let wanted = (params.event_types.is_empty()
+                        || params.event_types.iter().any(|t| *t == event.event_type))
+                        && params
+                            .team
+                            .as_ref()
+                            .is_none_or(|t| event.team.as_deref() == Some(t.as_str()));
+                    if wanted && tx.send(map(WatchItem::Event(event))).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                continue;
+            }
+            tokio::select! {
+                changed = head_rx.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                }
+                () = tokio::time::sleep(interval) => {
+                    if tx.send(map(WatchItem::Checkpoint(cursor))).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                () = tx.closed() => return Ok(()),
+            }
+        }
+    }
+}

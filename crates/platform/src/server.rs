@@ -1,0 +1,219 @@
+//! The gRPC server bootstrap: the edge middleware (request id, trace
+//! context, authentication), standard health and reflection, and graceful
+//! shutdown on a listener passed in (port 0 in tests).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::body::Body;
+use tonic::service::Routes;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower::{Layer, Service};
+use tracing::Instrument;
+
+use crate::auth::{AuthError, TokenVerifier, bearer};
+use crate::clock::SharedClock;
+
+/// The request id of a call: the caller's `x-request-id`, or a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+/// Reads the request id the edge middleware stored.
+pub fn request_id<T>(request: &tonic::Request<T>) -> String {
+    request
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default()
+}
+
+/// Methods anyone may call without a bearer token.
+const PUBLIC_PREFIXES: &[&str] = &[
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1.ServerReflection/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/allot.identity.v1.IdentityService/AcceptInvitation",
+    "/allot.identity.v1.IdentityService/CreateToken",
+    "/allot.identity.v1.IdentityService/GetSigningKeys",
+];
+
+/// The tower layer in front of every service.
+#[derive(Clone)]
+pub struct EdgeLayer {
+    verifier: Arc<TokenVerifier>,
+    clock: SharedClock,
+}
+
+impl EdgeLayer {
+    pub fn new(verifier: Arc<TokenVerifier>, clock: SharedClock) -> EdgeLayer {
+        EdgeLayer { verifier, clock }
+    }
+}
+
+impl<S> Layer<S> for EdgeLayer {
+    type Service = EdgeService<S>;
+
+    fn layer(&self, inner: S) -> EdgeService<S> {
+        EdgeService {
+            inner,
+            verifier: self.verifier.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct EdgeService<S> {
+    inner: S,
+    verifier: Arc<TokenVerifier>,
+    clock: SharedClock,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S> Service<Request<Body>> for EdgeService<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response<Body>, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        // Take the service that was driven to readiness; leave a clone.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let path = req.uri().path().to_owned();
+        let request_id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 128)
+            .map(str::to_owned)
+            .unwrap_or_else(crate::ids::new_id);
+        let span = tracing::info_span!("grpc.request", rpc.method = %path, request_id = %request_id, caller = tracing::field::Empty);
+        crate::telemetry::link_remote_parent(&span, req.headers());
+        req.extensions_mut().insert(RequestId(request_id));
+
+        if !PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p)) {
+            let header = req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            let now = self.clock.now().unix_timestamp();
+            let verified = bearer(header).and_then(|token| self.verifier.verify(token, now));
+            match verified {
+                Ok(caller) => {
+                    span.record("caller", caller.name().as_str());
+                    req.extensions_mut().insert(caller);
+                }
+                Err(e) => {
+                    let _enter = span.enter();
+                    tracing::info!(reason = %e, "refused unauthenticated call");
+                    return Box::pin(async move { Ok(unauthenticated(&e)) });
+                }
+            }
+        }
+        Box::pin(inner.call(req).instrument(span))
+    }
+}
+
+fn unauthenticated(e: &AuthError) -> Response<Body> {
+    tonic::Status::unauthenticated(e.to_string()).into_http()
+}
+
+/// Serves `routes` plus health and reflection on `listener` until `shutdown`
+/// completes, then drains in-flight calls.
+pub async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    health_names: &[&'static str],
+    edge: EdgeLayer,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    for name in health_names {
+        reporter
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
+    }
+    let routes = routes
+        .add_service(health_service)
+        .add_service(reflection_v1())
+        .add_service(reflection_v1alpha());
+    let addr = listener.local_addr().ok();
+    tracing::info!(address = ?addr, services = ?health_names, "serving gRPC");
+    let result = tonic::transport::Server::builder()
+        .layer(edge)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            shutdown.await;
+            set_all_not_serving(&reporter, health_names).await;
+        })
+        .await;
+    tracing::info!(address = ?addr, "server stopped");
+    result
+}
+
+async fn set_all_not_serving(reporter: &HealthReporter, names: &[&'static str]) {
+    for name in names {
+        reporter
+            .set_service_status(*name, ServingStatus::NotServing)
+            .await;
+    }
+}
+
+fn reflection_v1()
+-> tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>
+{
+    #[allow(clippy::expect_used)]
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(allot_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("the descriptor sets are generated at build time and always parse")
+}
+
+fn reflection_v1alpha() -> tonic_reflection::server::v1alpha::ServerReflectionServer<
+    impl tonic_reflection::server::v1alpha::ServerReflection,
+> {
+    #[allow(clippy::expect_used)]
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(allot_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .expect("the descriptor sets are generated at build time and always parse")
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        () = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,243 @@
+//! What integration tests need from the real world: a fresh database per
+//! service and test on SQLite or PostgreSQL, and a real SMTP server whose
+//! mailbox can be read. Only built with the `testing` feature.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::TcpListener as StdListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+
+/// The database kinds every store test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the test command started, as an admin URL without
+/// a database name (`postgres://postgres@127.0.0.1:55432`).
+pub fn postgres_admin_url() -> String {
+    std::env::var("ALLOT_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "ALLOT_TEST_POSTGRES_URL is not set: run the suite with `bash tests/run-all.sh`, \
+             which starts PostgreSQL, or point it at a server you started"
+        )
+    })
+}
+
+/// A fresh database for `service`, returning its URL. SQLite files go
+/// under `dir`.
+pub async fn fresh_database(backend: Backend, dir: &Path, service: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.join(format!("{service}.db")).display()),
+        Backend::Postgres => {
+            sqlx::any::install_default_drivers();
+            let admin = postgres_admin_url();
+            let name = format!("t_{}_{service}", crate::ids::new_id());
+            let mut conn = sqlx::AnyConnection::connect(&format!("{admin}/postgres"))
+                .await
+                .expect("connect to the test PostgreSQL server");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .execute(&mut conn)
+                .await
+                .expect("create a test database");
+            let _ = conn.close().await;
+            format!("{admin}/{name}")
+        }
+    }
+}
+
+/// A free loopback port (bound and released).
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A real SMTP server (Python's aiosmtpd) storing what it receives in a
+/// Maildir. It can be stopped and started again on the same port, to test
+/// outages.
+pub struct SmtpSink {
+    port: u16,
+    maildir: PathBuf,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for SmtpSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSink").field("port", &self.port).finish()
+    }
+}
+
+/// One message as the SMTP server stored it.
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    pub raw: String,
+}
+
+impl ReceivedMail {
+    /// The first value of a header, unfolded.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let head = self.raw.split("\n\n").next().unwrap_or_default().replace("\r\n", "\n");
+        let mut value: Option<String> = None;
+        for line in head.lines() {
+            if let Some(v) = value.as_mut() {
+                if line.starts_with(' ') || line.starts_with('\t') {
+                    v.push_str(line.trim_start());
+                    continue;
+                }
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case(name) {
+                    value = Some(v.trim().to_owned());
+                }
+            }
+        }
+        value
+    }
+
+    /// The message with quoted-printable soft breaks and escapes undone, so
+    /// tests can look for links and words in it.
+    pub fn decoded(&self) -> String {
+        let text = self.raw.replace("\r\n", "\n").replace("=\n", "");
+        let mut out = String::with_capacity(text.len());
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        let mut pending: Vec<u8> = Vec::new();
+        while i < bytes.len() {
+            if bytes[i] == b'=' && i + 2 < bytes.len() {
+                if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                    pending.push(b);
+                    i += 3;
+                    continue;
+                }
+            }
+            if !pending.is_empty() {
+                out.push_str(&String::from_utf8_lossy(&pending));
+                pending.clear();
+            }
+            out.push(bytes[i] as char);
+            i += 1;
+        }
+        out.push_str(&String::from_utf8_lossy(&pending));
+        out
+    }
+}
+
+impl SmtpSink {
+    /// Starts a server on a free loopback port.
+    pub fn start() -> SmtpSink {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let maildir = dir.path().join("Maildir");
+        let mut sink = SmtpSink {
+            port: free_port(),
+            maildir,
+            child: None,
+            _dir: dir,
+        };
+        sink.resume();
+        sink
+    }
+
+    /// `smtp://127.0.0.1:{port}` for `ALLOT_SMTP_URL`.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server; mail sent meanwhile is refused at the TCP level.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port, keeping the mailbox.
+    pub fn resume(&mut self) {
+        if self.child.is_some() {
+            return;
+        }
+        let python = std::env::var("ALLOT_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let child = Command::new(python)
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{}", self.port),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&self.maildir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd (pip install aiosmtpd, or run tests/run-all.sh)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not start on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Every message received so far.
+    pub fn messages(&self) -> Vec<ReceivedMail> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) else {
+                continue;
+            };
+            let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+            paths.sort();
+            for p in paths {
+                if let Ok(raw) = std::fs::read_to_string(&p) {
+                    out.push(ReceivedMail { raw });
+                }
+            }
+        }
+        out
+    }
+
+    /// Messages to `recipient`.
+    pub fn messages_to(&self, recipient: &str) -> Vec<ReceivedMail> {
+        self.messages()
+            .into_iter()
+            .filter(|m| {
+                m.header("To")
+                    .is_some_and(|to| to.to_lowercase().contains(&recipient.to_lowercase()))
+            })
+            .collect()
+    }
+
+    /// Waits until at least `count` messages reached `recipient`.
+    pub async fn wait_for(&self, recipient: &str, count: usize, timeout: Duration) -> Vec<ReceivedMail> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found = self.messages_to(recipient);
+            if found.len() >= count {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {count} message(s) to {recipient} within {timeout:?}, found {}",
+                found.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
