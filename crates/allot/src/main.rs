@@ -1,1 +1,147 @@
-fn main() {}
+//! `allot`: run Allot's services.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use allot::{ServiceKind, StartOptions, start};
+use allot_platform::Config;
+use allot_platform::auth::SigningKeyPair;
+use allot_platform::clock::SystemClock;
+use allot_platform::server::shutdown_signal;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "allot",
+    version,
+    about = "Allot: who may use which licensed software"
+)]
+struct Cli {
+    /// A TOML configuration file; `ALLOT_*` environment variables override it.
+    #[arg(long, global = true, env = "ALLOT_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// All four services in one process on SQLite, mail written to files
+    /// unless ALLOT_SMTP_URL is set. Needs nothing installed.
+    Dev {
+        /// Where to listen (default 127.0.0.1:50051).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Where to keep databases, keys and mail (default ./data).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// One service per process, against the configured database, finding
+    /// its peers by `ALLOT_PEERS__*` URLs.
+    Serve { service: ServiceKind },
+    /// Writes a new token signing key and invitation key for `allot serve
+    /// identity`.
+    Keygen {
+        /// Folder to write `signing.pem` and `invitation.key` into.
+        #[arg(long, default_value = "keys")]
+        dir: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Keygen { dir } => keygen(&dir),
+        Command::Dev { listen, data_dir } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            if let Some(d) = data_dir {
+                config.data_dir = d;
+            }
+            let _telemetry = allot_platform::telemetry::init(&config.log, "dev");
+            run(config, ServiceKind::ALL.to_vec(), true).await
+        }
+        Command::Serve { service } => {
+            let _telemetry = allot_platform::telemetry::init(&config.log, service.name());
+            run(config, vec![service], false).await
+        }
+    }
+}
+
+async fn run(config: Config, services: Vec<ServiceKind>, dev: bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let data_dir = config.data_dir.clone();
+    let mail = match &config.smtp_url {
+        Some(url) if !url.is_empty() => format!("sent to {url}"),
+        _ => format!("written to {}", config.mail_dir().display()),
+    };
+    let running = start(StartOptions {
+        config,
+        services: services.clone(),
+        dev,
+        clock: SystemClock::shared(),
+        listener: None,
+    })
+    .await?;
+    let names: Vec<&str> = services.iter().map(|s| s.name()).collect();
+    tracing::info!(address = %running.addr, services = ?names, startup_ms = started.elapsed().as_millis() as u64, "Allot is SERVING");
+    if dev {
+        println!();
+        println!(
+            "Allot is serving on {} (data in {}, mail {mail}).",
+            running.url(),
+            data_dir.display()
+        );
+        if let Some(b) = &running.bootstrap {
+            match &b.generated_secret {
+                Some(secret) => {
+                    println!(
+                        "Bootstrap administrator {}; this credential is shown once and stored only as a hash:",
+                        b.account.email
+                    );
+                    println!("  export ALLOT_CREDENTIAL='{}:{secret}'", b.client_id);
+                }
+                None => println!(
+                    "Bootstrap administrator {} created with the configured secret.",
+                    b.account.email
+                ),
+            }
+            println!("Then try: cargo run -p allotctl -- teams");
+        }
+        println!("Stop with Ctrl-C.");
+        println!();
+    }
+    running.run_until(shutdown_signal()).await;
+    Ok(())
+}
+
+fn keygen(dir: &std::path::Path) -> anyhow::Result<()> {
+    let signing = dir.join("signing.pem");
+    let invitation = dir.join("invitation.key");
+    for p in [&signing, &invitation] {
+        anyhow::ensure!(
+            !p.exists(),
+            "{} exists already; move it away first",
+            p.display()
+        );
+    }
+    let pair = SigningKeyPair::load_or_create(&signing).context("writing the signing key")?;
+    allot_identity::domain::InvitationKey::load_or_create(&invitation, true)?;
+    println!(
+        "wrote {} (key id {}) and {}",
+        signing.display(),
+        pair.key_id(),
+        invitation.display()
+    );
+    println!(
+        "set ALLOT_AUTH__SIGNING_KEY_FILE={} ALLOT_INVITATION__KEY_FILE={}",
+        signing.display(),
+        invitation.display()
+    );
+    Ok(())
+}

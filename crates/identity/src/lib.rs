@@ -1,1 +1,106 @@
-//! placeholder
+//! The identity service: people, invitations, service accounts and the
+//! bearer tokens every service verifies.
+
+pub mod app;
+mod convert;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod store;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use allot_platform::Config;
+use allot_platform::auth::SigningKeyPair;
+use allot_platform::clock::SharedClock;
+use allot_platform::db::{Db, Migrations};
+use allot_platform::outbox::Outbox;
+use allot_proto::identity::identity_service_server::IdentityServiceServer;
+use sqlx::migrate::Migrator;
+
+pub use app::Identity;
+pub use error::IdentityError;
+
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Identity's tables, per dialect.
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &SQLITE,
+    postgres: &POSTGRES,
+};
+
+/// The gRPC service name, as health reports it.
+pub const SERVICE_NAME: &str = "allot.identity.v1.IdentityService";
+
+/// Where keys come from: files named in the configuration, or (in
+/// `allot dev`) files created under the data folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// Keys must be configured.
+    Configured,
+    /// Missing keys are created under `data_dir/keys`.
+    CreateInDataDir,
+}
+
+/// The built identity service.
+#[derive(Debug, Clone)]
+pub struct IdentityService {
+    pub app: Arc<Identity>,
+}
+
+impl IdentityService {
+    /// Builds identity on a migrated database.
+    pub fn build(
+        config: &Config,
+        db: Db,
+        clock: SharedClock,
+        keys: KeySource,
+    ) -> Result<IdentityService, IdentityError> {
+        let create = keys == KeySource::CreateInDataDir;
+        let key_dir = config.data_dir.join("keys");
+        let signing_path = config
+            .auth
+            .signing_key_file
+            .clone()
+            .or_else(|| create.then(|| key_dir.join("signing.pem")))
+            .ok_or_else(|| {
+                IdentityError::Config(
+                    "auth.signing_key_file (ALLOT_AUTH__SIGNING_KEY_FILE) is required; create one with `allot keygen`".into(),
+                )
+            })?;
+        let signing = if create {
+            SigningKeyPair::load_or_create(&signing_path)
+        } else {
+            SigningKeyPair::load(&signing_path)
+        }
+        .map_err(|e| IdentityError::Config(e.to_string()))?;
+        let invitation_path: PathBuf = config
+            .invitation
+            .key_file
+            .clone()
+            .or_else(|| create.then(|| key_dir.join("invitation.key")))
+            .ok_or_else(|| {
+                IdentityError::Config(
+                    "invitation.key_file (ALLOT_INVITATION__KEY_FILE) is required; create one with `allot keygen`".into(),
+                )
+            })?;
+        let invitation_key = domain::InvitationKey::load_or_create(&invitation_path, create)?;
+        let outbox = Outbox::new(db.clone(), clock.clone(), config.outbox.clone());
+        let app = Identity::new(
+            db,
+            outbox,
+            clock,
+            signing,
+            config.auth.token_ttl,
+            invitation_key,
+            config.invitation.ttl,
+        )?;
+        Ok(IdentityService { app: Arc::new(app) })
+    }
+
+    pub fn server(&self) -> IdentityServiceServer<grpc::IdentityGrpc> {
+        IdentityServiceServer::new(grpc::IdentityGrpc::new(self.app.clone()))
+    }
+}

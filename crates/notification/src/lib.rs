@@ -1,1 +1,98 @@
-//! placeholder
+//! The notification service: the emails that go with everything, sent once
+//! each, also across mail server outages (R-MAIL-5).
+
+pub mod app;
+pub mod consumer;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod mailer;
+pub mod render;
+pub mod store;
+
+use std::sync::Arc;
+
+use allot_platform::Config;
+use allot_platform::clock::SharedClock;
+use allot_platform::consumer::Consumer;
+use allot_platform::db::{Db, Migrations};
+use allot_platform::grpc::IdentityClient;
+use allot_platform::outbox::Outbox;
+use allot_proto::notification::notification_service_server::NotificationServiceServer;
+use sqlx::migrate::Migrator;
+
+pub use app::Notifications;
+pub use error::NotificationError;
+
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Notification's tables, per dialect.
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &SQLITE,
+    postgres: &POSTGRES,
+};
+
+/// The gRPC service name, as health reports it.
+pub const SERVICE_NAME: &str = "allot.notification.v1.NotificationService";
+
+/// The built notification service.
+#[derive(Debug, Clone)]
+pub struct NotificationService {
+    pub app: Arc<Notifications>,
+    outbox: Outbox,
+    clock: SharedClock,
+}
+
+impl NotificationService {
+    /// Builds notification on a migrated database: SMTP when `smtp_url` is
+    /// set, otherwise `.eml` files under `mail_dir`.
+    pub fn build(
+        config: &Config,
+        db: Db,
+        clock: SharedClock,
+        identity: IdentityClient,
+    ) -> Result<NotificationService, NotificationError> {
+        let mailer = match config.smtp_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => mailer::Mailer::smtp(url, config.delivery.smtp_timeout)
+                .map_err(NotificationError::Internal)?,
+            None => mailer::Mailer::Folder(config.mail_dir()),
+        };
+        let settings = app::MailSettings {
+            from: config.mail_from.clone(),
+            public_url: config.public_url.clone(),
+            retry: domain::RetryPolicy {
+                max_attempts: config.delivery.max_attempts,
+                initial_backoff: config.delivery.initial_backoff,
+                max_backoff: config.delivery.max_backoff,
+            },
+        };
+        let outbox = Outbox::new(db.clone(), clock.clone(), config.outbox.clone());
+        let app = Notifications::new(db, clock.clone(), mailer, settings, identity)?;
+        Ok(NotificationService {
+            app: Arc::new(app),
+            outbox,
+            clock,
+        })
+    }
+
+    pub fn server(&self) -> NotificationServiceServer<grpc::NotificationGrpc> {
+        NotificationServiceServer::new(grpc::NotificationGrpc::new(self.app.clone()))
+    }
+
+    /// Follows identity's events for invitation emails.
+    pub fn identity_consumer(
+        &self,
+        identity: IdentityClient,
+    ) -> Consumer<IdentityClient, consumer::IdentityMail> {
+        Consumer {
+            name: consumer::IDENTITY_CONSUMER,
+            source: identity,
+            handler: consumer::IdentityMail {
+                app: self.app.clone(),
+            },
+            outbox: self.outbox.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}

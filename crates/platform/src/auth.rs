@@ -8,8 +8,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use base64::Engine;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -178,7 +178,9 @@ pub struct SigningKeyPair {
 
 impl std::fmt::Debug for SigningKeyPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKeyPair").field("kid", &self.kid).finish()
+        f.debug_struct("SigningKeyPair")
+            .field("kid", &self.kid)
+            .finish()
     }
 }
 
@@ -262,7 +264,9 @@ pub struct TokenIssuer {
 
 impl std::fmt::Debug for TokenIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenIssuer").field("kid", &self.kid).finish()
+        f.debug_struct("TokenIssuer")
+            .field("kid", &self.kid)
+            .finish()
     }
 }
 
@@ -327,7 +331,9 @@ impl TokenIssuer {
 /// Why a token was refused; said to the caller as UNAUTHENTICATED.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
-    #[error("missing bearer token: send `authorization: Bearer <token>` (get one with IdentityService.CreateToken)")]
+    #[error(
+        "missing bearer token: send `authorization: Bearer <token>` (get one with IdentityService.CreateToken)"
+    )]
     Missing,
     #[error("malformed authorization header: expected `Bearer <token>`")]
     Malformed,
@@ -362,7 +368,10 @@ impl TokenVerifier {
     }
 
     pub fn knows_key(&self, kid: &str) -> bool {
-        self.keys.read().map(|k| k.contains_key(kid)).unwrap_or(false)
+        self.keys
+            .read()
+            .map(|k| k.contains_key(kid))
+            .unwrap_or(false)
     }
 
     pub fn has_keys(&self) -> bool {
@@ -536,7 +545,10 @@ mod tests {
         forged.kid = pair.key_id().to_owned();
         let who = Principal::Account(AccountId::generate());
         let (token, _) = forged.issue(&who, None, &[], 1_000).unwrap();
-        assert!(matches!(verifier.verify(&token, 1_001), Err(AuthError::Invalid(_))));
+        assert!(matches!(
+            verifier.verify(&token, 1_001),
+            Err(AuthError::Invalid(_))
+        ));
         let (good, _) = issuer.issue(&who, None, &[], 1_000).unwrap();
         assert!(verifier.verify(&good, 1_001).is_ok());
     }

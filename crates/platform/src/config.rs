@@ -16,8 +16,11 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where `allot dev` keeps its SQLite files, keys and mail.
     pub data_dir: PathBuf,
-    /// Database of this service. Empty: a SQLite file under `data_dir`.
+    /// Database of the service this process runs (`allot serve`). Empty: a
+    /// SQLite file under `data_dir`.
     pub database_url: Option<String>,
+    /// Per-service databases when one process runs several services.
+    pub databases: Databases,
     /// Largest number of pooled database connections.
     pub database_max_connections: u32,
     /// SMTP server, `smtp://host:port` (or `smtps://`, with `user:pass@`).
@@ -46,6 +49,16 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Peers {
+    pub identity: Option<String>,
+    pub team: Option<String>,
+    pub entitlement: Option<String>,
+    pub notification: Option<String>,
+}
+
+/// A database URL per service; each overrides `database_url`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Databases {
     pub identity: Option<String>,
     pub team: Option<String>,
     pub entitlement: Option<String>,
@@ -140,6 +153,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             data_dir: PathBuf::from("data"),
             database_url: None,
+            databases: Databases::default(),
             database_max_connections: 16,
             smtp_url: None,
             mail_dir: None,
@@ -252,15 +266,20 @@ impl Config {
                 .filter(|k| k != "config" && !k.as_str().starts_with("test_"))
                 .split("__"),
         );
-        figment
-            .extract()
-            .map_err(|e| ConfigError(e.to_string()))
+        figment.extract().map_err(|e| ConfigError(e.to_string()))
     }
 
     /// The database URL of `service`: the configured one, or a SQLite file
     /// under `data_dir` (created when missing).
     pub fn database_url_for(&self, service: &str) -> String {
-        match &self.database_url {
+        let own = match service {
+            "identity" => &self.databases.identity,
+            "team" => &self.databases.team,
+            "entitlement" => &self.databases.entitlement,
+            "notification" => &self.databases.notification,
+            _ => &None,
+        };
+        match own.as_ref().or(self.database_url.as_ref()) {
             Some(url) if !url.is_empty() => url.clone(),
             _ => format!(
                 "sqlite://{}?mode=rwc",
@@ -289,8 +308,7 @@ mod tests {
             )?;
             jail.set_env("ALLOT_SMTP_URL", "smtp://127.0.0.1:2525");
             jail.set_env("ALLOT_INVITATION__TTL", "90d");
-            let c = Config::load(Some(Path::new("allot.toml")))
-                .map_err(|e| e.to_string())?;
+            let c = Config::load(Some(Path::new("allot.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(c.listen.port(), 6000);
             assert_eq!(c.smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"));
             assert_eq!(c.invitation.ttl, Duration::from_secs(90 * 24 * 3600));
@@ -312,6 +330,9 @@ mod tests {
     #[test]
     fn sqlite_is_the_default_database() {
         let c = Config::default();
-        assert_eq!(c.database_url_for("identity"), "sqlite://data/identity.db?mode=rwc");
+        assert_eq!(
+            c.database_url_for("identity"),
+            "sqlite://data/identity.db?mode=rwc"
+        );
     }
 }

@@ -20,8 +20,14 @@ use crate::outbox::{NewEvent, Outbox};
 /// One item of a source stream.
 #[derive(Debug, Clone)]
 pub enum SourceItem<E> {
-    Event { cursor: String, id: String, event: E },
-    Checkpoint { cursor: String },
+    Event {
+        cursor: String,
+        id: String,
+        event: E,
+    },
+    Checkpoint {
+        cursor: String,
+    },
 }
 
 /// A stream of another service's events that can be opened after a cursor.
@@ -32,7 +38,10 @@ pub trait Source: Send + Sync + 'static {
     fn open(
         &self,
         after_cursor: Option<String>,
-    ) -> BoxFuture<'static, Result<BoxStream<'static, Result<SourceItem<Self::Event>, Status>>, Status>>;
+    ) -> BoxFuture<
+        'static,
+        Result<BoxStream<'static, Result<SourceItem<Self::Event>, Status>>, Status>,
+    >;
 }
 
 /// Why handling an event failed.
@@ -61,10 +70,16 @@ pub trait Handler<E>: Send + Sync + 'static {
         tx: &'a mut WriteTx,
         event: &'a E,
     ) -> impl Future<Output = Result<Vec<NewEvent>, HandleError>> + Send + 'a;
+
+    /// Called after an event's transaction committed (to wake a worker).
+    fn after_commit(&self) {}
 }
 
 /// Loads a consumer's saved cursor.
-pub async fn load_cursor(conn: &mut AnyConnection, consumer: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn load_cursor(
+    conn: &mut AnyConnection,
+    consumer: &str,
+) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT cursor FROM consumer_cursors WHERE consumer = $1")
         .bind(consumer)
         .fetch_optional(conn)
@@ -161,7 +176,9 @@ where
         let db = self.outbox.db();
         let cursor = {
             let mut conn = db.conn().await.map_err(unavailable)?;
-            load_cursor(&mut conn, self.name).await.map_err(unavailable)?
+            load_cursor(&mut conn, self.name)
+                .await
+                .map_err(unavailable)?
         };
         let mut stream = tokio::select! {
             () = stop.cancelled() => return Ok(()),
@@ -216,7 +233,10 @@ where
             }
             .await;
             match result {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.handler.after_commit();
+                    return Ok(());
+                }
                 Err(e) => {
                     if attempts == 1 || attempts % 20 == 0 {
                         tracing::warn!(consumer = self.name, event_id = id, error = %e, attempts, "handling event failed; retrying");

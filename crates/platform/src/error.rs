@@ -87,7 +87,11 @@ pub fn not_found(resource_type: &str, name: &str) -> Status {
 
 /// RESOURCE_EXHAUSTED with the figures the caller needs (for a full pool:
 /// seats, assigned, available).
-pub fn resource_exhausted(reason: &str, message: impl Into<String>, figures: &[(&str, i64)]) -> Status {
+pub fn resource_exhausted(
+    reason: &str,
+    message: impl Into<String>,
+    figures: &[(&str, i64)],
+) -> Status {
     let metadata: HashMap<String, String> = figures
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.to_string()))
@@ -109,4 +113,34 @@ pub fn permission_denied(message: impl Into<String>) -> Status {
 pub fn internal(context: &str, cause: &dyn fmt::Display) -> Status {
     tracing::error!(error = %cause, "{context} failed");
     Status::internal(format!("{context} failed; the server log has the cause"))
+}
+
+/// A database failure as the caller sees it: UNAVAILABLE when retrying can
+/// help, INTERNAL (cause logged) otherwise.
+pub fn database(service: &str, err: &sqlx::Error) -> Status {
+    use crate::db::{DbFailure, classify};
+    if classify(err) == DbFailure::Transient {
+        return Status::unavailable("the database is busy; retry the call");
+    }
+    internal(&format!("{service} database access"), err)
+}
+
+/// A peer service's answer as the caller sees it: a refusal the caller can
+/// act on passes through; a peer that is down or broken becomes UNAVAILABLE.
+pub fn peer(service: &str, status: Status) -> Status {
+    match status.code() {
+        Code::InvalidArgument
+        | Code::NotFound
+        | Code::FailedPrecondition
+        | Code::AlreadyExists
+        | Code::PermissionDenied
+        | Code::ResourceExhausted
+        | Code::OutOfRange => status,
+        _ => {
+            tracing::warn!(peer = service, code = ?status.code(), message = status.message(), "call to another service failed");
+            Status::unavailable(format!(
+                "the {service} service is not answering; retry the call"
+            ))
+        }
+    }
 }

@@ -139,7 +139,9 @@ pub type TeamClient = allot_proto::team::team_service_client::TeamServiceClient<
 pub type EntitlementClient =
     allot_proto::entitlement::entitlement_service_client::EntitlementServiceClient<AuthedChannel>;
 pub type NotificationClient =
-    allot_proto::notification::notification_service_client::NotificationServiceClient<AuthedChannel>;
+    allot_proto::notification::notification_service_client::NotificationServiceClient<
+        AuthedChannel,
+    >;
 
 /// A unary request with the standard deadline.
 pub fn request<T>(message: T) -> tonic::Request<T> {
@@ -156,7 +158,10 @@ macro_rules! watch_source {
             fn open(
                 &self,
                 after_cursor: Option<String>,
-            ) -> BoxFuture<'static, Result<BoxStream<'static, Result<SourceItem<Self::Event>, Status>>, Status>> {
+            ) -> BoxFuture<
+                'static,
+                Result<BoxStream<'static, Result<SourceItem<Self::Event>, Status>>, Status>,
+            > {
                 let mut client = self.clone();
                 Box::pin(async move {
                     let request = allot_proto::$module::WatchRequest {

@@ -11,11 +11,14 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod ids;
+pub mod mask;
 pub mod outbox;
+pub mod paging;
 pub mod server;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod values;
 
 pub use clock::{Clock, SharedClock};
 pub use config::Config;

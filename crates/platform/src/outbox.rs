@@ -101,9 +101,11 @@ pub async fn append(
     }
     // A key shared by the events of this commit keeps them together.
     let commit_key: i64 = match dialect {
-        Dialect::Postgres => sqlx::query_scalar("SELECT nextval('outbox_commit_seq')")
-            .fetch_one(&mut *conn)
-            .await?,
+        Dialect::Postgres => {
+            sqlx::query_scalar("SELECT nextval('outbox_commit_seq')")
+                .fetch_one(&mut *conn)
+                .await?
+        }
         // One writer at a time: the next key cannot be taken concurrently.
         Dialect::Sqlite => {
             sqlx::query_scalar("SELECT COALESCE(MAX(commit_key), 0) + 1 FROM outbox")
@@ -208,10 +210,11 @@ impl Outbox {
                 .await?;
         let head = if pending.is_some() {
             let mut tx = db.begin_write().await?;
-            let head: i64 =
-                sqlx::query_scalar("UPDATE outbox_state SET head = head WHERE id = 1 RETURNING head")
-                    .fetch_one(tx.conn())
-                    .await?;
+            let head: i64 = sqlx::query_scalar(
+                "UPDATE outbox_state SET head = head WHERE id = 1 RETURNING head",
+            )
+            .fetch_one(tx.conn())
+            .await?;
             let assigned = sqlx::query(
                 "UPDATE outbox SET position = $1 + t.rn \
                  FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY commit_key, id) AS rn \
@@ -325,7 +328,12 @@ impl Outbox {
     }
 
     /// Reads up to `limit` events after `after`, up to `head`.
-    pub async fn read(&self, after: i64, head: i64, limit: i64) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    pub async fn read(
+        &self,
+        after: i64,
+        head: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT position, commit_key, event_type, team, payload FROM outbox \
              WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
@@ -363,7 +371,11 @@ impl Outbox {
     /// Serves a Watch stream: events after the cursor in commit order, then
     /// live ones, with checkpoints when idle. `map` turns each item into the
     /// service's response message.
-    pub async fn watch<R, F>(&self, params: WatchParams, map: F) -> Result<ReceiverStream<Result<R, Status>>, Status>
+    pub async fn watch<R, F>(
+        &self,
+        params: WatchParams,
+        map: F,
+    ) -> Result<ReceiverStream<Result<R, Status>>, Status>
     where
         R: Send + 'static,
         F: Fn(WatchItem) -> Result<R, Status> + Send + 'static,
@@ -422,7 +434,10 @@ impl Outbox {
                         "the stream fell behind the retained events; list the current state again and watch from a new cursor",
                     ));
                 }
-                let batch = self.read(cursor, head, READ_BATCH).await.map_err(read_err)?;
+                let batch = self
+                    .read(cursor, head, READ_BATCH)
+                    .await
+                    .map_err(read_err)?;
                 for event in batch {
                     cursor = event.position;
                     let wanted = (params.event_types.is_empty()
@@ -451,5 +466,130 @@ impl Outbox {
                 () = tx.closed() => return Ok(()),
             }
         }
+    }
+}
+
+/// Who made a change and when: the context every event of it carries.
+#[derive(Debug, Clone)]
+pub struct ChangeMeta {
+    /// Resource name of the caller (`accounts/…`, `serviceAccounts/…`).
+    pub actor: String,
+    pub request_id: String,
+    pub now_micros: i64,
+}
+
+impl ChangeMeta {
+    /// Builds one event of this change.
+    pub fn event<E: prost::Message>(
+        &self,
+        event_type: &'static str,
+        team: Option<String>,
+        build: impl FnOnce(allot_proto::common::EventContext) -> E,
+    ) -> NewEvent {
+        let event_id = uuid::Uuid::now_v7().to_string();
+        let context = allot_proto::common::EventContext {
+            id: event_id.clone(),
+            cursor: String::new(),
+            create_time: Some(crate::clock::timestamp(self.now_micros)),
+            actor: self.actor.clone(),
+            request_id: self.request_id.clone(),
+            team: team.clone().unwrap_or_default(),
+            last_in_commit: false,
+        };
+        NewEvent {
+            event_id,
+            event_type,
+            team,
+            payload: build(context).encode_to_vec(),
+        }
+    }
+}
+
+/// An event message of a service, with its context.
+pub trait EventMessage: prost::Message + Default {
+    fn context_mut(&mut self) -> &mut Option<allot_proto::common::EventContext>;
+}
+
+macro_rules! event_message {
+    ($t:ty) => {
+        impl EventMessage for $t {
+            fn context_mut(&mut self) -> &mut Option<allot_proto::common::EventContext> {
+                &mut self.context
+            }
+        }
+    };
+}
+
+event_message!(allot_proto::identity::Event);
+event_message!(allot_proto::team::Event);
+event_message!(allot_proto::entitlement::Event);
+
+/// Decodes a stored event and fills in its cursor and commit boundary.
+pub fn decode_stored<E: EventMessage>(stored: &StoredEvent) -> Result<E, Status> {
+    let mut event = E::decode(stored.payload.as_slice())
+        .map_err(|e| crate::error::internal("decoding a stored event", &e))?;
+    let ctx = event.context_mut().get_or_insert_with(Default::default);
+    ctx.cursor = cursor(stored.position);
+    ctx.last_in_commit = stored.last_in_commit;
+    Ok(event)
+}
+
+/// The checkpoint message for a position.
+pub fn checkpoint(position: i64, now_micros: i64) -> allot_proto::common::Checkpoint {
+    allot_proto::common::Checkpoint {
+        cursor: cursor(position),
+        time: Some(crate::clock::timestamp(now_micros)),
+    }
+}
+
+/// Turns a watch item into a service's response message.
+pub fn map_watch_item<E: EventMessage, R>(
+    item: WatchItem,
+    now_micros: i64,
+    on_event: impl Fn(E) -> R,
+    on_checkpoint: impl Fn(allot_proto::common::Checkpoint) -> R,
+) -> Result<R, Status> {
+    match item {
+        WatchItem::Event(stored) => decode_stored::<E>(&stored).map(on_event),
+        WatchItem::Checkpoint(position) => Ok(on_checkpoint(checkpoint(position, now_micros))),
+    }
+}
+
+impl WatchParams {
+    /// Parameters from a request's fields; an empty cursor means "none".
+    pub fn from_request(
+        after_cursor: String,
+        start_at_now: bool,
+        event_types: Vec<String>,
+        team: Option<String>,
+    ) -> Self {
+        WatchParams {
+            after_cursor: (!after_cursor.is_empty()).then_some(after_cursor),
+            start_at_now,
+            event_types,
+            team,
+        }
+    }
+}
+
+impl Outbox {
+    /// A Watch stream of a service's own event and response types.
+    pub async fn watch_events<E, R>(
+        &self,
+        params: WatchParams,
+        on_event: fn(E) -> R,
+        on_checkpoint: fn(allot_proto::common::Checkpoint) -> R,
+    ) -> Result<tonic::codegen::BoxStream<R>, Status>
+    where
+        E: EventMessage + 'static,
+        R: Send + 'static,
+    {
+        let clock = self.inner.clock.clone();
+        let stream = self
+            .watch(params, move |item| {
+                map_watch_item(item, to_micros(clock.now()), on_event, on_checkpoint)
+            })
+            .await?;
+        Ok(Box::pin(stream))
     }
 }

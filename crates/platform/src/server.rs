@@ -174,9 +174,9 @@ async fn set_all_not_serving(reporter: &HealthReporter, names: &[&'static str]) 
     }
 }
 
-fn reflection_v1()
--> tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>
-{
+fn reflection_v1() -> tonic_reflection::server::v1::ServerReflectionServer<
+    impl tonic_reflection::server::v1::ServerReflection,
+> {
     #[allow(clippy::expect_used)]
     tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(allot_proto::FILE_DESCRIPTOR_SET)

@@ -42,7 +42,11 @@ pub fn init(log: &LogConfig, service: &str) -> TelemetryGuard {
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
     let result = if log.format == "json" {
         registry
-            .with(tracing_subscriber::fmt::layer().json().with_current_span(false))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(false),
+            )
             .try_init()
     } else {
         registry
@@ -110,7 +114,8 @@ impl Injector for MetadataInjector<'_> {
 /// Makes `span` a child of the trace context in incoming request headers.
 pub fn link_remote_parent(span: &tracing::Span, headers: &http::HeaderMap) {
     use tracing_opentelemetry::OpenTelemetrySpanExt;
-    let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
+    let cx =
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
     let _ = span.set_parent(cx);
 }
 

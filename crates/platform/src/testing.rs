@@ -33,7 +33,10 @@ pub fn postgres_admin_url() -> String {
 /// under `dir`.
 pub async fn fresh_database(backend: Backend, dir: &Path, service: &str) -> String {
     match backend {
-        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.join(format!("{service}.db")).display()),
+        Backend::Sqlite => format!(
+            "sqlite://{}?mode=rwc",
+            dir.join(format!("{service}.db")).display()
+        ),
         Backend::Postgres => {
             sqlx::any::install_default_drivers();
             let admin = postgres_admin_url();
@@ -71,7 +74,9 @@ pub struct SmtpSink {
 
 impl std::fmt::Debug for SmtpSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpSink").field("port", &self.port).finish()
+        f.debug_struct("SmtpSink")
+            .field("port", &self.port)
+            .finish()
     }
 }
 
@@ -84,7 +89,12 @@ pub struct ReceivedMail {
 impl ReceivedMail {
     /// The first value of a header, unfolded.
     pub fn header(&self, name: &str) -> Option<String> {
-        let head = self.raw.split("\n\n").next().unwrap_or_default().replace("\r\n", "\n");
+        let head = self
+            .raw
+            .split("\n\n")
+            .next()
+            .unwrap_or_default()
+            .replace("\r\n", "\n");
         let mut value: Option<String> = None;
         for line in head.lines() {
             if let Some(v) = value.as_mut() {
@@ -184,7 +194,11 @@ impl SmtpSink {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(15);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start on port {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not start on port {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -219,7 +233,12 @@ impl SmtpSink {
     }
 
     /// Waits until at least `count` messages reached `recipient`.
-    pub async fn wait_for(&self, recipient: &str, count: usize, timeout: Duration) -> Vec<ReceivedMail> {
+    pub async fn wait_for(
+        &self,
+        recipient: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<ReceivedMail> {
         let deadline = Instant::now() + timeout;
         loop {
             let found = self.messages_to(recipient);

@@ -35,9 +35,9 @@ pub mod allot {
     }
 }
 
+pub use allot::common::v1 as common;
 pub use allot::entitlement::v1 as entitlement;
 pub use allot::identity::v1 as identity;
 pub use allot::notification::v1 as notification;
-pub use allot::common::v1 as common;
 pub use allot::team::v1 as team;
 pub use prost_types;

@@ -1,1 +1,77 @@
-//! placeholder
+//! The team service: teams, memberships, roles, groups, and per-team
+//! authorization.
+
+pub mod app;
+pub mod consumer;
+mod convert;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod store;
+
+use std::sync::Arc;
+
+use allot_platform::Config;
+use allot_platform::clock::SharedClock;
+use allot_platform::db::{Db, Migrations};
+use allot_platform::grpc::IdentityClient;
+use allot_platform::outbox::Outbox;
+use allot_proto::team::team_service_server::TeamServiceServer;
+use sqlx::migrate::Migrator;
+
+pub use app::Teams;
+pub use error::TeamError;
+
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Team's tables, per dialect.
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &SQLITE,
+    postgres: &POSTGRES,
+};
+
+/// The gRPC service name, as health reports it.
+pub const SERVICE_NAME: &str = "allot.team.v1.TeamService";
+
+/// The built team service.
+#[derive(Debug, Clone)]
+pub struct TeamService {
+    pub app: Arc<Teams>,
+}
+
+impl TeamService {
+    /// Builds team on a migrated database; `identity` reaches the identity
+    /// service with an internal token.
+    pub fn build(
+        config: &Config,
+        db: Db,
+        clock: SharedClock,
+        identity: IdentityClient,
+    ) -> TeamService {
+        let outbox = Outbox::new(db.clone(), clock.clone(), config.outbox.clone());
+        TeamService {
+            app: Arc::new(Teams::new(db, outbox, clock, identity)),
+        }
+    }
+
+    pub fn server(&self) -> TeamServiceServer<grpc::TeamGrpc> {
+        TeamServiceServer::new(grpc::TeamGrpc::new(self.app.clone()))
+    }
+
+    /// Follows identity's events.
+    pub fn identity_consumer(
+        &self,
+        identity: IdentityClient,
+    ) -> allot_platform::consumer::Consumer<IdentityClient, consumer::IdentityEvents> {
+        allot_platform::consumer::Consumer {
+            name: consumer::CONSUMER,
+            source: identity,
+            handler: consumer::IdentityEvents {
+                app: self.app.clone(),
+            },
+            outbox: self.app.outbox().clone(),
+            clock: self.app.clock().clone(),
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! The composition root: starts any set of Allot's services in this process
+//! on one port. `allot dev` starts all four on SQLite; `allot serve
+//! <service>` starts one against PostgreSQL and finds its peers by URL.
+//! Tests start the same way on port 0.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use allot_identity::{IdentityService, KeySource};
+use allot_notification::NotificationService;
+use allot_platform::Config;
+use allot_platform::auth::{INTERNAL_SERVICE_ACCOUNT, TokenVerifier, random_secret};
+use allot_platform::clock::SharedClock;
+use allot_platform::db::{Db, Migrations};
+use allot_platform::grpc::{CallAuth, IdentityClient, TokenSource, channel, request};
+use allot_platform::server::{EdgeLayer, serve};
+use allot_platform::values::Email;
+use allot_proto::identity::identity_service_client::IdentityServiceClient;
+use allot_team::TeamService;
+use anyhow::{Context, anyhow};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+
+pub use allot_identity::app::BootstrapCredential;
+
+/// One of Allot's services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServiceKind {
+    Identity,
+    Team,
+    Entitlement,
+    Notification,
+}
+
+impl ServiceKind {
+    pub const ALL: [ServiceKind; 4] = [
+        ServiceKind::Identity,
+        ServiceKind::Team,
+        ServiceKind::Entitlement,
+        ServiceKind::Notification,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceKind::Identity => "identity",
+            ServiceKind::Team => "team",
+            ServiceKind::Entitlement => "entitlement",
+            ServiceKind::Notification => "notification",
+        }
+    }
+}
+
+/// How to start.
+pub struct StartOptions {
+    pub config: Config,
+    pub services: Vec<ServiceKind>,
+    /// `allot dev`: create missing keys under the data folder, make an
+    /// internal secret, create the bootstrap administrator with a generated
+    /// secret.
+    pub dev: bool,
+    pub clock: SharedClock,
+    /// A listener to serve on (tests bind port 0); otherwise `config.listen`.
+    pub listener: Option<TcpListener>,
+}
+
+/// A running set of services.
+pub struct Running {
+    pub addr: SocketAddr,
+    /// Printed once by `allot dev` on first start.
+    pub bootstrap: Option<BootstrapCredential>,
+    pub identity: Option<IdentityService>,
+    pub team: Option<TeamService>,
+    pub notification: Option<NotificationService>,
+    stop: CancellationToken,
+    server: JoinHandle<Result<(), tonic::transport::Error>>,
+    tasks: Vec<JoinHandle<()>>,
+    dbs: Vec<Db>,
+}
+
+impl Running {
+    /// The URL peers and clients use.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops serving (draining calls in flight), stops background work and
+    /// closes the databases.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.server.await;
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        for db in self.dbs {
+            db.close().await;
+        }
+    }
+
+    /// Runs until `signal` completes, then shuts down.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        self.shutdown().await;
+    }
+}
+
+async fn open_db(config: &Config, kind: ServiceKind, migrations: Migrations) -> anyhow::Result<Db> {
+    let url = config.database_url_for(kind.name());
+    let db = Db::connect(&url, config.database_max_connections)
+        .await
+        .with_context(|| format!("connecting to the {} database", kind.name()))?;
+    db.migrate(migrations)
+        .await
+        .with_context(|| format!("migrating the {} database", kind.name()))?;
+    tracing::info!(service = kind.name(), dialect = ?db.dialect(), "database ready");
+    Ok(db)
+}
+
+/// The URL of a peer: configured, or this process when it hosts the service.
+fn peer_url(
+    config: &Config,
+    kind: ServiceKind,
+    hosted: &[ServiceKind],
+    own: &str,
+) -> anyhow::Result<String> {
+    let configured = match kind {
+        ServiceKind::Identity => &config.peers.identity,
+        ServiceKind::Team => &config.peers.team,
+        ServiceKind::Entitlement => &config.peers.entitlement,
+        ServiceKind::Notification => &config.peers.notification,
+    };
+    match configured.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => Ok(url.to_owned()),
+        None if hosted.contains(&kind) => Ok(own.to_owned()),
+        None => Err(anyhow!(
+            "peers.{name} (ALLOT_PEERS__{upper}) is required: where the {name} service listens",
+            name = kind.name(),
+            upper = kind.name().to_uppercase()
+        )),
+    }
+}
+
+/// Starts the services.
+pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
+    let StartOptions {
+        mut config,
+        services,
+        dev,
+        clock,
+        listener,
+    } = opts;
+    let listener = match listener {
+        Some(l) => l,
+        None => TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?,
+    };
+    let addr = listener.local_addr()?;
+    let own_url = format!("http://{addr}");
+    let stop = CancellationToken::new();
+    let mut tasks = Vec::new();
+    let mut dbs = Vec::new();
+    let verifier = Arc::new(TokenVerifier::new());
+    let hosts = |k| services.contains(&k);
+
+    if dev && config.auth.internal_secret.is_none() {
+        config.auth.internal_secret = Some(random_secret());
+    }
+    let internal_secret = config.auth.internal_secret.clone().ok_or_else(|| {
+        anyhow!("auth.internal_secret (ALLOT_AUTH__INTERNAL_SECRET) is required: the secret Allot's services call each other with")
+    })?;
+
+    let mut routes = Routes::default();
+    let mut health = Vec::new();
+    let mut bootstrap = None;
+
+    // Identity first: it signs the tokens everything else verifies.
+    let identity = if hosts(ServiceKind::Identity) {
+        let db = open_db(&config, ServiceKind::Identity, allot_identity::MIGRATIONS).await?;
+        dbs.push(db.clone());
+        let keys = if dev {
+            KeySource::CreateInDataDir
+        } else {
+            KeySource::Configured
+        };
+        let svc = IdentityService::build(&config, db, clock.clone(), keys)?;
+        for k in svc.app.signing_keys() {
+            let public: [u8; 32] = k
+                .public_key
+                .as_slice()
+                .try_into()
+                .map_err(|_| anyhow!("signing key has the wrong length"))?;
+            verifier.add_key(&k.key_id, public);
+        }
+        svc.app.ensure_internal_client(&internal_secret).await?;
+        let email = Email::parse("bootstrap.admin_email", &config.bootstrap.admin_email)?;
+        let secret = config
+            .bootstrap
+            .admin_secret
+            .clone()
+            .filter(|s| !s.is_empty());
+        if dev || secret.is_some() {
+            bootstrap = svc.app.bootstrap(&email, secret.as_deref()).await?;
+        }
+        tasks.push(svc.app.outbox().spawn(stop.clone()));
+        routes = routes.add_service(svc.server());
+        health.push(allot_identity::SERVICE_NAME);
+        Some(svc)
+    } else {
+        None
+    };
+
+    // The token this process calls its peers with.
+    let tokens = match &identity {
+        Some(svc) => {
+            let app = svc.app.clone();
+            TokenSource::spawn(
+                Arc::new(move || {
+                    let r = app.issue_internal_token().map_err(tonic::Status::from);
+                    Box::pin(async move { r })
+                }),
+                clock_seconds(clock.clone()),
+                stop.clone(),
+            )
+        }
+        None => {
+            let url = peer_url(&config, ServiceKind::Identity, &services, &own_url)?;
+            let ch = channel(&url)?;
+            spawn_key_fetcher(ch.clone(), verifier.clone(), stop.clone(), &mut tasks);
+            let secret = internal_secret.clone();
+            TokenSource::spawn(
+                Arc::new(move || {
+                    let mut client = IdentityServiceClient::new(ch.clone());
+                    let secret = secret.clone();
+                    Box::pin(async move {
+                        let r = client
+                            .create_token(request(allot_proto::identity::CreateTokenRequest {
+                                client_id: INTERNAL_SERVICE_ACCOUNT.into(),
+                                client_secret: secret,
+                                ..Default::default()
+                            }))
+                            .await?
+                            .into_inner();
+                        Ok((
+                            r.access_token,
+                            r.expire_time.map(|t| t.seconds).unwrap_or_default(),
+                        ))
+                    })
+                }),
+                clock_seconds(clock.clone()),
+                stop.clone(),
+            )
+        }
+    };
+    let identity_client = || -> anyhow::Result<IdentityClient> {
+        let url = peer_url(&config, ServiceKind::Identity, &services, &own_url)?;
+        Ok(IdentityServiceClient::with_interceptor(
+            channel(&url)?,
+            CallAuth::new(tokens.clone()),
+        ))
+    };
+
+    let team = if hosts(ServiceKind::Team) {
+        let db = open_db(&config, ServiceKind::Team, allot_team::MIGRATIONS).await?;
+        dbs.push(db.clone());
+        let svc = TeamService::build(&config, db, clock.clone(), identity_client()?);
+        tasks.push(svc.app.outbox().spawn(stop.clone()));
+        tasks.push(
+            svc.identity_consumer(identity_client()?)
+                .spawn(stop.clone()),
+        );
+        routes = routes.add_service(svc.server());
+        health.push(allot_team::SERVICE_NAME);
+        Some(svc)
+    } else {
+        None
+    };
+
+    if hosts(ServiceKind::Entitlement) {
+        let db = open_db(
+            &config,
+            ServiceKind::Entitlement,
+            allot_entitlement::MIGRATIONS,
+        )
+        .await?;
+        dbs.push(db.clone());
+        let svc = allot_entitlement::EntitlementService::build(&config, db, clock.clone());
+        tasks.push(svc.outbox.spawn(stop.clone()));
+        routes = routes.add_service(svc.server());
+        health.push(allot_entitlement::SERVICE_NAME);
+    }
+
+    let notification = if hosts(ServiceKind::Notification) {
+        let db = open_db(
+            &config,
+            ServiceKind::Notification,
+            allot_notification::MIGRATIONS,
+        )
+        .await?;
+        dbs.push(db.clone());
+        let svc = NotificationService::build(&config, db, clock.clone(), identity_client()?)?;
+        tasks.push(
+            svc.identity_consumer(identity_client()?)
+                .spawn(stop.clone()),
+        );
+        tasks.push(svc.app.spawn_sender(stop.clone()));
+        routes = routes.add_service(svc.server());
+        health.push(allot_notification::SERVICE_NAME);
+        Some(svc)
+    } else {
+        None
+    };
+
+    let edge = EdgeLayer::new(verifier, clock.clone());
+    let server_stop = stop.clone();
+    let server = tokio::spawn(async move {
+        serve(listener, routes, &health, edge, async move {
+            server_stop.cancelled().await
+        })
+        .await
+    });
+    Ok(Running {
+        addr,
+        bootstrap,
+        identity,
+        team,
+        notification,
+        stop,
+        server,
+        tasks,
+        dbs,
+    })
+}
+
+fn clock_seconds(clock: SharedClock) -> impl Fn() -> i64 + Send + Sync + 'static {
+    move || clock.now().unix_timestamp()
+}
+
+/// Keeps the verifier's keys in step with identity's signing keys.
+fn spawn_key_fetcher(
+    ch: tonic::transport::Channel,
+    verifier: Arc<TokenVerifier>,
+    stop: CancellationToken,
+    tasks: &mut Vec<JoinHandle<()>>,
+) {
+    tasks.push(tokio::spawn(async move {
+        let mut client = IdentityServiceClient::new(ch);
+        loop {
+            let wait = match client
+                .get_signing_keys(request(allot_proto::identity::GetSigningKeysRequest {}))
+                .await
+            {
+                Ok(r) => {
+                    for k in r.into_inner().keys {
+                        if let Ok(public) = <[u8; 32]>::try_from(k.public_key.as_slice()) {
+                            if !verifier.knows_key(&k.key_id) {
+                                tracing::info!(key_id = %k.key_id, "trusting identity's signing key");
+                            }
+                            verifier.add_key(&k.key_id, public);
+                        }
+                    }
+                    Duration::from_secs(300)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e.message(), "could not fetch identity's signing keys; retrying");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }));
+}

@@ -1,0 +1,466 @@
+//! The rules of accounts, invitations and credentials. Pure: no database,
+//! no gRPC.
+
+use std::path::Path;
+
+use allot_platform::auth::{Caller, scopes, write_private_file};
+use allot_platform::error::FieldViolation;
+use allot_platform::ids::{AccountId, InvitationId, TeamId};
+use allot_platform::values::{Email, parse_person_name, parse_text};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::error::IdentityError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountState {
+    Invited,
+    Active,
+}
+
+impl AccountState {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            AccountState::Invited => "INVITED",
+            AccountState::Active => "ACTIVE",
+        }
+    }
+
+    pub fn from_db(s: &str) -> AccountState {
+        if s == "ACTIVE" {
+            AccountState::Active
+        } else {
+            AccountState::Invited
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: AccountId,
+    pub email: Email,
+    pub given_name: String,
+    pub family_name: String,
+    pub state: AccountState,
+    pub create_time: i64,
+    pub activate_time: Option<i64>,
+}
+
+impl Account {
+    /// How emails and member lists name the person.
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.given_name, self.family_name)
+    }
+}
+
+/// The state an invitation is stored in; "expired" is derived from time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationState {
+    Pending,
+    Accepted,
+    Revoked,
+}
+
+impl InvitationState {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            InvitationState::Pending => "PENDING",
+            InvitationState::Accepted => "ACCEPTED",
+            InvitationState::Revoked => "REVOKED",
+        }
+    }
+
+    pub fn from_db(s: &str) -> InvitationState {
+        match s {
+            "ACCEPTED" => InvitationState::Accepted,
+            "REVOKED" => InvitationState::Revoked,
+            _ => InvitationState::Pending,
+        }
+    }
+}
+
+/// What an invitation is at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Expired,
+    Revoked,
+}
+
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub account_id: AccountId,
+    pub email: Email,
+    pub team: TeamId,
+    pub team_display_name: String,
+    pub inviter: String,
+    pub inviter_display_name: String,
+    pub state: InvitationState,
+    pub generation: i32,
+    pub create_time: i64,
+    pub expire_time: i64,
+    pub accept_time: Option<i64>,
+}
+
+impl Invitation {
+    /// R-INV-2: a pending invitation past its expiry is expired.
+    pub fn status(&self, now: i64) -> InvitationStatus {
+        match self.state {
+            InvitationState::Accepted => InvitationStatus::Accepted,
+            InvitationState::Revoked => InvitationStatus::Revoked,
+            InvitationState::Pending if now >= self.expire_time => InvitationStatus::Expired,
+            InvitationState::Pending => InvitationStatus::Pending,
+        }
+    }
+
+    /// R-INV-2, R-INV-3: only the newest token of a pending, unexpired
+    /// invitation can be accepted; every refusal says why.
+    pub fn check_acceptable(&self, token_generation: i32, now: i64) -> Result<(), IdentityError> {
+        match self.status(now) {
+            InvitationStatus::Accepted => Err(IdentityError::InvitationUsed),
+            InvitationStatus::Revoked => Err(IdentityError::InvitationRevoked),
+            _ if token_generation != self.generation => Err(IdentityError::InvitationSuperseded),
+            InvitationStatus::Expired => Err(IdentityError::InvitationExpired {
+                expire_time: self.expire_time,
+            }),
+            InvitationStatus::Pending => Ok(()),
+        }
+    }
+
+    /// R-INV-3: an invitation can be sent again until it is accepted, also
+    /// after it expired.
+    pub fn check_resendable(&self) -> Result<(), IdentityError> {
+        match self.state {
+            InvitationState::Pending => Ok(()),
+            InvitationState::Accepted => Err(IdentityError::InvitationUsed),
+            InvitationState::Revoked => Err(IdentityError::InvitationRevoked),
+        }
+    }
+}
+
+/// A person to invite, validated.
+#[derive(Debug, Clone)]
+pub struct Invitee {
+    pub given_name: String,
+    pub family_name: String,
+    pub email: Email,
+}
+
+impl Invitee {
+    /// R-INV-1: first name, last name and email, each checked on its own so
+    /// the caller learns every problem at once. The family name may be empty
+    /// for people invited by address only (R-INV-4); the team service
+    /// requires it when an admin invites one person.
+    pub fn parse(
+        given_name: &str,
+        family_name: &str,
+        email: &str,
+    ) -> Result<Invitee, Vec<FieldViolation>> {
+        let given = parse_person_name("given_name", given_name);
+        let family = if family_name.trim().is_empty() {
+            Ok(String::new())
+        } else {
+            parse_person_name("family_name", family_name)
+        };
+        let email = Email::parse("email", email);
+        match (given, family, email) {
+            (Ok(given_name), Ok(family_name), Ok(email)) => Ok(Invitee {
+                given_name,
+                family_name,
+                email,
+            }),
+            (g, f, e) => Err([g.err(), f.err(), e.err()].into_iter().flatten().collect()),
+        }
+    }
+}
+
+/// The secret accept tokens are derived from: token = HMAC(key, id and
+/// generation). Only a hash of each token is stored, and the notification
+/// service can still be given the same token for a retried email.
+#[derive(Clone)]
+pub struct InvitationKey([u8; 32]);
+
+impl std::fmt::Debug for InvitationKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InvitationKey(..)")
+    }
+}
+
+impl InvitationKey {
+    pub fn generate() -> InvitationKey {
+        let mut k = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut k);
+        InvitationKey(k)
+    }
+
+    /// Reads the key file, or creates it (`allot dev`).
+    pub fn load_or_create(path: &Path, create: bool) -> Result<InvitationKey, IdentityError> {
+        let engine = base64::engine::general_purpose::STANDARD;
+        if path.exists() {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                IdentityError::Config(format!(
+                    "cannot read invitation key {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let bytes = engine.decode(text.trim()).map_err(|_| {
+                IdentityError::Config(format!("invitation key {} is not base64", path.display()))
+            })?;
+            let key: [u8; 32] = bytes.try_into().map_err(|_| {
+                IdentityError::Config(format!(
+                    "invitation key {} must hold 32 bytes",
+                    path.display()
+                ))
+            })?;
+            return Ok(InvitationKey(key));
+        }
+        if !create {
+            return Err(IdentityError::Config(format!(
+                "invitation key file {} does not exist",
+                path.display()
+            )));
+        }
+        let key = InvitationKey::generate();
+        write_private_file(path, engine.encode(key.0).as_bytes())
+            .map_err(|e| IdentityError::Config(e.to_string()))?;
+        Ok(key)
+    }
+
+    /// The accept token of one generation of an invitation.
+    pub fn token(&self, id: &InvitationId, generation: i32) -> String {
+        #[allow(clippy::expect_used)]
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        mac.update(b"allot-invitation:");
+        mac.update(id.as_str().as_bytes());
+        mac.update(b":");
+        mac.update(&generation.to_be_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+}
+
+/// Checks the shape of an accept token before looking it up.
+pub fn parse_token(token: &str) -> Result<&str, IdentityError> {
+    let t = token.trim();
+    if t.is_empty() {
+        return Err(IdentityError::invalid("token", "is required"));
+    }
+    let well_formed = t.len() == 43
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return Err(IdentityError::invalid(
+            "token",
+            "is not an invitation token (copy the whole token from the accept link)",
+        ));
+    }
+    Ok(t)
+}
+
+/// Scopes a caller may give a credential. `internal` belongs to Allot's own
+/// services and is never granted through the API.
+pub fn parse_scopes(field: &str, requested: &[String]) -> Result<Vec<String>, FieldViolation> {
+    let mut out: Vec<String> = Vec::new();
+    for s in requested {
+        let s = s.trim();
+        if s == scopes::INTERNAL || !scopes::ALL.contains(&s) {
+            return Err(FieldViolation::new(
+                field,
+                format!(
+                    "unknown scope {s:?}; known scopes: {}",
+                    scopes::ALL
+                        .iter()
+                        .filter(|x| **x != scopes::INTERNAL)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+pub fn parse_display_name(field: &str, input: &str) -> Result<String, FieldViolation> {
+    parse_text(field, input, 200)
+}
+
+/// What a caller asks to do in the identity service.
+#[derive(Debug, Clone, Copy)]
+pub enum Action<'a> {
+    ReadAccount(&'a AccountId),
+    UpdateAccount(&'a AccountId),
+    ListAccounts,
+    /// Creating and resending invitations: the team service does it after
+    /// checking the caller is an admin of the team.
+    ManageInvitations,
+    ReadInvitations,
+    IssueInvitationToken,
+    ManageServiceAccounts,
+    /// Keys of an account (a person's own) or a service account.
+    ManageKeys {
+        owner_account: Option<&'a AccountId>,
+    },
+    Watch,
+}
+
+/// The one place identity decides who may do what.
+pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), IdentityError> {
+    if caller.is_internal() {
+        return Ok(());
+    }
+    let admin = caller.has_scope(scopes::ADMIN);
+    let allowed = match action {
+        Action::ReadAccount(id) => {
+            admin || caller.has_scope(scopes::ACCOUNTS_READ) || caller.account() == Some(id)
+        }
+        Action::UpdateAccount(id) => admin || caller.account() == Some(id),
+        Action::ListAccounts | Action::ReadInvitations => {
+            admin || caller.has_scope(scopes::ACCOUNTS_READ)
+        }
+        Action::ManageInvitations | Action::ManageServiceAccounts => admin,
+        Action::IssueInvitationToken => false,
+        Action::ManageKeys { owner_account } => {
+            admin
+                || (owner_account.is_some()
+                    && caller.account() == owner_account
+                    && caller.actor.is_none())
+        }
+        Action::Watch => admin || caller.has_scope(scopes::EVENTS_READ),
+    };
+    if allowed {
+        return Ok(());
+    }
+    let needed = match action {
+        Action::ReadAccount(_) => "the account itself, or the `accounts.read` or `admin` scope",
+        Action::UpdateAccount(_) => "the account itself, or the `admin` scope",
+        Action::ListAccounts | Action::ReadInvitations => "the `accounts.read` or `admin` scope",
+        Action::ManageInvitations => "the `admin` scope (team admins invite through TeamService)",
+        Action::IssueInvitationToken => "Allot's internal scope",
+        Action::ManageServiceAccounts => "the `admin` scope",
+        Action::ManageKeys { .. } => "the key owner itself, or the `admin` scope",
+        Action::Watch => "the `events.read` or `admin` scope",
+    };
+    Err(IdentityError::PermissionDenied(format!(
+        "this needs {needed}"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use allot_platform::auth::Principal;
+
+    fn invitation(state: InvitationState, generation: i32, expire_time: i64) -> Invitation {
+        Invitation {
+            id: InvitationId::generate(),
+            account_id: AccountId::generate(),
+            email: Email::from_db("ada@example.com".into()),
+            team: TeamId::generate(),
+            team_display_name: "Design".into(),
+            inviter: "accounts/x".into(),
+            inviter_display_name: "Grace Hopper".into(),
+            state,
+            generation,
+            create_time: 0,
+            expire_time,
+            accept_time: None,
+        }
+    }
+
+    #[test]
+    fn r_inv_2_a_pending_invitation_expires_at_its_expiry() {
+        let inv = invitation(InvitationState::Pending, 1, 100);
+        assert_eq!(inv.status(99), InvitationStatus::Pending);
+        assert_eq!(inv.status(100), InvitationStatus::Expired);
+        assert!(inv.check_acceptable(1, 99).is_ok());
+        assert!(matches!(
+            inv.check_acceptable(1, 100),
+            Err(IdentityError::InvitationExpired { expire_time: 100 })
+        ));
+    }
+
+    #[test]
+    fn r_inv_2_a_used_invitation_cannot_be_accepted_again() {
+        let inv = invitation(InvitationState::Accepted, 1, 100);
+        assert!(matches!(
+            inv.check_acceptable(1, 50),
+            Err(IdentityError::InvitationUsed)
+        ));
+        assert!(matches!(
+            inv.check_resendable(),
+            Err(IdentityError::InvitationUsed)
+        ));
+    }
+
+    #[test]
+    fn r_inv_3_only_the_newest_token_is_valid() {
+        let inv = invitation(InvitationState::Pending, 2, 100);
+        assert!(matches!(
+            inv.check_acceptable(1, 50),
+            Err(IdentityError::InvitationSuperseded)
+        ));
+        assert!(inv.check_acceptable(2, 50).is_ok());
+        // An expired invitation can still be resent.
+        assert!(inv.check_resendable().is_ok());
+    }
+
+    #[test]
+    fn r_inv_3_tokens_differ_per_generation_and_are_stable() {
+        let key = InvitationKey::generate();
+        let id = InvitationId::generate();
+        let t1 = key.token(&id, 1);
+        assert_eq!(t1, key.token(&id, 1));
+        assert_ne!(t1, key.token(&id, 2));
+        assert_ne!(t1, InvitationKey::generate().token(&id, 1));
+        assert!(parse_token(&t1).is_ok());
+        assert!(parse_token("short").is_err());
+    }
+
+    #[test]
+    fn r_inv_1_invitees_report_every_bad_field() {
+        let errs = Invitee::parse("", "Lovelace", "not-an-email").unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["given_name", "email"]);
+        assert!(Invitee::parse("Ada", "Lovelace", "ada@example.com").is_ok());
+    }
+
+    #[test]
+    fn scopes_are_checked_and_internal_is_never_granted() {
+        assert_eq!(
+            parse_scopes(
+                "scopes",
+                &["guests".into(), "guests".into(), "catalog".into()]
+            )
+            .unwrap(),
+            ["guests", "catalog"]
+        );
+        assert!(parse_scopes("scopes", &["internal".into()]).is_err());
+        assert!(parse_scopes("scopes", &["root".into()]).is_err());
+    }
+
+    #[test]
+    fn people_read_only_their_own_account() {
+        let me = AccountId::generate();
+        let other = AccountId::generate();
+        let caller = Caller {
+            principal: Principal::Account(me.clone()),
+            actor: None,
+            scopes: vec![],
+            expires_at: i64::MAX,
+        };
+        assert!(authorize(&caller, Action::ReadAccount(&me)).is_ok());
+        assert!(matches!(
+            authorize(&caller, Action::ReadAccount(&other)),
+            Err(IdentityError::PermissionDenied(_))
+        ));
+        assert!(authorize(&caller, Action::ManageServiceAccounts).is_err());
+        assert!(authorize(&Caller::system(), Action::IssueInvitationToken).is_ok());
+    }
+}

@@ -1,0 +1,114 @@
+//! Everything that can go wrong in identity, and the one mapping to gRPC.
+
+use allot_platform::clock::from_micros;
+use allot_platform::db::{DbFailure, classify};
+use allot_platform::error::{self as status, FieldViolation};
+use tonic::Status;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("invalid request: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldViolation>),
+    #[error("{kind} {name} not found")]
+    NotFound { kind: &'static str, name: String },
+    #[error(
+        "no invitation has this token; check the link, or ask a team admin to invite you again"
+    )]
+    UnknownToken,
+    #[error("this invitation has expired (on {}); ask a team admin to resend it", format_time(*.expire_time))]
+    InvitationExpired { expire_time: i64 },
+    #[error(
+        "this invitation has already been accepted; sign in instead, or ask a team admin to resend a new one if someone else used it"
+    )]
+    InvitationUsed,
+    #[error(
+        "this invitation link was replaced by a newer invitation email; use the link in the newest email, or ask a team admin to resend it"
+    )]
+    InvitationSuperseded,
+    #[error("this invitation was withdrawn; ask a team admin to invite you again")]
+    InvitationRevoked,
+    #[error("invalid client id or secret")]
+    BadCredentials,
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{message}")]
+    Precondition {
+        kind: &'static str,
+        subject: String,
+        message: String,
+    },
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+fn format_time(micros: i64) -> String {
+    let t = from_micros(micros);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+impl IdentityError {
+    pub fn invalid(field: &str, reason: impl Into<String>) -> IdentityError {
+        IdentityError::Invalid(vec![FieldViolation::new(field, reason)])
+    }
+
+    pub fn not_found(kind: &'static str, name: impl Into<String>) -> IdentityError {
+        IdentityError::NotFound {
+            kind,
+            name: name.into(),
+        }
+    }
+
+    /// A unique violation means someone created the same thing at the same
+    /// moment: worth running the transaction again.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, IdentityError::Db(e) if matches!(classify(e), DbFailure::UniqueViolation | DbFailure::Transient))
+    }
+}
+
+impl From<FieldViolation> for IdentityError {
+    fn from(v: FieldViolation) -> Self {
+        IdentityError::Invalid(vec![v])
+    }
+}
+
+impl From<IdentityError> for Status {
+    fn from(e: IdentityError) -> Status {
+        let message = e.to_string();
+        match e {
+            IdentityError::Invalid(v) => status::invalid_argument(&v),
+            IdentityError::NotFound { kind, name } => status::not_found(kind, &name),
+            IdentityError::UnknownToken => Status::not_found(message),
+            IdentityError::InvitationExpired { .. } => {
+                status::failed_precondition("INVITATION_EXPIRED", "invitation", message)
+            }
+            IdentityError::InvitationUsed => {
+                status::failed_precondition("INVITATION_ALREADY_ACCEPTED", "invitation", message)
+            }
+            IdentityError::InvitationSuperseded => {
+                status::failed_precondition("INVITATION_SUPERSEDED", "invitation", message)
+            }
+            IdentityError::InvitationRevoked => {
+                status::failed_precondition("INVITATION_REVOKED", "invitation", message)
+            }
+            IdentityError::BadCredentials => Status::unauthenticated(message),
+            IdentityError::PermissionDenied(m) => status::permission_denied(m),
+            IdentityError::AlreadyExists(m) => Status::already_exists(m),
+            IdentityError::Precondition {
+                kind,
+                subject,
+                message,
+            } => status::failed_precondition(kind, &subject, message),
+            IdentityError::Db(db) => status::database("identity", &db),
+            IdentityError::Config(m) | IdentityError::Internal(m) => {
+                status::internal("identity", &m)
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! The rules of sending mail: which emails exist, how often a failed one is
+//! tried again, when it is given up. Pure: no database, no SMTP.
+
+use std::time::Duration;
+
+use allot_platform::ids::DeliveryId;
+
+/// Every kind of email Allot sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateKind {
+    /// R-MAIL-1.
+    Invitation,
+}
+
+/// What a template needs, with sample values for previews.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateInfo {
+    pub kind: TemplateKind,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub parameters: &'static [(&'static str, &'static str)],
+}
+
+pub const TEMPLATES: &[TemplateInfo] = &[TemplateInfo {
+    kind: TemplateKind::Invitation,
+    name: "invitation",
+    description: "Sent when a person is invited into a team, and again on each resend (R-MAIL-1).",
+    parameters: &[
+        ("given_name", "Ada"),
+        ("inviter", "Grace Hopper"),
+        ("team", "Design"),
+        (
+            "accept_url",
+            "http://localhost:8080/invitations/accept?token=sample",
+        ),
+        ("expires", "29 November 2026, 10:00 UTC"),
+    ],
+}];
+
+impl TemplateKind {
+    pub fn info(self) -> &'static TemplateInfo {
+        #[allow(clippy::expect_used)]
+        TEMPLATES
+            .iter()
+            .find(|t| t.kind == self)
+            .expect("every kind has an entry in TEMPLATES")
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    pub fn from_name(name: &str) -> Option<TemplateKind> {
+        TEMPLATES.iter().find(|t| t.name == name).map(|t| t.kind)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending,
+    Sent,
+    Dead,
+    Superseded,
+}
+
+impl DeliveryState {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "PENDING",
+            DeliveryState::Sent => "SENT",
+            DeliveryState::Dead => "DEAD",
+            DeliveryState::Superseded => "SUPERSEDED",
+        }
+    }
+
+    pub fn from_db(s: &str) -> DeliveryState {
+        match s {
+            "SENT" => DeliveryState::Sent,
+            "DEAD" => DeliveryState::Dead,
+            "SUPERSEDED" => DeliveryState::Superseded,
+            _ => DeliveryState::Pending,
+        }
+    }
+}
+
+/// The Message-ID of a delivery: the same on every attempt, so a copy that
+/// went out twice can be recognised (R-MAIL-5).
+pub fn message_id(id: &DeliveryId) -> String {
+    format!("<{id}@allot>")
+}
+
+/// How a failed attempt is followed up.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The server was unreachable or asked to try later (4xx).
+    Transient,
+    /// The server refused the message for good (5xx).
+    Permanent,
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterFailure {
+    RetryIn(Duration),
+    GiveUp,
+}
+
+impl RetryPolicy {
+    /// R-MAIL-5: exponential backoff with a cap, then the dead letter list;
+    /// a permanent refusal goes there at once. `attempts` counts the one
+    /// that just failed.
+    pub fn after_failure(&self, attempts: u32, failure: Failure) -> AfterFailure {
+        if failure == Failure::Permanent || attempts >= self.max_attempts {
+            return AfterFailure::GiveUp;
+        }
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
+        let delay = self
+            .initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff);
+        AfterFailure::RetryIn(delay)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+
+    #[test]
+    fn r_mail_5_backoff_doubles_up_to_the_cap_then_gives_up() {
+        let p = policy();
+        let delays: Vec<_> = (1..=4)
+            .map(|a| p.after_failure(a, Failure::Transient))
+            .collect();
+        assert_eq!(
+            delays,
+            [2, 4, 8, 10].map(|s| AfterFailure::RetryIn(Duration::from_secs(s)))
+        );
+        assert_eq!(p.after_failure(5, Failure::Transient), AfterFailure::GiveUp);
+    }
+
+    #[test]
+    fn r_mail_5_a_permanent_refusal_is_dead_at_once() {
+        assert_eq!(
+            policy().after_failure(1, Failure::Permanent),
+            AfterFailure::GiveUp
+        );
+    }
+
+    #[test]
+    fn r_mail_5_message_ids_are_stable_per_delivery() {
+        let id = DeliveryId::generate();
+        assert_eq!(message_id(&id), message_id(&id));
+        assert_ne!(message_id(&id), message_id(&DeliveryId::generate()));
+    }
+
+    #[test]
+    fn template_names_round_trip() {
+        for t in TEMPLATES {
+            assert_eq!(TemplateKind::from_name(t.name), Some(t.kind));
+        }
+        assert_eq!(TemplateKind::from_name("nope"), None);
+    }
+}

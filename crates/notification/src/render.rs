@@ -1,0 +1,129 @@
+//! Writing emails from templates (minijinja): a subject, a plain-text body
+//! and an HTML body, escaped for HTML.
+
+use std::collections::BTreeMap;
+
+use minijinja::{Environment, UndefinedBehavior};
+
+use crate::domain::TemplateKind;
+
+/// One email's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Debug)]
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+const SOURCES: &[(&str, &str)] = &[
+    (
+        "invitation.subject",
+        include_str!("../templates/invitation.subject"),
+    ),
+    (
+        "invitation.txt",
+        include_str!("../templates/invitation.txt"),
+    ),
+    (
+        "invitation.html",
+        include_str!("../templates/invitation.html"),
+    ),
+];
+
+impl Renderer {
+    pub fn new() -> Result<Renderer, minijinja::Error> {
+        let mut env = Environment::new();
+        // A missing value is a bug, never an empty line in someone's inbox.
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        for (name, source) in SOURCES {
+            env.add_template(name, source)?;
+        }
+        Ok(Renderer { env })
+    }
+
+    /// The subject alone (stored in the delivery log).
+    pub fn subject(
+        &self,
+        kind: TemplateKind,
+        params: &BTreeMap<String, String>,
+    ) -> Result<String, minijinja::Error> {
+        let name = kind.name();
+        Ok(self
+            .env
+            .get_template(&format!("{name}.subject"))?
+            .render(params)?
+            .trim()
+            .to_owned())
+    }
+
+    pub fn render(
+        &self,
+        kind: TemplateKind,
+        params: &BTreeMap<String, String>,
+    ) -> Result<Rendered, minijinja::Error> {
+        let name = kind.name();
+        Ok(Rendered {
+            subject: self.subject(kind, params)?,
+            text: self
+                .env
+                .get_template(&format!("{name}.txt"))?
+                .render(params)?,
+            html: self
+                .env
+                .get_template(&format!("{name}.html"))?
+                .render(params)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::TEMPLATES;
+
+    fn sample(kind: TemplateKind) -> BTreeMap<String, String> {
+        kind.info()
+            .parameters
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn every_template_renders_with_its_declared_parameters() {
+        let r = Renderer::new().unwrap();
+        for t in TEMPLATES {
+            let out = r.render(t.kind, &sample(t.kind)).unwrap();
+            assert!(!out.subject.is_empty() && !out.text.is_empty() && out.html.contains("<html"));
+        }
+    }
+
+    #[test]
+    fn r_mail_1_invitation_names_inviter_team_link_and_expiry() {
+        let r = Renderer::new().unwrap();
+        let out = r
+            .render(TemplateKind::Invitation, &sample(TemplateKind::Invitation))
+            .unwrap();
+        assert_eq!(out.subject, "Grace Hopper invited you to Design on Allot");
+        for needle in ["Grace Hopper", "Design", "token=sample", "29 November 2026"] {
+            assert!(out.text.contains(needle), "text lacks {needle}");
+            assert!(out.html.contains(needle), "html lacks {needle}");
+        }
+    }
+
+    #[test]
+    fn html_is_escaped_and_missing_values_fail() {
+        let r = Renderer::new().unwrap();
+        let mut p = sample(TemplateKind::Invitation);
+        p.insert("team".into(), "<script>x</script>".into());
+        let out = r.render(TemplateKind::Invitation, &p).unwrap();
+        assert!(!out.html.contains("<script>"));
+        p.remove("team");
+        assert!(r.render(TemplateKind::Invitation, &p).is_err());
+    }
+}

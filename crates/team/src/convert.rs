@@ -1,0 +1,66 @@
+//! Domain values in their protobuf form, for responses and events alike.
+
+use allot_platform::clock::timestamp;
+use allot_proto::team as pb;
+
+use crate::domain::{Member, MemberState, Plan, Role, Team};
+
+pub fn team(t: &Team) -> pb::Team {
+    pb::Team {
+        name: t.id.name(),
+        display_name: t.display_name.clone(),
+        primary_admin: t
+            .primary_admin
+            .as_ref()
+            .map(|a| a.name())
+            .unwrap_or_default(),
+        plan: plan(t.plan) as i32,
+        owner: t.owner.as_ref().map(|a| a.name()).unwrap_or_default(),
+        create_time: Some(timestamp(t.create_time)),
+        member_count: i32::try_from(t.member_count).unwrap_or(i32::MAX),
+    }
+}
+
+pub fn plan(p: Plan) -> pb::Plan {
+    match p {
+        Plan::Standard => pb::Plan::Standard,
+        Plan::Premium => pb::Plan::Premium,
+    }
+}
+
+pub fn role(r: Role) -> pb::Role {
+    match r {
+        Role::PrimaryAdmin => pb::Role::PrimaryAdmin,
+        Role::SecondaryAdmin => pb::Role::SecondaryAdmin,
+        Role::SsoAdmin => pb::Role::SsoAdmin,
+        Role::User => pb::Role::User,
+    }
+}
+
+pub fn role_from(r: pb::Role) -> Option<Role> {
+    match r {
+        pb::Role::Unspecified => None,
+        pb::Role::PrimaryAdmin => Some(Role::PrimaryAdmin),
+        pb::Role::SecondaryAdmin => Some(Role::SecondaryAdmin),
+        pb::Role::SsoAdmin => Some(Role::SsoAdmin),
+        pb::Role::User => Some(Role::User),
+    }
+}
+
+pub fn member(m: &Member) -> pb::Member {
+    pb::Member {
+        name: format!("{}/members/{}", m.team.name(), m.account),
+        account: m.account.name(),
+        email: m.email.as_str().to_owned(),
+        given_name: m.given_name.clone(),
+        family_name: m.family_name.clone(),
+        role: role(m.role) as i32,
+        guest: m.guest,
+        state: match m.state {
+            MemberState::Invited => pb::MemberState::Invited,
+            MemberState::Active => pb::MemberState::Active,
+        } as i32,
+        create_time: Some(timestamp(m.create_time)),
+        invitation: m.invitation.clone().unwrap_or_default(),
+    }
+}

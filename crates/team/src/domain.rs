@@ -1,0 +1,349 @@
+//! The rules of teams, roles and memberships. Pure: no database, no gRPC.
+
+use allot_platform::auth::{Caller, scopes};
+use allot_platform::error::FieldViolation;
+use allot_platform::ids::{AccountId, TeamId};
+use allot_platform::values::{Email, parse_person_name, parse_text};
+
+use crate::error::TeamError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    PrimaryAdmin,
+    SecondaryAdmin,
+    /// Powers of a secondary admin; only on premium teams (R-ROLE-5).
+    SsoAdmin,
+    User,
+}
+
+impl Role {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            Role::PrimaryAdmin => "PRIMARY_ADMIN",
+            Role::SecondaryAdmin => "SECONDARY_ADMIN",
+            Role::SsoAdmin => "SSO_ADMIN",
+            Role::User => "USER",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Role {
+        match s {
+            "PRIMARY_ADMIN" => Role::PrimaryAdmin,
+            "SECONDARY_ADMIN" => Role::SecondaryAdmin,
+            "SSO_ADMIN" => Role::SsoAdmin,
+            _ => Role::User,
+        }
+    }
+
+    /// Any of the admin roles (R-ROLE-2, R-ROLE-5).
+    pub fn is_admin(self) -> bool {
+        !matches!(self, Role::User)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    Standard,
+    Premium,
+}
+
+impl Plan {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            Plan::Standard => "STANDARD",
+            Plan::Premium => "PREMIUM",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Plan {
+        if s == "PREMIUM" {
+            Plan::Premium
+        } else {
+            Plan::Standard
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberState {
+    Invited,
+    Active,
+}
+
+impl MemberState {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            MemberState::Invited => "INVITED",
+            MemberState::Active => "ACTIVE",
+        }
+    }
+
+    pub fn from_db(s: &str) -> MemberState {
+        if s == "ACTIVE" {
+            MemberState::Active
+        } else {
+            MemberState::Invited
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Team {
+    pub id: TeamId,
+    pub display_name: String,
+    pub owner: Option<AccountId>,
+    pub plan: Plan,
+    pub create_time: i64,
+    /// Filled in by queries that read the primary admin.
+    pub primary_admin: Option<AccountId>,
+    pub member_count: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub team: TeamId,
+    pub account: AccountId,
+    pub email: Email,
+    pub given_name: String,
+    pub family_name: String,
+    pub role: Role,
+    pub guest: bool,
+    pub state: MemberState,
+    pub invitation: Option<String>,
+    pub create_time: i64,
+}
+
+impl Member {
+    pub fn display_name(&self) -> String {
+        display_name(&self.given_name, &self.family_name)
+    }
+}
+
+pub fn display_name(given: &str, family: &str) -> String {
+    format!("{given} {family}").trim().to_owned()
+}
+
+/// Longest team or group name.
+pub const MAX_TEAM_NAME: usize = 200;
+
+/// A team or group name: not empty; duplicates are allowed.
+pub fn parse_team_name(field: &str, input: &str) -> Result<String, FieldViolation> {
+    parse_text(field, input, MAX_TEAM_NAME)
+}
+
+/// R-TEAM-1: the name of a team created automatically contains the first
+/// primary admin's name.
+pub fn default_team_name(given: &str, family: &str) -> String {
+    format!("{}'s team", display_name(given, family))
+}
+
+/// A person to add by email with their names (R-INV-1).
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    pub given_name: String,
+    pub family_name: String,
+    pub email: Email,
+}
+
+impl NewPerson {
+    pub fn parse(
+        prefix: &str,
+        given: &str,
+        family: &str,
+        email: &str,
+    ) -> Result<NewPerson, Vec<FieldViolation>> {
+        let f = |name: &str| format!("{prefix}{name}");
+        let g = parse_person_name(&f("given_name"), given);
+        let fa = parse_person_name(&f("family_name"), family);
+        let e = Email::parse(&f("email"), email);
+        match (g, fa, e) {
+            (Ok(given_name), Ok(family_name), Ok(email)) => Ok(NewPerson {
+                given_name,
+                family_name,
+                email,
+            }),
+            (g, fa, e) => Err([g.err(), fa.err(), e.err()].into_iter().flatten().collect()),
+        }
+    }
+}
+
+/// One entry of a pasted address list.
+#[derive(Debug, Clone)]
+pub struct ListedAddress {
+    /// The entry as given.
+    pub input: String,
+    pub parsed: Result<NewPerson, FieldViolation>,
+}
+
+/// R-INV-4: addresses separated by semicolons (or line breaks), each either
+/// `email` or `Name <email>` as mail clients paste them. Every entry is
+/// judged on its own. Without a name, names are taken from the address
+/// (`ada.lovelace@…` becomes Ada Lovelace); the person can correct them.
+pub fn parse_address_list(input: &str) -> Vec<ListedAddress> {
+    input
+        .split([';', '\n', '\r'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|entry| ListedAddress {
+            input: entry.to_owned(),
+            parsed: parse_listed(entry),
+        })
+        .collect()
+}
+
+fn parse_listed(entry: &str) -> Result<NewPerson, FieldViolation> {
+    let (name, address) = match (entry.rfind('<'), entry.ends_with('>')) {
+        (Some(open), true) => (
+            entry[..open].trim().trim_matches('"').trim(),
+            &entry[open + 1..entry.len() - 1],
+        ),
+        _ => ("", entry),
+    };
+    let email = Email::parse("addresses", address)
+        .map_err(|e| FieldViolation::new("addresses", format!("{entry:?} {}", e.reason)))?;
+    let (given, family) = if name.is_empty() {
+        names_from_address(email.as_str())
+    } else if let Some((family, given)) = name.split_once(',') {
+        // "Lovelace, Ada"
+        (given.trim().to_owned(), family.trim().to_owned())
+    } else {
+        match name.rsplit_once(' ') {
+            Some((g, f)) => (g.trim().to_owned(), f.trim().to_owned()),
+            None => (name.to_owned(), String::new()),
+        }
+    };
+    let given = parse_person_name("addresses", &given)
+        .map_err(|e| FieldViolation::new("addresses", format!("{entry:?}: name {}", e.reason)))?;
+    Ok(NewPerson {
+        given_name: given,
+        family_name: family,
+        email,
+    })
+}
+
+fn names_from_address(email: &str) -> (String, String) {
+    let local = email.split('@').next().unwrap_or_default();
+    let local = local.split('+').next().unwrap_or_default();
+    let mut parts = local
+        .split(['.', '_', '-'])
+        .filter(|p| !p.is_empty())
+        .map(capitalize);
+    let given = parts.next().unwrap_or_else(|| local.to_owned());
+    let family = parts.collect::<Vec<_>>().join(" ");
+    (given, family)
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// What a caller asks to do in a team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamAction {
+    /// Team name and plan, own membership.
+    ReadTeam,
+    /// Rename the team.
+    ManageTeam,
+    /// Members, roles, invitations, groups; reports and exports (R-ROLE-2).
+    ManageMembers,
+    /// Member lists, groups.
+    ReadMembers,
+    /// Add a guest (collaboration products with the `guests` scope, R-ROLE-7).
+    AddGuest,
+}
+
+/// The one place team decides who may do what: from the caller's role in
+/// the team the request touches (R-ROLE-2, R-ROLE-3). `role` is the
+/// caller's role there, if they are a member.
+pub fn authorize(caller: &Caller, role: Option<Role>, action: TeamAction) -> Result<(), TeamError> {
+    if caller.is_internal() {
+        return Ok(());
+    }
+    let admin = role.is_some_and(Role::is_admin);
+    let allowed = match action {
+        TeamAction::ReadTeam => role.is_some(),
+        TeamAction::ManageTeam | TeamAction::ManageMembers | TeamAction::ReadMembers => admin,
+        TeamAction::AddGuest => {
+            admin || (caller.account().is_none() && caller.has_scope(scopes::GUESTS))
+        }
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(TeamError::PermissionDenied(match (action, role) {
+        (TeamAction::ReadTeam, _) => "you are not a member of this team".into(),
+        (TeamAction::AddGuest, _) => {
+            "adding guests needs an admin role in this team or a service account with the `guests` scope".into()
+        }
+        (_, None) => "this needs an admin role in this team (primary, secondary or SSO admin); you are not a member".into(),
+        (_, Some(_)) => "this needs an admin role in this team (primary, secondary or SSO admin); you are a user".into(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_inv_4_semicolon_lists_with_names_as_mail_clients_paste_them() {
+        let list = parse_address_list(
+            "Ada Lovelace <ada@example.com>; grace.hopper@example.com;\"Turing, Alan\" <alan@example.com>; not-an-address ;; ",
+        );
+        assert_eq!(list.len(), 4);
+        let ada = list[0].parsed.as_ref().unwrap();
+        assert_eq!(
+            (ada.given_name.as_str(), ada.family_name.as_str()),
+            ("Ada", "Lovelace")
+        );
+        assert_eq!(ada.email.as_str(), "ada@example.com");
+        let grace = list[1].parsed.as_ref().unwrap();
+        assert_eq!(
+            (grace.given_name.as_str(), grace.family_name.as_str()),
+            ("Grace", "Hopper")
+        );
+        let alan = list[2].parsed.as_ref().unwrap();
+        assert_eq!(
+            (alan.given_name.as_str(), alan.family_name.as_str()),
+            ("Alan", "Turing")
+        );
+        let bad = list[3].parsed.as_ref().unwrap_err();
+        assert_eq!(bad.field, "addresses");
+        assert!(bad.reason.contains("not-an-address"));
+    }
+
+    #[test]
+    fn r_team_1_default_name_contains_the_admins_name() {
+        assert_eq!(default_team_name("Ada", "Lovelace"), "Ada Lovelace's team");
+        assert_eq!(default_team_name("Ada", ""), "Ada's team");
+    }
+
+    #[test]
+    fn team_names_must_not_be_empty() {
+        assert!(parse_team_name("team.display_name", "  ").is_err());
+        assert_eq!(
+            parse_team_name("team.display_name", " Design ").unwrap(),
+            "Design"
+        );
+    }
+
+    #[test]
+    fn r_role_2_only_admins_manage_members() {
+        let person = Caller {
+            principal: allot_platform::auth::Principal::Account(AccountId::generate()),
+            actor: None,
+            scopes: vec![],
+            expires_at: i64::MAX,
+        };
+        for role in [Role::PrimaryAdmin, Role::SecondaryAdmin, Role::SsoAdmin] {
+            assert!(authorize(&person, Some(role), TeamAction::ManageMembers).is_ok());
+        }
+        assert!(authorize(&person, Some(Role::User), TeamAction::ManageMembers).is_err());
+        assert!(authorize(&person, None, TeamAction::ManageMembers).is_err());
+        assert!(authorize(&person, Some(Role::User), TeamAction::ReadTeam).is_ok());
+        assert!(authorize(&person, None, TeamAction::ReadTeam).is_err());
+    }
+}
