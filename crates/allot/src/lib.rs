@@ -202,7 +202,10 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
             .clone()
             .filter(|s| !s.is_empty());
         if dev || secret.is_some() {
-            bootstrap = svc.app.bootstrap(&email, secret.as_deref()).await?;
+            bootstrap = svc
+                .app
+                .bootstrap(&email, &config.bootstrap.admin_client_id, secret.as_deref())
+                .await?;
         }
         tasks.push(svc.app.outbox().spawn(stop.clone()));
         routes = routes.add_service(svc.server());
@@ -316,7 +319,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     let edge = EdgeLayer::new(verifier, clock.clone());
     let server_stop = stop.clone();
     let server = tokio::spawn(async move {
-        serve(listener, routes, &health, edge, async move {
+        serve(listener, routes, health, edge, async move {
             server_stop.cancelled().await
         })
         .await
@@ -371,6 +374,8 @@ fn spawn_key_fetcher(
             tokio::select! {
                 () = stop.cancelled() => break,
                 () = tokio::time::sleep(wait) => {}
+                // A token names a key not seen yet: identity rotated keys.
+                () = verifier.unknown_key_seen() => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         }
     }));

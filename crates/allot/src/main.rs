@@ -41,6 +41,12 @@ enum Command {
     /// One service per process, against the configured database, finding
     /// its peers by `ALLOT_PEERS__*` URLs.
     Serve { service: ServiceKind },
+    /// Exits 0 when the server at `--url` answers health with SERVING (for
+    /// container health checks).
+    Health {
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        url: String,
+    },
     /// Writes a new token signing key and invitation key for `allot serve
     /// identity`.
     Keygen {
@@ -51,11 +57,21 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> std::process::ExitCode {
+    match run_cli(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_cli(cli: Cli) -> anyhow::Result<()> {
     let mut config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Keygen { dir } => keygen(&dir),
+        Command::Health { url } => health(&url).await,
         Command::Dev { listen, data_dir } => {
             if let Some(l) = listen {
                 config.listen = l;
@@ -143,5 +159,28 @@ fn keygen(dir: &std::path::Path) -> anyhow::Result<()> {
         signing.display(),
         invitation.display()
     );
+    Ok(())
+}
+
+async fn health(url: &str) -> anyhow::Result<()> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let channel = tonic::transport::Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .connect()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    let status = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await?
+        .into_inner()
+        .status;
+    anyhow::ensure!(
+        status == ServingStatus::Serving as i32,
+        "{url} is not serving ({status})"
+    );
+    println!("{url} is SERVING");
     Ok(())
 }

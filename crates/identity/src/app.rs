@@ -815,6 +815,7 @@ impl Identity {
     pub async fn bootstrap(
         &self,
         email: &Email,
+        client_id: &str,
         secret: Option<&str>,
     ) -> Result<Option<BootstrapCredential>> {
         let mut tx = self.begin().await?;
@@ -846,12 +847,11 @@ impl Identity {
             .map(str::to_owned)
             .or_else(|| generated.clone())
             .unwrap_or_default();
-        let client_id = new_id();
         store::upsert_credential(
             tx.conn(),
             &CredentialRow {
-                id: client_id.clone(),
-                client_id: client_id.clone(),
+                id: new_id(),
+                client_id: client_id.to_owned(),
                 owner: account.id.name(),
                 secret_hash: hash_secret(&secret_value),
                 scopes: vec![scopes::ADMIN.to_owned()],
@@ -870,7 +870,7 @@ impl Identity {
         tracing::info!(account = %account.id, email = %account.email, "bootstrap administrator created");
         Ok(Some(BootstrapCredential {
             account,
-            client_id,
+            client_id: client_id.to_owned(),
             generated_secret: generated,
         }))
     }

@@ -267,7 +267,10 @@ impl Notifications {
         let content: Rendered = match self.renderer.render(kind, &params) {
             Ok(c) => c,
             Err(e) => {
-                return Attempt::Failed(Failure::Permanent, format!("template {}: {e}", d.template));
+                return Attempt::Failed(
+                    Failure::Permanent,
+                    format!("template {}: {e}", d.template),
+                );
             }
         };
         let mail = Outgoing {

@@ -353,6 +353,11 @@ const CACHE_LIMIT: usize = 10_000;
 pub struct TokenVerifier {
     keys: RwLock<HashMap<String, [u8; 32]>>,
     cache: RwLock<HashMap<String, Arc<Caller>>>,
+    /// Signalled when a token names a key not known yet (identity rotated
+    /// its key), so the keys are fetched again.
+    unknown_key: tokio::sync::Notify,
+    /// Signalled when the first key arrives.
+    first_key: tokio::sync::Notify,
 }
 
 impl TokenVerifier {
@@ -365,6 +370,23 @@ impl TokenVerifier {
         if let Ok(mut keys) = self.keys.write() {
             keys.insert(kid.to_owned(), public_key);
         }
+        self.first_key.notify_waiters();
+    }
+
+    /// Waits until at least one key is trusted.
+    pub async fn ready(&self) {
+        loop {
+            let notified = self.first_key.notified();
+            if self.has_keys() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Waits until a token names an unknown key.
+    pub async fn unknown_key_seen(&self) {
+        self.unknown_key.notified().await;
     }
 
     pub fn knows_key(&self, kid: &str) -> bool {
@@ -392,12 +414,11 @@ impl TokenVerifier {
             return Err(AuthError::Invalid("unsupported algorithm".into()));
         }
         let kid = header.kid.ok_or(AuthError::UnknownKey)?;
-        let public = self
-            .keys
-            .read()
-            .ok()
-            .and_then(|k| k.get(&kid).copied())
-            .ok_or(AuthError::UnknownKey)?;
+        let public = self.keys.read().ok().and_then(|k| k.get(&kid).copied());
+        let Some(public) = public else {
+            self.unknown_key.notify_one();
+            return Err(AuthError::UnknownKey);
+        };
         let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public);
         let key =
             DecodingKey::from_ed_components(&x).map_err(|e| AuthError::Invalid(e.to_string()))?;

@@ -86,6 +86,8 @@ pub struct AuthConfig {
 pub struct BootstrapConfig {
     /// Email of the administrator created on first start.
     pub admin_email: String,
+    /// Client id of their credential.
+    pub admin_client_id: String,
     /// Their client secret. Empty in `allot dev`: one is generated and
     /// printed once.
     pub admin_secret: Option<String>,
@@ -186,6 +188,7 @@ impl Default for BootstrapConfig {
     fn default() -> Self {
         BootstrapConfig {
             admin_email: "admin@allot.localhost".into(),
+            admin_client_id: "bootstrap-admin".into(),
             admin_secret: None,
         }
     }
@@ -263,7 +266,10 @@ impl Config {
         // `ALLOT_CONFIG` names the file; `ALLOT_TEST_*` belongs to the test suite.
         figment = figment.merge(
             Env::prefixed("ALLOT_")
-                .filter(|k| k != "config" && !k.as_str().starts_with("test_"))
+                .filter(|k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    k != "config" && !k.starts_with("test_")
+                })
                 .split("__"),
         );
         figment.extract().map_err(|e| ConfigError(e.to_string()))
@@ -296,6 +302,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
 mod tests {
     use super::*;
 
@@ -313,6 +320,16 @@ mod tests {
             assert_eq!(c.smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"));
             assert_eq!(c.invitation.ttl, Duration::from_secs(90 * 24 * 3600));
             assert_eq!(c.auth.token_ttl, Duration::from_secs(3600));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn test_suite_variables_are_not_configuration() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ALLOT_TEST_POSTGRES_URL", "postgres://x");
+            jail.set_env("ALLOT_CONFIG", "allot.toml");
+            assert!(Config::load(None).is_ok());
             Ok(())
         });
     }

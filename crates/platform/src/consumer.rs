@@ -147,7 +147,7 @@ where
                 }
                 Err(status) => {
                     failures += 1;
-                    if failures == 1 || failures % 20 == 0 {
+                    if failures == 1 || failures.is_multiple_of(20) {
                         tracing::warn!(consumer = self.name, code = ?status.code(), reason = %status.message(), failures, "event stream interrupted; reconnecting");
                     }
                     tokio::select! {
@@ -238,7 +238,7 @@ where
                     return Ok(());
                 }
                 Err(e) => {
-                    if attempts == 1 || attempts % 20 == 0 {
+                    if attempts == 1 || attempts.is_multiple_of(20) {
                         tracing::warn!(consumer = self.name, event_id = id, error = %e, attempts, "handling event failed; retrying");
                     }
                     tokio::select! {

@@ -259,7 +259,7 @@ impl Outbox {
                     Ok(_) => failures = 0,
                     Err(e) => {
                         failures += 1;
-                        if failures == 1 || failures % 100 == 0 {
+                        if failures == 1 || failures.is_multiple_of(100) {
                             tracing::warn!(error = %e, failures, "outbox sequencer could not assign positions; retrying");
                         }
                     }
@@ -441,7 +441,7 @@ impl Outbox {
                 for event in batch {
                     cursor = event.position;
                     let wanted = (params.event_types.is_empty()
-                        || params.event_types.iter().any(|t| *t == event.event_type))
+                        || params.event_types.contains(&event.event_type))
                         && params
                             .team
                             .as_ref()

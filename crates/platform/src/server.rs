@@ -134,20 +134,30 @@ fn unauthenticated(e: &AuthError) -> Response<Body> {
 }
 
 /// Serves `routes` plus health and reflection on `listener` until `shutdown`
-/// completes, then drains in-flight calls.
+/// completes, then drains in-flight calls. Health says NOT_SERVING until
+/// the verifier trusts a signing key: before that every call would fail.
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
-    health_names: &[&'static str],
+    health_names: Vec<&'static str>,
     edge: EdgeLayer,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let (reporter, health_service) = tonic_health::server::health_reporter();
-    for name in health_names {
-        reporter
-            .set_service_status(*name, ServingStatus::Serving)
+    reporter
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    set_all(&reporter, &health_names, ServingStatus::NotServing).await;
+    let verifier = edge.verifier.clone();
+    let ready_reporter = reporter.clone();
+    let ready_names = health_names.clone();
+    tokio::spawn(async move {
+        verifier.ready().await;
+        ready_reporter
+            .set_service_status("", ServingStatus::Serving)
             .await;
-    }
+        set_all(&ready_reporter, &ready_names, ServingStatus::Serving).await;
+    });
     let routes = routes
         .add_service(health_service)
         .add_service(reflection_v1())
@@ -159,18 +169,19 @@ pub async fn serve(
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
             shutdown.await;
-            set_all_not_serving(&reporter, health_names).await;
+            reporter
+                .set_service_status("", ServingStatus::NotServing)
+                .await;
+            set_all(&reporter, &health_names, ServingStatus::NotServing).await;
         })
         .await;
     tracing::info!(address = ?addr, "server stopped");
     result
 }
 
-async fn set_all_not_serving(reporter: &HealthReporter, names: &[&'static str]) {
+async fn set_all(reporter: &HealthReporter, names: &[&'static str], status: ServingStatus) {
     for name in names {
-        reporter
-            .set_service_status(*name, ServingStatus::NotServing)
-            .await;
+        reporter.set_service_status(*name, status).await;
     }
 }
 

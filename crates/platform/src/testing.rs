@@ -104,10 +104,10 @@ impl ReceivedMail {
                 }
                 break;
             }
-            if let Some((k, v)) = line.split_once(':') {
-                if k.eq_ignore_ascii_case(name) {
-                    value = Some(v.trim().to_owned());
-                }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case(name)
+            {
+                value = Some(v.trim().to_owned());
             }
         }
         value
@@ -122,12 +122,13 @@ impl ReceivedMail {
         let mut i = 0;
         let mut pending: Vec<u8> = Vec::new();
         while i < bytes.len() {
-            if bytes[i] == b'=' && i + 2 < bytes.len() {
-                if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                    pending.push(b);
-                    i += 3;
-                    continue;
-                }
+            if bytes[i] == b'='
+                && i + 2 < bytes.len()
+                && let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16)
+            {
+                pending.push(b);
+                i += 3;
+                continue;
             }
             if !pending.is_empty() {
                 out.push_str(&String::from_utf8_lossy(&pending));

@@ -1,0 +1,70 @@
+//! What every server offers to tools that know nothing of Allot.
+
+use allot_platform::testing::Backend;
+
+use crate::harness::Env;
+
+/// A stock gRPC client (Python's grpcio) lists the services through
+/// reflection and gets SERVING from health.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_client_lists_services_and_sees_serving() {
+    let env = Env::in_process(Backend::Sqlite).await;
+    let address = env.urls.identity.trim_start_matches("http://").to_owned();
+    let services = [
+        "allot.identity.v1.IdentityService",
+        "allot.team.v1.TeamService",
+        "allot.entitlement.v1.EntitlementService",
+        "allot.notification.v1.NotificationService",
+    ];
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/stock_client.py");
+    let python = std::env::var("ALLOT_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(&address)
+        .args(services)
+        .output()
+        .await
+        .expect("run python3 (pip install grpcio grpcio-health-checking grpcio-reflection)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stock client failed: {}{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for s in services {
+        assert!(
+            stdout.contains(&format!("service {s}\n")),
+            "reflection lists {s}:\n{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("health {s} SERVING\n")),
+            "health of {s}:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("service grpc.health.v1.Health\n"));
+    assert!(stdout.contains("health (server) SERVING\n"));
+    assert!(
+        stdout.contains("method allot.identity.v1.IdentityService/AcceptInvitation\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("method allot.team.v1.TeamService/AddMember\n"),
+        "{stdout}"
+    );
+    env.shutdown().await;
+}
+
+/// RPCs not built yet answer UNIMPLEMENTED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unbuilt_rpcs_answer_unimplemented() {
+    let env = Env::in_process(Backend::Sqlite).await;
+    let mut admin = env.admin().await;
+    let err = admin
+        .entitlement
+        .list_products(allot_proto::entitlement::ListProductsRequest::default())
+        .await
+        .expect_err("not built yet");
+    assert_eq!(err.code(), tonic::Code::Unimplemented);
+    env.shutdown().await;
+}
