@@ -581,6 +581,103 @@ impl Drop for Env {
     }
 }
 
+/// A person with their own credential, for tests of roles.
+#[derive(Clone)]
+pub struct Person {
+    /// `accounts/{id}`.
+    pub account: String,
+    pub email: String,
+    pub clients: Clients,
+}
+
+impl Env {
+    /// Clients acting as Allot's own services (internal scope).
+    pub async fn internal(&self) -> Clients {
+        let token = self
+            .token_for(
+                allot_platform::auth::INTERNAL_SERVICE_ACCOUNT,
+                INTERNAL_SECRET,
+            )
+            .await;
+        self.clients_with(Some(&token))
+    }
+
+    /// A new person with a credential of their own (no scopes). They are
+    /// invited into the bootstrap team, which gives them an account.
+    pub async fn person(&self, given: &str) -> Person {
+        let mut admin = self.admin().await;
+        let first = self.first_team().await;
+        let email = unique_email(&given.to_lowercase());
+        let member = admin
+            .team
+            .add_member(tpb::AddMemberRequest {
+                parent: first.name,
+                who: Some(tpb::add_member_request::Who::Person(tpb::Person {
+                    given_name: given.into(),
+                    family_name: "Tester".into(),
+                    email: email.clone(),
+                })),
+                ..Default::default()
+            })
+            .await
+            .expect("invite a person")
+            .into_inner();
+        let key = admin
+            .identity
+            .create_key(idpb::CreateKeyRequest {
+                parent: member.account.clone(),
+            })
+            .await
+            .expect("a key for the person")
+            .into_inner();
+        let token = self
+            .token_for(&key.key.expect("key").client_id, &key.client_secret)
+            .await;
+        Person {
+            account: member.account,
+            email,
+            clients: self.clients_with(Some(&token)),
+        }
+    }
+
+    /// A service account with `scopes` and clients acting as it.
+    pub async fn service_account(&self, scopes: &[&str]) -> Clients {
+        let mut admin = self.admin().await;
+        let sa = admin
+            .identity
+            .create_service_account(idpb::CreateServiceAccountRequest {
+                service_account: Some(idpb::ServiceAccount {
+                    display_name: format!("test platform {}", scopes.join(",")),
+                    scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("create service account")
+            .into_inner();
+        let key = admin
+            .identity
+            .create_key(idpb::CreateKeyRequest { parent: sa.name })
+            .await
+            .expect("key")
+            .into_inner();
+        let token = self
+            .token_for(&key.key.expect("key").client_id, &key.client_secret)
+            .await;
+        self.clients_with(Some(&token))
+    }
+
+    /// The in-process identity service (to sign tokens of any shape).
+    pub fn identity_app(&self) -> std::sync::Arc<allot_identity::Identity> {
+        match &self.shape {
+            Shape::InProcess { main: Some(m), .. } => {
+                m.identity.as_ref().expect("identity runs here").app.clone()
+            }
+            _ => panic!("identity runs in another process"),
+        }
+    }
+}
+
 /// The accept token in an invitation email's link.
 pub fn accept_token(mail: &ReceivedMail) -> String {
     let text = mail.decoded();

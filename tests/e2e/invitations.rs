@@ -95,17 +95,26 @@ async fn invite_accept_resend_expire(env: &Env, expiry: Expiry) {
     let message_id = mail.header("Message-ID").expect("Message-ID");
     assert!(message_id.ends_with("@allot>"), "{message_id}");
 
-    // The delivery log shows it sent, under the Message-ID that went out.
-    let deliveries = admin
-        .notification
-        .list_deliveries(allot_proto::notification::ListDeliveriesRequest {
-            recipient: ada.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("delivery log")
-        .into_inner()
-        .deliveries;
+    // The delivery log shows it sent, under the Message-ID that went out
+    // (recorded a moment after the server took it).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deliveries = loop {
+        let deliveries = admin
+            .notification
+            .list_deliveries(allot_proto::notification::ListDeliveriesRequest {
+                recipient: ada.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("delivery log")
+            .into_inner()
+            .deliveries;
+        let sent = allot_proto::notification::DeliveryState::Sent as i32;
+        if deliveries.iter().all(|d| d.state == sent) || std::time::Instant::now() > deadline {
+            break deliveries;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0].message_id, message_id);
     assert_eq!(

@@ -49,6 +49,20 @@ struct Global {
 enum Command {
     /// List the teams you belong to.
     Teams,
+    /// Create, rename or show teams.
+    #[command(subcommand)]
+    Team(TeamCmd),
+    /// Change a member: role, guest flag, removal, primary admin hand-over.
+    #[command(subcommand)]
+    Member(MemberCmd),
+    /// Groups of a team and their members.
+    #[command(subcommand)]
+    Group(GroupCmd),
+    /// Service accounts and their credentials (operators, `admin` scope).
+    #[command(subcommand, name = "service-account")]
+    ServiceAccount(ServiceAccountCmd),
+    /// Print a bearer token for your credential (for other gRPC tools).
+    Token,
     /// List the members of a team.
     Members {
         #[arg(long)]
@@ -71,6 +85,138 @@ enum Command {
     Accept {
         /// The token, or the whole accept link.
         token: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TeamCmd {
+    /// Create a team; you become its primary admin.
+    Create { display_name: String },
+    /// Rename a team.
+    Rename {
+        #[arg(long)]
+        team: String,
+        display_name: String,
+    },
+    /// Show a team.
+    Show {
+        #[arg(long)]
+        team: String,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    User,
+    SecondaryAdmin,
+    SsoAdmin,
+}
+
+impl RoleArg {
+    fn pb(self) -> tpb::Role {
+        match self {
+            RoleArg::User => tpb::Role::User,
+            RoleArg::SecondaryAdmin => tpb::Role::SecondaryAdmin,
+            RoleArg::SsoAdmin => tpb::Role::SsoAdmin,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum MemberCmd {
+    /// Give a member a role (user, secondary-admin, sso-admin).
+    Role {
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        email: String,
+        role: RoleArg,
+    },
+    /// Mark a member as a guest, or not (`--off`).
+    Guest {
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        off: bool,
+    },
+    /// Hand the primary admin role to a member; you become a secondary admin.
+    MakePrimary {
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// Remove a member (their seats in the team become free).
+    Remove {
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum GroupCmd {
+    /// List a team's groups.
+    List {
+        #[arg(long)]
+        team: String,
+    },
+    Create {
+        #[arg(long)]
+        team: String,
+        display_name: String,
+    },
+    Rename {
+        /// `teams/T/groups/G`.
+        group: String,
+        display_name: String,
+    },
+    Delete {
+        group: String,
+    },
+    /// Add members (by email) to a group.
+    Add {
+        group: String,
+        #[arg(required = true)]
+        emails: Vec<String>,
+    },
+    /// Remove members (by email) from a group.
+    Remove {
+        group: String,
+        #[arg(required = true)]
+        emails: Vec<String>,
+    },
+    /// List a group's members.
+    Members {
+        group: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServiceAccountCmd {
+    List,
+    /// Create a service account with scopes (catalog, contracts, guests,
+    /// accounts.read, events.read, entitlements.check, act_as, admin).
+    Create {
+        display_name: String,
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+    },
+    Delete {
+        name: String,
+    },
+    /// Create a credential; its secret is shown once.
+    CreateKey {
+        name: String,
+    },
+    ListKeys {
+        name: String,
+    },
+    DeleteKey {
+        key: String,
     },
 }
 
@@ -115,8 +261,8 @@ struct Clients {
     team: TeamServiceClient<Authed>,
 }
 
-async fn connect(g: &Global, need_credential: bool) -> anyhow::Result<Clients> {
-    let channel = Endpoint::from_shared(g.server.clone())
+async fn channel(g: &Global) -> anyhow::Result<Channel> {
+    Endpoint::from_shared(g.server.clone())
         .with_context(|| format!("server URL {:?}", g.server))?
         .connect_timeout(Duration::from_secs(5))
         .connect()
@@ -126,28 +272,35 @@ async fn connect(g: &Global, need_credential: bool) -> anyhow::Result<Clients> {
                 "cannot reach Allot at {} (is `allot dev` running?)",
                 g.server
             )
-        })?;
-    let bearer = match (&g.credential, need_credential) {
-        (Some(cred), _) => {
-            let (client_id, secret) = cred
-                .split_once(':')
-                .ok_or_else(|| anyhow!("the credential must look like CLIENT_ID:SECRET"))?;
-            let token = IdentityServiceClient::new(channel.clone())
-                .create_token(idpb::CreateTokenRequest {
-                    client_id: client_id.into(),
-                    client_secret: secret.into(),
-                    ..Default::default()
-                })
-                .await
-                .map_err(status_error)?
-                .into_inner()
-                .access_token;
-            Some(format!("Bearer {token}").parse()?)
-        }
-        (None, true) => {
-            bail!("no credential: set ALLOT_CREDENTIAL=CLIENT_ID:SECRET or pass --credential")
-        }
-        (None, false) => None,
+        })
+}
+
+/// Exchanges the credential for a bearer token.
+async fn token_for(g: &Global) -> anyhow::Result<String> {
+    let cred = g.credential.as_deref().ok_or_else(|| {
+        anyhow!("no credential: set ALLOT_CREDENTIAL=CLIENT_ID:SECRET or pass --credential")
+    })?;
+    let (client_id, secret) = cred
+        .split_once(':')
+        .ok_or_else(|| anyhow!("the credential must look like CLIENT_ID:SECRET"))?;
+    Ok(IdentityServiceClient::new(channel(g).await?)
+        .create_token(idpb::CreateTokenRequest {
+            client_id: client_id.into(),
+            client_secret: secret.into(),
+            ..Default::default()
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .access_token)
+}
+
+async fn connect(g: &Global, need_credential: bool) -> anyhow::Result<Clients> {
+    let channel = channel(g).await?;
+    let bearer = if need_credential || g.credential.is_some() {
+        Some(format!("Bearer {}", token_for(g).await?).parse()?)
+    } else {
+        None
     };
     let b = Bearer(bearer);
     Ok(Clients {
@@ -338,22 +491,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Command::Invite(a) => invite(g, a).await,
+        Command::Token => {
+            let token = token_for(g).await?;
+            print(
+                g.json,
+                &serde_json::json!({ "access_token": token }),
+                |_| token.clone(),
+            )
+        }
+        Command::Team(cmd) => team_cmd(g, cmd).await,
+        Command::Member(cmd) => member_cmd(g, cmd).await,
+        Command::Group(cmd) => group_cmd(g, cmd).await,
+        Command::ServiceAccount(cmd) => service_account_cmd(g, cmd).await,
         Command::Resend { team, email } => {
             let mut c = connect(g, true).await?;
-            let account = c
-                .identity
-                .lookup_account(idpb::LookupAccountRequest {
-                    email: email.clone(),
-                })
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            let id = account.name.trim_start_matches("accounts/");
+            let name = member_of(&mut c, &team, &email).await?;
             let m = c
                 .team
-                .resend_invitation(tpb::ResendInvitationRequest {
-                    name: format!("{}/members/{id}", team_name(&team)),
-                })
+                .resend_invitation(tpb::ResendInvitationRequest { name })
                 .await
                 .map_err(status_error)?
                 .into_inner();
@@ -437,4 +592,373 @@ async fn invite(g: &Global, a: InviteArgs) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join("\n")
     })
+}
+
+/// The account of an email address.
+async fn account_of(c: &mut Clients, email: &str) -> anyhow::Result<String> {
+    Ok(c.identity
+        .lookup_account(idpb::LookupAccountRequest {
+            email: email.into(),
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .name)
+}
+
+/// `teams/T/members/A` for an email address.
+async fn member_of(c: &mut Clients, team: &str, email: &str) -> anyhow::Result<String> {
+    let account = account_of(c, email).await?;
+    Ok(format!(
+        "{}/members/{}",
+        team_name(team),
+        account.trim_start_matches("accounts/")
+    ))
+}
+
+fn team_line(t: &tpb::Team) -> String {
+    format!(
+        "{:<44} {} ({} members, primary admin {})",
+        t.name, t.display_name, t.member_count, t.primary_admin
+    )
+}
+
+async fn team_cmd(g: &Global, cmd: TeamCmd) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let t = match cmd {
+        TeamCmd::Create { display_name } => {
+            c.team
+                .create_team(tpb::CreateTeamRequest {
+                    team: Some(tpb::Team {
+                        display_name,
+                        ..Default::default()
+                    }),
+                })
+                .await
+        }
+        TeamCmd::Rename { team, display_name } => {
+            c.team
+                .update_team(tpb::UpdateTeamRequest {
+                    team: Some(tpb::Team {
+                        name: team_name(&team),
+                        display_name,
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["display_name".into()],
+                    }),
+                })
+                .await
+        }
+        TeamCmd::Show { team } => {
+            c.team
+                .get_team(tpb::GetTeamRequest {
+                    name: team_name(&team),
+                })
+                .await
+        }
+    }
+    .map_err(status_error)?
+    .into_inner();
+    let view = TeamView {
+        name: t.name.clone(),
+        display_name: t.display_name.clone(),
+        primary_admin: t.primary_admin.clone(),
+        members: t.member_count,
+    };
+    print(g.json, &view, |_| team_line(&t))
+}
+
+async fn member_cmd(g: &Global, cmd: MemberCmd) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let (role, guest, mask) = match &cmd {
+        MemberCmd::Role { role, .. } => (role.pb() as i32, false, "role"),
+        MemberCmd::Guest { off, .. } => (0, !off, "guest"),
+        _ => (0, false, ""),
+    };
+    match cmd {
+        MemberCmd::Role { team, email, .. } | MemberCmd::Guest { team, email, .. } => {
+            let name = member_of(&mut c, &team, &email).await?;
+            let m = c
+                .team
+                .update_member(tpb::UpdateMemberRequest {
+                    member: Some(tpb::Member {
+                        name,
+                        role,
+                        guest,
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec![mask.into()],
+                    }),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let view = MemberView::from(&m);
+            print(g.json, &view, member_line)
+        }
+        MemberCmd::MakePrimary { team, email } => {
+            let account = account_of(&mut c, &email).await?;
+            let t = c
+                .team
+                .transfer_primary_admin(tpb::TransferPrimaryAdminRequest {
+                    team: team_name(&team),
+                    new_primary_admin: account,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            print(
+                g.json,
+                &serde_json::json!({ "team": t.name, "primary_admin": t.primary_admin }),
+                |_| {
+                    format!(
+                        "{email} is now the primary admin of {}; the former primary admin is a secondary admin.",
+                        t.display_name
+                    )
+                },
+            )
+        }
+        MemberCmd::Remove { team, email } => {
+            let name = member_of(&mut c, &team, &email).await?;
+            c.team
+                .remove_member(tpb::RemoveMemberRequest { name: name.clone() })
+                .await
+                .map_err(status_error)?;
+            print(g.json, &serde_json::json!({ "removed": name }), |_| {
+                format!("Removed {email}; their seats in this team are free again.")
+            })
+        }
+    }
+}
+
+async fn group_cmd(g: &Global, cmd: GroupCmd) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let group_line = |x: &tpb::Group| {
+        format!(
+            "{:<80} {} ({} members)",
+            x.name, x.display_name, x.member_count
+        )
+    };
+    let show = |x: tpb::Group| -> anyhow::Result<()> {
+        let v = serde_json::json!({ "name": x.name, "display_name": x.display_name, "members": x.member_count });
+        print(g.json, &v, |_| group_line(&x))
+    };
+    match cmd {
+        GroupCmd::List { team } => {
+            let r = c
+                .team
+                .list_groups(tpb::ListGroupsRequest {
+                    parent: team_name(&team),
+                    page_size: 1000,
+                    ..Default::default()
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let v: Vec<_> = r
+                .groups
+                .iter()
+                .map(|x| serde_json::json!({ "name": x.name, "display_name": x.display_name, "members": x.member_count }))
+                .collect();
+            print(g.json, &v, |_| {
+                r.groups
+                    .iter()
+                    .map(group_line)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        GroupCmd::Create { team, display_name } => show(
+            c.team
+                .create_group(tpb::CreateGroupRequest {
+                    parent: team_name(&team),
+                    group: Some(tpb::Group {
+                        display_name,
+                        ..Default::default()
+                    }),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner(),
+        ),
+        GroupCmd::Rename {
+            group,
+            display_name,
+        } => show(
+            c.team
+                .update_group(tpb::UpdateGroupRequest {
+                    group: Some(tpb::Group {
+                        name: group,
+                        display_name,
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["display_name".into()],
+                    }),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner(),
+        ),
+        GroupCmd::Delete { group } => {
+            c.team
+                .delete_group(tpb::DeleteGroupRequest {
+                    name: group.clone(),
+                })
+                .await
+                .map_err(status_error)?;
+            print(g.json, &serde_json::json!({ "deleted": group }), |_| {
+                format!("Deleted {group}.")
+            })
+        }
+        GroupCmd::Add { group, emails } => {
+            let mut accounts = Vec::new();
+            for e in &emails {
+                accounts.push(account_of(&mut c, e).await?);
+            }
+            show(
+                c.team
+                    .add_group_members(tpb::AddGroupMembersRequest { group, accounts })
+                    .await
+                    .map_err(status_error)?
+                    .into_inner(),
+            )
+        }
+        GroupCmd::Remove { group, emails } => {
+            let mut accounts = Vec::new();
+            for e in &emails {
+                accounts.push(account_of(&mut c, e).await?);
+            }
+            show(
+                c.team
+                    .remove_group_members(tpb::RemoveGroupMembersRequest { group, accounts })
+                    .await
+                    .map_err(status_error)?
+                    .into_inner(),
+            )
+        }
+        GroupCmd::Members { group } => {
+            let r = c
+                .team
+                .list_group_members(tpb::ListGroupMembersRequest {
+                    group,
+                    page_size: 1000,
+                    ..Default::default()
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let views: Vec<MemberView> = r.members.iter().map(MemberView::from).collect();
+            print(g.json, &views, |v| {
+                v.iter().map(member_line).collect::<Vec<_>>().join("\n")
+            })
+        }
+    }
+}
+
+async fn service_account_cmd(g: &Global, cmd: ServiceAccountCmd) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let sa_line = |s: &idpb::ServiceAccount| {
+        format!("{:<52} {} [{}]", s.name, s.display_name, s.scopes.join(" "))
+    };
+    let sa_json = |s: &idpb::ServiceAccount| serde_json::json!({ "name": s.name, "display_name": s.display_name, "scopes": s.scopes });
+    match cmd {
+        ServiceAccountCmd::List => {
+            let r = c
+                .identity
+                .list_service_accounts(idpb::ListServiceAccountsRequest {
+                    page_size: 1000,
+                    ..Default::default()
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let v: Vec<_> = r.service_accounts.iter().map(sa_json).collect();
+            print(g.json, &v, |_| {
+                r.service_accounts
+                    .iter()
+                    .map(sa_line)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        ServiceAccountCmd::Create {
+            display_name,
+            scopes,
+        } => {
+            let s = c
+                .identity
+                .create_service_account(idpb::CreateServiceAccountRequest {
+                    service_account: Some(idpb::ServiceAccount {
+                        display_name,
+                        scopes,
+                        ..Default::default()
+                    }),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            print(g.json, &sa_json(&s), |_| sa_line(&s))
+        }
+        ServiceAccountCmd::Delete { name } => {
+            c.identity
+                .delete_service_account(idpb::DeleteServiceAccountRequest { name: name.clone() })
+                .await
+                .map_err(status_error)?;
+            print(g.json, &serde_json::json!({ "deleted": name }), |_| {
+                format!("Deleted {name} and its credentials.")
+            })
+        }
+        ServiceAccountCmd::CreateKey { name } => {
+            let r = c
+                .identity
+                .create_key(idpb::CreateKeyRequest { parent: name })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let key = r.key.unwrap_or_default();
+            let credential = format!("{}:{}", key.client_id, r.client_secret);
+            print(
+                g.json,
+                &serde_json::json!({ "name": key.name, "credential": credential }),
+                |_| {
+                    format!(
+                        "Created {}. This credential is shown once:\n  {credential}",
+                        key.name
+                    )
+                },
+            )
+        }
+        ServiceAccountCmd::ListKeys { name } => {
+            let r = c
+                .identity
+                .list_keys(idpb::ListKeysRequest { parent: name })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let v: Vec<_> = r
+                .keys
+                .iter()
+                .map(|k| serde_json::json!({ "name": k.name, "client_id": k.client_id }))
+                .collect();
+            print(g.json, &v, |_| {
+                r.keys
+                    .iter()
+                    .map(|k| format!("{} (client id {})", k.name, k.client_id))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        ServiceAccountCmd::DeleteKey { key } => {
+            c.identity
+                .delete_key(idpb::DeleteKeyRequest { name: key.clone() })
+                .await
+                .map_err(status_error)?;
+            print(g.json, &serde_json::json!({ "deleted": key }), |_| {
+                format!("Deleted {key}; it can no longer get tokens.")
+            })
+        }
+    }
 }

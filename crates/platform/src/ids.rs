@@ -104,6 +104,9 @@ resource_id!(
     /// A team.
     TeamId, "teams");
 resource_id!(
+    /// A group of a team; its name is `teams/{team}/groups/{id}`.
+    GroupId, "groups");
+resource_id!(
     /// An invitation.
     InvitationId, "invitations");
 resource_id!(

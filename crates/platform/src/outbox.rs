@@ -142,6 +142,9 @@ struct Inner {
     config: OutboxConfig,
     wake: Notify,
     head: watch::Sender<i64>,
+    /// Cancelled when the service stops: Watch streams end so the server can
+    /// drain, and clients resume elsewhere from their cursor.
+    closing: CancellationToken,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -165,6 +168,7 @@ impl Outbox {
                 config,
                 wake: Notify::new(),
                 head,
+                closing: CancellationToken::new(),
             }),
         }
     }
@@ -276,6 +280,7 @@ impl Outbox {
                     () = tokio::time::sleep(this.inner.config.poll_interval) => {}
                 }
             }
+            this.inner.closing.cancel();
         })
     }
 
@@ -453,6 +458,9 @@ impl Outbox {
                 continue;
             }
             tokio::select! {
+                () = self.inner.closing.cancelled() => {
+                    return Err(Status::unavailable("the server is shutting down; resume from your cursor"));
+                }
                 changed = head_rx.changed() => {
                     if changed.is_err() {
                         return Ok(());

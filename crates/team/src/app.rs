@@ -3,10 +3,10 @@
 
 use allot_platform::auth::Caller;
 use allot_platform::clock::{SharedClock, to_micros};
-use allot_platform::db::{Db, WriteTx};
+use allot_platform::db::{Db, DbFailure, WriteTx, classify};
 use allot_platform::error::FieldViolation;
 use allot_platform::grpc::{IdentityClient, request};
-use allot_platform::ids::{AccountId, TeamId};
+use allot_platform::ids::{AccountId, GroupId, TeamId};
 use allot_platform::outbox::{ChangeMeta, NewEvent, Outbox};
 use allot_platform::paging;
 use allot_platform::values::Email;
@@ -16,7 +16,8 @@ use allot_proto::team::event::Payload;
 
 use crate::convert;
 use crate::domain::{
-    Member, MemberState, NewPerson, Plan, Role, Team, TeamAction, authorize, default_team_name,
+    Group, Member, MemberState, NewPerson, Plan, Role, Team, TeamAction, authorize, check_removal,
+    check_role_change, check_transfer, default_team_name,
 };
 use crate::error::TeamError;
 use crate::store::{self, GuestFilter};
@@ -154,6 +155,29 @@ impl Teams {
         Ok(t)
     }
 
+    /// Locks the team and checks the caller inside the transaction, so a
+    /// role that changed a moment ago counts (R-ROLE-2).
+    async fn authorize_in(
+        &self,
+        tx: &mut WriteTx,
+        caller: &Caller,
+        team: &TeamId,
+        action: TeamAction,
+    ) -> Result<Team> {
+        if !store::lock_team(tx.conn(), team).await? {
+            return Err(TeamError::not_found("team", team.name()));
+        }
+        let t = store::get_team(tx.conn(), team)
+            .await?
+            .ok_or_else(|| TeamError::not_found("team", team.name()))?;
+        let role = match caller.account() {
+            Some(a) => store::role_of(tx.conn(), team, a).await?,
+            None => None,
+        };
+        authorize(caller, role, action)?;
+        Ok(t)
+    }
+
     // ---- teams ------------------------------------------------------------
 
     /// Creates a team with the caller (or, for Allot itself, `primary_admin`)
@@ -252,25 +276,74 @@ impl Teams {
         Ok(paging::finish(rows, limit, |t| t.id.as_str().to_owned()))
     }
 
-    pub async fn rename_team(&self, ctx: &Ctx, id: &TeamId, name: String) -> Result<Team> {
-        self.check(&ctx.caller, id, TeamAction::ManageTeam).await?;
+    /// Renames a team and/or (Allot itself only) changes its plan.
+    pub async fn update_team(
+        &self,
+        ctx: &Ctx,
+        id: &TeamId,
+        name: Option<String>,
+        plan: Option<Plan>,
+    ) -> Result<Team> {
+        if plan.is_some() && !ctx.caller.is_internal() {
+            return Err(TeamError::PermissionDenied(
+                "a team's plan follows its subscriptions; it cannot be set by hand".into(),
+            ));
+        }
         let mut tx = self.begin().await?;
-        if !store::rename_team(tx.conn(), id, &name).await? {
-            return Err(TeamError::not_found("team", id.name()));
+        self.authorize_in(&mut tx, &ctx.caller, id, TeamAction::ManageTeam)
+            .await?;
+        if let Some(name) = &name {
+            store::rename_team(tx.conn(), id, name).await?;
+        }
+        if let Some(plan) = plan {
+            store::set_plan(tx.conn(), id, plan).await?;
         }
         let team = store::get_team(tx.conn(), id)
             .await?
             .ok_or_else(|| TeamError::not_found("team", id.name()))?;
-        let event = self
-            .meta(ctx)
-            .event("team_updated", Some(id.name()), |context| pb::Event {
-                context: Some(context),
-                payload: Some(Payload::TeamUpdated(pb::TeamUpdated {
-                    team: Some(convert::team(&team)),
-                })),
-            });
+        let event = team_updated(&self.meta(ctx), &team);
         self.outbox.commit(tx, &[event]).await?;
         Ok(team)
+    }
+
+    /// R-TEAM-1, R-TEAM-3: the owner's newest administered team, or their
+    /// first, created now with a name that contains theirs. Internal.
+    pub async fn ensure_owner_team(&self, ctx: &Ctx, owner: &AccountId) -> Result<Team> {
+        if !ctx.caller.is_internal() {
+            return Err(TeamError::PermissionDenied(
+                "only Allot itself places contracts in teams".into(),
+            ));
+        }
+        {
+            let mut conn = self.db.conn().await?;
+            if let Some(t) = store::newest_administered_team(&mut conn, owner).await? {
+                return Ok(t);
+            }
+        }
+        let person = self.fetch_person(owner).await?;
+        let meta = self.meta(ctx);
+        let name = default_team_name(&person.given_name, &person.family_name);
+        let team = new_team(&meta, name, &person, Some(owner.clone()));
+        let mut tx = self.begin().await?;
+        match self
+            .insert_team_with_admin(&mut tx, &meta, &team, &person)
+            .await
+        {
+            Ok(events) => {
+                self.outbox.commit(tx, &events).await?;
+                tracing::info!(team = %team.id, owner = %owner, "first team created for a contract owner");
+                Ok(team)
+            }
+            // Another contract of the same owner created it a moment ago.
+            Err(TeamError::Db(e)) if classify(&e) == DbFailure::UniqueViolation => {
+                drop(tx);
+                let mut conn = self.db.conn().await?;
+                store::newest_administered_team(&mut conn, owner)
+                    .await?
+                    .ok_or_else(|| TeamError::Internal("the owner's team vanished".into()))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     // ---- members ----------------------------------------------------------
@@ -361,7 +434,7 @@ impl Teams {
             TeamAction::ManageMembers
         };
         let team = self.check(&ctx.caller, team_id, action).await?;
-        check_new_role(&team, role, guest)?;
+        check_role_change(team.plan, &team.id.name(), None, role, guest)?;
         let person = match &who {
             Who::Person(p) => self
                 .invite(ctx, &team, &[p])
@@ -395,7 +468,7 @@ impl Teams {
             TeamAction::ManageMembers
         };
         let team = self.check(&ctx.caller, team_id, action).await?;
-        check_new_role(&team, role, guest)?;
+        check_role_change(team.plan, &team.id.name(), None, role, guest)?;
         if entries.len() > 1000 {
             return Err(TeamError::invalid(
                 "addresses",
@@ -409,6 +482,8 @@ impl Teams {
         let mut people = self.invite(ctx, &team, &valid).await?.into_iter();
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
+        self.authorize_in(&mut tx, &ctx.caller, team_id, action)
+            .await?;
         let mut events = Vec::new();
         let mut outcomes = Vec::with_capacity(entries.len());
         for entry in entries {
@@ -576,6 +651,331 @@ impl Teams {
         })
     }
 
+    fn member_subject(team: &TeamId, account: &AccountId) -> String {
+        format!("{}/members/{account}", team.name())
+    }
+
+    async fn member_in(tx: &mut WriteTx, team: &TeamId, account: &AccountId) -> Result<Member> {
+        store::get_member(tx.conn(), team, account)
+            .await?
+            .ok_or_else(|| TeamError::not_found("member", Self::member_subject(team, account)))
+    }
+
+    /// R-ROLE-3, R-ROLE-5, R-ROLE-6, R-ROLE-7: changes a member's role and/or
+    /// guest flag.
+    pub async fn update_member(
+        &self,
+        ctx: &Ctx,
+        team_id: &TeamId,
+        account: &AccountId,
+        role: Option<Role>,
+        guest: Option<bool>,
+    ) -> Result<Member> {
+        let mut tx = self.begin().await?;
+        let team = self
+            .authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)
+            .await?;
+        let current = Self::member_in(&mut tx, team_id, account).await?;
+        let previous = (current.role, current.guest);
+        let changed = Member {
+            role: role.unwrap_or(current.role),
+            guest: guest.unwrap_or(current.guest),
+            ..current
+        };
+        check_role_change(
+            team.plan,
+            &Self::member_subject(team_id, account),
+            Some(previous),
+            changed.role,
+            changed.guest,
+        )?;
+        if (changed.role, changed.guest) == previous {
+            return Ok(changed);
+        }
+        store::set_role(tx.conn(), &changed).await?;
+        let event = member_updated(&self.meta(ctx), &changed, previous);
+        self.outbox.commit(tx, &[event]).await?;
+        Ok(changed)
+    }
+
+    /// R-ROLE-4: hands the primary admin role to another member; the former
+    /// primary admin becomes a secondary admin in the same transaction.
+    pub async fn transfer_primary_admin(
+        &self,
+        ctx: &Ctx,
+        team_id: &TeamId,
+        new_primary: &AccountId,
+    ) -> Result<Team> {
+        let mut tx = self.begin().await?;
+        self.authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)
+            .await?;
+        let new = Self::member_in(&mut tx, team_id, new_primary).await?;
+        check_transfer(&new, &Self::member_subject(team_id, new_primary))?;
+        let old = store::primary_admin(tx.conn(), team_id)
+            .await?
+            .ok_or_else(|| TeamError::Internal(format!("team {team_id} has no primary admin")))?;
+        if old.account == new.account {
+            let team = store::get_team(tx.conn(), team_id)
+                .await?
+                .ok_or_else(|| TeamError::not_found("team", team_id.name()))?;
+            return Ok(team);
+        }
+        let meta = self.meta(ctx);
+        // Demote first: the index allows one primary admin per team at every
+        // statement, not only at commit.
+        let demoted = Member {
+            role: Role::SecondaryAdmin,
+            ..old.clone()
+        };
+        store::set_role(tx.conn(), &demoted).await?;
+        let promoted = Member {
+            role: Role::PrimaryAdmin,
+            ..new.clone()
+        };
+        store::set_role(tx.conn(), &promoted).await?;
+        let team = store::get_team(tx.conn(), team_id)
+            .await?
+            .ok_or_else(|| TeamError::not_found("team", team_id.name()))?;
+        let events = [
+            member_updated(&meta, &demoted, (old.role, old.guest)),
+            member_updated(&meta, &promoted, (new.role, new.guest)),
+            team_updated(&meta, &team),
+        ];
+        self.outbox.commit(tx, &events).await?;
+        tracing::info!(team = %team_id, from = %old.account, to = %new.account, "primary admin handed over");
+        Ok(team)
+    }
+
+    /// R-TEAM-5, R-ROLE-6: removes a member (not an admin) and their place in
+    /// the team's groups; entitlement frees their seats from the event.
+    pub async fn remove_member(
+        &self,
+        ctx: &Ctx,
+        team_id: &TeamId,
+        account: &AccountId,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        self.authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)
+            .await?;
+        let member = Self::member_in(&mut tx, team_id, account).await?;
+        check_removal(&member, &Self::member_subject(team_id, account))?;
+        store::delete_member(tx.conn(), team_id, account).await?;
+        let event = self
+            .meta(ctx)
+            .event("member_removed", Some(team_id.name()), |context| {
+                pb::Event {
+                    context: Some(context),
+                    payload: Some(Payload::MemberRemoved(pb::MemberRemoved {
+                        member: Some(convert::member(&member)),
+                    })),
+                }
+            });
+        self.outbox.commit(tx, &[event]).await?;
+        Ok(())
+    }
+
+    // ---- groups -----------------------------------------------------------
+
+    async fn group_in(tx: &mut WriteTx, team: &TeamId, id: &GroupId) -> Result<Group> {
+        store::get_group(tx.conn(), team, id)
+            .await?
+            .ok_or_else(|| TeamError::not_found("group", format!("{}/groups/{id}", team.name())))
+    }
+
+    pub async fn create_group(
+        &self,
+        ctx: &Ctx,
+        team_id: &TeamId,
+        display_name: String,
+    ) -> Result<Group> {
+        let mut tx = self.begin().await?;
+        self.authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)
+            .await?;
+        let meta = self.meta(ctx);
+        let group = Group {
+            id: GroupId::generate(),
+            team: team_id.clone(),
+            display_name,
+            create_time: meta.now_micros,
+            member_count: 0,
+        };
+        store::insert_group(tx.conn(), &group).await?;
+        let event = meta.event("group_created", Some(team_id.name()), |context| pb::Event {
+            context: Some(context),
+            payload: Some(Payload::GroupCreated(pb::GroupCreated {
+                group: Some(convert::group(&group)),
+            })),
+        });
+        self.outbox.commit(tx, &[event]).await?;
+        Ok(group)
+    }
+
+    pub async fn get_group(&self, caller: &Caller, team: &TeamId, id: &GroupId) -> Result<Group> {
+        self.check(caller, team, TeamAction::ReadMembers).await?;
+        let mut conn = self.db.conn().await?;
+        store::get_group(&mut conn, team, id)
+            .await?
+            .ok_or_else(|| TeamError::not_found("group", format!("{}/groups/{id}", team.name())))
+    }
+
+    pub async fn list_groups(
+        &self,
+        caller: &Caller,
+        team: &TeamId,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<Group>, String)> {
+        self.check(caller, team, TeamAction::ReadMembers).await?;
+        let limit = paging::page_size(page_size)?;
+        let after = paging::decode_token(page_token)?;
+        let mut conn = self.db.conn().await?;
+        let rows = store::list_groups(&mut conn, team, after.as_deref(), limit).await?;
+        Ok(paging::finish(rows, limit, |g| g.id.as_str().to_owned()))
+    }
+
+    pub async fn rename_group(
+        &self,
+        ctx: &Ctx,
+        team_id: &TeamId,
+        id: &GroupId,
+        name: String,
+    ) -> Result<Group> {
+        let mut tx = self.begin().await?;
+        self.authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)
+            .await?;
+        let mut group = Self::group_in(&mut tx, team_id, id).await?;
+        store::rename_group(tx.conn(), id, &name).await?;
+        group.display_name = name;
+        let event = self
+            .meta(ctx)
+            .event("group_updated", Some(team_id.name()), |context| pb::Event {
+                context: Some(context),
+                payload: Some(Payload::GroupUpdated(pb::GroupUpdated {
+                    group: Some(convert::group(&group)),
+                })),
+            });
+        self.outbox.commit(tx, &[event]).await?;
+        Ok(group)
+    }
+
+    /// Deletes a group; its members lose what they held only through it
+    /// (R-SEAT-5, applied by entitlement from the event).
+    pub async fn delete_group(&self, ctx: &Ctx, team_id: &TeamId, id: &GroupId) -> Result<()> {
+        let mut tx = self.begin().await?;
+        self.authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)
+            .await?;
+        let group = Self::group_in(&mut tx, team_id, id).await?;
+        let accounts = store::delete_group(tx.conn(), id).await?;
+        let event = self
+            .meta(ctx)
+            .event("group_deleted", Some(team_id.name()), |context| pb::Event {
+                context: Some(context),
+                payload: Some(Payload::GroupDeleted(pb::GroupDeleted {
+                    group: Some(convert::group(&group)),
+                    accounts: accounts.iter().map(|a| format!("accounts/{a}")).collect(),
+                })),
+            });
+        self.outbox.commit(tx, &[event]).await?;
+        Ok(())
+    }
+
+    /// Adds team members to a group (all or none: each must be a member).
+    pub async fn add_group_members(
+        &self,
+        ctx: &Ctx,
+        team_id: &TeamId,
+        id: &GroupId,
+        accounts: &[AccountId],
+    ) -> Result<Group> {
+        let mut tx = self.begin().await?;
+        self.authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)
+            .await?;
+        Self::group_in(&mut tx, team_id, id).await?;
+        let mut added = Vec::new();
+        for a in accounts {
+            Self::member_in(&mut tx, team_id, a).await?;
+            if store::add_group_member(tx.conn(), id, a).await? {
+                added.push(a.name());
+            }
+        }
+        let group = Self::group_in(&mut tx, team_id, id).await?;
+        let events: Vec<NewEvent> = if added.is_empty() {
+            Vec::new()
+        } else {
+            vec![
+                self.meta(ctx)
+                    .event("group_members_added", Some(team_id.name()), |context| {
+                        pb::Event {
+                            context: Some(context),
+                            payload: Some(Payload::GroupMembersAdded(pb::GroupMembersAdded {
+                                group: Some(convert::group(&group)),
+                                accounts: added,
+                            })),
+                        }
+                    }),
+            ]
+        };
+        self.outbox.commit(tx, &events).await?;
+        Ok(group)
+    }
+
+    pub async fn remove_group_members(
+        &self,
+        ctx: &Ctx,
+        team_id: &TeamId,
+        id: &GroupId,
+        accounts: &[AccountId],
+    ) -> Result<Group> {
+        let mut tx = self.begin().await?;
+        self.authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)
+            .await?;
+        Self::group_in(&mut tx, team_id, id).await?;
+        let mut removed = Vec::new();
+        for a in accounts {
+            if store::remove_group_member(tx.conn(), id, a).await? {
+                removed.push(a.name());
+            }
+        }
+        let group = Self::group_in(&mut tx, team_id, id).await?;
+        let events: Vec<NewEvent> = if removed.is_empty() {
+            Vec::new()
+        } else {
+            vec![
+                self.meta(ctx)
+                    .event("group_members_removed", Some(team_id.name()), |context| {
+                        pb::Event {
+                            context: Some(context),
+                            payload: Some(Payload::GroupMembersRemoved(pb::GroupMembersRemoved {
+                                group: Some(convert::group(&group)),
+                                accounts: removed,
+                            })),
+                        }
+                    }),
+            ]
+        };
+        self.outbox.commit(tx, &events).await?;
+        Ok(group)
+    }
+
+    pub async fn list_group_members(
+        &self,
+        caller: &Caller,
+        team: &TeamId,
+        id: &GroupId,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<Member>, String)> {
+        self.check(caller, team, TeamAction::ReadMembers).await?;
+        let limit = paging::page_size(page_size)?;
+        let after = paging::decode_token(page_token)?;
+        let mut conn = self.db.conn().await?;
+        store::get_group(&mut conn, team, id)
+            .await?
+            .ok_or_else(|| TeamError::not_found("group", format!("{}/groups/{id}", team.name())))?;
+        let rows = store::list_group_members(&mut conn, id, after.as_deref(), limit).await?;
+        Ok(paging::finish(rows, limit, store::member_key))
+    }
+
     pub async fn authorize_watch(&self, caller: &Caller, team: Option<&TeamId>) -> Result<()> {
         if caller.is_internal() || caller.has_scope(allot_platform::auth::scopes::EVENTS_READ) {
             return Ok(());
@@ -674,6 +1074,26 @@ fn new_team(
     }
 }
 
+fn team_updated(meta: &ChangeMeta, team: &Team) -> NewEvent {
+    meta.event("team_updated", Some(team.id.name()), |context| pb::Event {
+        context: Some(context),
+        payload: Some(Payload::TeamUpdated(pb::TeamUpdated {
+            team: Some(convert::team(team)),
+        })),
+    })
+}
+
+fn member_updated(meta: &ChangeMeta, m: &Member, previous: (Role, bool)) -> NewEvent {
+    meta.event("member_updated", Some(m.team.name()), |context| pb::Event {
+        context: Some(context),
+        payload: Some(Payload::MemberUpdated(pb::MemberUpdated {
+            member: Some(convert::member(m)),
+            previous_role: convert::role(previous.0) as i32,
+            previous_guest: previous.1,
+        })),
+    })
+}
+
 fn member_added(meta: &ChangeMeta, m: &Member) -> NewEvent {
     meta.event("member_added", Some(m.team.name()), |context| pb::Event {
         context: Some(context),
@@ -681,31 +1101,4 @@ fn member_added(meta: &ChangeMeta, m: &Member) -> NewEvent {
             member: Some(convert::member(m)),
         })),
     })
-}
-
-/// R-ROLE-1, R-ROLE-5, R-ROLE-6 for a member being added.
-fn check_new_role(team: &Team, role: Role, guest: bool) -> Result<()> {
-    if role == Role::PrimaryAdmin {
-        return Err(TeamError::Precondition {
-            kind: "ONE_PRIMARY_ADMIN",
-            subject: team.id.name(),
-            message: "a team has exactly one primary admin; add the person, then hand the role over with TransferPrimaryAdmin".into(),
-        });
-    }
-    if role.is_admin() && guest {
-        return Err(TeamError::Precondition {
-            kind: "ADMIN_CANNOT_BE_GUEST",
-            subject: team.id.name(),
-            message: "admins cannot be guests; add the person as a user to make them a guest"
-                .into(),
-        });
-    }
-    if role == Role::SsoAdmin && team.plan != Plan::Premium {
-        return Err(TeamError::Precondition {
-            kind: "SSO_ADMIN_NEEDS_PREMIUM",
-            subject: team.id.name(),
-            message: "the SSO admin role exists only on teams with a premium plan".into(),
-        });
-    }
-    Ok(())
 }

@@ -3,7 +3,7 @@
 use allot_platform::clock::timestamp;
 use allot_proto::team as pb;
 
-use crate::domain::{Member, MemberState, Plan, Role, Team};
+use crate::domain::{Group, Member, MemberState, Plan, Role, Team};
 
 pub fn team(t: &Team) -> pb::Team {
     pb::Team {
@@ -62,5 +62,22 @@ pub fn member(m: &Member) -> pb::Member {
         } as i32,
         create_time: Some(timestamp(m.create_time)),
         invitation: m.invitation.clone().unwrap_or_default(),
+    }
+}
+
+pub fn group(g: &Group) -> pb::Group {
+    pb::Group {
+        name: g.name(),
+        display_name: g.display_name.clone(),
+        member_count: i32::try_from(g.member_count).unwrap_or(i32::MAX),
+        create_time: Some(timestamp(g.create_time)),
+    }
+}
+
+pub fn plan_from(p: pb::Plan) -> Option<Plan> {
+    match p {
+        pb::Plan::Unspecified => None,
+        pb::Plan::Standard => Some(Plan::Standard),
+        pb::Plan::Premium => Some(Plan::Premium),
     }
 }

@@ -2,7 +2,7 @@
 
 use allot_platform::auth::{Caller, scopes};
 use allot_platform::error::FieldViolation;
-use allot_platform::ids::{AccountId, TeamId};
+use allot_platform::ids::{AccountId, GroupId, TeamId};
 use allot_platform::values::{Email, parse_person_name, parse_text};
 
 use crate::error::TeamError;
@@ -97,6 +97,22 @@ pub struct Team {
     /// Filled in by queries that read the primary admin.
     pub primary_admin: Option<AccountId>,
     pub member_count: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub id: GroupId,
+    pub team: TeamId,
+    pub display_name: String,
+    pub create_time: i64,
+    pub member_count: i64,
+}
+
+impl Group {
+    /// `teams/{team}/groups/{group}`.
+    pub fn name(&self) -> String {
+        format!("{}/groups/{}", self.team.name(), self.id)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -284,6 +300,88 @@ pub fn authorize(caller: &Caller, role: Option<Role>, action: TeamAction) -> Res
     }))
 }
 
+fn precondition(kind: &'static str, subject: &str, message: impl Into<String>) -> TeamError {
+    TeamError::Precondition {
+        kind,
+        subject: subject.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// R-ROLE-1, R-ROLE-5, R-ROLE-6: whether a member may take `role` and the
+/// guest flag `guest` (either may be unchanged). `current` is `None` for a
+/// person being added.
+pub fn check_role_change(
+    plan: Plan,
+    subject: &str,
+    current: Option<(Role, bool)>,
+    role: Role,
+    guest: bool,
+) -> Result<(), TeamError> {
+    let (old_role, old_guest) = current.unwrap_or((Role::User, false));
+    if old_role == Role::PrimaryAdmin && role != Role::PrimaryAdmin {
+        return Err(precondition(
+            "ONE_PRIMARY_ADMIN",
+            subject,
+            "this member is the primary admin; hand the role to another member with TransferPrimaryAdmin first",
+        ));
+    }
+    if role == Role::PrimaryAdmin && old_role != Role::PrimaryAdmin {
+        return Err(precondition(
+            "ONE_PRIMARY_ADMIN",
+            subject,
+            "a team has exactly one primary admin; hand the role over with TransferPrimaryAdmin",
+        ));
+    }
+    if role.is_admin() && guest {
+        let message = match (old_role.is_admin(), old_guest) {
+            (true, false) => "admins cannot be guests; take the admin role away first",
+            (false, true) => "guests cannot be admins; remove the guest flag first",
+            _ => {
+                "admins cannot be guests; give the member the user role or leave the guest flag off"
+            }
+        };
+        return Err(precondition("ADMIN_CANNOT_BE_GUEST", subject, message));
+    }
+    if role == Role::SsoAdmin && old_role != Role::SsoAdmin && plan != Plan::Premium {
+        return Err(precondition(
+            "SSO_ADMIN_NEEDS_PREMIUM",
+            subject,
+            "the SSO admin role exists only on teams with a premium plan",
+        ));
+    }
+    Ok(())
+}
+
+/// R-ROLE-6: an admin stays in the team until the admin role is taken away.
+pub fn check_removal(member: &Member, subject: &str) -> Result<(), TeamError> {
+    if member.role.is_admin() {
+        return Err(precondition(
+            "ADMIN_CANNOT_BE_REMOVED",
+            subject,
+            match member.role {
+                Role::PrimaryAdmin => {
+                    "the primary admin cannot be removed; hand the role to another member with TransferPrimaryAdmin, then change their role to user"
+                }
+                _ => "admins cannot be removed; change their role to user first",
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// R-ROLE-4: the primary admin role goes to a member who is not a guest.
+pub fn check_transfer(new_primary: &Member, subject: &str) -> Result<(), TeamError> {
+    if new_primary.guest {
+        return Err(precondition(
+            "ADMIN_CANNOT_BE_GUEST",
+            subject,
+            "guests cannot be admins; remove the guest flag first",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,5 +443,134 @@ mod tests {
         assert!(authorize(&person, None, TeamAction::ManageMembers).is_err());
         assert!(authorize(&person, Some(Role::User), TeamAction::ReadTeam).is_ok());
         assert!(authorize(&person, None, TeamAction::ReadTeam).is_err());
+    }
+
+    #[test]
+    fn r_role_1_the_primary_admin_role_only_moves_by_transfer() {
+        let s = "teams/t/members/a";
+        assert!(
+            check_role_change(
+                Plan::Standard,
+                s,
+                Some((Role::PrimaryAdmin, false)),
+                Role::SecondaryAdmin,
+                false
+            )
+            .is_err()
+        );
+        assert!(
+            check_role_change(
+                Plan::Standard,
+                s,
+                Some((Role::User, false)),
+                Role::PrimaryAdmin,
+                false
+            )
+            .is_err()
+        );
+        assert!(check_role_change(Plan::Standard, s, None, Role::PrimaryAdmin, false).is_err());
+        assert!(
+            check_role_change(
+                Plan::Standard,
+                s,
+                Some((Role::PrimaryAdmin, false)),
+                Role::PrimaryAdmin,
+                false
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn r_role_3_users_and_secondary_admins_change_places() {
+        let s = "teams/t/members/a";
+        assert!(
+            check_role_change(
+                Plan::Standard,
+                s,
+                Some((Role::User, false)),
+                Role::SecondaryAdmin,
+                false
+            )
+            .is_ok()
+        );
+        assert!(
+            check_role_change(
+                Plan::Standard,
+                s,
+                Some((Role::SecondaryAdmin, false)),
+                Role::User,
+                false
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn r_role_5_sso_admin_only_on_premium() {
+        let s = "teams/t/members/a";
+        let err = check_role_change(
+            Plan::Standard,
+            s,
+            Some((Role::User, false)),
+            Role::SsoAdmin,
+            false,
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            TeamError::Precondition {
+                kind: "SSO_ADMIN_NEEDS_PREMIUM",
+                ..
+            }
+        ));
+        assert!(
+            check_role_change(
+                Plan::Premium,
+                s,
+                Some((Role::User, false)),
+                Role::SsoAdmin,
+                false
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn r_role_6_admins_cannot_be_guests() {
+        let s = "teams/t/members/a";
+        for (current, role, guest, says) in [
+            (
+                Some((Role::SecondaryAdmin, false)),
+                Role::SecondaryAdmin,
+                true,
+                "take the admin role away first",
+            ),
+            (
+                Some((Role::User, true)),
+                Role::SecondaryAdmin,
+                true,
+                "remove the guest flag first",
+            ),
+            (None, Role::SecondaryAdmin, true, "admins cannot be guests"),
+        ] {
+            match check_role_change(Plan::Premium, s, current, role, guest) {
+                Err(TeamError::Precondition { kind, message, .. }) => {
+                    assert_eq!(kind, "ADMIN_CANNOT_BE_GUEST");
+                    assert!(message.contains(says), "{message}");
+                }
+                other => panic!("expected a refusal, got {other:?}"),
+            }
+        }
+        assert!(
+            check_role_change(
+                Plan::Standard,
+                s,
+                Some((Role::User, false)),
+                Role::User,
+                true
+            )
+            .is_ok()
+        );
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use allot_platform::auth::caller;
 use allot_platform::error::FieldViolation;
-use allot_platform::ids::{AccountId, TeamId, parse_nested};
+use allot_platform::ids::{AccountId, GroupId, TeamId, parse_nested};
 use allot_platform::mask::update_paths;
 use allot_platform::outbox::WatchParams;
 use allot_platform::server::request_id;
@@ -45,6 +45,30 @@ fn invalid(v: FieldViolation) -> Status {
 fn member_name(field: &str, name: &str) -> Result<(TeamId, AccountId), Status> {
     let (t, a) = parse_nested(field, name, "teams", "members").map_err(invalid)?;
     Ok((TeamId::from_db(t), AccountId::from_db(a)))
+}
+
+/// `teams/{team}/groups/{group}`.
+fn group_name(field: &str, name: &str) -> Result<(TeamId, GroupId), Status> {
+    let (t, g) = parse_nested(field, name, "teams", "groups").map_err(invalid)?;
+    Ok((TeamId::from_db(t), GroupId::from_db(g)))
+}
+
+/// A list of `accounts/{id}`, at most 1000.
+fn accounts_field(field: &str, names: &[String]) -> Result<Vec<AccountId>, Status> {
+    if names.is_empty() {
+        return Err(invalid(FieldViolation::new(field, "names no account")));
+    }
+    if names.len() > 1000 {
+        return Err(invalid(FieldViolation::new(
+            field,
+            "at most 1000 accounts per call",
+        )));
+    }
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| AccountId::parse(&format!("{field}[{i}]"), n).map_err(invalid))
+        .collect()
 }
 
 fn role_field(field: &str, value: i32) -> Result<Role, Status> {
@@ -132,10 +156,194 @@ impl TeamService for TeamGrpc {
             .team
             .ok_or_else(|| invalid(FieldViolation::new("team", "is required")))?;
         let id = TeamId::parse("team.name", &team.name).map_err(invalid)?;
-        update_paths(r.update_mask.as_ref(), &["display_name"], |_| true).map_err(invalid)?;
-        let name = parse_team_name("team.display_name", &team.display_name).map_err(invalid)?;
-        let t = self.app.rename_team(&ctx, &id, name).await?;
+        let paths = update_paths(
+            r.update_mask.as_ref(),
+            &["display_name", "plan"],
+            |p| match p {
+                "display_name" => !team.display_name.is_empty(),
+                _ => team.plan != pb::Plan::Unspecified as i32,
+            },
+        )
+        .map_err(invalid)?;
+        let mut name = None;
+        let mut plan = None;
+        for p in &paths {
+            if p == "display_name" {
+                name = Some(
+                    parse_team_name("team.display_name", &team.display_name).map_err(invalid)?,
+                );
+            } else {
+                let parsed = pb::Plan::try_from(team.plan)
+                    .ok()
+                    .and_then(convert::plan_from);
+                plan = Some(parsed.ok_or_else(|| {
+                    invalid(FieldViolation::new(
+                        "team.plan",
+                        "must be STANDARD or PREMIUM",
+                    ))
+                })?);
+            }
+        }
+        let t = self.app.update_team(&ctx, &id, name, plan).await?;
         Ok(Response::new(convert::team(&t)))
+    }
+
+    async fn ensure_owner_team(&self, req: Request<pb::EnsureOwnerTeamRequest>) -> R<pb::Team> {
+        let ctx = ctx(&req)?;
+        let owner = AccountId::parse("owner", &req.get_ref().owner).map_err(invalid)?;
+        let t = self.app.ensure_owner_team(&ctx, &owner).await?;
+        Ok(Response::new(convert::team(&t)))
+    }
+
+    async fn update_member(&self, req: Request<pb::UpdateMemberRequest>) -> R<pb::Member> {
+        let ctx = ctx(&req)?;
+        let r = req.into_inner();
+        let member = r
+            .member
+            .ok_or_else(|| invalid(FieldViolation::new("member", "is required")))?;
+        let (team, account) = member_name("member.name", &member.name)?;
+        // Without a mask, a set role means "the role", an unset one "the
+        // guest flag" (a false flag cannot be told apart from an unset one).
+        let paths = update_paths(r.update_mask.as_ref(), &["role", "guest"], |p| match p {
+            "role" => member.role != pb::Role::Unspecified as i32,
+            _ => member.role == pb::Role::Unspecified as i32,
+        })
+        .map_err(invalid)?;
+        let mut role = None;
+        let mut guest = None;
+        for p in &paths {
+            if p == "role" {
+                let r = pb::Role::try_from(member.role)
+                    .ok()
+                    .and_then(convert::role_from);
+                role = Some(r.ok_or_else(|| {
+                    invalid(FieldViolation::new("member.role", "must name a role"))
+                })?);
+            } else {
+                guest = Some(member.guest);
+            }
+        }
+        let m = self
+            .app
+            .update_member(&ctx, &team, &account, role, guest)
+            .await?;
+        Ok(Response::new(convert::member(&m)))
+    }
+
+    async fn transfer_primary_admin(
+        &self,
+        req: Request<pb::TransferPrimaryAdminRequest>,
+    ) -> R<pb::Team> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let team = TeamId::parse("team", &r.team).map_err(invalid)?;
+        let new = AccountId::parse("new_primary_admin", &r.new_primary_admin).map_err(invalid)?;
+        let t = self.app.transfer_primary_admin(&ctx, &team, &new).await?;
+        Ok(Response::new(convert::team(&t)))
+    }
+
+    async fn remove_member(&self, req: Request<pb::RemoveMemberRequest>) -> R<()> {
+        let ctx = ctx(&req)?;
+        let (team, account) = member_name("name", &req.get_ref().name)?;
+        self.app.remove_member(&ctx, &team, &account).await?;
+        Ok(Response::new(()))
+    }
+
+    async fn create_group(&self, req: Request<pb::CreateGroupRequest>) -> R<pb::Group> {
+        let ctx = ctx(&req)?;
+        let r = req.into_inner();
+        let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
+        let group = r
+            .group
+            .ok_or_else(|| invalid(FieldViolation::new("group", "is required")))?;
+        let name = parse_team_name("group.display_name", &group.display_name).map_err(invalid)?;
+        let g = self.app.create_group(&ctx, &team, name).await?;
+        Ok(Response::new(convert::group(&g)))
+    }
+
+    async fn get_group(&self, req: Request<pb::GetGroupRequest>) -> R<pb::Group> {
+        let caller = caller(&req)?;
+        let (team, id) = group_name("name", &req.get_ref().name)?;
+        let g = self.app.get_group(&caller, &team, &id).await?;
+        Ok(Response::new(convert::group(&g)))
+    }
+
+    async fn list_groups(&self, req: Request<pb::ListGroupsRequest>) -> R<pb::ListGroupsResponse> {
+        let caller = caller(&req)?;
+        let r = req.into_inner();
+        let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
+        let (rows, next) = self
+            .app
+            .list_groups(&caller, &team, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListGroupsResponse {
+            groups: rows.iter().map(convert::group).collect(),
+            next_page_token: next,
+        }))
+    }
+
+    async fn update_group(&self, req: Request<pb::UpdateGroupRequest>) -> R<pb::Group> {
+        let ctx = ctx(&req)?;
+        let r = req.into_inner();
+        let group = r
+            .group
+            .ok_or_else(|| invalid(FieldViolation::new("group", "is required")))?;
+        let (team, id) = group_name("group.name", &group.name)?;
+        update_paths(r.update_mask.as_ref(), &["display_name"], |_| true).map_err(invalid)?;
+        let name = parse_team_name("group.display_name", &group.display_name).map_err(invalid)?;
+        let g = self.app.rename_group(&ctx, &team, &id, name).await?;
+        Ok(Response::new(convert::group(&g)))
+    }
+
+    async fn delete_group(&self, req: Request<pb::DeleteGroupRequest>) -> R<()> {
+        let ctx = ctx(&req)?;
+        let (team, id) = group_name("name", &req.get_ref().name)?;
+        self.app.delete_group(&ctx, &team, &id).await?;
+        Ok(Response::new(()))
+    }
+
+    async fn add_group_members(&self, req: Request<pb::AddGroupMembersRequest>) -> R<pb::Group> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let (team, id) = group_name("group", &r.group)?;
+        let accounts = accounts_field("accounts", &r.accounts)?;
+        let g = self
+            .app
+            .add_group_members(&ctx, &team, &id, &accounts)
+            .await?;
+        Ok(Response::new(convert::group(&g)))
+    }
+
+    async fn remove_group_members(
+        &self,
+        req: Request<pb::RemoveGroupMembersRequest>,
+    ) -> R<pb::Group> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let (team, id) = group_name("group", &r.group)?;
+        let accounts = accounts_field("accounts", &r.accounts)?;
+        let g = self
+            .app
+            .remove_group_members(&ctx, &team, &id, &accounts)
+            .await?;
+        Ok(Response::new(convert::group(&g)))
+    }
+
+    async fn list_group_members(
+        &self,
+        req: Request<pb::ListGroupMembersRequest>,
+    ) -> R<pb::ListGroupMembersResponse> {
+        let caller = caller(&req)?;
+        let r = req.into_inner();
+        let (team, id) = group_name("group", &r.group)?;
+        let (rows, next) = self
+            .app
+            .list_group_members(&caller, &team, &id, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListGroupMembersResponse {
+            members: rows.iter().map(convert::member).collect(),
+            next_page_token: next,
+        }))
     }
 
     async fn add_member(&self, req: Request<pb::AddMemberRequest>) -> R<pb::Member> {

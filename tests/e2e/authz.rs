@@ -1,0 +1,726 @@
+//! Authorization under every mutating RPC of every service: a table of RPCs
+//! against every kind of caller, checking the exact status code of each
+//! cell (R-ROLE-2, R-ROLE-3, R-ROLE-7), on SQLite and PostgreSQL.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use allot_platform::auth::{Principal, SigningKeyPair, TokenIssuer};
+use allot_platform::ids::AccountId;
+use allot_platform::testing::Backend;
+use allot_proto::identity as idpb;
+use allot_proto::notification as npb;
+use allot_proto::team as tpb;
+use tonic::{Code, Status};
+
+use crate::harness::{Clients, Env, Person, unique_email};
+use crate::teams::{add_account, member_name, new_team, update_member};
+
+/// The kinds of caller every RPC is tried with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Who {
+    PrimaryAdmin,
+    SecondaryAdmin,
+    SsoAdmin,
+    User,
+    Guest,
+    AdminOfAnotherTeam,
+    ServiceAccountWithScope,
+    ServiceAccountWithoutScope,
+    NoToken,
+    ExpiredToken,
+    TokenOfAnotherKey,
+}
+
+pub const EVERYONE: [Who; 11] = [
+    Who::PrimaryAdmin,
+    Who::SecondaryAdmin,
+    Who::SsoAdmin,
+    Who::User,
+    Who::Guest,
+    Who::AdminOfAnotherTeam,
+    Who::ServiceAccountWithScope,
+    Who::ServiceAccountWithoutScope,
+    Who::NoToken,
+    Who::ExpiredToken,
+    Who::TokenOfAnotherKey,
+];
+
+pub const TEAM_ADMINS: &[Who] = &[Who::PrimaryAdmin, Who::SecondaryAdmin, Who::SsoAdmin];
+pub const PEOPLE: &[Who] = &[
+    Who::PrimaryAdmin,
+    Who::SecondaryAdmin,
+    Who::SsoAdmin,
+    Who::User,
+    Who::Guest,
+    Who::AdminOfAnotherTeam,
+];
+pub const SCOPED_SERVICE_ACCOUNT: &[Who] = &[Who::ServiceAccountWithScope];
+
+/// Team A with one member of each role, and everyone else.
+pub struct World {
+    pub env: Env,
+    /// `teams/{A}`.
+    pub team: String,
+    pub primary: Person,
+    pub user: Person,
+    /// Allot's own services: sets up targets.
+    pub internal: Clients,
+    callers: BTreeMap<Who, Clients>,
+    /// Every scope but the one a row is about.
+    all_scopes: Clients,
+    scoped: BTreeMap<&'static str, Clients>,
+}
+
+pub type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Status>> + Send + 'a>>;
+
+/// One row of the table.
+pub struct Case {
+    pub rpc: &'static str,
+    /// The scope that admits a service account, if any.
+    pub scope: Option<&'static str>,
+    pub allowed: &'static [Who],
+    /// The code an allowed caller gets (OK unless the call is made to fail
+    /// after authorization, to leave nothing behind).
+    pub allowed_code: Code,
+    pub call: for<'a> fn(&'a World, Clients) -> CallFuture<'a>,
+}
+
+const ALL_SCOPES: &[&str] = &[
+    "admin",
+    "catalog",
+    "contracts",
+    "guests",
+    "accounts.read",
+    "events.read",
+    "entitlements.check",
+    "act_as",
+];
+
+impl World {
+    pub async fn new(backend: Backend) -> World {
+        let env = Env::in_process(backend).await;
+        let internal = env.internal().await;
+        let mut primary = env.person("Pat").await;
+        let secondary = env.person("Sam").await;
+        let sso = env.person("Sol").await;
+        let user = env.person("Uma").await;
+        let guest = env.person("Gus").await;
+        let mut other = env.person("Oli").await;
+        let team = new_team(&mut primary.clients, "Team A").await.name;
+        new_team(&mut other.clients, "Team B").await;
+        env.internal()
+            .await
+            .team
+            .update_team(tpb::UpdateTeamRequest {
+                team: Some(tpb::Team {
+                    name: team.clone(),
+                    plan: tpb::Plan::Premium as i32,
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["plan".into()],
+                }),
+            })
+            .await
+            .expect("premium team");
+        for (p, role, guest_flag) in [
+            (&secondary, tpb::Role::SecondaryAdmin, false),
+            (&sso, tpb::Role::SsoAdmin, false),
+            (&user, tpb::Role::User, false),
+            (&guest, tpb::Role::User, true),
+        ] {
+            add_account(&mut primary.clients, &team, &p.account, role, guest_flag)
+                .await
+                .expect("add member");
+        }
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let principal = Principal::Account(AccountId::from_db(
+            primary.account.trim_start_matches("accounts/").into(),
+        ));
+        let (expired, _) = env
+            .identity_app()
+            .issuer()
+            .issue_until(&principal, None, &[], now - 120, now - 60)
+            .expect("expired token");
+        let (foreign, _) = TokenIssuer::new(&SigningKeyPair::generate(), Duration::from_secs(600))
+            .expect("issuer")
+            .issue(&principal, None, &[], now)
+            .expect("foreign token");
+        let mut callers = BTreeMap::new();
+        callers.insert(Who::PrimaryAdmin, primary.clients.clone());
+        callers.insert(Who::SecondaryAdmin, secondary.clients.clone());
+        callers.insert(Who::SsoAdmin, sso.clients.clone());
+        callers.insert(Who::User, user.clients.clone());
+        callers.insert(Who::Guest, guest.clients.clone());
+        callers.insert(Who::AdminOfAnotherTeam, other.clients.clone());
+        callers.insert(
+            Who::ServiceAccountWithoutScope,
+            env.service_account(&[]).await,
+        );
+        callers.insert(Who::NoToken, env.clients_with(None));
+        callers.insert(Who::ExpiredToken, env.clients_with(Some(&expired)));
+        callers.insert(Who::TokenOfAnotherKey, env.clients_with(Some(&foreign)));
+        let all_scopes = env.service_account(ALL_SCOPES).await;
+        let mut scoped = BTreeMap::new();
+        for s in ALL_SCOPES {
+            scoped.insert(*s, env.service_account(&[s]).await);
+        }
+        World {
+            env,
+            team,
+            primary,
+            user,
+            internal,
+            callers,
+            all_scopes,
+            scoped,
+        }
+    }
+
+    fn caller(&self, who: Who, scope: Option<&'static str>) -> Clients {
+        match who {
+            Who::ServiceAccountWithScope => match scope {
+                Some(s) => self.scoped[s].clone(),
+                None => self.all_scopes.clone(),
+            },
+            other => self.callers[&other].clone(),
+        }
+    }
+
+    /// A fresh account that is a plain member of team A.
+    pub async fn fresh_member(&self) -> String {
+        let p = self.env.person("Fresh").await;
+        add_account(
+            &mut self.primary.clients.clone(),
+            &self.team,
+            &p.account,
+            tpb::Role::User,
+            false,
+        )
+        .await
+        .expect("add fresh member");
+        p.account
+    }
+
+    /// A fresh group of team A with the plain user in it.
+    pub async fn fresh_group(&self) -> String {
+        let mut c = self.primary.clients.clone();
+        let g = c
+            .team
+            .create_group(tpb::CreateGroupRequest {
+                parent: self.team.clone(),
+                group: Some(tpb::Group {
+                    display_name: "Fresh".into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("group")
+            .into_inner();
+        c.team
+            .add_group_members(tpb::AddGroupMembersRequest {
+                group: g.name.clone(),
+                accounts: vec![self.user.account.clone()],
+            })
+            .await
+            .expect("fill group");
+        g.name
+    }
+
+    /// A fresh service account (made by Allot itself).
+    pub async fn fresh_service_account(&self) -> String {
+        self.internal
+            .clone()
+            .identity
+            .create_service_account(idpb::CreateServiceAccountRequest {
+                service_account: Some(idpb::ServiceAccount {
+                    display_name: "Target".into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("service account")
+            .into_inner()
+            .name
+    }
+
+    /// Runs every cell of `cases` and reports every cell that differs.
+    pub async fn check(&self, cases: &[Case]) {
+        let mut wrong = Vec::new();
+        for case in cases {
+            for who in EVERYONE {
+                let expected = match who {
+                    Who::NoToken | Who::ExpiredToken | Who::TokenOfAnotherKey => {
+                        Code::Unauthenticated
+                    }
+                    w if case.allowed.contains(&w) => case.allowed_code,
+                    _ => Code::PermissionDenied,
+                };
+                let got = match (case.call)(self, self.caller(who, case.scope)).await {
+                    Ok(()) => Code::Ok,
+                    Err(s) => {
+                        if s.code() != expected {
+                            wrong.push(format!(
+                                "{} as {who:?}: {:?} {}",
+                                case.rpc,
+                                s.code(),
+                                s.message()
+                            ));
+                            continue;
+                        }
+                        s.code()
+                    }
+                };
+                if got != expected {
+                    wrong.push(format!(
+                        "{} as {who:?}: expected {expected:?}, got {got:?}",
+                        case.rpc
+                    ));
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} cell(s) wrong:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+    }
+}
+
+fn ok<T>(r: Result<tonic::Response<T>, Status>) -> Result<(), Status> {
+    r.map(|_| ())
+}
+
+macro_rules! call {
+    (|$w:ident, $c:ident| $body:expr) => {{
+        fn f<'a>($w: &'a World, mut $c: Clients) -> CallFuture<'a> {
+            Box::pin(async move {
+                let _ = &mut $c;
+                $body
+            })
+        }
+        f
+    }};
+}
+
+pub fn team_cases() -> Vec<Case> {
+    vec![
+        Case {
+            rpc: "TeamService.CreateTeam",
+            scope: None,
+            allowed: PEOPLE,
+            allowed_code: Code::Ok,
+            call: call!(|_w, c| ok(c
+                .team
+                .create_team(tpb::CreateTeamRequest {
+                    team: Some(tpb::Team {
+                        display_name: "New".into(),
+                        ..Default::default()
+                    })
+                })
+                .await)),
+        },
+        Case {
+            rpc: "TeamService.UpdateTeam",
+            scope: None,
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| ok(c
+                .team
+                .update_team(tpb::UpdateTeamRequest {
+                    team: Some(tpb::Team {
+                        name: w.team.clone(),
+                        display_name: "Team A".into(),
+                        ..Default::default()
+                    }),
+                    update_mask: None,
+                })
+                .await)),
+        },
+        Case {
+            rpc: "TeamService.EnsureOwnerTeam",
+            scope: None,
+            allowed: &[],
+            allowed_code: Code::Ok,
+            call: call!(|w, c| ok(c
+                .team
+                .ensure_owner_team(tpb::EnsureOwnerTeamRequest {
+                    owner: w.user.account.clone(),
+                    always_create: false
+                })
+                .await)),
+        },
+        Case {
+            rpc: "TeamService.AddMember",
+            scope: None,
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| ok(c
+                .team
+                .add_member(tpb::AddMemberRequest {
+                    parent: w.team.clone(),
+                    who: Some(tpb::add_member_request::Who::Person(tpb::Person {
+                        given_name: "New".into(),
+                        family_name: "Person".into(),
+                        email: unique_email("new"),
+                    })),
+                    ..Default::default()
+                })
+                .await)),
+        },
+        Case {
+            rpc: "TeamService.AddMember (guest)",
+            scope: Some("guests"),
+            allowed: &[
+                Who::PrimaryAdmin,
+                Who::SecondaryAdmin,
+                Who::SsoAdmin,
+                Who::ServiceAccountWithScope,
+            ],
+            allowed_code: Code::Ok,
+            call: call!(|w, c| ok(c
+                .team
+                .add_member(tpb::AddMemberRequest {
+                    parent: w.team.clone(),
+                    who: Some(tpb::add_member_request::Who::Person(tpb::Person {
+                        given_name: "New".into(),
+                        family_name: "Guest".into(),
+                        email: unique_email("guest"),
+                    })),
+                    guest: true,
+                    ..Default::default()
+                })
+                .await)),
+        },
+        Case {
+            rpc: "TeamService.AddMembers",
+            scope: None,
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| ok(c
+                .team
+                .add_members(tpb::AddMembersRequest {
+                    parent: w.team.clone(),
+                    addresses: format!("{}; {}", unique_email("a"), unique_email("b")),
+                    ..Default::default()
+                })
+                .await)),
+        },
+        Case {
+            rpc: "TeamService.UpdateMember",
+            scope: None,
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let account = w.fresh_member().await;
+                update_member(&mut c, &w.team, &account, None, Some(true))
+                    .await
+                    .map(|_| ())
+            }),
+        },
+        Case {
+            rpc: "TeamService.TransferPrimaryAdmin",
+            scope: None,
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            // Handing the role to the current primary admin changes nothing
+            // but is checked like any hand-over.
+            call: call!(|w, c| ok(c
+                .team
+                .transfer_primary_admin(tpb::TransferPrimaryAdminRequest {
+                    team: w.team.clone(),
+                    new_primary_admin: w.primary.account.clone(),
+                })
+                .await)),
+        },
+        Case {
+            rpc: "TeamService.RemoveMember",
+            scope: None,
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let account = w.fresh_member().await;
+                ok(c.team
+                    .remove_member(tpb::RemoveMemberRequest {
+                        name: member_name(&w.team, &account),
+                    })
+                    .await)
+            }),
+        },
+        Case {
+            rpc: "TeamService.ResendInvitation",
+            scope: None,
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let account = w.fresh_member().await;
+                ok(c.team
+                    .resend_invitation(tpb::ResendInvitationRequest {
+                        name: member_name(&w.team, &account),
+                    })
+                    .await)
+            }),
+        },
+        Case {
+            rpc: "TeamService.CreateGroup",
+            scope: None,
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| ok(c
+                .team
+                .create_group(tpb::CreateGroupRequest {
+                    parent: w.team.clone(),
+                    group: Some(tpb::Group {
+                        display_name: "G".into(),
+                        ..Default::default()
+                    }),
+                })
+                .await)),
+        },
+        Case {
+            rpc: "TeamService.UpdateGroup",
+            scope: None,
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let g = w.fresh_group().await;
+                ok(c.team
+                    .update_group(tpb::UpdateGroupRequest {
+                        group: Some(tpb::Group {
+                            name: g,
+                            display_name: "Renamed".into(),
+                            ..Default::default()
+                        }),
+                        update_mask: None,
+                    })
+                    .await)
+            }),
+        },
+        Case {
+            rpc: "TeamService.DeleteGroup",
+            scope: None,
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let g = w.fresh_group().await;
+                ok(c.team
+                    .delete_group(tpb::DeleteGroupRequest { name: g })
+                    .await)
+            }),
+        },
+        Case {
+            rpc: "TeamService.AddGroupMembers",
+            scope: None,
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let g = w.fresh_group().await;
+                let account = w.fresh_member().await;
+                ok(c.team
+                    .add_group_members(tpb::AddGroupMembersRequest {
+                        group: g,
+                        accounts: vec![account],
+                    })
+                    .await)
+            }),
+        },
+        Case {
+            rpc: "TeamService.RemoveGroupMembers",
+            scope: None,
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let g = w.fresh_group().await;
+                ok(c.team
+                    .remove_group_members(tpb::RemoveGroupMembersRequest {
+                        group: g,
+                        accounts: vec![w.user.account.clone()],
+                    })
+                    .await)
+            }),
+        },
+    ]
+}
+
+pub fn identity_and_notification_cases() -> Vec<Case> {
+    vec![
+        Case {
+            rpc: "IdentityService.UpdateAccount",
+            scope: Some("admin"),
+            // A person changes their own names; operators anyone's.
+            allowed: &[Who::User, Who::ServiceAccountWithScope],
+            allowed_code: Code::Ok,
+            call: call!(|w, c| ok(c
+                .identity
+                .update_account(idpb::UpdateAccountRequest {
+                    account: Some(idpb::Account {
+                        name: w.user.account.clone(),
+                        given_name: "Uma".into(),
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["given_name".into()]
+                    }),
+                })
+                .await)),
+        },
+        Case {
+            rpc: "IdentityService.CreateInvitations",
+            scope: Some("admin"),
+            allowed: SCOPED_SERVICE_ACCOUNT,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| ok(c
+                .identity
+                .create_invitations(idpb::CreateInvitationsRequest {
+                    team: w.team.clone(),
+                    invitees: vec![idpb::Invitee {
+                        given_name: "I".into(),
+                        family_name: "N".into(),
+                        email: unique_email("inv")
+                    }],
+                    ..Default::default()
+                })
+                .await)),
+        },
+        Case {
+            rpc: "IdentityService.ResendInvitation",
+            scope: Some("admin"),
+            allowed: SCOPED_SERVICE_ACCOUNT,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let r = w
+                    .internal
+                    .clone()
+                    .identity
+                    .create_invitations(idpb::CreateInvitationsRequest {
+                        team: w.team.clone(),
+                        invitees: vec![idpb::Invitee {
+                            given_name: "I".into(),
+                            family_name: "N".into(),
+                            email: unique_email("inv"),
+                        }],
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("invite")
+                    .into_inner();
+                let name = r.results[0]
+                    .invitation
+                    .as_ref()
+                    .expect("invitation")
+                    .name
+                    .clone();
+                ok(c.identity
+                    .resend_invitation(idpb::ResendInvitationRequest { name })
+                    .await)
+            }),
+        },
+        Case {
+            rpc: "IdentityService.CreateServiceAccount",
+            scope: Some("admin"),
+            allowed: SCOPED_SERVICE_ACCOUNT,
+            allowed_code: Code::Ok,
+            call: call!(|_w, c| ok(c
+                .identity
+                .create_service_account(idpb::CreateServiceAccountRequest {
+                    service_account: Some(idpb::ServiceAccount {
+                        display_name: "X".into(),
+                        ..Default::default()
+                    }),
+                })
+                .await)),
+        },
+        Case {
+            rpc: "IdentityService.UpdateServiceAccount",
+            scope: Some("admin"),
+            allowed: SCOPED_SERVICE_ACCOUNT,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let name = w.fresh_service_account().await;
+                ok(c.identity
+                    .update_service_account(idpb::UpdateServiceAccountRequest {
+                        service_account: Some(idpb::ServiceAccount {
+                            name,
+                            scopes: vec!["catalog".into()],
+                            ..Default::default()
+                        }),
+                        update_mask: Some(prost_types::FieldMask {
+                            paths: vec!["scopes".into()],
+                        }),
+                    })
+                    .await)
+            }),
+        },
+        Case {
+            rpc: "IdentityService.DeleteServiceAccount",
+            scope: Some("admin"),
+            allowed: SCOPED_SERVICE_ACCOUNT,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let name = w.fresh_service_account().await;
+                ok(c.identity
+                    .delete_service_account(idpb::DeleteServiceAccountRequest { name })
+                    .await)
+            }),
+        },
+        Case {
+            rpc: "IdentityService.CreateKey",
+            scope: Some("admin"),
+            allowed: SCOPED_SERVICE_ACCOUNT,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let parent = w.fresh_service_account().await;
+                ok(c.identity
+                    .create_key(idpb::CreateKeyRequest { parent })
+                    .await)
+            }),
+        },
+        Case {
+            rpc: "IdentityService.DeleteKey",
+            scope: Some("admin"),
+            allowed: SCOPED_SERVICE_ACCOUNT,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let parent = w.fresh_service_account().await;
+                let key = w
+                    .internal
+                    .clone()
+                    .identity
+                    .create_key(idpb::CreateKeyRequest { parent })
+                    .await
+                    .expect("key")
+                    .into_inner()
+                    .key
+                    .expect("key");
+                ok(c.identity
+                    .delete_key(idpb::DeleteKeyRequest { name: key.name })
+                    .await)
+            }),
+        },
+        Case {
+            rpc: "NotificationService.RetryDelivery",
+            scope: Some("admin"),
+            allowed: SCOPED_SERVICE_ACCOUNT,
+            // Allowed callers get past authorization to the lookup.
+            allowed_code: Code::NotFound,
+            call: call!(|_w, c| ok(c
+                .notification
+                .retry_delivery(npb::RetryDeliveryRequest {
+                    name: "deliveries/doesnotexist".into()
+                })
+                .await)),
+        },
+    ]
+}
+
+async fn every_mutating_rpc_against_every_caller(backend: Backend) {
+    let world = World::new(backend).await;
+    world.check(&team_cases()).await;
+    world.check(&identity_and_notification_cases()).await;
+    world.env.shutdown().await;
+}
+crate::on_both_backends!(every_mutating_rpc_against_every_caller);

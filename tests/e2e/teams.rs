@@ -1,0 +1,1039 @@
+//! Teams, roles, guests and groups over gRPC, on SQLite and PostgreSQL
+//! (R-ROLE-1..8, R-TEAM-1, R-TEAM-2, R-TEAM-5, R-INV-4).
+
+use std::time::Duration;
+
+use allot_platform::testing::Backend;
+use allot_proto::team as tpb;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::harness::{Clients, Env, Person, unique_email};
+
+/// A team of its own, created by `owner` (its primary admin).
+pub async fn new_team(owner: &mut Clients, name: &str) -> tpb::Team {
+    owner
+        .team
+        .create_team(tpb::CreateTeamRequest {
+            team: Some(tpb::Team {
+                display_name: name.into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("create team")
+        .into_inner()
+}
+
+pub async fn add_account(
+    by: &mut Clients,
+    team: &str,
+    account: &str,
+    role: tpb::Role,
+    guest: bool,
+) -> Result<tpb::Member, tonic::Status> {
+    by.team
+        .add_member(tpb::AddMemberRequest {
+            parent: team.into(),
+            who: Some(tpb::add_member_request::Who::Account(account.into())),
+            role: role as i32,
+            guest,
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+pub fn member_name(team: &str, account: &str) -> String {
+    format!("{team}/members/{}", account.trim_start_matches("accounts/"))
+}
+
+pub async fn update_member(
+    by: &mut Clients,
+    team: &str,
+    account: &str,
+    role: Option<tpb::Role>,
+    guest: Option<bool>,
+) -> Result<tpb::Member, tonic::Status> {
+    let mut paths = Vec::new();
+    if role.is_some() {
+        paths.push("role".to_owned());
+    }
+    if guest.is_some() {
+        paths.push("guest".to_owned());
+    }
+    by.team
+        .update_member(tpb::UpdateMemberRequest {
+            member: Some(tpb::Member {
+                name: member_name(team, account),
+                role: role.map(|r| r as i32).unwrap_or_default(),
+                guest: guest.unwrap_or_default(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask { paths }),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn members(by: &mut Clients, team: &str, guests: tpb::GuestFilter) -> Vec<tpb::Member> {
+    by.team
+        .list_members(tpb::ListMembersRequest {
+            parent: team.into(),
+            guests: guests as i32,
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .expect("list members")
+        .into_inner()
+        .members
+}
+
+async fn role_of(by: &mut Clients, team: &str, account: &str) -> i32 {
+    by.team
+        .get_member(tpb::GetMemberRequest {
+            name: member_name(team, account),
+        })
+        .await
+        .expect("member")
+        .into_inner()
+        .role
+}
+
+fn precondition_type(s: &tonic::Status) -> String {
+    s.get_details_precondition_failure()
+        .and_then(|p| p.violations.into_iter().next())
+        .map(|v| v.r#type)
+        .unwrap_or_default()
+}
+
+/// A team with a primary admin P and a plain user U.
+struct Fixture {
+    env: Env,
+    team: tpb::Team,
+    p: Person,
+    u: Person,
+}
+
+async fn fixture(backend: Backend) -> Fixture {
+    let env = Env::in_process(backend).await;
+    let mut p = env.person("Pat").await;
+    let u = env.person("Uma").await;
+    let team = new_team(&mut p.clients, "Design").await;
+    add_account(
+        &mut p.clients,
+        &team.name,
+        &u.account,
+        tpb::Role::User,
+        false,
+    )
+    .await
+    .expect("add U");
+    Fixture { env, team, p, u }
+}
+
+async fn r_role_1_exactly_one_primary_admin(backend: Backend) {
+    let Fixture {
+        env,
+        team,
+        mut p,
+        u,
+    } = fixture(backend).await;
+    assert_eq!(
+        team.primary_admin, p.account,
+        "the creator is the primary admin"
+    );
+    let err = update_member(
+        &mut p.clients,
+        &team.name,
+        &p.account,
+        Some(tpb::Role::SecondaryAdmin),
+        None,
+    )
+    .await
+    .expect_err("the primary admin cannot step down by role change");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(precondition_type(&err), "ONE_PRIMARY_ADMIN");
+    assert!(
+        err.message().contains("TransferPrimaryAdmin"),
+        "{}",
+        err.message()
+    );
+    let err = update_member(
+        &mut p.clients,
+        &team.name,
+        &u.account,
+        Some(tpb::Role::PrimaryAdmin),
+        None,
+    )
+    .await
+    .expect_err("a second primary admin is refused");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    let primaries = members(&mut p.clients, &team.name, tpb::GuestFilter::Include)
+        .await
+        .into_iter()
+        .filter(|m| m.role == tpb::Role::PrimaryAdmin as i32)
+        .count();
+    assert_eq!(primaries, 1);
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_role_1_exactly_one_primary_admin);
+
+async fn r_role_2_only_admins_change_a_team(backend: Backend) {
+    let Fixture {
+        env,
+        team,
+        p: _p,
+        mut u,
+    } = fixture(backend).await;
+    let newcomer = env.person("Nia").await;
+    let err = add_account(
+        &mut u.clients,
+        &team.name,
+        &newcomer.account,
+        tpb::Role::User,
+        false,
+    )
+    .await
+    .expect_err("a user cannot add members");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert!(
+        err.message().contains("admin role"),
+        "the denial names the missing role: {}",
+        err.message()
+    );
+    let err = u
+        .clients
+        .team
+        .list_members(tpb::ListMembersRequest {
+            parent: team.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("a user cannot list the team");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // A user reads their own membership only.
+    let me = u
+        .clients
+        .team
+        .get_member(tpb::GetMemberRequest {
+            name: member_name(&team.name, &u.account),
+        })
+        .await
+        .expect("own membership")
+        .into_inner();
+    assert_eq!(me.role, tpb::Role::User as i32);
+
+    // An admin of another team can do nothing here.
+    let mut other = env.person("Omar").await;
+    new_team(&mut other.clients, "Elsewhere").await;
+    let err = add_account(
+        &mut other.clients,
+        &team.name,
+        &newcomer.account,
+        tpb::Role::User,
+        false,
+    )
+    .await
+    .expect_err("admin of team B in team A");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = other
+        .clients
+        .team
+        .update_team(tpb::UpdateTeamRequest {
+            team: Some(tpb::Team {
+                name: team.name.clone(),
+                display_name: "Mine now".into(),
+                ..Default::default()
+            }),
+            update_mask: None,
+        })
+        .await
+        .expect_err("rename another team");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_role_2_only_admins_change_a_team);
+
+async fn r_role_3_secondary_admins_appoint_secondary_admins(backend: Backend) {
+    let Fixture {
+        env,
+        team,
+        mut p,
+        u,
+    } = fixture(backend).await;
+    let mut s = env.person("Sam").await;
+    add_account(
+        &mut p.clients,
+        &team.name,
+        &s.account,
+        tpb::Role::User,
+        false,
+    )
+    .await
+    .expect("add S");
+    // Appointed by the primary admin.
+    update_member(
+        &mut p.clients,
+        &team.name,
+        &s.account,
+        Some(tpb::Role::SecondaryAdmin),
+        None,
+    )
+    .await
+    .expect("primary appoints a secondary admin");
+    // A secondary admin appoints another, and sees every member.
+    update_member(
+        &mut s.clients,
+        &team.name,
+        &u.account,
+        Some(tpb::Role::SecondaryAdmin),
+        None,
+    )
+    .await
+    .expect("secondary appoints a secondary admin");
+    assert_eq!(
+        role_of(&mut p.clients, &team.name, &u.account).await,
+        tpb::Role::SecondaryAdmin as i32
+    );
+    let seen = members(&mut s.clients, &team.name, tpb::GuestFilter::Include).await;
+    assert_eq!(seen.len(), 3);
+    // Any number of them; and back to user.
+    update_member(
+        &mut s.clients,
+        &team.name,
+        &u.account,
+        Some(tpb::Role::User),
+        None,
+    )
+    .await
+    .expect("back to user");
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_role_3_secondary_admins_appoint_secondary_admins);
+
+async fn r_role_4_primary_admin_is_handed_over_atomically(backend: Backend) {
+    let Fixture {
+        env,
+        team,
+        mut p,
+        u,
+    } = fixture(backend).await;
+    let mut s = env.person("Sam").await;
+    add_account(
+        &mut p.clients,
+        &team.name,
+        &s.account,
+        tpb::Role::SecondaryAdmin,
+        false,
+    )
+    .await
+    .expect("add S");
+    // A secondary admin hands the role to a user.
+    let after = s
+        .clients
+        .team
+        .transfer_primary_admin(tpb::TransferPrimaryAdminRequest {
+            team: team.name.clone(),
+            new_primary_admin: u.account.clone(),
+        })
+        .await
+        .expect("secondary admin hands over")
+        .into_inner();
+    assert_eq!(after.primary_admin, u.account);
+    assert_eq!(
+        role_of(&mut s.clients, &team.name, &p.account).await,
+        tpb::Role::SecondaryAdmin as i32,
+        "the former primary admin becomes secondary"
+    );
+    assert_eq!(
+        role_of(&mut s.clients, &team.name, &u.account).await,
+        tpb::Role::PrimaryAdmin as i32
+    );
+
+    // Both role changes are in one commit of the event stream.
+    let mut internal = env.internal().await;
+    let mut stream = internal
+        .team
+        .watch(tpb::WatchRequest {
+            team: team.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut updates = Vec::new();
+    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_secs(5), stream.message())
+        .await
+        .expect("stream")
+    {
+        if let Some(tpb::watch_response::Kind::Event(e)) = item.kind {
+            if let Some(tpb::event::Payload::MemberUpdated(m)) = &e.payload {
+                let member = m.member.clone().expect("member");
+                if member.role == tpb::Role::PrimaryAdmin as i32
+                    || m.previous_role == tpb::Role::PrimaryAdmin as i32
+                {
+                    updates.push((e.context.clone().expect("context"), member));
+                }
+            }
+            if let Some(tpb::event::Payload::TeamUpdated(t)) = &e.payload
+                && t.team
+                    .as_ref()
+                    .is_some_and(|t| t.primary_admin == u.account)
+            {
+                assert!(e.context.expect("context").last_in_commit);
+                break;
+            }
+        }
+    }
+    assert_eq!(updates.len(), 2, "demotion and promotion: {updates:?}");
+    assert!(
+        !updates[0].0.last_in_commit && !updates[1].0.last_in_commit,
+        "the team update closes the commit"
+    );
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_role_4_primary_admin_is_handed_over_atomically);
+
+/// R-ROLE-1 under concurrency: many admins hand the role to different
+/// members at the same moment; afterwards exactly one primary admin.
+async fn r_role_4_concurrent_handovers_leave_one_primary_admin(backend: Backend) {
+    let Fixture {
+        env,
+        team,
+        mut p,
+        u: _u,
+    } = fixture(backend).await;
+    let mut admins = Vec::new();
+    for i in 0..8 {
+        let a = env.person(&format!("Admin{i}")).await;
+        add_account(
+            &mut p.clients,
+            &team.name,
+            &a.account,
+            tpb::Role::SecondaryAdmin,
+            false,
+        )
+        .await
+        .expect("add");
+        admins.push(a);
+    }
+    let mut tasks = Vec::new();
+    for (i, a) in admins.iter().enumerate() {
+        let mut clients = a.clients.clone();
+        let target = admins[(i + 1) % admins.len()].account.clone();
+        let team = team.name.clone();
+        tasks.push(tokio::spawn(async move {
+            clients
+                .team
+                .transfer_primary_admin(tpb::TransferPrimaryAdminRequest {
+                    team,
+                    new_primary_admin: target,
+                })
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(
+                e.code(),
+                Code::Unavailable,
+                "only a busy database may refuse: {e:?}"
+            ),
+        }
+    }
+    assert!(ok >= 1);
+    let all = members(&mut p.clients, &team.name, tpb::GuestFilter::Include).await;
+    let primaries: Vec<_> = all
+        .iter()
+        .filter(|m| m.role == tpb::Role::PrimaryAdmin as i32)
+        .collect();
+    assert_eq!(
+        primaries.len(),
+        1,
+        "exactly one primary admin after {ok} concurrent hand-overs"
+    );
+    let fresh = p
+        .clients
+        .team
+        .get_team(tpb::GetTeamRequest {
+            name: team.name.clone(),
+        })
+        .await
+        .expect("team")
+        .into_inner();
+    assert_eq!(fresh.primary_admin, primaries[0].account);
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_role_4_concurrent_handovers_leave_one_primary_admin);
+
+async fn r_role_5_sso_admin_only_on_premium_teams(backend: Backend) {
+    let Fixture {
+        env,
+        team,
+        mut p,
+        u,
+    } = fixture(backend).await;
+    let err = update_member(
+        &mut p.clients,
+        &team.name,
+        &u.account,
+        Some(tpb::Role::SsoAdmin),
+        None,
+    )
+    .await
+    .expect_err("standard team");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(precondition_type(&err), "SSO_ADMIN_NEEDS_PREMIUM");
+    // The plan follows the team's subscriptions; Allot itself sets it.
+    let err = p
+        .clients
+        .team
+        .update_team(tpb::UpdateTeamRequest {
+            team: Some(tpb::Team {
+                name: team.name.clone(),
+                plan: tpb::Plan::Premium as i32,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["plan".into()],
+            }),
+        })
+        .await
+        .expect_err("admins cannot buy premium by editing the team");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    env.internal()
+        .await
+        .team
+        .update_team(tpb::UpdateTeamRequest {
+            team: Some(tpb::Team {
+                name: team.name.clone(),
+                plan: tpb::Plan::Premium as i32,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["plan".into()],
+            }),
+        })
+        .await
+        .expect("premium");
+    let mut sso = u;
+    update_member(
+        &mut p.clients,
+        &team.name,
+        &sso.account,
+        Some(tpb::Role::SsoAdmin),
+        None,
+    )
+    .await
+    .expect("premium team takes an SSO admin");
+    // With a secondary admin's powers.
+    let newcomer = env.person("Nia").await;
+    add_account(
+        &mut sso.clients,
+        &team.name,
+        &newcomer.account,
+        tpb::Role::User,
+        false,
+    )
+    .await
+    .expect("SSO admin adds members");
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_role_5_sso_admin_only_on_premium_teams);
+
+async fn r_role_6_admins_are_not_removed_nor_guests(backend: Backend) {
+    let Fixture {
+        env,
+        team,
+        mut p,
+        u,
+    } = fixture(backend).await;
+    update_member(
+        &mut p.clients,
+        &team.name,
+        &u.account,
+        Some(tpb::Role::SecondaryAdmin),
+        None,
+    )
+    .await
+    .expect("appoint");
+    let remove = |c: &mut Clients, name: String| {
+        let mut c = c.clone();
+        async move {
+            c.team
+                .remove_member(tpb::RemoveMemberRequest { name })
+                .await
+        }
+    };
+    let err = remove(&mut p.clients, member_name(&team.name, &u.account))
+        .await
+        .expect_err("admin removal");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(precondition_type(&err), "ADMIN_CANNOT_BE_REMOVED");
+    assert!(
+        err.message().contains("change their role to user first"),
+        "{}",
+        err.message()
+    );
+    let err = remove(&mut p.clients, member_name(&team.name, &p.account))
+        .await
+        .expect_err("primary removal");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    let err = update_member(&mut p.clients, &team.name, &u.account, None, Some(true))
+        .await
+        .expect_err("admin as guest");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(precondition_type(&err), "ADMIN_CANNOT_BE_GUEST");
+    assert!(
+        err.message().contains("take the admin role away first"),
+        "{}",
+        err.message()
+    );
+    // Once a user, they can be a guest, and removed.
+    update_member(
+        &mut p.clients,
+        &team.name,
+        &u.account,
+        Some(tpb::Role::User),
+        None,
+    )
+    .await
+    .expect("demote");
+    update_member(&mut p.clients, &team.name, &u.account, None, Some(true))
+        .await
+        .expect("guest");
+    let err = update_member(
+        &mut p.clients,
+        &team.name,
+        &u.account,
+        Some(tpb::Role::SecondaryAdmin),
+        None,
+    )
+    .await
+    .expect_err("guest as admin");
+    assert!(
+        err.message().contains("remove the guest flag first"),
+        "{}",
+        err.message()
+    );
+    remove(&mut p.clients, member_name(&team.name, &u.account))
+        .await
+        .expect("removed");
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_role_6_admins_are_not_removed_nor_guests);
+
+async fn r_role_7_guests_are_flagged_listed_and_added_by_collaboration_products(backend: Backend) {
+    let Fixture {
+        env,
+        team,
+        mut p,
+        u,
+    } = fixture(backend).await;
+    update_member(&mut p.clients, &team.name, &u.account, None, Some(true))
+        .await
+        .expect("flag guest");
+    let with = members(&mut p.clients, &team.name, tpb::GuestFilter::Include).await;
+    let without = members(&mut p.clients, &team.name, tpb::GuestFilter::Exclude).await;
+    let only = members(&mut p.clients, &team.name, tpb::GuestFilter::Only).await;
+    assert_eq!(with.len(), 2);
+    assert_eq!(
+        without
+            .iter()
+            .map(|m| m.account.clone())
+            .collect::<Vec<_>>(),
+        [p.account.clone()]
+    );
+    assert_eq!(
+        only.iter().map(|m| m.account.clone()).collect::<Vec<_>>(),
+        std::slice::from_ref(&u.account)
+    );
+    update_member(&mut p.clients, &team.name, &u.account, None, Some(false))
+        .await
+        .expect("flag off");
+    assert_eq!(
+        members(&mut p.clients, &team.name, tpb::GuestFilter::Only)
+            .await
+            .len(),
+        0
+    );
+
+    // A collaboration product adds a guest with the `guests` scope.
+    let mut collab = env.service_account(&["guests"]).await;
+    let email = unique_email("supplier");
+    let guest = collab
+        .team
+        .add_member(tpb::AddMemberRequest {
+            parent: team.name.clone(),
+            who: Some(tpb::add_member_request::Who::Person(tpb::Person {
+                given_name: "Sue".into(),
+                family_name: "Plier".into(),
+                email: email.clone(),
+            })),
+            role: tpb::Role::User as i32,
+            guest: true,
+        })
+        .await
+        .expect("collaboration product adds a guest")
+        .into_inner();
+    assert!(guest.guest);
+    env.mail_to(&email, 1).await;
+    // ... but only guests, and not without the scope.
+    let err = add_account(
+        &mut collab,
+        &team.name,
+        &env.person("Vic").await.account,
+        tpb::Role::User,
+        false,
+    )
+    .await
+    .expect_err("a non-guest");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let mut plain = env.service_account(&["catalog"]).await;
+    let err = add_account(
+        &mut plain,
+        &team.name,
+        &env.person("Wes").await.account,
+        tpb::Role::User,
+        true,
+    )
+    .await
+    .expect_err("no guests scope");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_role_7_guests_are_flagged_listed_and_added_by_collaboration_products);
+
+async fn r_team_1_an_owner_without_a_team_gets_one_named_after_them(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let owner = env.person("Olga").await;
+    let mut internal = env.internal().await;
+    let ensure = |mut c: Clients, owner: String| async move {
+        c.team
+            .ensure_owner_team(tpb::EnsureOwnerTeamRequest {
+                owner,
+                always_create: false,
+            })
+            .await
+    };
+    // Several contracts arriving at once create one team.
+    let results =
+        futures::future::join_all((0..4).map(|_| ensure(internal.clone(), owner.account.clone())))
+            .await;
+    let teams: Vec<tpb::Team> = results
+        .into_iter()
+        .map(|r| r.expect("ensure").into_inner())
+        .collect();
+    assert!(
+        teams.iter().all(|t| t.name == teams[0].name),
+        "one team: {teams:?}"
+    );
+    let team = &teams[0];
+    assert_eq!(team.display_name, "Olga Tester's team");
+    assert_eq!(team.primary_admin, owner.account);
+    assert_eq!(team.owner, owner.account);
+    // The owner's team is found again, not made anew.
+    let again = ensure(internal.clone(), owner.account.clone())
+        .await
+        .expect("again")
+        .into_inner();
+    assert_eq!(again.name, team.name);
+    // Only Allot itself places contracts.
+    let err = ensure(owner.clients.clone(), owner.account.clone())
+        .await
+        .expect_err("not internal");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // Admins can create more teams and rename them.
+    let mut o = owner.clients.clone();
+    let more = new_team(&mut o, "Second").await;
+    let renamed = o
+        .team
+        .update_team(tpb::UpdateTeamRequest {
+            team: Some(tpb::Team {
+                name: more.name.clone(),
+                display_name: "Renamed".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["display_name".into()],
+            }),
+        })
+        .await
+        .expect("rename")
+        .into_inner();
+    assert_eq!(renamed.display_name, "Renamed");
+    internal
+        .team
+        .get_team(tpb::GetTeamRequest { name: more.name })
+        .await
+        .expect("exists");
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_team_1_an_owner_without_a_team_gets_one_named_after_them);
+
+async fn r_team_2_joining_a_team_keeps_the_others(backend: Backend) {
+    let Fixture {
+        env,
+        team,
+        mut p,
+        mut u,
+    } = fixture(backend).await;
+    let mut q = env.person("Quinn").await;
+    let second = new_team(&mut q.clients, "Second").await;
+    add_account(
+        &mut q.clients,
+        &second.name,
+        &u.account,
+        tpb::Role::User,
+        false,
+    )
+    .await
+    .expect("add to second");
+    let teams: Vec<String> = u
+        .clients
+        .team
+        .list_teams(tpb::ListTeamsRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .teams
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert!(
+        teams.contains(&team.name) && teams.contains(&second.name),
+        "{teams:?}"
+    );
+    assert_eq!(
+        role_of(&mut p.clients, &team.name, &u.account).await,
+        tpb::Role::User as i32
+    );
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_team_2_joining_a_team_keeps_the_others);
+
+async fn r_inv_4_a_semicolon_list_is_judged_address_by_address(backend: Backend) {
+    let Fixture {
+        env,
+        team,
+        mut p,
+        u,
+    } = fixture(backend).await;
+    let ada = unique_email("ada");
+    let grace = unique_email("grace");
+    let r = p
+        .clients
+        .team
+        .add_members(tpb::AddMembersRequest {
+            parent: team.name.clone(),
+            addresses: format!(
+                "Ada Lovelace <{ada}>; {grace} ; not-an-address; {}",
+                u.email
+            ),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .results;
+    let outcomes: Vec<i32> = r.iter().map(|x| x.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            tpb::AddMemberOutcome::Invited as i32,
+            tpb::AddMemberOutcome::Invited as i32,
+            tpb::AddMemberOutcome::Invalid as i32,
+            tpb::AddMemberOutcome::AlreadyMember as i32,
+        ]
+    );
+    assert_eq!(r[0].member.as_ref().expect("member").given_name, "Ada");
+    assert_eq!(
+        r[0].member.as_ref().expect("member").family_name,
+        "Lovelace"
+    );
+    assert_eq!(r[2].violations[0].field, "addresses");
+    assert!(r[2].violations[0].description.contains("not-an-address"));
+    env.mail_to(&ada, 1).await;
+    env.mail_to(&grace, 1).await;
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_4_a_semicolon_list_is_judged_address_by_address);
+
+async fn groups_are_created_renamed_filled_and_deleted(backend: Backend) {
+    let Fixture {
+        env,
+        team,
+        mut p,
+        u,
+    } = fixture(backend).await;
+    let g = p
+        .clients
+        .team
+        .create_group(tpb::CreateGroupRequest {
+            parent: team.name.clone(),
+            group: Some(tpb::Group {
+                display_name: "Drafters".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("create group")
+        .into_inner();
+    assert!(g.name.starts_with(&format!("{}/groups/", team.name)));
+    let outsider = env.person("Xena").await;
+    let err = p
+        .clients
+        .team
+        .add_group_members(tpb::AddGroupMembersRequest {
+            group: g.name.clone(),
+            accounts: vec![outsider.account.clone()],
+        })
+        .await
+        .expect_err("only team members join groups");
+    assert_eq!(err.code(), Code::NotFound);
+    let g2 = p
+        .clients
+        .team
+        .add_group_members(tpb::AddGroupMembersRequest {
+            group: g.name.clone(),
+            accounts: vec![u.account.clone(), p.account.clone()],
+        })
+        .await
+        .expect("add")
+        .into_inner();
+    assert_eq!(g2.member_count, 2);
+    let renamed = p
+        .clients
+        .team
+        .update_group(tpb::UpdateGroupRequest {
+            group: Some(tpb::Group {
+                name: g.name.clone(),
+                display_name: "Designers".into(),
+                ..Default::default()
+            }),
+            update_mask: None,
+        })
+        .await
+        .expect("rename")
+        .into_inner();
+    assert_eq!(renamed.display_name, "Designers");
+    p.clients
+        .team
+        .remove_group_members(tpb::RemoveGroupMembersRequest {
+            group: g.name.clone(),
+            accounts: vec![p.account.clone()],
+        })
+        .await
+        .expect("remove");
+    let listed = p
+        .clients
+        .team
+        .list_group_members(tpb::ListGroupMembersRequest {
+            group: g.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .members;
+    assert_eq!(
+        listed.iter().map(|m| m.account.clone()).collect::<Vec<_>>(),
+        std::slice::from_ref(&u.account)
+    );
+    // R-TEAM-5: a removed member leaves the team's groups too.
+    p.clients
+        .team
+        .remove_member(tpb::RemoveMemberRequest {
+            name: member_name(&team.name, &u.account),
+        })
+        .await
+        .expect("remove member");
+    let g3 = p
+        .clients
+        .team
+        .get_group(tpb::GetGroupRequest {
+            name: g.name.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(g3.member_count, 0);
+    p.clients
+        .team
+        .delete_group(tpb::DeleteGroupRequest {
+            name: g.name.clone(),
+        })
+        .await
+        .expect("delete");
+    let err = p
+        .clients
+        .team
+        .get_group(tpb::GetGroupRequest { name: g.name })
+        .await
+        .expect_err("gone");
+    assert_eq!(err.code(), Code::NotFound);
+    env.shutdown().await;
+}
+crate::on_both_backends!(groups_are_created_renamed_filled_and_deleted);
+
+async fn team_bad_input(backend: Backend) {
+    let Fixture {
+        env,
+        team,
+        mut p,
+        u: _u,
+    } = fixture(backend).await;
+    let err = p
+        .clients
+        .team
+        .create_team(tpb::CreateTeamRequest {
+            team: Some(tpb::Team {
+                display_name: "   ".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect_err("empty name");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().contains("team.display_name"),
+        "{}",
+        err.message()
+    );
+    // Duplicate names for one owner are allowed.
+    let a = new_team(&mut p.clients, "Same").await;
+    let b = new_team(&mut p.clients, "Same").await;
+    assert_ne!(a.name, b.name);
+    let err = p
+        .clients
+        .team
+        .get_member(tpb::GetMemberRequest {
+            name: member_name(&team.name, "accounts/nobody"),
+        })
+        .await
+        .expect_err("unknown member");
+    assert_eq!(err.code(), Code::NotFound);
+    let err = p
+        .clients
+        .team
+        .get_team(tpb::GetTeamRequest {
+            name: "teams/nope".into(),
+        })
+        .await
+        .expect_err("unknown team");
+    assert_eq!(err.code(), Code::NotFound);
+    let err = p
+        .clients
+        .team
+        .get_team(tpb::GetTeamRequest {
+            name: "nope".into(),
+        })
+        .await
+        .expect_err("malformed");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    env.shutdown().await;
+}
+crate::on_both_backends!(team_bad_input);
