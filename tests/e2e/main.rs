@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod authz;
+mod entitlement;
 mod harness;
 mod invitations;
 mod platform;

@@ -61,8 +61,8 @@ async fn unbuilt_rpcs_answer_unimplemented() {
     let env = Env::in_process(Backend::Sqlite).await;
     let mut admin = env.admin().await;
     let err = admin
-        .entitlement
-        .list_products(allot_proto::entitlement::ListProductsRequest::default())
+        .team
+        .import_members(allot_proto::team::ImportMembersRequest::default())
         .await
         .expect_err("not built yet");
     assert_eq!(err.code(), tonic::Code::Unimplemented);

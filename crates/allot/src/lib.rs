@@ -13,10 +13,14 @@ use allot_platform::Config;
 use allot_platform::auth::{INTERNAL_SERVICE_ACCOUNT, TokenVerifier, random_secret};
 use allot_platform::clock::SharedClock;
 use allot_platform::db::{Db, Migrations};
-use allot_platform::grpc::{CallAuth, IdentityClient, TokenSource, channel, request};
+use allot_platform::grpc::{
+    CallAuth, EntitlementClient, IdentityClient, TeamClient, TokenSource, channel, request,
+};
 use allot_platform::server::{EdgeLayer, serve};
 use allot_platform::values::Email;
+use allot_proto::entitlement::entitlement_service_client::EntitlementServiceClient;
 use allot_proto::identity::identity_service_client::IdentityServiceClient;
+use allot_proto::team::team_service_client::TeamServiceClient;
 use allot_team::TeamService;
 use anyhow::{Context, anyhow};
 use tokio::net::TcpListener;
@@ -73,6 +77,7 @@ pub struct Running {
     pub bootstrap: Option<BootstrapCredential>,
     pub identity: Option<IdentityService>,
     pub team: Option<TeamService>,
+    pub entitlement: Option<allot_entitlement::EntitlementService>,
     pub notification: Option<NotificationService>,
     stop: CancellationToken,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
@@ -264,14 +269,38 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
             CallAuth::new(tokens.clone()),
         ))
     };
+    let team_client = || -> anyhow::Result<TeamClient> {
+        let url = peer_url(&config, ServiceKind::Team, &services, &own_url)?;
+        Ok(TeamServiceClient::with_interceptor(
+            channel(&url)?,
+            CallAuth::new(tokens.clone()),
+        ))
+    };
+    let entitlement_client = || -> anyhow::Result<EntitlementClient> {
+        let url = peer_url(&config, ServiceKind::Entitlement, &services, &own_url)?;
+        Ok(EntitlementServiceClient::with_interceptor(
+            channel(&url)?,
+            CallAuth::new(tokens.clone()),
+        ))
+    };
 
     let team = if hosts(ServiceKind::Team) {
         let db = open_db(&config, ServiceKind::Team, allot_team::MIGRATIONS).await?;
         dbs.push(db.clone());
-        let svc = TeamService::build(&config, db, clock.clone(), identity_client()?);
+        let svc = TeamService::build(
+            &config,
+            db,
+            clock.clone(),
+            identity_client()?,
+            entitlement_client()?,
+        );
         tasks.push(svc.app.outbox().spawn(stop.clone()));
         tasks.push(
             svc.identity_consumer(identity_client()?)
+                .spawn(stop.clone()),
+        );
+        tasks.push(
+            svc.entitlement_consumer(entitlement_client()?)
                 .spawn(stop.clone()),
         );
         routes = routes.add_service(svc.server());
@@ -281,7 +310,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         None
     };
 
-    if hosts(ServiceKind::Entitlement) {
+    let entitlement = if hosts(ServiceKind::Entitlement) {
         let db = open_db(
             &config,
             ServiceKind::Entitlement,
@@ -289,11 +318,21 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         )
         .await?;
         dbs.push(db.clone());
-        let svc = allot_entitlement::EntitlementService::build(&config, db, clock.clone());
-        tasks.push(svc.outbox.spawn(stop.clone()));
+        let svc = allot_entitlement::EntitlementService::build(
+            &config,
+            db,
+            clock.clone(),
+            team_client()?,
+        )
+        .await?;
+        tasks.extend(svc.spawn(stop.clone()));
+        tasks.push(svc.team_consumer(team_client()?).spawn(stop.clone()));
         routes = routes.add_service(svc.server());
         health.push(allot_entitlement::SERVICE_NAME);
-    }
+        Some(svc)
+    } else {
+        None
+    };
 
     let notification = if hosts(ServiceKind::Notification) {
         let db = open_db(
@@ -306,6 +345,10 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         let svc = NotificationService::build(&config, db, clock.clone(), identity_client()?)?;
         tasks.push(
             svc.identity_consumer(identity_client()?)
+                .spawn(stop.clone()),
+        );
+        tasks.push(
+            svc.entitlement_consumer(entitlement_client()?)
                 .spawn(stop.clone()),
         );
         tasks.push(svc.app.spawn_sender(stop.clone()));
@@ -329,6 +372,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         bootstrap,
         identity,
         team,
+        entitlement,
         notification,
         stop,
         server,

@@ -1,16 +1,32 @@
 //! The entitlement service: catalog, contracts, subscriptions, seat pools,
-//! assignments and the entitlement check.
+//! assignments, the entitlement check and usage.
 
+pub mod app;
+pub mod consumer;
+mod convert;
+pub mod domain;
+pub mod error;
 pub mod grpc;
+pub mod projection;
+mod report;
+pub mod store;
+mod usage;
 
 use std::sync::Arc;
 
 use allot_platform::Config;
 use allot_platform::clock::SharedClock;
+use allot_platform::consumer::Consumer;
 use allot_platform::db::{Db, Migrations};
+use allot_platform::grpc::TeamClient;
 use allot_platform::outbox::Outbox;
 use allot_proto::entitlement::entitlement_service_server::EntitlementServiceServer;
 use sqlx::migrate::Migrator;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use app::Entitlements;
+pub use error::EntitlementError;
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
@@ -27,17 +43,78 @@ pub const SERVICE_NAME: &str = "allot.entitlement.v1.EntitlementService";
 /// The built entitlement service.
 #[derive(Debug, Clone)]
 pub struct EntitlementService {
-    pub outbox: Outbox,
+    pub app: Arc<Entitlements>,
+    projection: Arc<projection::Projection>,
+    projected_from: i64,
+    db: Db,
+    usage_stop: CancellationToken,
+    usage_task: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl EntitlementService {
-    pub fn build(config: &Config, db: Db, clock: SharedClock) -> EntitlementService {
-        EntitlementService {
-            outbox: Outbox::new(db, clock, config.outbox.clone()),
-        }
+    /// Builds entitlement on a migrated database: loads the check's index
+    /// and starts writing usage records.
+    pub async fn build(
+        config: &Config,
+        db: Db,
+        clock: SharedClock,
+        team: TeamClient,
+    ) -> Result<EntitlementService, EntitlementError> {
+        let outbox = Outbox::new(db.clone(), clock.clone(), config.outbox.clone());
+        let (projection, head) = projection::Projection::load(&db).await?;
+        let usage_stop = CancellationToken::new();
+        let (usage, usage_task) = usage::UsageRecorder::spawn(db.clone(), usage_stop.clone());
+        let app = Entitlements::new(db.clone(), outbox, clock, team, projection.clone(), usage);
+        Ok(EntitlementService {
+            app: Arc::new(app),
+            projection,
+            projected_from: head,
+            db,
+            usage_stop,
+            usage_task: Arc::new(std::sync::Mutex::new(Some(usage_task))),
+        })
+    }
+
+    /// Starts the outbox sequencer, the index follower, and the usage
+    /// writer's shutdown; all stop with `stop`.
+    pub fn spawn(&self, stop: CancellationToken) -> Vec<JoinHandle<()>> {
+        let outbox = self.app.outbox().clone();
+        let mut tasks = vec![
+            outbox.spawn(stop.clone()),
+            self.projection
+                .spawn_follower(outbox, self.projected_from, stop.clone()),
+        ];
+        let usage_stop = self.usage_stop.clone();
+        let usage_task = self.usage_task.lock().ok().and_then(|mut t| t.take());
+        tasks.push(tokio::spawn(async move {
+            stop.cancelled().await;
+            usage_stop.cancel();
+            if let Some(t) = usage_task {
+                let _ = t.await;
+            }
+        }));
+        tasks
     }
 
     pub fn server(&self) -> EntitlementServiceServer<grpc::EntitlementGrpc> {
-        EntitlementServiceServer::new(grpc::EntitlementGrpc::new(Arc::new(self.clone())))
+        EntitlementServiceServer::new(grpc::EntitlementGrpc::new(self.app.clone()))
+    }
+
+    /// Follows the team service's events.
+    pub fn team_consumer(&self, team: TeamClient) -> Consumer<TeamClient, consumer::TeamEvents> {
+        Consumer {
+            name: consumer::CONSUMER,
+            source: team,
+            handler: consumer::TeamEvents {
+                app: self.app.clone(),
+            },
+            outbox: self.app.outbox().clone(),
+            clock: self.app.clock().clone(),
+        }
+    }
+
+    /// The database (tests count rows in it).
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 }

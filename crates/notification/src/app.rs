@@ -1,7 +1,6 @@
 //! Notification's use cases: queue an email for an event, send what is due
 //! with retries, and let operators see and retry deliveries.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +16,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
 
-use crate::domain::{AfterFailure, DeliveryState, Failure, RetryPolicy, TemplateKind, message_id};
+use crate::domain::{
+    AfterFailure, DeliveryState, Failure, Params, RetryPolicy, TemplateKind, message_id,
+};
 use crate::error::NotificationError;
 use crate::mailer::{Mailer, Outgoing};
 use crate::render::{Rendered, Renderer};
@@ -31,6 +32,8 @@ const CONCURRENCY: usize = 16;
 const LEASE: Duration = Duration::from_secs(120);
 /// How often the queue is looked at when nothing wakes the worker.
 const POLL: Duration = Duration::from_millis(500);
+/// How long a gathering email waits for more of its request's events.
+const GATHER_MICROS: i64 = 1_000_000;
 
 /// Where mail comes from and how links are written.
 #[derive(Debug, Clone)]
@@ -45,7 +48,7 @@ pub struct MailSettings {
 pub struct NewMail {
     pub kind: TemplateKind,
     pub recipient: String,
-    pub params: BTreeMap<String, String>,
+    pub params: Params,
     /// One email per key: the source event and, if an event causes several
     /// emails, which one.
     pub dedupe_key: String,
@@ -110,14 +113,12 @@ impl Notifications {
     /// Queues an email inside the caller's transaction; an event seen again
     /// queues nothing (R-MAIL-5).
     pub async fn enqueue(&self, tx: &mut WriteTx, mail: NewMail) -> Result<bool> {
-        let subject = self
-            .renderer
-            .subject(mail.kind, &mail.params)
-            .map_err(|e| {
-                NotificationError::Internal(format!("template {}: {e}", mail.kind.name()))
-            })?;
+        self.enqueue_at(tx, mail, self.now()).await
+    }
+
+    async fn enqueue_at(&self, tx: &mut WriteTx, mail: NewMail, send_at: i64) -> Result<bool> {
+        let subject = self.subject(mail.kind, &mail.params)?;
         let id = DeliveryId::generate();
-        let now = self.now();
         let delivery = Delivery {
             message_id: message_id(&id),
             id,
@@ -130,11 +131,74 @@ impl Notifications {
             attempts: 0,
             last_error: String::new(),
             source_event: mail.source_event,
-            create_time: now,
-            next_attempt_time: now,
+            create_time: self.now(),
+            next_attempt_time: send_at,
             send_time: None,
         };
         Ok(store::enqueue(tx.conn(), &delivery).await?)
+    }
+
+    /// The subject for the delivery log. A template that cannot be rendered
+    /// does not stop the email from being queued: sending it fails, and it
+    /// waits in the dead letter list for a fix and a retry (R-MAIL-5).
+    fn subject(&self, kind: TemplateKind, params: &Params) -> Result<String> {
+        Ok(self.renderer.subject(kind, params).unwrap_or_else(|e| {
+            tracing::error!(template = kind.name(), error = %e, "email subject cannot be rendered; queued anyway");
+            String::new()
+        }))
+    }
+
+    /// Queues an email that gathers several events (the products one
+    /// request gave a person): the first event queues it a moment ahead,
+    /// later ones add to its `list` while it is untouched, or queue a new
+    /// one when it is already on its way.
+    pub async fn enqueue_gathered(
+        &self,
+        tx: &mut WriteTx,
+        mail: NewMail,
+        list: &str,
+        source_key: &str,
+    ) -> Result<()> {
+        let now = self.now();
+        let mut key = mail.dedupe_key.clone();
+        for round in 0..8 {
+            match store::find_by_dedupe(tx.conn(), &key).await? {
+                None => {
+                    let mut mail = mail.clone();
+                    mail.dedupe_key = key;
+                    self.enqueue_at(tx, mail, now + GATHER_MICROS).await?;
+                    return Ok(());
+                }
+                Some(existing) => {
+                    let mut params = existing.params.clone();
+                    let already = existing.source_event.split(' ').any(|s| s == source_key);
+                    if already {
+                        return Ok(());
+                    }
+                    let entry = mail
+                        .params
+                        .get(list)
+                        .and_then(|v| v.as_array())
+                        .cloned()
+                        .unwrap_or_default();
+                    if let Some(serde_json::Value::Array(items)) = params.get_mut(list) {
+                        items.extend(entry);
+                    }
+                    let subject = self.subject(mail.kind, &params)?;
+                    let sources = format!("{} {source_key}", existing.source_event);
+                    if store::merge(tx.conn(), &existing.id, &params, &subject, &sources, now)
+                        .await?
+                    {
+                        return Ok(());
+                    }
+                    key = format!("{}#{}", mail.dedupe_key, round + 1);
+                }
+            }
+        }
+        Err(NotificationError::Internal(format!(
+            "could not gather email {}",
+            mail.dedupe_key
+        )))
     }
 
     /// Wakes the sender after new mail was committed.
@@ -291,14 +355,19 @@ impl Notifications {
     async fn complete_params(
         &self,
         kind: TemplateKind,
-        stored: &BTreeMap<String, String>,
-    ) -> std::result::Result<BTreeMap<String, String>, Attempt> {
+        stored: &Params,
+    ) -> std::result::Result<Params, Attempt> {
         let mut params = stored.clone();
         if kind == TemplateKind::Invitation {
-            let name = stored.get("invitation").cloned().unwrap_or_default();
+            let name = stored
+                .get("invitation")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned();
             let generation = stored
                 .get("generation")
-                .and_then(|g| g.parse().ok())
+                .and_then(serde_json::Value::as_i64)
+                .and_then(|g| i32::try_from(g).ok())
                 .unwrap_or(1);
             let answer = self
                 .identity
@@ -316,7 +385,8 @@ impl Notifications {
                         format!(
                             "{}/invitations/accept?token={token}",
                             self.settings.public_url.trim_end_matches('/')
-                        ),
+                        )
+                        .into(),
                     );
                 }
                 Err(s) if matches!(s.code(), Code::FailedPrecondition | Code::NotFound) => {

@@ -1,6 +1,5 @@
 //! Emails as reactions to other services' events.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use allot_platform::consumer::{HandleError, Handler};
@@ -10,7 +9,7 @@ use allot_proto::identity as idpb;
 use allot_proto::identity::event::Payload;
 
 use crate::app::{NewMail, Notifications, human_time};
-use crate::domain::TemplateKind;
+use crate::domain::{Params, TemplateKind};
 use crate::error::NotificationError;
 
 /// The durable name of the cursor on identity's stream.
@@ -34,16 +33,16 @@ fn invitation_mail(event_id: &str, invitation: &idpb::Invitation, given_name: &s
         .as_ref()
         .map(|t| human_time(t.seconds.saturating_mul(1_000_000)))
         .unwrap_or_default();
-    let params: BTreeMap<String, String> = [
-        ("given_name", given_name.to_owned()),
-        ("inviter", invitation.inviter_display_name.clone()),
-        ("team", invitation.team_display_name.clone()),
-        ("expires", expires),
-        ("invitation", invitation.name.clone()),
-        ("generation", invitation.generation.to_string()),
+    let params: Params = [
+        ("given_name", given_name.into()),
+        ("inviter", invitation.inviter_display_name.clone().into()),
+        ("team", invitation.team_display_name.clone().into()),
+        ("expires", expires.into()),
+        ("invitation", invitation.name.clone().into()),
+        ("generation", invitation.generation.into()),
     ]
     .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
+    .map(|(k, v): (&str, serde_json::Value)| (k.to_owned(), v))
     .collect();
     NewMail {
         kind: TemplateKind::Invitation,
@@ -82,6 +81,123 @@ impl Handler<idpb::Event> for IdentityMail {
         };
         if let Some(mail) = mail {
             self.app.enqueue(tx, mail).await.map_err(handle_error)?;
+        }
+        Ok(Vec::new())
+    }
+
+    fn after_commit(&self) {
+        self.app.wake();
+    }
+}
+
+/// The durable name of the cursor on entitlement's stream.
+pub const ENTITLEMENT_CONSUMER: &str = "notification.entitlement-events";
+
+/// Product assignment (R-MAIL-2) and contract confirmation (R-MAIL-4) emails.
+pub struct EntitlementMail {
+    pub app: Arc<Notifications>,
+}
+
+fn readable(enum_name: &str, prefix: &str) -> serde_json::Value {
+    enum_name
+        .trim_start_matches(prefix)
+        .to_lowercase()
+        .replace('_', " ")
+        .into()
+}
+
+impl Handler<allot_proto::entitlement::Event> for EntitlementMail {
+    async fn handle(
+        &self,
+        tx: &mut WriteTx,
+        event: &allot_proto::entitlement::Event,
+    ) -> Result<Vec<NewEvent>, HandleError> {
+        use allot_proto::entitlement as epb;
+        use allot_proto::entitlement::event::Payload as E;
+        let ctx = event.context.clone().unwrap_or_default();
+        let source = format!("entitlement/{}", ctx.id);
+        match &event.payload {
+            Some(E::SeatAssigned(epb::SeatAssigned {
+                assignment: Some(a),
+                product_display_name,
+                items,
+            })) => {
+                // One email per person and request, listing every product
+                // that request gave them.
+                let request = if ctx.request_id.is_empty() {
+                    &ctx.id
+                } else {
+                    &ctx.request_id
+                };
+                let product = serde_json::json!({
+                    "name": product_display_name,
+                    "items": items.iter().map(|i| i.display_name.clone()).collect::<Vec<_>>(),
+                });
+                let mail = NewMail {
+                    kind: TemplateKind::ProductAssignment,
+                    recipient: a.email.clone(),
+                    params: [
+                        ("email".to_owned(), a.email.clone().into()),
+                        (
+                            "products".to_owned(),
+                            serde_json::Value::Array(vec![product]),
+                        ),
+                    ]
+                    .into_iter()
+                    .collect(),
+                    dedupe_key: format!("assignment/{request}/{}", a.account),
+                    source_event: source.clone(),
+                };
+                self.app
+                    .enqueue_gathered(tx, mail, "products", &source)
+                    .await
+                    .map_err(handle_error)?;
+            }
+            Some(E::ContractCreated(epb::ContractCreated {
+                contract: Some(c),
+                owner_email,
+                product_display_names,
+            })) => {
+                let subscriptions: Vec<serde_json::Value> = c
+                    .subscriptions
+                    .iter()
+                    .map(|s| {
+                        let name = product_display_names
+                            .get(&s.product)
+                            .cloned()
+                            .unwrap_or_else(|| s.product.clone());
+                        serde_json::json!({ "product": name, "seats": s.seats })
+                    })
+                    .collect();
+                let activation = epb::ActivationType::try_from(c.activation_type)
+                    .map(|a| a.as_str_name())
+                    .unwrap_or_default();
+                let plan = epb::ContractPlan::try_from(c.plan)
+                    .map(|a| a.as_str_name())
+                    .unwrap_or_default();
+                let billing = epb::Billing::try_from(c.billing)
+                    .map(|a| a.as_str_name())
+                    .unwrap_or_default();
+                let mail = NewMail {
+                    kind: TemplateKind::ContractConfirmation,
+                    recipient: owner_email.clone(),
+                    params: [
+                        ("contract", c.name.clone().into()),
+                        ("activation", readable(activation, "ACTIVATION_TYPE_")),
+                        ("serial_number", c.serial_number.clone().into()),
+                        ("plan", readable(plan, "CONTRACT_PLAN_")),
+                        ("billing", readable(billing, "BILLING_")),
+                        ("subscriptions", serde_json::Value::Array(subscriptions)),
+                    ]
+                    .into_iter()
+                    .map(|(k, v): (&str, serde_json::Value)| (k.to_owned(), v))
+                    .collect(),
+                    dedupe_key: source.clone(),
+                    source_event: source,
+                };
+                self.app.enqueue(tx, mail).await.map_err(handle_error)?;
+            }
+            _ => {}
         }
         Ok(Vec::new())
     }

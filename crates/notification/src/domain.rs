@@ -3,16 +3,26 @@
 
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use allot_platform::ids::DeliveryId;
+
+/// A template's values.
+pub type Params = BTreeMap<String, serde_json::Value>;
 
 /// Every kind of email Allot sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TemplateKind {
     /// R-MAIL-1.
     Invitation,
+    /// R-MAIL-2.
+    ProductAssignment,
+    /// R-MAIL-4.
+    ContractConfirmation,
 }
 
-/// What a template needs, with sample values for previews.
+/// What a template needs, with sample values for previews (JSON; strings
+/// unless a list is needed).
 #[derive(Debug, Clone, Copy)]
 pub struct TemplateInfo {
     pub kind: TemplateKind,
@@ -21,33 +31,79 @@ pub struct TemplateInfo {
     pub parameters: &'static [(&'static str, &'static str)],
 }
 
-pub const TEMPLATES: &[TemplateInfo] = &[TemplateInfo {
+pub const TEMPLATES: &[TemplateInfo] = &[INVITATION, PRODUCT_ASSIGNMENT, CONTRACT_CONFIRMATION];
+
+const INVITATION: TemplateInfo = TemplateInfo {
     kind: TemplateKind::Invitation,
     name: "invitation",
     description: "Sent when a person is invited into a team, and again on each resend (R-MAIL-1).",
     parameters: &[
-        ("given_name", "Ada"),
-        ("inviter", "Grace Hopper"),
-        ("team", "Design"),
+        ("given_name", r#""Ada""#),
+        ("inviter", r#""Grace Hopper""#),
+        ("team", r#""Design""#),
         (
             "accept_url",
-            "http://localhost:8080/invitations/accept?token=sample",
+            r#""http://localhost:8080/invitations/accept?token=sample""#,
         ),
-        ("expires", "29 November 2026, 10:00 UTC"),
+        ("expires", r#""29 November 2026, 10:00 UTC""#),
     ],
-}];
+};
+
+const PRODUCT_ASSIGNMENT: TemplateInfo = TemplateInfo {
+    kind: TemplateKind::ProductAssignment,
+    name: "product_assignment",
+    description: "Sent when a person gets products: which ones, which items, how to start (R-MAIL-2).",
+    parameters: &[
+        ("email", r#""ada@example.com""#),
+        (
+            "products",
+            r#"[{"name": "CAD Suite", "items": ["Desktop application", "Cloud rendering"]}]"#,
+        ),
+    ],
+};
+
+const CONTRACT_CONFIRMATION: TemplateInfo = TemplateInfo {
+    kind: TemplateKind::ContractConfirmation,
+    name: "contract_confirmation",
+    description: "Sent to the contract manager when a purchase is recorded (R-MAIL-4).",
+    parameters: &[
+        ("contract", r#""contracts/0199""#),
+        ("activation", r#""sign-in""#),
+        ("serial_number", r#""""#),
+        ("plan", r#""standard""#),
+        ("billing", r#""term""#),
+        (
+            "subscriptions",
+            r#"[{"product": "CAD Suite", "seats": 10}]"#,
+        ),
+    ],
+};
 
 impl TemplateKind {
     pub fn info(self) -> &'static TemplateInfo {
-        #[allow(clippy::expect_used)]
-        TEMPLATES
-            .iter()
-            .find(|t| t.kind == self)
-            .expect("every kind has an entry in TEMPLATES")
+        match self {
+            TemplateKind::Invitation => &INVITATION,
+            TemplateKind::ProductAssignment => &PRODUCT_ASSIGNMENT,
+            TemplateKind::ContractConfirmation => &CONTRACT_CONFIRMATION,
+        }
     }
 
     pub fn name(self) -> &'static str {
         self.info().name
+    }
+
+    /// The sample values, for previews.
+    pub fn sample(self) -> Params {
+        self.info()
+            .parameters
+            .iter()
+            .map(|(k, v)| {
+                (
+                    (*k).to_owned(),
+                    serde_json::from_str(v).unwrap_or(serde_json::Value::Null),
+                )
+            })
+            .collect()
     }
 
     pub fn from_name(name: &str) -> Option<TemplateKind> {

@@ -1,6 +1,5 @@
 //! The gRPC face of notification: parse, delegate, translate.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use allot_platform::auth::caller;
@@ -146,20 +145,26 @@ impl NotificationService for NotificationGrpc {
     ) -> R<pb::PreviewTemplateResponse> {
         let r = req.into_inner();
         let kind = template_kind(&r.name)?;
-        let mut params: BTreeMap<String, String> = kind
-            .info()
-            .parameters
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let mut params = kind.sample();
         for (k, v) in r.parameters {
-            if !params.contains_key(&k) {
+            let Some(sample) = params.get(&k) else {
                 return Err(invalid(FieldViolation::new(
                     format!("parameters[{k}]"),
                     "is not a parameter of this template",
                 )));
-            }
-            params.insert(k, v);
+            };
+            // Lists are given as JSON; everything else as plain text.
+            let value = if sample.is_string() {
+                serde_json::Value::String(v)
+            } else {
+                serde_json::from_str(&v).map_err(|e| {
+                    invalid(FieldViolation::new(
+                        format!("parameters[{k}]"),
+                        format!("must be JSON like the sample: {e}"),
+                    ))
+                })?
+            };
+            params.insert(k, value);
         }
         let out = self
             .app

@@ -16,7 +16,7 @@ use allot_platform::Config;
 use allot_platform::clock::SharedClock;
 use allot_platform::consumer::Consumer;
 use allot_platform::db::{Db, Migrations};
-use allot_platform::grpc::IdentityClient;
+use allot_platform::grpc::{EntitlementClient, IdentityClient};
 use allot_platform::outbox::Outbox;
 use allot_proto::notification::notification_service_server::NotificationServiceServer;
 use sqlx::migrate::Migrator;
@@ -78,6 +78,22 @@ impl NotificationService {
 
     pub fn server(&self) -> NotificationServiceServer<grpc::NotificationGrpc> {
         NotificationServiceServer::new(grpc::NotificationGrpc::new(self.app.clone()))
+    }
+
+    /// Follows entitlement's events for product and contract emails.
+    pub fn entitlement_consumer(
+        &self,
+        entitlement: EntitlementClient,
+    ) -> Consumer<EntitlementClient, consumer::EntitlementMail> {
+        Consumer {
+            name: consumer::ENTITLEMENT_CONSUMER,
+            source: entitlement,
+            handler: consumer::EntitlementMail {
+                app: self.app.clone(),
+            },
+            outbox: self.outbox.clone(),
+            clock: self.clock.clone(),
+        }
     }
 
     /// Follows identity's events for invitation emails.

@@ -1,11 +1,9 @@
 //! Writing emails from templates (minijinja): a subject, a plain-text body
 //! and an HTML body, escaped for HTML.
 
-use std::collections::BTreeMap;
-
 use minijinja::{Environment, UndefinedBehavior};
 
-use crate::domain::TemplateKind;
+use crate::domain::{Params, TemplateKind};
 
 /// One email's words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +31,30 @@ const SOURCES: &[(&str, &str)] = &[
         "invitation.html",
         include_str!("../templates/invitation.html"),
     ),
+    (
+        "product_assignment.subject",
+        include_str!("../templates/product_assignment.subject"),
+    ),
+    (
+        "product_assignment.txt",
+        include_str!("../templates/product_assignment.txt"),
+    ),
+    (
+        "product_assignment.html",
+        include_str!("../templates/product_assignment.html"),
+    ),
+    (
+        "contract_confirmation.subject",
+        include_str!("../templates/contract_confirmation.subject"),
+    ),
+    (
+        "contract_confirmation.txt",
+        include_str!("../templates/contract_confirmation.txt"),
+    ),
+    (
+        "contract_confirmation.html",
+        include_str!("../templates/contract_confirmation.html"),
+    ),
 ];
 
 impl Renderer {
@@ -47,11 +69,7 @@ impl Renderer {
     }
 
     /// The subject alone (stored in the delivery log).
-    pub fn subject(
-        &self,
-        kind: TemplateKind,
-        params: &BTreeMap<String, String>,
-    ) -> Result<String, minijinja::Error> {
+    pub fn subject(&self, kind: TemplateKind, params: &Params) -> Result<String, minijinja::Error> {
         let name = kind.name();
         Ok(self
             .env
@@ -64,7 +82,7 @@ impl Renderer {
     pub fn render(
         &self,
         kind: TemplateKind,
-        params: &BTreeMap<String, String>,
+        params: &Params,
     ) -> Result<Rendered, minijinja::Error> {
         let name = kind.name();
         Ok(Rendered {
@@ -86,12 +104,8 @@ mod tests {
     use super::*;
     use crate::domain::TEMPLATES;
 
-    fn sample(kind: TemplateKind) -> BTreeMap<String, String> {
-        kind.info()
-            .parameters
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+    fn sample(kind: TemplateKind) -> Params {
+        kind.sample()
     }
 
     #[test]
@@ -117,10 +131,46 @@ mod tests {
     }
 
     #[test]
+    fn r_mail_2_assignment_names_products_items_and_how_to_start() {
+        let r = Renderer::new().unwrap();
+        let mut p = sample(TemplateKind::ProductAssignment);
+        let out = r.render(TemplateKind::ProductAssignment, &p).unwrap();
+        assert_eq!(out.subject, "You can now use CAD Suite");
+        assert!(
+            out.text
+                .contains("CAD Suite: Desktop application, Cloud rendering"),
+            "{}",
+            out.text
+        );
+        assert!(out.html.contains("How to get started"));
+        p.insert(
+            "products".into(),
+            serde_json::json!([{"name": "A", "items": []}, {"name": "B", "items": ["x"]}]),
+        );
+        assert_eq!(
+            r.subject(TemplateKind::ProductAssignment, &p).unwrap(),
+            "You can now use 2 products"
+        );
+    }
+
+    #[test]
+    fn r_mail_4_confirmation_lists_the_subscriptions() {
+        let r = Renderer::new().unwrap();
+        let out = r
+            .render(
+                TemplateKind::ContractConfirmation,
+                &sample(TemplateKind::ContractConfirmation),
+            )
+            .unwrap();
+        assert!(out.text.contains("CAD Suite: 10 seats"), "{}", out.text);
+        assert!(out.text.contains("contract manager"));
+    }
+
+    #[test]
     fn html_is_escaped_and_missing_values_fail() {
         let r = Renderer::new().unwrap();
         let mut p = sample(TemplateKind::Invitation);
-        p.insert("team".into(), "<script>x</script>".into());
+        p.insert("team".into(), serde_json::Value::from("<script>x</script>"));
         let out = r.render(TemplateKind::Invitation, &p).unwrap();
         assert!(!out.html.contains("<script>"));
         p.remove("team");

@@ -1,12 +1,10 @@
 //! Notification's SQL: the mail queue and delivery log.
 
-use std::collections::BTreeMap;
-
 use allot_platform::ids::DeliveryId;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::domain::DeliveryState;
+use crate::domain::{DeliveryState, Params};
 
 type Result<T> = std::result::Result<T, sqlx::Error>;
 
@@ -17,7 +15,7 @@ pub struct Delivery {
     pub template: String,
     pub recipient: String,
     pub subject: String,
-    pub params: BTreeMap<String, String>,
+    pub params: Params,
     pub message_id: String,
     pub state: DeliveryState,
     pub attempts: i32,
@@ -189,6 +187,43 @@ pub async fn requeue(conn: &mut AnyConnection, id: &DeliveryId, now: i64) -> Res
          WHERE id = $1 AND state = 'DEAD'",
     )
     .bind(id.as_str())
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+pub async fn find_by_dedupe(conn: &mut AnyConnection, key: &str) -> Result<Option<Delivery>> {
+    let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE dedupe_key = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(key)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(delivery)
+        .transpose()
+}
+
+/// Rewrites an email's values while no attempt has touched it; false when
+/// one has (it may be on the wire).
+pub async fn merge(
+    conn: &mut AnyConnection,
+    id: &DeliveryId,
+    params: &Params,
+    subject: &str,
+    source_event: &str,
+    now: i64,
+) -> Result<bool> {
+    let params = serde_json::to_string(params).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let n = sqlx::query(
+        "UPDATE deliveries SET params = $2, subject = $3, source_event = $4 \
+         WHERE id = $1 AND state = 'PENDING' AND attempts = 0 AND lease_until <= $5",
+    )
+    .bind(id.as_str())
+    .bind(params)
+    .bind(subject)
+    .bind(source_event)
     .bind(now)
     .execute(conn)
     .await?

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use sqlx::AnyConnection;
 use sqlx::Row;
-use tokio::sync::{Notify, mpsc, watch};
+use std::collections::HashMap;
+
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
@@ -145,6 +147,8 @@ struct Inner {
     /// Cancelled when the service stops: Watch streams end so the server can
     /// drain, and clients resume elsewhere from their cursor.
     closing: CancellationToken,
+    /// Writers waiting to learn the position of their commit's last event.
+    waiters: std::sync::Mutex<HashMap<String, oneshot::Sender<i64>>>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -169,6 +173,7 @@ impl Outbox {
                 wake: Notify::new(),
                 head,
                 closing: CancellationToken::new(),
+                waiters: std::sync::Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -219,22 +224,23 @@ impl Outbox {
             )
             .fetch_one(tx.conn())
             .await?;
-            let assigned = sqlx::query(
+            let positioned = sqlx::query(
                 "UPDATE outbox SET position = $1 + t.rn \
                  FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY commit_key, id) AS rn \
                        FROM outbox WHERE position IS NULL) AS t \
-                 WHERE outbox.id = t.id",
+                 WHERE outbox.id = t.id RETURNING outbox.event_id, outbox.position",
             )
             .bind(head)
-            .execute(tx.conn())
-            .await?
-            .rows_affected();
+            .fetch_all(tx.conn())
+            .await?;
+            let assigned = positioned.len();
             let new_head = head + i64::try_from(assigned).unwrap_or(0);
             sqlx::query("UPDATE outbox_state SET head = $1 WHERE id = 1")
                 .bind(new_head)
                 .execute(tx.conn())
                 .await?;
             tx.commit().await?;
+            self.tell_waiters(&positioned);
             new_head
         } else {
             sqlx::query_scalar("SELECT head FROM outbox_state WHERE id = 1")
@@ -250,6 +256,78 @@ impl Outbox {
             }
         });
         Ok(head)
+    }
+
+    fn tell_waiters(&self, positioned: &[sqlx::any::AnyRow]) {
+        let Ok(mut waiters) = self.inner.waiters.lock() else {
+            return;
+        };
+        if waiters.is_empty() {
+            return;
+        }
+        for row in positioned {
+            if let (Ok(id), Ok(pos)) = (row.try_get::<String, _>(0), row.try_get::<i64, _>(1))
+                && let Some(w) = waiters.remove(&id)
+            {
+                let _ = w.send(pos);
+            }
+        }
+    }
+
+    /// Appends `events`, commits, and returns the position the last of them
+    /// got: the point a projection of this outbox must reach to show the
+    /// change. `None` when there were no events.
+    pub async fn commit_positioned(
+        &self,
+        tx: WriteTx,
+        events: &[NewEvent],
+    ) -> Result<Option<i64>, sqlx::Error> {
+        let Some(last) = events.last() else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let (send, receive) = oneshot::channel();
+        if let Ok(mut w) = self.inner.waiters.lock() {
+            w.insert(last.event_id.clone(), send);
+        }
+        let committed = self.commit(tx, events).await;
+        if let Err(e) = committed {
+            if let Ok(mut w) = self.inner.waiters.lock() {
+                w.remove(&last.event_id);
+            }
+            return Err(e);
+        }
+        // Usually this process's sequencer positions it within a moment;
+        // another replica's may have, so look in the table too.
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        tick.tick().await;
+        let mut receive = Some(receive);
+        loop {
+            if let Some(r) = receive.as_mut() {
+                tokio::select! {
+                    pos = r => {
+                        if let Ok(p) = pos {
+                            return Ok(Some(p));
+                        }
+                        receive = None;
+                    }
+                    _ = tick.tick() => {}
+                }
+            } else {
+                tick.tick().await;
+            }
+            let pos: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT position FROM outbox WHERE event_id = $1")
+                    .bind(&last.event_id)
+                    .fetch_optional(self.inner.db.pool())
+                    .await?;
+            if let Some(Some(p)) = pos {
+                if let Ok(mut w) = self.inner.waiters.lock() {
+                    w.remove(&last.event_id);
+                }
+                return Ok(Some(p));
+            }
+        }
     }
 
     /// Runs the sequencer and the pruner until `stop`.

@@ -99,7 +99,8 @@ impl ReceivedMail {
         for line in head.lines() {
             if let Some(v) = value.as_mut() {
                 if line.starts_with(' ') || line.starts_with('\t') {
-                    v.push_str(line.trim_start());
+                    // Unfolding removes the line break, not the blank.
+                    v.push_str(line);
                     continue;
                 }
                 break;

@@ -5,7 +5,7 @@ use allot_platform::auth::Caller;
 use allot_platform::clock::{SharedClock, to_micros};
 use allot_platform::db::{Db, DbFailure, WriteTx, classify};
 use allot_platform::error::FieldViolation;
-use allot_platform::grpc::{IdentityClient, request};
+use allot_platform::grpc::{EntitlementClient, IdentityClient, request};
 use allot_platform::ids::{AccountId, GroupId, TeamId};
 use allot_platform::outbox::{ChangeMeta, NewEvent, Outbox};
 use allot_platform::paging;
@@ -58,6 +58,7 @@ pub struct Teams {
     outbox: Outbox,
     clock: SharedClock,
     identity: IdentityClient,
+    entitlement: EntitlementClient,
 }
 
 impl std::fmt::Debug for Teams {
@@ -102,12 +103,19 @@ fn peer(status: tonic::Status) -> TeamError {
 }
 
 impl Teams {
-    pub fn new(db: Db, outbox: Outbox, clock: SharedClock, identity: IdentityClient) -> Teams {
+    pub fn new(
+        db: Db,
+        outbox: Outbox,
+        clock: SharedClock,
+        identity: IdentityClient,
+        entitlement: EntitlementClient,
+    ) -> Teams {
         Teams {
             db,
             outbox,
             clock,
             identity,
+            entitlement,
         }
     }
 
@@ -754,6 +762,9 @@ impl Teams {
         team_id: &TeamId,
         account: &AccountId,
     ) -> Result<()> {
+        self.check(&ctx.caller, team_id, TeamAction::ManageMembers)
+            .await?;
+        self.check_no_contract_role(team_id, account).await?;
         let mut tx = self.begin().await?;
         self.authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)
             .await?;
@@ -772,6 +783,91 @@ impl Teams {
             });
         self.outbox.commit(tx, &[event]).await?;
         Ok(())
+    }
+
+    /// R-CLS-6: the contract manager and the software coordinator of a
+    /// classic contract held by the team stay until their role passes on.
+    async fn check_no_contract_role(&self, team: &TeamId, account: &AccountId) -> Result<()> {
+        use allot_proto::entitlement as epb;
+        let contracts = self
+            .entitlement
+            .clone()
+            .list_contracts(request(epb::ListContractsRequest {
+                account: account.name(),
+                team: team.name(),
+                page_size: 1000,
+                ..Default::default()
+            }))
+            .await
+            .map_err(|status| TeamError::Peer {
+                service: "entitlement",
+                status,
+            })?
+            .into_inner()
+            .contracts;
+        let held = contracts
+            .iter()
+            .find(|c| c.activation_type == epb::ActivationType::SerialNumber as i32);
+        if let Some(c) = held {
+            let role = if c.owner == account.name() {
+                "contract manager"
+            } else {
+                "software coordinator"
+            };
+            return Err(TeamError::Precondition {
+                kind: "CONTRACT_ROLE",
+                subject: Self::member_subject(team, account),
+                message: format!(
+                    "this member is the {role} of {}; pass that role to someone else first",
+                    c.name
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Memberships of several accounts (admins of the team and Allot itself).
+    pub async fn batch_get_members(
+        &self,
+        caller: &Caller,
+        team: &TeamId,
+        accounts: &[AccountId],
+    ) -> Result<Vec<Member>> {
+        self.check(caller, team, TeamAction::ReadMembers).await?;
+        let mut conn = self.db.conn().await?;
+        Ok(store::get_members(&mut conn, team, accounts).await?)
+    }
+
+    /// R-ROLE-5: a team is premium while it holds a premium subscription.
+    pub async fn place_premium_subscription(
+        &self,
+        tx: &mut WriteTx,
+        subscription: &str,
+        team: Option<&TeamId>,
+        event_id: &str,
+    ) -> Result<Vec<NewEvent>> {
+        let meta = ChangeMeta {
+            actor: Caller::system().name(),
+            request_id: event_id.to_owned(),
+            now_micros: self.now(),
+        };
+        let mut events = Vec::new();
+        for t in store::place_premium_subscription(tx.conn(), subscription, team).await? {
+            let Some(current) = store::get_team(tx.conn(), &t).await? else {
+                continue;
+            };
+            let plan = if store::holds_premium(tx.conn(), &t).await? {
+                Plan::Premium
+            } else {
+                Plan::Standard
+            };
+            if plan != current.plan {
+                store::set_plan(tx.conn(), &t, plan).await?;
+                let updated = Team { plan, ..current };
+                events.push(team_updated(&meta, &updated));
+            }
+        }
+        Ok(events)
     }
 
     // ---- groups -----------------------------------------------------------

@@ -51,3 +51,42 @@ impl Handler<idpb::Event> for IdentityEvents {
         result.map_err(handle_error)
     }
 }
+
+/// The durable name of the cursor on entitlement's stream.
+pub const ENTITLEMENT_CONSUMER: &str = "team.entitlement-events";
+
+/// Team's reactions to entitlement's events: the plan follows premium
+/// subscriptions (R-ROLE-5).
+pub struct EntitlementEvents {
+    pub app: Arc<Teams>,
+}
+
+impl Handler<allot_proto::entitlement::Event> for EntitlementEvents {
+    async fn handle(
+        &self,
+        tx: &mut WriteTx,
+        event: &allot_proto::entitlement::Event,
+    ) -> Result<Vec<NewEvent>, HandleError> {
+        use allot_proto::entitlement::event::Payload as E;
+        use allot_proto::entitlement::{ContractPlan, Subscription};
+        let id = event
+            .context
+            .as_ref()
+            .map(|c| c.id.as_str())
+            .unwrap_or_default();
+        let sub: Option<&Subscription> = match &event.payload {
+            Some(E::SubscriptionCreated(s)) => s.subscription.as_ref(),
+            Some(E::SubscriptionMoved(s)) => s.subscription.as_ref(),
+            _ => None,
+        };
+        let Some(sub) = sub.filter(|s| s.plan == ContractPlan::Premium as i32) else {
+            return Ok(Vec::new());
+        };
+        let team = allot_platform::ids::TeamId::parse("team", &sub.team)
+            .map_err(|e| HandleError::Permanent(e.to_string()))?;
+        self.app
+            .place_premium_subscription(tx, &sub.name, Some(&team), id)
+            .await
+            .map_err(handle_error)
+    }
+}

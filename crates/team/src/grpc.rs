@@ -420,6 +420,23 @@ impl TeamService for TeamGrpc {
         Ok(Response::new(convert::member(&m)))
     }
 
+    async fn batch_get_members(
+        &self,
+        req: Request<pb::BatchGetMembersRequest>,
+    ) -> R<pb::BatchGetMembersResponse> {
+        let caller = caller(&req)?;
+        let r = req.get_ref();
+        let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
+        let accounts = accounts_field("accounts", &r.accounts)?;
+        let rows = self
+            .app
+            .batch_get_members(&caller, &team, &accounts)
+            .await?;
+        Ok(Response::new(pb::BatchGetMembersResponse {
+            members: rows.iter().map(convert::member).collect(),
+        }))
+    }
+
     async fn list_members(
         &self,
         req: Request<pb::ListMembersRequest>,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use allot_platform::Config;
 use allot_platform::clock::SharedClock;
 use allot_platform::db::{Db, Migrations};
-use allot_platform::grpc::IdentityClient;
+use allot_platform::grpc::{EntitlementClient, IdentityClient};
 use allot_platform::outbox::Outbox;
 use allot_proto::team::team_service_server::TeamServiceServer;
 use sqlx::migrate::Migrator;
@@ -41,17 +41,34 @@ pub struct TeamService {
 }
 
 impl TeamService {
-    /// Builds team on a migrated database; `identity` reaches the identity
-    /// service with an internal token.
+    /// Builds team on a migrated database; `identity` and `entitlement`
+    /// reach those services with an internal token.
     pub fn build(
         config: &Config,
         db: Db,
         clock: SharedClock,
         identity: IdentityClient,
+        entitlement: EntitlementClient,
     ) -> TeamService {
         let outbox = Outbox::new(db.clone(), clock.clone(), config.outbox.clone());
         TeamService {
-            app: Arc::new(Teams::new(db, outbox, clock, identity)),
+            app: Arc::new(Teams::new(db, outbox, clock, identity, entitlement)),
+        }
+    }
+
+    /// Follows entitlement's events (the plan of teams).
+    pub fn entitlement_consumer(
+        &self,
+        entitlement: EntitlementClient,
+    ) -> allot_platform::consumer::Consumer<EntitlementClient, consumer::EntitlementEvents> {
+        allot_platform::consumer::Consumer {
+            name: consumer::ENTITLEMENT_CONSUMER,
+            source: entitlement,
+            handler: consumer::EntitlementEvents {
+                app: self.app.clone(),
+            },
+            outbox: self.app.outbox().clone(),
+            clock: self.app.clock().clone(),
         }
     }
 

@@ -497,3 +497,79 @@ pub async fn list_group_members(
         .map(member)
         .collect()
 }
+
+/// The memberships of some accounts in one team.
+pub async fn get_members(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    accounts: &[AccountId],
+) -> Result<Vec<Member>> {
+    let mut out = Vec::with_capacity(accounts.len());
+    for chunk in accounts.chunks(500) {
+        let placeholders = (0..chunk.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE team_id = $1 AND account_id IN ({placeholders})"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(team.as_str());
+        for a in chunk {
+            q = q.bind(a.as_str());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push(member(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Records where a premium subscription sits (or that it is gone, with
+/// `team` `None`); returns the teams whose premium status may have changed.
+pub async fn place_premium_subscription(
+    conn: &mut AnyConnection,
+    subscription: &str,
+    team: Option<&TeamId>,
+) -> Result<Vec<TeamId>> {
+    let previous: Option<String> =
+        sqlx::query_scalar("SELECT team_id FROM premium_subscriptions WHERE subscription_id = $1")
+            .bind(subscription)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match team {
+        Some(t) => {
+            sqlx::query(
+                "INSERT INTO premium_subscriptions (subscription_id, team_id) VALUES ($1, $2) \
+                 ON CONFLICT (subscription_id) DO UPDATE SET team_id = excluded.team_id",
+            )
+            .bind(subscription)
+            .bind(t.as_str())
+            .execute(&mut *conn)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM premium_subscriptions WHERE subscription_id = $1")
+                .bind(subscription)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    let mut teams: Vec<TeamId> = previous.into_iter().map(TeamId::from_db).collect();
+    if let Some(t) = team
+        && !teams.contains(t)
+    {
+        teams.push(t.clone());
+    }
+    Ok(teams)
+}
+
+/// Whether a team holds a premium subscription.
+pub async fn holds_premium(conn: &mut AnyConnection, team: &TeamId) -> Result<bool> {
+    let any: Option<String> = sqlx::query_scalar(
+        "SELECT subscription_id FROM premium_subscriptions WHERE team_id = $1 LIMIT 1",
+    )
+    .bind(team.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(any.is_some())
+}

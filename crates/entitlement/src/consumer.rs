@@ -1,0 +1,94 @@
+//! Entitlement's reactions to the team service's events: a removed member's
+//! seats are freed (R-TEAM-5); group changes move group seats (R-SEAT-5).
+
+use std::sync::Arc;
+
+use allot_platform::auth::Caller;
+use allot_platform::consumer::{HandleError, Handler};
+use allot_platform::db::WriteTx;
+use allot_platform::ids::{AccountId, TeamId, parse_nested};
+use allot_platform::outbox::{ChangeMeta, NewEvent};
+use allot_proto::team as tpb;
+use allot_proto::team::event::Payload;
+
+use crate::app::Entitlements;
+use crate::error::EntitlementError;
+
+/// The durable name of this consumer's cursor.
+pub const CONSUMER: &str = "entitlement.team-events";
+
+pub struct TeamEvents {
+    pub app: Arc<Entitlements>,
+}
+
+fn handle_error(e: EntitlementError) -> HandleError {
+    match e {
+        EntitlementError::Db(_) | EntitlementError::Peer { .. } => {
+            HandleError::Transient(e.to_string())
+        }
+        other => HandleError::Permanent(other.to_string()),
+    }
+}
+
+fn permanent(e: impl std::fmt::Display) -> HandleError {
+    HandleError::Permanent(e.to_string())
+}
+
+/// `teams/{team}/groups/{group}` of a group in an event.
+fn group_of(group: Option<&tpb::Group>) -> Result<(TeamId, String), HandleError> {
+    let name = group.map(|g| g.name.as_str()).unwrap_or_default();
+    let (team, group) = parse_nested("group", name, "teams", "groups").map_err(permanent)?;
+    Ok((TeamId::from_db(team), group))
+}
+
+fn accounts(names: &[String]) -> Result<Vec<AccountId>, HandleError> {
+    names
+        .iter()
+        .map(|n| AccountId::parse("accounts", n).map_err(permanent))
+        .collect()
+}
+
+impl Handler<tpb::Event> for TeamEvents {
+    async fn handle(
+        &self,
+        tx: &mut WriteTx,
+        event: &tpb::Event,
+    ) -> Result<Vec<NewEvent>, HandleError> {
+        let ctx = event.context.clone().unwrap_or_default();
+        let meta = ChangeMeta {
+            actor: Caller::system().name(),
+            request_id: ctx.id.clone(),
+            now_micros: allot_platform::clock::to_micros(self.app.clock().now()),
+        };
+        let app = &self.app;
+        let result = match &event.payload {
+            Some(Payload::MemberRemoved(tpb::MemberRemoved { member: Some(m) })) => {
+                let (team, account) =
+                    parse_nested("member", &m.name, "teams", "members").map_err(permanent)?;
+                app.member_removed(
+                    tx,
+                    &meta,
+                    &TeamId::from_db(team),
+                    &AccountId::from_db(account),
+                )
+                .await
+            }
+            Some(Payload::GroupMembersAdded(g)) => {
+                let (team, group) = group_of(g.group.as_ref())?;
+                app.group_members_added(tx, &meta, &team, &group, &accounts(&g.accounts)?)
+                    .await
+            }
+            Some(Payload::GroupMembersRemoved(g)) => {
+                let (team, group) = group_of(g.group.as_ref())?;
+                app.group_members_removed(tx, &meta, &team, &group, &accounts(&g.accounts)?)
+                    .await
+            }
+            Some(Payload::GroupDeleted(g)) => {
+                let (team, group) = group_of(g.group.as_ref())?;
+                app.group_deleted(tx, &meta, &team, &group).await
+            }
+            _ => Ok(Vec::new()),
+        };
+        result.map_err(handle_error)
+    }
+}

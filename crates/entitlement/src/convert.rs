@@ -1,0 +1,139 @@
+//! Domain values in their protobuf form, for responses and events alike.
+
+use allot_platform::clock::timestamp;
+use allot_proto::entitlement as pb;
+
+use crate::domain::{
+    ActivationType, Assignment, Billing, Contract, ContractPlan, Item, ItemKind, Pool, Product,
+    Subscription,
+};
+use crate::store::GroupAssignmentRow;
+
+pub fn item(i: &Item) -> pb::Item {
+    pb::Item {
+        id: i.id.clone(),
+        display_name: i.display_name.clone(),
+        kind: match i.kind {
+            ItemKind::Application => pb::ItemKind::Application,
+            ItemKind::CloudService => pb::ItemKind::CloudService,
+            ItemKind::Support => pb::ItemKind::Support,
+        } as i32,
+    }
+}
+
+pub fn item_from(i: &pb::Item) -> Item {
+    Item {
+        id: i.id.clone(),
+        display_name: i.display_name.clone(),
+        kind: match pb::ItemKind::try_from(i.kind) {
+            Ok(pb::ItemKind::CloudService) => ItemKind::CloudService,
+            Ok(pb::ItemKind::Support) => ItemKind::Support,
+            _ => ItemKind::Application,
+        },
+    }
+}
+
+pub fn product(p: &Product) -> pb::Product {
+    pb::Product {
+        name: p.id.name(),
+        display_name: p.display_name.clone(),
+        items: p.items.iter().map(item).collect(),
+        create_time: Some(timestamp(p.create_time)),
+    }
+}
+
+pub fn activation(a: ActivationType) -> pb::ActivationType {
+    match a {
+        ActivationType::SignIn => pb::ActivationType::SignIn,
+        ActivationType::SerialNumber => pb::ActivationType::SerialNumber,
+    }
+}
+
+pub fn plan(p: ContractPlan) -> pb::ContractPlan {
+    match p {
+        ContractPlan::Standard => pb::ContractPlan::Standard,
+        ContractPlan::Premium => pb::ContractPlan::Premium,
+    }
+}
+
+pub fn contract(c: &Contract, subscriptions: &[Subscription]) -> pb::Contract {
+    pb::Contract {
+        name: c.id.name(),
+        owner: c.owner.name(),
+        activation_type: activation(c.activation) as i32,
+        serial_number: c.serial_number.clone(),
+        plan: plan(c.plan) as i32,
+        billing: match c.billing {
+            Billing::Term => pb::Billing::Term,
+            Billing::PayPerUse => pb::Billing::PayPerUse,
+        } as i32,
+        collaboration_site: c.collaboration_site.clone(),
+        sso_enabled: c.sso_enabled,
+        team: c.team.name(),
+        software_coordinator: if c.activation == ActivationType::SerialNumber {
+            c.coordinator.name()
+        } else {
+            String::new()
+        },
+        create_time: Some(timestamp(c.create_time)),
+        subscriptions: subscriptions.iter().map(|s| subscription(s, c)).collect(),
+    }
+}
+
+pub fn subscription(s: &Subscription, c: &Contract) -> pb::Subscription {
+    pb::Subscription {
+        name: s.id.name(),
+        contract: s.contract.name(),
+        product: s.product.name(),
+        seats: s.seats,
+        team: s.team.name(),
+        create_time: Some(timestamp(s.create_time)),
+        plan: plan(c.plan) as i32,
+        activation_type: activation(c.activation) as i32,
+        serial_number: c.serial_number.clone(),
+    }
+}
+
+pub fn pool(p: &Pool, display_name: &str) -> pb::Pool {
+    pb::Pool {
+        name: format!("{}/pools/{}", p.team.name(), p.product),
+        product: p.product.name(),
+        product_display_name: display_name.to_owned(),
+        seats: p.seats,
+        assigned: p.assigned,
+        available: p.available(),
+        activation_type: activation(p.activation) as i32,
+    }
+}
+
+pub fn assignment(a: &Assignment) -> pb::Assignment {
+    let source = match (a.direct, a.groups.is_empty()) {
+        (true, true) => pb::AssignmentSource::Direct,
+        (true, false) => pb::AssignmentSource::DirectAndGroup,
+        (false, _) => pb::AssignmentSource::Group,
+    };
+    pb::Assignment {
+        name: a.name(),
+        account: a.account.name(),
+        product: a.product.name(),
+        items: a.items.clone(),
+        source: source as i32,
+        groups: a
+            .groups
+            .iter()
+            .map(|g| format!("{}/groupAssignments/{g}", a.team.name()))
+            .collect(),
+        create_time: Some(timestamp(a.create_time)),
+        email: a.email.clone(),
+    }
+}
+
+pub fn group_assignment(g: &GroupAssignmentRow) -> pb::GroupAssignment {
+    pb::GroupAssignment {
+        name: format!("{}/groupAssignments/{}", g.team.name(), g.id),
+        group: format!("{}/groups/{}", g.team.name(), g.group),
+        product: g.product.name(),
+        items: g.items.clone(),
+        create_time: Some(timestamp(g.create_time)),
+    }
+}

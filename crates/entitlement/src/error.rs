@@ -1,0 +1,102 @@
+//! Everything that can go wrong in entitlement, and the one mapping to gRPC.
+
+use allot_platform::error::{self as status, FieldViolation};
+use tonic::Status;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EntitlementError {
+    #[error("invalid request: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldViolation>),
+    #[error("{kind} {name} not found")]
+    NotFound { kind: &'static str, name: String },
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{message}")]
+    Precondition {
+        kind: &'static str,
+        subject: String,
+        message: String,
+    },
+    /// R-SEAT-2: the pool is full.
+    #[error(
+        "no seat left in {pool}: {seats} seats, {assigned} assigned, 0 available; unassign a seat or buy more"
+    )]
+    NoSeat {
+        pool: String,
+        seats: i32,
+        assigned: i32,
+    },
+    #[error("{service} answered: {status}")]
+    Peer {
+        service: &'static str,
+        status: tonic::Status,
+    },
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl EntitlementError {
+    pub fn invalid(field: &str, reason: impl Into<String>) -> EntitlementError {
+        EntitlementError::Invalid(vec![FieldViolation::new(field, reason)])
+    }
+
+    pub fn not_found(kind: &'static str, name: impl Into<String>) -> EntitlementError {
+        EntitlementError::NotFound {
+            kind,
+            name: name.into(),
+        }
+    }
+
+    pub fn team(status: tonic::Status) -> EntitlementError {
+        EntitlementError::Peer {
+            service: "team",
+            status,
+        }
+    }
+
+    /// Why an assignment was not made, in a sentence for batch outcomes.
+    pub fn reason(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl From<FieldViolation> for EntitlementError {
+    fn from(v: FieldViolation) -> Self {
+        EntitlementError::Invalid(vec![v])
+    }
+}
+
+impl From<EntitlementError> for Status {
+    fn from(e: EntitlementError) -> Status {
+        let message = e.to_string();
+        match e {
+            EntitlementError::Invalid(v) => status::invalid_argument(&v),
+            EntitlementError::NotFound { kind, name } => status::not_found(kind, &name),
+            EntitlementError::AlreadyExists(m) => Status::already_exists(m),
+            EntitlementError::PermissionDenied(m) => status::permission_denied(m),
+            EntitlementError::Precondition {
+                kind,
+                subject,
+                message,
+            } => status::failed_precondition(kind, &subject, message),
+            EntitlementError::NoSeat {
+                seats, assigned, ..
+            } => status::resource_exhausted(
+                "POOL_FULL",
+                message,
+                &[
+                    ("seats", i64::from(seats)),
+                    ("assigned", i64::from(assigned)),
+                    ("available", i64::from(seats - assigned)),
+                ],
+            ),
+            EntitlementError::Peer { service, status } => status::peer(service, status),
+            EntitlementError::Db(db) => status::database("entitlement", &db),
+            EntitlementError::Internal(m) => status::internal("entitlement", &m),
+        }
+    }
+}

@@ -1,0 +1,1552 @@
+//! The entitlement core over gRPC, on SQLite and PostgreSQL: catalog,
+//! contracts, pools, assignments, classic contracts and the check
+//! (R-SEAT-1..8, R-CLS-1..6, R-TEAM-3..5, R-USE-1, R-ROLE-8, R-MAIL-2, R-MAIL-4).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use allot_platform::testing::Backend;
+use allot_proto::entitlement as epb;
+use allot_proto::team as tpb;
+use tokio::sync::Mutex;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::harness::{Clients, Env, Person};
+use crate::teams::{add_account, member_name};
+
+/// Allot with a catalog, a commerce back end and a contract owner.
+pub struct Shop {
+    pub env: Env,
+    pub catalog: Clients,
+    pub commerce: Clients,
+    pub owner: Person,
+}
+
+pub fn item(id: &str, kind: epb::ItemKind) -> epb::Item {
+    epb::Item {
+        id: id.into(),
+        display_name: format!("{id} item"),
+        kind: kind as i32,
+    }
+}
+
+impl Shop {
+    pub async fn open(backend: Backend) -> Shop {
+        let env = Env::in_process(backend).await;
+        let catalog = env.service_account(&["catalog"]).await;
+        let commerce = env.service_account(&["contracts"]).await;
+        let owner = env.person("Olivia").await;
+        Shop {
+            env,
+            catalog,
+            commerce,
+            owner,
+        }
+    }
+
+    /// A product with an application, a cloud service and support.
+    pub async fn product(&self, id: &str) -> epb::Product {
+        self.catalog
+            .clone()
+            .entitlement
+            .create_product(epb::CreateProductRequest {
+                product_id: id.into(),
+                product: Some(epb::Product {
+                    display_name: format!("Product {id}"),
+                    items: vec![
+                        item("desktop", epb::ItemKind::Application),
+                        item("render", epb::ItemKind::CloudService),
+                        item("support", epb::ItemKind::Support),
+                    ],
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("create product")
+            .into_inner()
+    }
+
+    /// Records a purchase for `owner`.
+    pub async fn buy(
+        &self,
+        owner: &str,
+        contract: epb::Contract,
+        subs: &[(&str, i32)],
+    ) -> epb::Contract {
+        self.try_buy(owner, contract, subs).await.expect("buy")
+    }
+
+    pub async fn try_buy(
+        &self,
+        owner: &str,
+        contract: epb::Contract,
+        subs: &[(&str, i32)],
+    ) -> Result<epb::Contract, tonic::Status> {
+        self.commerce
+            .clone()
+            .entitlement
+            .create_contract(epb::CreateContractRequest {
+                contract: Some(epb::Contract {
+                    owner: owner.into(),
+                    ..contract
+                }),
+                subscriptions: subs
+                    .iter()
+                    .map(|(p, n)| epb::Subscription {
+                        product: format!("products/{p}"),
+                        seats: *n,
+                        ..Default::default()
+                    })
+                    .collect(),
+                request_id: String::new(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// A sign-in contract of the owner.
+    pub async fn sign_in(&self, subs: &[(&str, i32)]) -> epb::Contract {
+        self.buy(&self.owner.account, sign_in_contract(), subs)
+            .await
+    }
+
+    /// A new person added to `team` by its admin `by`.
+    pub async fn member(&self, by: &Clients, team: &str, name: &str) -> Person {
+        let p = self.env.person(name).await;
+        add_account(&mut by.clone(), team, &p.account, tpb::Role::User, false)
+            .await
+            .expect("add member");
+        p
+    }
+}
+
+pub fn sign_in_contract() -> epb::Contract {
+    epb::Contract {
+        activation_type: epb::ActivationType::SignIn as i32,
+        ..Default::default()
+    }
+}
+
+pub fn classic_contract(serial: &str) -> epb::Contract {
+    epb::Contract {
+        activation_type: epb::ActivationType::SerialNumber as i32,
+        serial_number: serial.into(),
+        ..Default::default()
+    }
+}
+
+pub async fn pool(c: &Clients, team: &str, product: &str) -> epb::Pool {
+    c.clone()
+        .entitlement
+        .get_pool(epb::GetPoolRequest {
+            name: format!("{team}/pools/{product}"),
+        })
+        .await
+        .expect("pool")
+        .into_inner()
+}
+
+pub async fn assign(
+    c: &Clients,
+    team: &str,
+    account: &str,
+    product: &str,
+    items: &[&str],
+) -> Result<epb::AssignResponse, tonic::Status> {
+    c.clone()
+        .entitlement
+        .assign_products(epb::AssignProductsRequest {
+            parent: team.into(),
+            account: account.into(),
+            products: vec![epb::ProductSelection {
+                product: format!("products/{product}"),
+                items: items.iter().map(|s| (*s).to_owned()).collect(),
+            }],
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+pub async fn check(c: &Clients, account: &str, product: &str) -> epb::CheckEntitlementResponse {
+    c.clone()
+        .entitlement
+        .check_entitlement(epb::CheckEntitlementRequest {
+            account: account.into(),
+            product: format!("products/{product}"),
+            record_usage: false,
+        })
+        .await
+        .expect("check")
+        .into_inner()
+}
+
+fn kind(s: &tonic::Status) -> String {
+    s.get_details_precondition_failure()
+        .and_then(|p| p.violations.into_iter().next())
+        .map(|v| v.r#type)
+        .unwrap_or_default()
+}
+
+async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !f().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn r_seat_1_and_2_a_pool_never_gives_more_than_it_has(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let contract = shop.sign_in(&[("cad", 3)]).await;
+    let team = contract.team.clone();
+    let admin = shop.owner.clients.clone();
+    // R-SEAT-6 took one seat for the owner.
+    let p = pool(&admin, &team, "cad").await;
+    assert_eq!((p.seats, p.assigned, p.available), (3, 1, 2));
+    let a = shop.member(&admin, &team, "Ann").await;
+    let b = shop.member(&admin, &team, "Ben").await;
+    let c = shop.member(&admin, &team, "Cy").await;
+    assign(&admin, &team, &a.account, "cad", &[])
+        .await
+        .expect("a");
+    assign(&admin, &team, &b.account, "cad", &[])
+        .await
+        .expect("b");
+    let full = assign(&admin, &team, &c.account, "cad", &[])
+        .await
+        .expect_err("full");
+    assert_eq!(full.code(), Code::ResourceExhausted);
+    let info = full.get_details_error_info().expect("figures");
+    assert_eq!(info.metadata.get("seats").map(String::as_str), Some("3"));
+    assert_eq!(info.metadata.get("assigned").map(String::as_str), Some("3"));
+    assert_eq!(
+        info.metadata.get("available").map(String::as_str),
+        Some("0")
+    );
+    assert!(
+        full.message().contains("3 seats, 3 assigned"),
+        "{}",
+        full.message()
+    );
+    // Nothing was written for C.
+    assert!(
+        !check(&shop.env.internal().await, &c.account, "cad")
+            .await
+            .allowed
+    );
+    let p = pool(&admin, &team, "cad").await;
+    assert_eq!((p.seats, p.assigned, p.available), (3, 3, 0));
+    // A second subscription adds to the pool (R-SEAT-1: the sum).
+    shop.commerce
+        .clone()
+        .entitlement
+        .create_subscription(epb::CreateSubscriptionRequest {
+            parent: contract.name.clone(),
+            subscription: Some(epb::Subscription {
+                product: "products/cad".into(),
+                seats: 2,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("second subscription");
+    assert_eq!(pool(&admin, &team, "cad").await.seats, 5);
+    assign(&admin, &team, &c.account, "cad", &[])
+        .await
+        .expect("now there is a seat");
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_seat_1_and_2_a_pool_never_gives_more_than_it_has);
+
+/// R-SEAT-1 under concurrency: 64 callers race 200 people for 10 free
+/// seats, 50 times; exactly 10 get one every time.
+async fn r_seat_1_racing_assigners_never_oversubscribe(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    let team = shop
+        .env
+        .internal()
+        .await
+        .team
+        .ensure_owner_team(tpb::EnsureOwnerTeamRequest {
+            owner: shop.owner.account.clone(),
+            always_create: false,
+        })
+        .await
+        .expect("team")
+        .into_inner()
+        .name;
+    let admin = shop.owner.clients.clone();
+    // 200 people, added in one list.
+    let addresses: Vec<String> = (0..200)
+        .map(|i| crate::harness::unique_email(&format!("racer{i}")))
+        .collect();
+    let added = admin
+        .clone()
+        .team
+        .add_members(tpb::AddMembersRequest {
+            parent: team.clone(),
+            addresses: addresses.join(";"),
+            ..Default::default()
+        })
+        .await
+        .expect("add 200")
+        .into_inner()
+        .results;
+    let people: Vec<String> = added
+        .into_iter()
+        .map(|r| r.member.expect("member").account)
+        .collect();
+    assert_eq!(people.len(), 200);
+    for round in 0..50 {
+        let product = format!("race{round}");
+        shop.product(&product).await;
+        // 11 seats: the owner takes one (R-SEAT-6), 10 stay free.
+        shop.sign_in(&[(&product, 11)]).await;
+        let queue = Arc::new(Mutex::new(people.clone()));
+        let mut tasks = Vec::new();
+        for _ in 0..64 {
+            let queue = queue.clone();
+            let admin = admin.clone();
+            let team = team.clone();
+            let product = product.clone();
+            tasks.push(tokio::spawn(async move {
+                let (mut ok, mut full) = (0, 0);
+                loop {
+                    let Some(account) = queue.lock().await.pop() else {
+                        break;
+                    };
+                    match assign(&admin, &team, &account, &product, &[]).await {
+                        Ok(_) => ok += 1,
+                        Err(e) if e.code() == Code::ResourceExhausted => full += 1,
+                        Err(e) => panic!("unexpected {e:?}"),
+                    }
+                }
+                (ok, full)
+            }));
+        }
+        let (mut ok, mut full) = (0, 0);
+        for t in tasks {
+            let (o, f) = t.await.expect("task");
+            ok += o;
+            full += f;
+        }
+        assert_eq!((ok, full), (10, 190), "round {round}");
+        let p = pool(&admin, &team, &product).await;
+        assert_eq!((p.seats, p.assigned), (11, 11), "round {round}");
+        let held = admin
+            .clone()
+            .entitlement
+            .list_assignments(epb::ListAssignmentsRequest {
+                parent: team.clone(),
+                product: format!("products/{product}"),
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .expect("list")
+            .into_inner()
+            .assignments;
+        assert_eq!(held.len(), 11, "round {round}");
+    }
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_seat_1_racing_assigners_never_oversubscribe);
+
+async fn r_seat_3_by_user_by_product_and_by_group(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    shop.product("viz").await;
+    let contract = shop.sign_in(&[("cad", 10), ("viz", 10)]).await;
+    let team = contract.team.clone();
+    let admin = shop.owner.clients.clone();
+    let ann = shop.member(&admin, &team, "Ann").await;
+    let ben = shop.member(&admin, &team, "Ben").await;
+    let cy = shop.member(&admin, &team, "Cy").await;
+    // By user: several products for one person.
+    let r = admin
+        .clone()
+        .entitlement
+        .assign_products(epb::AssignProductsRequest {
+            parent: team.clone(),
+            account: ann.account.clone(),
+            products: vec![
+                epb::ProductSelection {
+                    product: "products/cad".into(),
+                    items: vec![],
+                },
+                epb::ProductSelection {
+                    product: "products/viz".into(),
+                    items: vec!["desktop".into()],
+                },
+            ],
+        })
+        .await
+        .expect("by user")
+        .into_inner();
+    assert!(
+        r.results
+            .iter()
+            .all(|x| x.outcome == epb::AssignOutcome::Assigned as i32)
+    );
+    // By product: several people for one product.
+    let r = admin
+        .clone()
+        .entitlement
+        .assign_users(epb::AssignUsersRequest {
+            parent: team.clone(),
+            product: "products/viz".into(),
+            items: vec![],
+            accounts: vec![ben.account.clone(), cy.account.clone(), ann.account.clone()],
+        })
+        .await
+        .expect("by product")
+        .into_inner();
+    let outcomes: Vec<i32> = r.results.iter().map(|x| x.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            epb::AssignOutcome::Assigned as i32,
+            epb::AssignOutcome::Assigned as i32,
+            epb::AssignOutcome::AlreadyAssigned as i32
+        ]
+    );
+    // By group.
+    let group = admin
+        .clone()
+        .team
+        .create_group(tpb::CreateGroupRequest {
+            parent: team.clone(),
+            group: Some(tpb::Group {
+                display_name: "Drafters".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("group")
+        .into_inner();
+    admin
+        .clone()
+        .team
+        .add_group_members(tpb::AddGroupMembersRequest {
+            group: group.name.clone(),
+            accounts: vec![ben.account.clone(), cy.account.clone()],
+        })
+        .await
+        .expect("fill");
+    let r = admin
+        .clone()
+        .entitlement
+        .create_group_assignment(epb::CreateGroupAssignmentRequest {
+            parent: team.clone(),
+            group_assignment: Some(epb::GroupAssignment {
+                group: group.name.clone(),
+                product: "products/cad".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("by group")
+        .into_inner();
+    assert_eq!(r.results.len(), 2);
+    let internal = shop.env.internal().await;
+    for acc in [&ann.account, &ben.account, &cy.account] {
+        assert!(check(&internal, acc, "cad").await.allowed, "{acc}");
+        assert!(check(&internal, acc, "viz").await.allowed, "{acc}");
+    }
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_seat_3_by_user_by_product_and_by_group);
+
+async fn r_seat_4_items_change_and_the_last_one_frees_the_seat(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let team = shop.sign_in(&[("cad", 2)]).await.team;
+    let admin = shop.owner.clients.clone();
+    let ann = shop.member(&admin, &team, "Ann").await;
+    let a = assign(&admin, &team, &ann.account, "cad", &["desktop"])
+        .await
+        .expect("assign")
+        .results[0]
+        .assignment
+        .clone()
+        .expect("assignment");
+    assert_eq!(a.items, ["desktop"]);
+    assert_eq!(
+        check(&ann.clients, &ann.account, "cad").await.items,
+        ["desktop"]
+    );
+    let update = |items: Vec<&str>| {
+        let mut c = admin.clone();
+        let name = a.name.clone();
+        let items: Vec<String> = items.into_iter().map(str::to_owned).collect();
+        async move {
+            c.entitlement
+                .update_assignment(epb::UpdateAssignmentRequest {
+                    assignment: Some(epb::Assignment {
+                        name,
+                        items,
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["items".into()],
+                    }),
+                })
+                .await
+        }
+    };
+    update(vec!["desktop", "render"])
+        .await
+        .expect("add an item");
+    assert_eq!(
+        check(&ann.clients, &ann.account, "cad").await.items,
+        ["desktop", "render"]
+    );
+    let err = update(vec!["desktop", "teleport"])
+        .await
+        .expect_err("unknown item");
+    assert_eq!(err.code(), Code::NotFound);
+    update(vec![]).await.expect("remove the last item");
+    assert!(
+        !check(&ann.clients, &ann.account, "cad").await.allowed,
+        "the last item frees the seat"
+    );
+    assert_eq!(pool(&admin, &team, "cad").await.assigned, 1);
+    // As often as needed.
+    for _ in 0..3 {
+        let r = assign(&admin, &team, &ann.account, "cad", &[])
+            .await
+            .expect("assign again");
+        let name = r.results[0].assignment.clone().expect("assignment").name;
+        assert!(check(&ann.clients, &ann.account, "cad").await.allowed);
+        admin
+            .clone()
+            .entitlement
+            .delete_assignment(epb::DeleteAssignmentRequest { name })
+            .await
+            .expect("unassign");
+        assert!(!check(&ann.clients, &ann.account, "cad").await.allowed);
+    }
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_seat_4_items_change_and_the_last_one_frees_the_seat);
+
+async fn r_seat_5_groups_give_seats_to_members_now_and_later(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let team = shop.sign_in(&[("cad", 4)]).await.team;
+    let admin = shop.owner.clients.clone();
+    let internal = shop.env.internal().await;
+    let mut people: Vec<Person> = Vec::new();
+    for i in 0..4 {
+        people.push(shop.member(&admin, &team, &format!("G{i}")).await);
+    }
+    let group = admin
+        .clone()
+        .team
+        .create_group(tpb::CreateGroupRequest {
+            parent: team.clone(),
+            group: Some(tpb::Group {
+                display_name: "G".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("group")
+        .into_inner()
+        .name;
+    admin
+        .clone()
+        .team
+        .add_group_members(tpb::AddGroupMembersRequest {
+            group: group.clone(),
+            accounts: people[..3].iter().map(|p| p.account.clone()).collect(),
+        })
+        .await
+        .expect("fill");
+    // P1 also holds the product directly.
+    assign(&admin, &team, &people[1].account, "cad", &[])
+        .await
+        .expect("direct");
+    let r = admin
+        .clone()
+        .entitlement
+        .create_group_assignment(epb::CreateGroupAssignmentRequest {
+            parent: team.clone(),
+            group_assignment: Some(epb::GroupAssignment {
+                group: group.clone(),
+                product: "products/cad".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("group assignment")
+        .into_inner();
+    // 4 seats: owner, P1 (direct), P0 and P2 from the group.
+    assert!(
+        r.results
+            .iter()
+            .all(|x| x.outcome != epb::AssignOutcome::NoSeat as i32)
+    );
+    assert_eq!(pool(&admin, &team, "cad").await.assigned, 4);
+    // A member who joins later gets a seat... when one is free.
+    admin
+        .clone()
+        .entitlement
+        .add_seats(epb::AddSeatsRequest {
+            subscription: String::new(),
+            seats: 1,
+        })
+        .await
+        .expect_err("needs a subscription");
+    let subs = internal
+        .clone()
+        .entitlement
+        .list_subscriptions(epb::ListSubscriptionsRequest {
+            team: team.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("subs")
+        .into_inner()
+        .subscriptions;
+    shop.commerce
+        .clone()
+        .entitlement
+        .add_seats(epb::AddSeatsRequest {
+            subscription: subs[0].name.clone(),
+            seats: 1,
+        })
+        .await
+        .expect("one more seat");
+    admin
+        .clone()
+        .team
+        .add_group_members(tpb::AddGroupMembersRequest {
+            group: group.clone(),
+            accounts: vec![people[3].account.clone()],
+        })
+        .await
+        .expect("join");
+    let late = people[3].account.clone();
+    eventually("the late joiner's seat", || {
+        let internal = internal.clone();
+        let late = late.clone();
+        async move { check(&internal, &late, "cad").await.allowed }
+    })
+    .await;
+    // Leaving the group loses it unless also assigned directly.
+    admin
+        .clone()
+        .team
+        .remove_group_members(tpb::RemoveGroupMembersRequest {
+            group: group.clone(),
+            accounts: vec![people[0].account.clone(), people[1].account.clone()],
+        })
+        .await
+        .expect("leave");
+    let p0 = people[0].account.clone();
+    eventually("the leaver's seat to go", || {
+        let internal = internal.clone();
+        let p0 = p0.clone();
+        async move { !check(&internal, &p0, "cad").await.allowed }
+    })
+    .await;
+    assert!(
+        check(&internal, &people[1].account, "cad").await.allowed,
+        "direct assignment stays"
+    );
+    // Out of seats mid-group: the others keep theirs, the rest are listed.
+    shop.product("viz").await;
+    shop.sign_in(&[("viz", 2)]).await;
+    let r = admin
+        .clone()
+        .entitlement
+        .create_group_assignment(epb::CreateGroupAssignmentRequest {
+            parent: team.clone(),
+            group_assignment: Some(epb::GroupAssignment {
+                group: group.clone(),
+                product: "products/viz".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("short group assignment")
+        .into_inner();
+    let got = r
+        .results
+        .iter()
+        .filter(|x| x.outcome == epb::AssignOutcome::Assigned as i32)
+        .count();
+    let short: Vec<_> = r
+        .results
+        .iter()
+        .filter(|x| x.outcome == epb::AssignOutcome::NoSeat as i32)
+        .collect();
+    assert_eq!((got, short.len()), (1, 1), "{:?}", r.results);
+    assert!(
+        short[0].reason.contains("no seat left"),
+        "{}",
+        short[0].reason
+    );
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_seat_5_groups_give_seats_to_members_now_and_later);
+
+async fn r_seat_6_7_8_owner_seat_views_and_own_products(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    shop.product("old").await;
+    let contract = shop.sign_in(&[("cad", 5)]).await;
+    let team = contract.team.clone();
+    let owner = shop.owner.clients.clone();
+    // R-SEAT-6: the owner has a seat; unassigning frees it.
+    let mine = owner
+        .clone()
+        .entitlement
+        .list_assignments(epb::ListAssignmentsRequest {
+            parent: team.clone(),
+            account: shop.owner.account.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("own assignments")
+        .into_inner()
+        .assignments;
+    assert_eq!(mine.len(), 1);
+    owner
+        .clone()
+        .entitlement
+        .delete_assignment(epb::DeleteAssignmentRequest {
+            name: mine[0].name.clone(),
+        })
+        .await
+        .expect("free it");
+    assert_eq!(pool(&owner, &team, "cad").await.available, 5);
+    // A classic contract of the same owner (no automatic seat).
+    let classic = shop
+        .buy(
+            &shop.owner.account,
+            classic_contract("123-45678901"),
+            &[("old", 2)],
+        )
+        .await;
+    assert_eq!(classic.team, team, "R-TEAM-3: the owner's newest team");
+    assert_eq!(pool(&owner, &team, "old").await.assigned, 0);
+    let ann = shop.member(&owner, &team, "Ann").await;
+    assign(&owner, &team, &ann.account, "cad", &["desktop"])
+        .await
+        .expect("cad");
+    assign(&owner, &team, &ann.account, "old", &[])
+        .await
+        .expect("old");
+    // R-SEAT-7: by product and by user.
+    let pools = owner
+        .clone()
+        .entitlement
+        .list_pools(epb::ListPoolsRequest {
+            parent: team.clone(),
+        })
+        .await
+        .expect("pools")
+        .into_inner()
+        .pools;
+    let figures: Vec<(String, i32, i32, i32)> = pools
+        .iter()
+        .map(|p| (p.product.clone(), p.seats, p.assigned, p.available))
+        .collect();
+    assert_eq!(
+        figures,
+        [
+            ("products/cad".to_owned(), 5, 1, 4),
+            ("products/old".to_owned(), 2, 1, 1)
+        ]
+    );
+    let by_user = owner
+        .clone()
+        .entitlement
+        .list_assignments(epb::ListAssignmentsRequest {
+            parent: team.clone(),
+            account: ann.account.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("by user")
+        .into_inner()
+        .assignments;
+    assert_eq!(
+        by_user
+            .iter()
+            .map(|a| (a.product.as_str(), a.items.clone()))
+            .collect::<Vec<_>>(),
+        [
+            ("products/cad", vec!["desktop".to_owned()]),
+            (
+                "products/old",
+                vec![
+                    "desktop".to_owned(),
+                    "render".to_owned(),
+                    "support".to_owned()
+                ]
+            ),
+        ]
+    );
+    // R-SEAT-8: a person sees their own products with the activation type.
+    let own = ann
+        .clients
+        .clone()
+        .entitlement
+        .list_my_products(epb::ListMyProductsRequest::default())
+        .await
+        .expect("mine")
+        .into_inner()
+        .products;
+    let seen: Vec<(String, i32, String)> = own
+        .iter()
+        .map(|p| {
+            (
+                p.product.clone(),
+                p.activation_type,
+                p.serial_number.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "products/cad".to_owned(),
+                epb::ActivationType::SignIn as i32,
+                String::new()
+            ),
+            (
+                "products/old".to_owned(),
+                epb::ActivationType::SerialNumber as i32,
+                "123-45678901".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(
+        own[0]
+            .items
+            .iter()
+            .map(|i| i.id.clone())
+            .collect::<Vec<_>>(),
+        ["desktop"]
+    );
+    // ... and nobody else's.
+    let err = ann
+        .clients
+        .clone()
+        .entitlement
+        .list_my_products(epb::ListMyProductsRequest {
+            account: shop.owner.account.clone(),
+        })
+        .await
+        .expect_err("someone else's");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_seat_6_7_8_owner_seat_views_and_own_products);
+
+async fn r_team_3_placement_of_contracts_and_seats(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    shop.product("viz").await;
+    let first = shop.sign_in(&[("cad", 1)]).await;
+    // The owner creates another team; a new contract goes to the newest.
+    let newer = shop
+        .owner
+        .clients
+        .clone()
+        .team
+        .create_team(tpb::CreateTeamRequest {
+            team: Some(tpb::Team {
+                display_name: "Newer".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("newer team")
+        .into_inner();
+    let second = shop.sign_in(&[("cad", 1)]).await;
+    assert_eq!(second.team, newer.name);
+    // A subscription added to the first contract goes to the first's team.
+    let sub = shop
+        .commerce
+        .clone()
+        .entitlement
+        .create_subscription(epb::CreateSubscriptionRequest {
+            parent: first.name.clone(),
+            subscription: Some(epb::Subscription {
+                product: "products/viz".into(),
+                seats: 3,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("subscription")
+        .into_inner();
+    assert_eq!(sub.team, first.team);
+    // Seats added stay in the subscription's team.
+    let grown = shop
+        .commerce
+        .clone()
+        .entitlement
+        .add_seats(epb::AddSeatsRequest {
+            subscription: sub.name.clone(),
+            seats: 4,
+        })
+        .await
+        .expect("add")
+        .into_inner();
+    assert_eq!((grown.team.as_str(), grown.seats), (first.team.as_str(), 7));
+    assert_eq!(pool(&shop.owner.clients, &first.team, "viz").await.seats, 7);
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_team_3_placement_of_contracts_and_seats);
+
+async fn r_team_4_moving_a_subscription(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let owner = shop.owner.clients.clone();
+    let contract = shop.sign_in(&[("cad", 3)]).await;
+    let sub = contract.subscriptions[0].name.clone();
+    let team = contract.team.clone();
+    let target = owner
+        .clone()
+        .team
+        .create_team(tpb::CreateTeamRequest {
+            team: Some(tpb::Team {
+                display_name: "Target".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("target")
+        .into_inner()
+        .name;
+    let mover = |c: Clients, sub: String, target: String| async move {
+        c.clone()
+            .entitlement
+            .move_subscription(epb::MoveSubscriptionRequest {
+                subscription: sub,
+                target_team: target,
+            })
+            .await
+    };
+    // Only the contract manager.
+    let admin_b = shop.member(&owner, &team, "Adm").await;
+    let mut o = owner.clone();
+    crate::teams::update_member(
+        &mut o,
+        &team,
+        &admin_b.account,
+        Some(tpb::Role::SecondaryAdmin),
+        None,
+    )
+    .await
+    .expect("admin");
+    let err = mover(admin_b.clients.clone(), sub.clone(), target.clone())
+        .await
+        .expect_err("not the owner");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // Too many assignments: say how many to unassign (owner holds 1).
+    let ann = shop.member(&owner, &team, "Ann").await;
+    assign(&owner, &team, &ann.account, "cad", &[])
+        .await
+        .expect("ann");
+    let err = mover(owner.clone(), sub.clone(), target.clone())
+        .await
+        .expect_err("assignments left behind");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(kind(&err), "UNASSIGN_FIRST");
+    assert!(
+        err.message().contains("unassign 2 seats"),
+        "{}",
+        err.message()
+    );
+    // Free the seats; the move goes through; assignments do not move.
+    for a in owner
+        .clone()
+        .entitlement
+        .list_assignments(epb::ListAssignmentsRequest {
+            parent: team.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .assignments
+    {
+        owner
+            .clone()
+            .entitlement
+            .delete_assignment(epb::DeleteAssignmentRequest { name: a.name })
+            .await
+            .expect("unassign");
+    }
+    let moved = mover(owner.clone(), sub.clone(), target.clone())
+        .await
+        .expect("move")
+        .into_inner();
+    assert_eq!(moved.team, target);
+    assert_eq!(pool(&owner, &target, "cad").await.seats, 3);
+    assert_eq!(pool(&owner, &team, "cad").await.seats, 0);
+    // Refusals that need support.
+    for (c, what) in [
+        (
+            epb::Contract {
+                billing: epb::Billing::PayPerUse as i32,
+                ..sign_in_contract()
+            },
+            "pay-per-use",
+        ),
+        (
+            epb::Contract {
+                plan: epb::ContractPlan::Premium as i32,
+                sso_enabled: true,
+                ..sign_in_contract()
+            },
+            "single sign-on",
+        ),
+        (
+            epb::Contract {
+                collaboration_site: "https://collab.example.com/p/7".into(),
+                ..sign_in_contract()
+            },
+            "collaboration site",
+        ),
+    ] {
+        let bought = shop.buy(&shop.owner.account, c, &[("cad", 1)]).await;
+        // Newest team is Target now; move back to the first.
+        let err = mover(
+            owner.clone(),
+            bought.subscriptions[0].name.clone(),
+            team.clone(),
+        )
+        .await
+        .expect_err(what);
+        assert_eq!(err.code(), Code::FailedPrecondition, "{what}");
+        assert_eq!(kind(&err), "CONTACT_SUPPORT", "{what}");
+        assert!(
+            err.message().contains(what) && err.message().contains("contact support"),
+            "{}",
+            err.message()
+        );
+    }
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_team_4_moving_a_subscription);
+
+async fn r_team_5_removing_a_member_frees_their_seats(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let team = shop.sign_in(&[("cad", 3)]).await.team;
+    let owner = shop.owner.clients.clone();
+    let ann = shop.member(&owner, &team, "Ann").await;
+    assign(&owner, &team, &ann.account, "cad", &[])
+        .await
+        .expect("assign");
+    assert_eq!(pool(&owner, &team, "cad").await.assigned, 2);
+    owner
+        .clone()
+        .team
+        .remove_member(tpb::RemoveMemberRequest {
+            name: member_name(&team, &ann.account),
+        })
+        .await
+        .expect("remove");
+    let (o, t) = (owner.clone(), team.clone());
+    eventually("the seat to be freed", || {
+        let (o, t) = (o.clone(), t.clone());
+        async move { pool(&o, &t, "cad").await.assigned == 1 }
+    })
+    .await;
+    assert!(
+        !check(&shop.env.internal().await, &ann.account, "cad")
+            .await
+            .allowed
+    );
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_team_5_removing_a_member_frees_their_seats);
+
+async fn r_cls_1_2_6_contract_manager_and_software_coordinator(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("old").await;
+    shop.product("cad").await;
+    let owner = shop.owner.clients.clone();
+    let classic = shop
+        .buy(&shop.owner.account, classic_contract("SN-1"), &[("old", 2)])
+        .await;
+    let team = classic.team.clone();
+    // R-CLS-1: the coordinator starts as the contract manager.
+    assert_eq!(classic.software_coordinator, shop.owner.account);
+    let coordinator = shop.member(&owner, &team, "Coco").await;
+    let other = shop.member(&owner, &team, "Ozzy").await;
+    let appoint = |c: Clients, who: String| {
+        let contract = classic.name.clone();
+        async move {
+            c.clone()
+                .entitlement
+                .set_software_coordinator(epb::SetSoftwareCoordinatorRequest {
+                    contract,
+                    software_coordinator: who,
+                })
+                .await
+        }
+    };
+    let err = appoint(other.clients.clone(), other.account.clone())
+        .await
+        .expect_err("only the manager");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let c = appoint(owner.clone(), coordinator.account.clone())
+        .await
+        .expect("appoint")
+        .into_inner();
+    assert_eq!(c.software_coordinator, coordinator.account);
+    // R-CLS-2: the coordinator sees the users and products of their
+    // contract, and not the rest of the team.
+    shop.sign_in(&[("cad", 3)]).await;
+    assign(&owner, &team, &other.account, "old", &[])
+        .await
+        .expect("old");
+    assign(&owner, &team, &other.account, "cad", &[])
+        .await
+        .expect("cad");
+    let seen = coordinator
+        .clients
+        .clone()
+        .entitlement
+        .list_assignments(epb::ListAssignmentsRequest {
+            parent: team.clone(),
+            contract: classic.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("coordinator's view")
+        .into_inner()
+        .assignments;
+    assert_eq!(
+        seen.iter().map(|a| a.product.as_str()).collect::<Vec<_>>(),
+        ["products/old"]
+    );
+    let err = coordinator
+        .clients
+        .clone()
+        .entitlement
+        .list_assignments(epb::ListAssignmentsRequest {
+            parent: team.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("the whole team");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // R-CLS-6: neither can leave the team while holding the role.
+    let err = owner
+        .clone()
+        .team
+        .remove_member(tpb::RemoveMemberRequest {
+            name: member_name(&team, &coordinator.account),
+        })
+        .await
+        .expect_err("coordinator");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains("software coordinator"),
+        "{}",
+        err.message()
+    );
+    appoint(owner.clone(), shop.owner.account.clone())
+        .await
+        .expect("role passes back");
+    owner
+        .clone()
+        .team
+        .remove_member(tpb::RemoveMemberRequest {
+            name: member_name(&team, &coordinator.account),
+        })
+        .await
+        .expect("now it can go");
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_cls_1_2_6_contract_manager_and_software_coordinator);
+
+async fn r_cls_3_4_5_classic_limits(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("old").await;
+    let owner = shop.owner.clients.clone();
+    let team = shop
+        .buy(&shop.owner.account, classic_contract("SN-2"), &[("old", 1)])
+        .await
+        .team;
+    let mut people: Vec<Person> = Vec::new();
+    for i in 0..8 {
+        people.push(shop.member(&owner, &team, &format!("C{i}")).await);
+    }
+    // R-CLS-3: by user only.
+    let err = owner
+        .clone()
+        .entitlement
+        .assign_users(epb::AssignUsersRequest {
+            parent: team.clone(),
+            product: "products/old".into(),
+            items: vec![],
+            accounts: vec![people[0].account.clone()],
+        })
+        .await
+        .expect_err("by product");
+    assert_eq!(kind(&err), "CLASSIC_BY_USER_ONLY");
+    let group = owner
+        .clone()
+        .team
+        .create_group(tpb::CreateGroupRequest {
+            parent: team.clone(),
+            group: Some(tpb::Group {
+                display_name: "G".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("group")
+        .into_inner()
+        .name;
+    let err = owner
+        .clone()
+        .entitlement
+        .create_group_assignment(epb::CreateGroupAssignmentRequest {
+            parent: team.clone(),
+            group_assignment: Some(epb::GroupAssignment {
+                group,
+                product: "products/old".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect_err("by group");
+    assert_eq!(kind(&err), "CLASSIC_BY_USER_ONLY");
+    // One seat: the application for one person.
+    assign(
+        &owner,
+        &team,
+        &people[0].account,
+        "old",
+        &["desktop", "render", "support"],
+    )
+    .await
+    .expect("seat");
+    let full = assign(&owner, &team, &people[1].account, "old", &["desktop"])
+        .await
+        .expect_err("one seat");
+    assert_eq!(full.code(), Code::ResourceExhausted);
+    // Benefits are handed out beside the seat, within their own limits.
+    // R-CLS-4: the cloud service for at most 3 users.
+    assign(&owner, &team, &people[1].account, "old", &["render"])
+        .await
+        .expect("2nd cloud user");
+    assign(&owner, &team, &people[2].account, "old", &["render"])
+        .await
+        .expect("3rd cloud user");
+    let err = assign(&owner, &team, &people[3].account, "old", &["render"])
+        .await
+        .expect_err("4th cloud user");
+    assert_eq!(kind(&err), "CLASSIC_CLOUD_LIMIT");
+    assert!(
+        err.message().contains("at most 3 users"),
+        "{}",
+        err.message()
+    );
+    // R-CLS-5: support for at most 6 users per seat (1 seat: 6 users).
+    for p in &people[3..8] {
+        assign(&owner, &team, &p.account, "old", &["support"])
+            .await
+            .expect("support user");
+    }
+    let seventh = shop.member(&owner, &team, "C8").await;
+    let err = assign(&owner, &team, &seventh.account, "old", &["support"])
+        .await
+        .expect_err("7th support user");
+    assert_eq!(kind(&err), "CLASSIC_SUPPORT_LIMIT");
+    assert!(
+        err.message().contains("6 users per seat"),
+        "{}",
+        err.message()
+    );
+    // Benefits took no seat; buying one more seat raises the support limit.
+    assert_eq!(pool(&owner, &team, "old").await.assigned, 1);
+    let more = shop
+        .buy(&shop.owner.account, classic_contract("SN-2"), &[("old", 1)])
+        .await;
+    assert_eq!(more.team, team);
+    assign(&owner, &team, &seventh.account, "old", &["support"])
+        .await
+        .expect("limit is now 12");
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_cls_3_4_5_classic_limits);
+
+async fn r_use_1_the_check_reflects_every_change_at_once(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let team = shop.sign_in(&[("cad", 2)]).await.team;
+    let owner = shop.owner.clients.clone();
+    let ann = shop.member(&owner, &team, "Ann").await;
+    let launcher = shop.env.service_account(&["entitlements.check"]).await;
+    let denied = check(&launcher, &ann.account, "cad").await;
+    assert!(!denied.allowed);
+    assert_eq!(denied.deny_reason, epb::DenyReason::NotAssigned as i32);
+    assert!(
+        denied.message.contains("ask an admin"),
+        "{}",
+        denied.message
+    );
+    let unknown = check(&launcher, &ann.account, "nothing").await;
+    assert_eq!(unknown.deny_reason, epb::DenyReason::UnknownProduct as i32);
+    // Every change shows in the very next check.
+    for _ in 0..5 {
+        let r = assign(&owner, &team, &ann.account, "cad", &["desktop"])
+            .await
+            .expect("assign");
+        let allowed = check(&launcher, &ann.account, "cad").await;
+        assert!(allowed.allowed);
+        assert_eq!(allowed.items, ["desktop"]);
+        assert_eq!(allowed.activation_type, epb::ActivationType::SignIn as i32);
+        assert_eq!(allowed.team, team);
+        let name = r.results[0].assignment.clone().expect("assignment").name;
+        owner
+            .clone()
+            .entitlement
+            .delete_assignment(epb::DeleteAssignmentRequest { name })
+            .await
+            .expect("unassign");
+        assert!(!check(&launcher, &ann.account, "cad").await.allowed);
+    }
+    // A person asks for themselves; others need the scope.
+    assign(&owner, &team, &ann.account, "cad", &[])
+        .await
+        .expect("assign");
+    let own = ann
+        .clients
+        .clone()
+        .entitlement
+        .check_entitlement(epb::CheckEntitlementRequest {
+            account: String::new(),
+            product: "products/cad".into(),
+            record_usage: true,
+        })
+        .await
+        .expect("own check")
+        .into_inner();
+    assert!(own.allowed);
+    let stranger = shop.env.person("Stranger").await;
+    let err = stranger
+        .clients
+        .clone()
+        .entitlement
+        .check_entitlement(epb::CheckEntitlementRequest {
+            account: ann.account.clone(),
+            product: "products/cad".into(),
+            record_usage: false,
+        })
+        .await
+        .expect_err("someone else");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_use_1_the_check_reflects_every_change_at_once);
+
+async fn r_role_8_handing_over_the_team_keeps_the_contract_owner(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let contract = shop.sign_in(&[("cad", 2)]).await;
+    let owner = shop.owner.clients.clone();
+    let ann = shop.member(&owner, &contract.team, "Ann").await;
+    owner
+        .clone()
+        .team
+        .transfer_primary_admin(tpb::TransferPrimaryAdminRequest {
+            team: contract.team.clone(),
+            new_primary_admin: ann.account.clone(),
+        })
+        .await
+        .expect("hand over");
+    let after = owner
+        .clone()
+        .entitlement
+        .get_contract(epb::GetContractRequest {
+            name: contract.name.clone(),
+        })
+        .await
+        .expect("contract")
+        .into_inner();
+    assert_eq!(
+        after.owner, shop.owner.account,
+        "the contract manager stays"
+    );
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_role_8_handing_over_the_team_keeps_the_contract_owner);
+
+async fn r_mail_2_4_assignment_and_contract_emails(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    shop.product("viz").await;
+    let contract = shop.sign_in(&[("cad", 3), ("viz", 3)]).await;
+    // R-MAIL-4: the contract manager gets the confirmation.
+    let confirmations = shop
+        .env
+        .mail_with_subject(&shop.owner.email, "is confirmed", 1)
+        .await;
+    assert_eq!(confirmations.len(), 1);
+    let body = confirmations[0].decoded();
+    assert!(
+        body.contains("Product cad: 3 seats") && body.contains("Product viz: 3 seats"),
+        "{body}"
+    );
+    assert!(body.contains(&contract.name));
+    // R-MAIL-2: one email per person and request, with products and items.
+    let owner = shop.owner.clients.clone();
+    let ann = shop.member(&owner, &contract.team, "Ann").await;
+    owner
+        .clone()
+        .entitlement
+        .assign_products(epb::AssignProductsRequest {
+            parent: contract.team.clone(),
+            account: ann.account.clone(),
+            products: vec![
+                epb::ProductSelection {
+                    product: "products/cad".into(),
+                    items: vec!["desktop".into()],
+                },
+                epb::ProductSelection {
+                    product: "products/viz".into(),
+                    items: vec![],
+                },
+            ],
+        })
+        .await
+        .expect("assign");
+    let assignment = shop
+        .env
+        .mail_with_subject(&ann.email, "You can now use", 1)
+        .await;
+    assert_eq!(assignment.len(), 1, "one email for both products");
+    let text = assignment[0].decoded();
+    assert!(
+        assignment[0]
+            .header("Subject")
+            .unwrap_or_default()
+            .contains("2 products")
+    );
+    assert!(text.contains("Product cad: desktop item"), "{text}");
+    assert!(
+        text.contains("Product viz: desktop item, render item, support item"),
+        "{text}"
+    );
+    assert!(text.contains("How to get started"));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let count = shop
+        .env
+        .smtp
+        .messages_to(&ann.email)
+        .iter()
+        .filter(|m| {
+            m.header("Subject")
+                .unwrap_or_default()
+                .contains("You can now use")
+        })
+        .count();
+    assert_eq!(count, 1, "and no second copy");
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_mail_2_4_assignment_and_contract_emails);
+
+async fn entitlement_bad_input(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let err = shop
+        .try_buy(&shop.owner.account, sign_in_contract(), &[("cad", 0)])
+        .await
+        .expect_err("zero seats");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().contains("subscriptions[0].seats"),
+        "{}",
+        err.message()
+    );
+    let err = shop
+        .try_buy(&shop.owner.account, sign_in_contract(), &[("cad", -2)])
+        .await
+        .expect_err("negative");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let err = shop
+        .try_buy(&shop.owner.account, sign_in_contract(), &[("nothing", 2)])
+        .await
+        .expect_err("unknown product");
+    assert_eq!(err.code(), Code::NotFound);
+    let err = shop
+        .try_buy(&shop.owner.account, classic_contract(""), &[("cad", 2)])
+        .await
+        .expect_err("no serial");
+    assert!(
+        err.message().contains("contract.serial_number"),
+        "{}",
+        err.message()
+    );
+    let contract = shop.sign_in(&[("cad", 2)]).await;
+    let owner = shop.owner.clients.clone();
+    let err = assign(&owner, &contract.team, "accounts/nobody", "cad", &[])
+        .await
+        .expect_err("unknown person");
+    assert_eq!(err.code(), Code::NotFound);
+    let ann = shop.member(&owner, &contract.team, "Ann").await;
+    let err = assign(&owner, &contract.team, &ann.account, "cad", &["teleport"])
+        .await
+        .expect_err("unknown item");
+    assert_eq!(err.code(), Code::NotFound);
+    let err = assign(&owner, &contract.team, &ann.account, "nothing", &[])
+        .await
+        .expect_err("unknown product");
+    assert_eq!(err.code(), Code::NotFound);
+    let err = shop
+        .commerce
+        .clone()
+        .entitlement
+        .add_seats(epb::AddSeatsRequest {
+            subscription: contract.subscriptions[0].name.clone(),
+            seats: 0,
+        })
+        .await
+        .expect_err("zero seats");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    // Nothing half-written: the pool is as bought.
+    let p = pool(&owner, &contract.team, "cad").await;
+    assert_eq!((p.seats, p.assigned), (2, 1));
+    let names: HashSet<String> = owner
+        .clone()
+        .entitlement
+        .list_assignments(epb::ListAssignmentsRequest {
+            parent: contract.team.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .assignments
+        .into_iter()
+        .map(|a| a.account)
+        .collect();
+    assert_eq!(names, HashSet::from([shop.owner.account.clone()]));
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(entitlement_bad_input);
