@@ -33,19 +33,20 @@ static TRACING: Once = Once::new();
 
 /// Logs for failing tests: `ALLOT_TEST_LOG=debug` shows more.
 pub fn init_tracing() {
-    TRACING.call_once(|| {
-        let filter = std::env::var("ALLOT_TEST_LOG").unwrap_or_else(|_| "warn".into());
-        let _ = tracing_subscriber_init(&filter);
-    });
+    let filter = std::env::var("ALLOT_TEST_LOG").unwrap_or_else(|_| "warn".into());
+    init_tracing_with(&filter);
 }
 
-fn tracing_subscriber_init(filter: &str) -> Option<()> {
-    let log = allot_platform::config::LogConfig {
-        format: "text".into(),
-        filter: filter.into(),
-    };
-    std::mem::forget(allot_platform::telemetry::init(&log, "test"));
-    Some(())
+/// Installs logging once with `filter`.
+pub fn init_tracing_with(filter: &str) {
+    TRACING.call_once(|| {
+        let log = allot_platform::config::LogConfig {
+            format: "text".into(),
+            filter: filter.into(),
+        };
+        // Lives as long as the process: tests share one subscriber.
+        std::mem::forget(allot_platform::telemetry::init(&log, "test"));
+    });
 }
 
 /// Adds a bearer token to calls.
@@ -669,6 +670,12 @@ impl Env {
 
     /// A service account with `scopes` and clients acting as it.
     pub async fn service_account(&self, scopes: &[&str]) -> Clients {
+        let token = self.token_for_scopes(scopes).await;
+        self.clients_with(Some(&token))
+    }
+
+    /// A bearer token of a new service account with `scopes`.
+    pub async fn token_for_scopes(&self, scopes: &[&str]) -> String {
         let mut admin = self.admin().await;
         let sa = admin
             .identity
@@ -688,10 +695,8 @@ impl Env {
             .await
             .expect("key")
             .into_inner();
-        let token = self
-            .token_for(&key.key.expect("key").client_id, &key.client_secret)
-            .await;
-        self.clients_with(Some(&token))
+        self.token_for(&key.key.expect("key").client_id, &key.client_secret)
+            .await
     }
 
     /// The in-process identity service (to sign tokens of any shape).

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use allot_proto::entitlement::entitlement_service_client::EntitlementServiceClient;
+use allot_proto::entitlement::{self as epb};
 use allot_proto::identity::identity_service_client::IdentityServiceClient;
 use allot_proto::identity::{self as idpb};
 use allot_proto::team::team_service_client::TeamServiceClient;
@@ -63,6 +65,79 @@ enum Command {
     ServiceAccount(ServiceAccountCmd),
     /// Print a bearer token for your credential (for other gRPC tools).
     Token,
+    /// The product catalog.
+    Products,
+    /// Add a product to the catalog (`catalog` or `admin` scope).
+    AddProduct {
+        /// The product id, such as `cad-suite`.
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// Items as `id:kind`, kind one of application, cloud-service,
+        /// support (`desktop:application`).
+        #[arg(long = "item", required = true)]
+        items: Vec<String>,
+    },
+    /// Record a purchase: a contract with subscriptions (`contracts` or
+    /// `admin` scope).
+    Buy {
+        /// The contract manager's email.
+        #[arg(long)]
+        owner: String,
+        /// `product=seats`, repeatable.
+        #[arg(long = "seats", required = true)]
+        seats: Vec<String>,
+        /// A serial number makes it a classic contract.
+        #[arg(long)]
+        serial: Option<String>,
+        #[arg(long)]
+        premium: bool,
+    },
+    /// Seats per product of a team: seats, assigned, available.
+    Pools {
+        #[arg(long)]
+        team: String,
+    },
+    /// Give a person products (by user), or several people one product
+    /// (by product, with several --email).
+    Assign {
+        #[arg(long)]
+        team: String,
+        #[arg(long = "email", required = true)]
+        emails: Vec<String>,
+        #[arg(long = "product", required = true)]
+        products: Vec<String>,
+        /// Only these items (comma separated); all when left out.
+        #[arg(long, value_delimiter = ',')]
+        items: Vec<String>,
+    },
+    /// Take a product away from a person (the seat becomes free).
+    Unassign {
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        product: String,
+    },
+    /// May this person use this product now?
+    Check {
+        /// Whom to ask about; yourself when left out.
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        product: String,
+    },
+    /// Your own products and services.
+    MyProducts,
+    /// Move a subscription to another team (contract managers).
+    Move {
+        /// `subscriptions/ID`.
+        #[arg(long)]
+        subscription: String,
+        #[arg(long)]
+        team: String,
+    },
     /// List the members of a team.
     Members {
         #[arg(long)]
@@ -259,6 +334,7 @@ type Authed = InterceptedService<Channel, Bearer>;
 struct Clients {
     identity: IdentityServiceClient<Authed>,
     team: TeamServiceClient<Authed>,
+    entitlement: EntitlementServiceClient<Authed>,
 }
 
 async fn channel(g: &Global) -> anyhow::Result<Channel> {
@@ -305,7 +381,8 @@ async fn connect(g: &Global, need_credential: bool) -> anyhow::Result<Clients> {
     let b = Bearer(bearer);
     Ok(Clients {
         identity: IdentityServiceClient::with_interceptor(channel.clone(), b.clone()),
-        team: TeamServiceClient::with_interceptor(channel, b),
+        team: TeamServiceClient::with_interceptor(channel.clone(), b.clone()),
+        entitlement: EntitlementServiceClient::with_interceptor(channel, b),
     })
 }
 
@@ -491,6 +568,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Command::Invite(a) => invite(g, a).await,
+        Command::Products => products_cmd(g).await,
+        Command::AddProduct { id, name, items } => add_product_cmd(g, id, name, items).await,
+        Command::Buy {
+            owner,
+            seats,
+            serial,
+            premium,
+        } => buy_cmd(g, &owner, seats, serial, premium).await,
+        Command::Pools { team } => pools_cmd(g, &team).await,
+        Command::Assign {
+            team,
+            emails,
+            products,
+            items,
+        } => assign_cmd(g, &team, emails, products, items).await,
+        Command::Unassign {
+            team,
+            email,
+            product,
+        } => unassign_cmd(g, &team, &email, &product).await,
+        Command::Check { email, product } => check_cmd(g, email, &product).await,
+        Command::MyProducts => my_products_cmd(g).await,
+        Command::Move { subscription, team } => move_cmd(g, &subscription, &team).await,
         Command::Token => {
             let token = token_for(g).await?;
             print(
@@ -961,4 +1061,408 @@ async fn service_account_cmd(g: &Global, cmd: ServiceAccountCmd) -> anyhow::Resu
             })
         }
     }
+}
+
+fn product_name(p: &str) -> String {
+    if p.starts_with("products/") {
+        p.to_owned()
+    } else {
+        format!("products/{p}")
+    }
+}
+
+fn short<'a>(name: &'a str, prefix: &str) -> &'a str {
+    name.strip_prefix(prefix).unwrap_or(name)
+}
+
+async fn products_cmd(g: &Global) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let r = c
+        .entitlement
+        .list_products(epb::ListProductsRequest {
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    let v: Vec<_> = r
+        .products
+        .iter()
+        .map(|p| serde_json::json!({ "name": p.name, "display_name": p.display_name, "items": p.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>() }))
+        .collect();
+    print(g.json, &v, |_| {
+        r.products
+            .iter()
+            .map(|p| {
+                format!(
+                    "{:<32} {} [{}]",
+                    p.name,
+                    p.display_name,
+                    p.items
+                        .iter()
+                        .map(|i| i.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+async fn pools_cmd(g: &Global, team: &str) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let pools = c
+        .entitlement
+        .list_pools(epb::ListPoolsRequest {
+            parent: team_name(team),
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .pools;
+    let v: Vec<_> = pools
+        .iter()
+        .map(|p| serde_json::json!({ "product": p.product, "display_name": p.product_display_name, "seats": p.seats, "assigned": p.assigned, "available": p.available }))
+        .collect();
+    print(g.json, &v, |_| {
+        let mut lines = vec![format!(
+            "{:<28} {:>7} {:>9} {:>10}",
+            "PRODUCT", "SEATS", "ASSIGNED", "AVAILABLE"
+        )];
+        lines.extend(pools.iter().map(|p| {
+            format!(
+                "{:<28} {:>7} {:>9} {:>10}",
+                short(&p.product, "products/"),
+                p.seats,
+                p.assigned,
+                p.available
+            )
+        }));
+        lines.join("\n")
+    })
+}
+
+async fn assign_cmd(
+    g: &Global,
+    team: &str,
+    emails: Vec<String>,
+    products: Vec<String>,
+    items: Vec<String>,
+) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let mut accounts = Vec::new();
+    for e in &emails {
+        accounts.push(account_of(&mut c, e).await?);
+    }
+    let results = match (accounts.as_slice(), products.as_slice()) {
+        ([one], _) => {
+            c.entitlement
+                .assign_products(epb::AssignProductsRequest {
+                    parent: team_name(team),
+                    account: one.clone(),
+                    products: products
+                        .iter()
+                        .map(|p| epb::ProductSelection {
+                            product: product_name(p),
+                            items: items.clone(),
+                        })
+                        .collect(),
+                })
+                .await
+        }
+        (_, [product]) => {
+            c.entitlement
+                .assign_users(epb::AssignUsersRequest {
+                    parent: team_name(team),
+                    product: product_name(product),
+                    items: items.clone(),
+                    accounts: accounts.clone(),
+                })
+                .await
+        }
+        _ => bail!("assign one person several products, or several people one product"),
+    }
+    .map_err(status_error)?
+    .into_inner()
+    .results;
+    let email_of = |account: &str| {
+        accounts
+            .iter()
+            .position(|a| a == account)
+            .map(|i| emails[i].clone())
+            .unwrap_or_else(|| account.to_owned())
+    };
+    let v: Vec<_> = results
+        .iter()
+        .map(|r| {
+            let outcome = epb::AssignOutcome::try_from(r.outcome).map(|o| o.as_str_name().trim_start_matches("ASSIGN_OUTCOME_")).unwrap_or("");
+            serde_json::json!({ "email": email_of(&r.account), "product": r.product, "outcome": outcome, "reason": r.reason })
+        })
+        .collect();
+    print(g.json, &v, |v| {
+        v.iter()
+            .map(|r| {
+                let outcome = r["outcome"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_lowercase()
+                    .replace('_', " ");
+                let reason = r["reason"]
+                    .as_str()
+                    .filter(|s| !s.is_empty())
+                    .map(|s| format!(": {s}"))
+                    .unwrap_or_default();
+                format!(
+                    "{:<16} {} {}{reason}",
+                    outcome,
+                    r["email"].as_str().unwrap_or_default(),
+                    short(r["product"].as_str().unwrap_or_default(), "products/")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+async fn unassign_cmd(g: &Global, team: &str, email: &str, product: &str) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let account = account_of(&mut c, email).await?;
+    let held = c
+        .entitlement
+        .list_assignments(epb::ListAssignmentsRequest {
+            parent: team_name(team),
+            account,
+            product: product_name(product),
+            ..Default::default()
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .assignments;
+    let a = held
+        .first()
+        .ok_or_else(|| anyhow!("{email} holds no {product} in {team}"))?;
+    c.entitlement
+        .delete_assignment(epb::DeleteAssignmentRequest {
+            name: a.name.clone(),
+        })
+        .await
+        .map_err(status_error)?;
+    print(g.json, &serde_json::json!({ "unassigned": a.name }), |_| {
+        format!("{email} no longer holds {product}; the seat is free.")
+    })
+}
+
+async fn check_cmd(g: &Global, email: Option<String>, product: &str) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let account = match &email {
+        Some(e) => account_of(&mut c, e).await?,
+        None => String::new(),
+    };
+    let r = c
+        .entitlement
+        .check_entitlement(epb::CheckEntitlementRequest {
+            account,
+            product: product_name(product),
+            record_usage: false,
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    let activation = epb::ActivationType::try_from(r.activation_type)
+        .map(|a| a.as_str_name().trim_start_matches("ACTIVATION_TYPE_"))
+        .unwrap_or("");
+    let v = serde_json::json!({ "allowed": r.allowed, "items": r.items, "activation_type": activation, "serial_number": r.serial_number, "team": r.team, "message": r.message });
+    print(g.json, &v, |_| {
+        if r.allowed {
+            let serial = if r.serial_number.is_empty() {
+                String::new()
+            } else {
+                format!(", serial number {}", r.serial_number)
+            };
+            format!(
+                "allowed: {} ({}{serial}) through {}",
+                r.items.join(", "),
+                activation.to_lowercase().replace('_', " "),
+                r.team
+            )
+        } else {
+            format!("not allowed: {}", r.message)
+        }
+    })
+}
+
+async fn my_products_cmd(g: &Global) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let products = c
+        .entitlement
+        .list_my_products(epb::ListMyProductsRequest::default())
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .products;
+    let v: Vec<_> = products
+        .iter()
+        .map(|p| serde_json::json!({ "product": p.product, "display_name": p.display_name, "items": p.items.iter().map(|i| i.display_name.clone()).collect::<Vec<_>>(), "serial_number": p.serial_number }))
+        .collect();
+    print(g.json, &v, |_| {
+        if products.is_empty() {
+            return "You hold no products yet.".into();
+        }
+        products
+            .iter()
+            .map(|p| {
+                let how = if p.serial_number.is_empty() {
+                    "sign in".to_owned()
+                } else {
+                    format!("serial number {}", p.serial_number)
+                };
+                format!(
+                    "{} ({how}): {}",
+                    p.display_name,
+                    p.items
+                        .iter()
+                        .map(|i| i.display_name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+async fn move_cmd(g: &Global, subscription: &str, team: &str) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let s = c
+        .entitlement
+        .move_subscription(epb::MoveSubscriptionRequest {
+            subscription: subscription.into(),
+            target_team: team_name(team),
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    print(
+        g.json,
+        &serde_json::json!({ "subscription": s.name, "team": s.team }),
+        |_| {
+            format!(
+                "{} now sits in {}; its assignments stayed in the old team.",
+                s.name, s.team
+            )
+        },
+    )
+}
+
+async fn add_product_cmd(
+    g: &Global,
+    id: String,
+    name: String,
+    items: Vec<String>,
+) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let items = items
+        .iter()
+        .map(|i| {
+            let (id, kind) = i.split_once(':').unwrap_or((i.as_str(), "application"));
+            let kind = match kind {
+                "application" => epb::ItemKind::Application,
+                "cloud-service" => epb::ItemKind::CloudService,
+                "support" => epb::ItemKind::Support,
+                other => {
+                    bail!("unknown item kind {other:?}: use application, cloud-service or support")
+                }
+            };
+            Ok(epb::Item {
+                id: id.into(),
+                display_name: id.into(),
+                kind: kind as i32,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let p = c
+        .entitlement
+        .create_product(epb::CreateProductRequest {
+            product_id: id,
+            product: Some(epb::Product {
+                display_name: name,
+                items,
+                ..Default::default()
+            }),
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    print(g.json, &serde_json::json!({ "name": p.name }), |_| {
+        format!("Added {} ({}).", p.name, p.display_name)
+    })
+}
+
+async fn buy_cmd(
+    g: &Global,
+    owner: &str,
+    seats: Vec<String>,
+    serial: Option<String>,
+    premium: bool,
+) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let owner_account = account_of(&mut c, owner).await?;
+    let subscriptions = seats
+        .iter()
+        .map(|s| {
+            let (p, n) = s
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--seats takes product=seats, got {s:?}"))?;
+            Ok(epb::Subscription {
+                product: product_name(p),
+                seats: n.parse().context("seats must be a number")?,
+                ..Default::default()
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let activation = if serial.is_some() {
+        epb::ActivationType::SerialNumber
+    } else {
+        epb::ActivationType::SignIn
+    };
+    let contract = c
+        .entitlement
+        .create_contract(epb::CreateContractRequest {
+            contract: Some(epb::Contract {
+                owner: owner_account,
+                activation_type: activation as i32,
+                serial_number: serial.unwrap_or_default(),
+                plan: if premium {
+                    epb::ContractPlan::Premium
+                } else {
+                    epb::ContractPlan::Standard
+                } as i32,
+                ..Default::default()
+            }),
+            subscriptions,
+            request_id: String::new(),
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    let v = serde_json::json!({ "contract": contract.name, "team": contract.team, "subscriptions": contract.subscriptions.iter().map(|s| s.name.clone()).collect::<Vec<_>>() });
+    print(g.json, &v, |_| {
+        let subs = contract
+            .subscriptions
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {} seats ({})",
+                    short(&s.product, "products/"),
+                    s.seats,
+                    s.name
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("Recorded {} in {}: {subs}.", contract.name, contract.team)
+    })
 }

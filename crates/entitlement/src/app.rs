@@ -402,6 +402,43 @@ impl Entitlements {
         Ok(product)
     }
 
+    /// A product, from the check's index when it has it (the catalog only
+    /// grows, and writers wait for the index), else from the database.
+    async fn product_of(&self, tx: &mut WriteTx, id: &ProductId) -> Result<Product> {
+        match self.projection.product(id.as_str()) {
+            Some(p) => Ok(p),
+            None => Self::product_in(tx, id).await,
+        }
+    }
+
+    /// How a pool is activated, from the index when it has it; NOT_FOUND
+    /// when the team holds no seats of the product.
+    async fn activation_of(
+        &self,
+        tx: &mut WriteTx,
+        team: &TeamId,
+        product: &ProductId,
+    ) -> Result<ActivationType> {
+        if let Some(a) = self.projection.activation(team.as_str(), product.as_str()) {
+            return Ok(a);
+        }
+        Ok(store::get_pool(tx.conn(), team, product)
+            .await?
+            .ok_or_else(|| Self::no_pool(team, product))?
+            .activation)
+    }
+
+    fn no_pool(team: &TeamId, product: &ProductId) -> EntitlementError {
+        EntitlementError::not_found("pool", format!("{}/pools/{product}", team.name()))
+    }
+
+    /// Locks a pool (NOT_FOUND when the team holds no seats of it).
+    async fn locked_pool(tx: &mut WriteTx, team: &TeamId, product: &ProductId) -> Result<Pool> {
+        store::lock_pool(tx.conn(), team, product)
+            .await?
+            .ok_or_else(|| Self::no_pool(team, product))
+    }
+
     async fn product_in(tx: &mut WriteTx, id: &ProductId) -> Result<Product> {
         store::get_product(tx.conn(), id)
             .await?
@@ -978,8 +1015,8 @@ impl Entitlements {
         })
     }
 
-    /// R-CLS-4, R-CLS-5: a classic pool's limited items, checked under the
-    /// pool's lock for the items `person` does not hold yet.
+    /// R-CLS-4, R-CLS-5: a classic pool's limited items, for the items the
+    /// person does not hold yet. The caller holds the pool's lock.
     async fn check_classic_items(
         tx: &mut WriteTx,
         pool: &Pool,
@@ -990,7 +1027,6 @@ impl Entitlements {
         if pool.activation != ActivationType::SerialNumber {
             return Ok(());
         }
-        store::lock_pool(tx.conn(), &pool.team, &pool.product).await?;
         for id in items.iter().filter(|i| !held.contains(i)) {
             if let Some(item) = product.item(id) {
                 let holders =
@@ -1002,8 +1038,9 @@ impl Entitlements {
     }
 
     /// R-SEAT-1: gives one person a seat of `product` in `team`, or adds a
-    /// source to the seat they hold. At most one seat per conditional write;
-    /// a full pool is `NoSeat` with the figures.
+    /// source to the seat they hold. A sign-in seat is one conditional
+    /// write; a classic pool is locked first for its item limits. A full
+    /// pool is `NoSeat` with the figures.
     async fn give_seat(
         &self,
         tx: &mut WriteTx,
@@ -1017,11 +1054,7 @@ impl Entitlements {
             items: wanted_items,
             source,
         } = seat;
-        let pool = store::get_pool(tx.conn(), team, &product.id)
-            .await?
-            .ok_or_else(|| {
-                EntitlementError::not_found("pool", format!("{}/pools/{}", team.name(), product.id))
-            })?;
+        let activation = self.activation_of(tx, team, &product.id).await?;
         let items = product.select_items("items", wanted_items)?;
         if let Some(mut a) =
             store::find_assignment(tx.conn(), team, &person.account, &product.id).await?
@@ -1032,8 +1065,12 @@ impl Entitlements {
                 Source::Direct => {
                     a.direct = true;
                     if !wanted_items.is_empty() && a.items != items {
-                        Self::check_classic_items(tx, &pool, product, &items, &previous).await?;
-                        Self::reseat(tx, &pool, product, &previous, &items).await?;
+                        if activation == ActivationType::SerialNumber {
+                            let pool = Self::locked_pool(tx, team, &product.id).await?;
+                            Self::check_classic_items(tx, &pool, product, &items, &previous)
+                                .await?;
+                            Self::reseat(tx, &pool, product, &previous, &items).await?;
+                        }
                         a.items = items;
                         events.push(Self::items_changed(meta, &a, &previous));
                     }
@@ -1048,14 +1085,18 @@ impl Entitlements {
             store::update_assignment(tx.conn(), &a).await?;
             return Ok((Outcome::AlreadyAssigned, a, events));
         }
-        Self::check_classic_items(tx, &pool, product, &items, &[]).await?;
-        if takes_seat(&pool, product, &items)
-            && !store::take_seat(tx.conn(), team, &product.id).await?
-        {
-            let now = store::get_pool(tx.conn(), team, &product.id)
+        let takes = if activation == ActivationType::SerialNumber {
+            let pool = Self::locked_pool(tx, team, &product.id).await?;
+            Self::check_classic_items(tx, &pool, product, &items, &[]).await?;
+            takes_seat(activation, product, &items)
+        } else {
+            true
+        };
+        if takes && !store::take_seat(tx.conn(), team, &product.id).await? {
+            let pool = store::get_pool(tx.conn(), team, &product.id)
                 .await?
-                .unwrap_or(pool);
-            return Err(now.exhausted());
+                .ok_or_else(|| Self::no_pool(team, &product.id))?;
+            return Err(pool.exhausted());
         }
         let a = Assignment {
             id: new_id(),
@@ -1078,7 +1119,7 @@ impl Entitlements {
     }
 
     /// Takes or frees a seat when an assignment's items change whether it
-    /// needs one (classic benefits).
+    /// needs one (classic benefits). The caller holds the pool's lock.
     async fn reseat(
         tx: &mut WriteTx,
         pool: &Pool,
@@ -1086,8 +1127,8 @@ impl Entitlements {
         before: &[String],
         after: &[String],
     ) -> Result<()> {
-        let had = takes_seat(pool, product, before);
-        let needs = takes_seat(pool, product, after);
+        let had = takes_seat(pool.activation, product, before);
+        let needs = takes_seat(pool.activation, product, after);
         if needs && !had && !store::take_seat(tx.conn(), &pool.team, &pool.product).await? {
             let now = store::get_pool(tx.conn(), &pool.team, &pool.product)
                 .await?
@@ -1109,12 +1150,14 @@ impl Entitlements {
         a: &Assignment,
     ) -> Result<NewEvent> {
         store::delete_assignment(tx.conn(), &a.id).await?;
-        let holds = match (
-            store::get_pool(tx.conn(), &a.team, &a.product).await?,
-            store::get_product(tx.conn(), &a.product).await?,
-        ) {
-            (Some(pool), Some(product)) => takes_seat(&pool, &product, &a.items),
-            _ => true,
+        let holds = match self.activation_of(tx, &a.team, &a.product).await {
+            Ok(ActivationType::SignIn) => true,
+            Ok(activation) => {
+                let product = self.product_of(tx, &a.product).await?;
+                takes_seat(activation, &product, &a.items)
+            }
+            Err(EntitlementError::NotFound { .. }) => false,
+            Err(e) => return Err(e),
         };
         if holds {
             store::free_seat(tx.conn(), &a.team, &a.product).await?;
@@ -1164,10 +1207,12 @@ impl Entitlements {
         order.sort_by(|a, b| requests[*a].product.cmp(&requests[*b].product));
         for r in &requests {
             if !products.contains_key(&r.product) {
-                let p = Self::product_in(&mut tx, &r.product).await?;
+                let p = self.product_of(&mut tx, &r.product).await?;
                 if how != "by user"
-                    && let Some(pool) = store::get_pool(tx.conn(), team, &r.product).await?
+                    && self.activation_of(&mut tx, team, &r.product).await?
+                        == ActivationType::SerialNumber
                 {
+                    let pool = Self::locked_pool(&mut tx, team, &r.product).await?;
                     check_classic_by_user(&pool, how)?;
                 }
                 products.insert(r.product.clone(), p);
@@ -1354,7 +1399,7 @@ impl Entitlements {
         let people = self.group_members(team, group).await?;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
-        let product = Self::product_in(&mut tx, product_id).await?;
+        let product = self.product_of(&mut tx, product_id).await?;
         let pool = store::get_pool(tx.conn(), team, product_id)
             .await?
             .ok_or_else(|| {
@@ -1579,16 +1624,16 @@ impl Entitlements {
             self.commit(tx, &[event]).await?;
             return Ok(None);
         }
-        let product = Self::product_in(&mut tx, &a.product).await?;
+        let product = self.product_of(&mut tx, &a.product).await?;
         let items = product.select_items("assignment.items", &items)?;
         if items == a.items {
             return Ok(Some(a));
         }
-        let pool = store::get_pool(tx.conn(), team, &a.product)
-            .await?
-            .ok_or_else(|| EntitlementError::Internal("an assignment without a pool".into()))?;
-        Self::check_classic_items(&mut tx, &pool, &product, &items, &a.items).await?;
-        Self::reseat(&mut tx, &pool, &product, &a.items, &items).await?;
+        if self.activation_of(&mut tx, team, &a.product).await? == ActivationType::SerialNumber {
+            let pool = Self::locked_pool(&mut tx, team, &a.product).await?;
+            Self::check_classic_items(&mut tx, &pool, &product, &items, &a.items).await?;
+            Self::reseat(&mut tx, &pool, &product, &a.items, &items).await?;
+        }
         let previous = std::mem::replace(&mut a.items, items);
         store::update_assignment(tx.conn(), &a).await?;
         let event = Self::items_changed(&meta, &a, &previous);
@@ -1750,7 +1795,7 @@ impl Entitlements {
             .collect();
         let mut events = Vec::new();
         for ga in gas {
-            let product = Self::product_in(tx, &ga.product).await?;
+            let product = self.product_of(tx, &ga.product).await?;
             let (results, evs) = self.seat_group(tx, meta, &ga, &product, &people).await?;
             for r in results
                 .iter()

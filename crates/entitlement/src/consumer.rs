@@ -17,6 +17,14 @@ use crate::error::EntitlementError;
 /// The durable name of this consumer's cursor.
 pub const CONSUMER: &str = "entitlement.team-events";
 
+/// The team events entitlement acts on.
+pub const TEAM_EVENTS: &[&str] = &[
+    "member_removed",
+    "group_members_added",
+    "group_members_removed",
+    "group_deleted",
+];
+
 pub struct TeamEvents {
     pub app: Arc<Entitlements>,
 }

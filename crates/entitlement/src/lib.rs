@@ -105,6 +105,7 @@ impl EntitlementService {
         Consumer {
             name: consumer::CONSUMER,
             source: team,
+            event_types: consumer::TEAM_EVENTS,
             handler: consumer::TeamEvents {
                 app: self.app.clone(),
             },

@@ -165,6 +165,24 @@ impl Projection {
         }
     }
 
+    /// A product of the catalog, as the index has it.
+    pub fn product(&self, id: &str) -> Option<crate::domain::Product> {
+        let state = self.state.read().ok()?;
+        let info = state.products.get(id)?;
+        Some(crate::domain::Product {
+            id: allot_platform::ids::ProductId::from_db(id.to_owned()),
+            display_name: info.display_name.clone(),
+            items: info.items.to_vec(),
+            create_time: 0,
+        })
+    }
+
+    /// How a team's seats of a product are activated, as the index has it.
+    pub fn activation(&self, team: &str, product: &str) -> Option<ActivationType> {
+        let state = self.state.read().ok()?;
+        state.pools.get(team)?.get(product).map(|p| p.activation)
+    }
+
     /// R-SEAT-8: every product a person holds, with its items and activation.
     pub fn products_of(
         &self,

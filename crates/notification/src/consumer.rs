@@ -15,6 +15,9 @@ use crate::error::NotificationError;
 /// The durable name of the cursor on identity's stream.
 pub const IDENTITY_CONSUMER: &str = "notification.identity-events";
 
+/// The identity events that cause emails.
+pub const IDENTITY_EVENTS: &[&str] = &["invitation_created", "invitation_resent"];
+
 pub struct IdentityMail {
     pub app: Arc<Notifications>,
 }
@@ -92,6 +95,9 @@ impl Handler<idpb::Event> for IdentityMail {
 
 /// The durable name of the cursor on entitlement's stream.
 pub const ENTITLEMENT_CONSUMER: &str = "notification.entitlement-events";
+
+/// The entitlement events that cause emails.
+pub const ENTITLEMENT_EVENTS: &[&str] = &["seat_assigned", "contract_created"];
 
 /// Product assignment (R-MAIL-2) and contract confirmation (R-MAIL-4) emails.
 pub struct EntitlementMail {

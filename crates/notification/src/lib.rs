@@ -88,6 +88,7 @@ impl NotificationService {
         Consumer {
             name: consumer::ENTITLEMENT_CONSUMER,
             source: entitlement,
+            event_types: consumer::ENTITLEMENT_EVENTS,
             handler: consumer::EntitlementMail {
                 app: self.app.clone(),
             },
@@ -104,6 +105,7 @@ impl NotificationService {
         Consumer {
             name: consumer::IDENTITY_CONSUMER,
             source: identity,
+            event_types: consumer::IDENTITY_EVENTS,
             handler: consumer::IdentityMail {
                 app: self.app.clone(),
             },

@@ -35,9 +35,12 @@ pub trait Source: Send + Sync + 'static {
     type Event: Send + Sync + 'static;
 
     #[allow(clippy::type_complexity)]
+    /// Opens the stream after `after_cursor`, with only `event_types`
+    /// (all when empty).
     fn open(
         &self,
         after_cursor: Option<String>,
+        event_types: &'static [&'static str],
     ) -> BoxFuture<
         'static,
         Result<BoxStream<'static, Result<SourceItem<Self::Event>, Status>>, Status>,
@@ -109,6 +112,9 @@ pub async fn save_cursor(
 pub struct Consumer<S, H> {
     pub name: &'static str,
     pub source: S,
+    /// The event kinds the handler acts on; the others are never sent
+    /// (checkpoints still move the cursor past them). Empty: all.
+    pub event_types: &'static [&'static str],
     pub handler: H,
     /// The consumer's own outbox (and through it its database).
     pub outbox: Outbox,
@@ -182,7 +188,7 @@ where
         };
         let mut stream = tokio::select! {
             () = stop.cancelled() => return Ok(()),
-            s = self.source.open(cursor) => s?,
+            s = self.source.open(cursor, self.event_types) => s?,
         };
         loop {
             let item = tokio::select! {

@@ -158,6 +158,7 @@ macro_rules! watch_source {
             fn open(
                 &self,
                 after_cursor: Option<String>,
+                event_types: &'static [&'static str],
             ) -> BoxFuture<
                 'static,
                 Result<BoxStream<'static, Result<SourceItem<Self::Event>, Status>>, Status>,
@@ -166,6 +167,7 @@ macro_rules! watch_source {
                 Box::pin(async move {
                     let request = allot_proto::$module::WatchRequest {
                         after_cursor: after_cursor.unwrap_or_default(),
+                        event_types: event_types.iter().map(|t| (*t).to_owned()).collect(),
                         ..Default::default()
                     };
                     let stream = client.watch(request).await?.into_inner();

@@ -98,36 +98,33 @@ pub async fn append(
     events: &[NewEvent],
     now_micros: i64,
 ) -> Result<(), sqlx::Error> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    // A key shared by the events of this commit keeps them together.
-    let commit_key: i64 = match dialect {
-        Dialect::Postgres => {
-            sqlx::query_scalar("SELECT nextval('outbox_commit_seq')")
-                .fetch_one(&mut *conn)
-                .await?
-        }
+    // A key shared by the events of this commit keeps them together: the
+    // first event takes a new one, the others repeat it.
+    let (first_key, same_key) = match dialect {
+        Dialect::Postgres => (
+            "nextval('outbox_commit_seq')",
+            "currval('outbox_commit_seq')",
+        ),
         // One writer at a time: the next key cannot be taken concurrently.
-        Dialect::Sqlite => {
-            sqlx::query_scalar("SELECT COALESCE(MAX(commit_key), 0) + 1 FROM outbox")
-                .fetch_one(&mut *conn)
-                .await?
-        }
+        Dialect::Sqlite => (
+            "(SELECT COALESCE(MAX(commit_key), 0) + 1 FROM outbox)",
+            "(SELECT MAX(commit_key) FROM outbox)",
+        ),
     };
-    for e in events {
-        sqlx::query(
+    for (i, e) in events.iter().enumerate() {
+        let key = if i == 0 { first_key } else { same_key };
+        let sql = format!(
             "INSERT INTO outbox (commit_key, event_id, event_type, team, payload, create_time) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(commit_key)
-        .bind(&e.event_id)
-        .bind(e.event_type)
-        .bind(e.team.as_deref())
-        .bind(&e.payload)
-        .bind(now_micros)
-        .execute(&mut *conn)
-        .await?;
+             VALUES ({key}, $1, $2, $3, $4, $5)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&e.event_id)
+            .bind(e.event_type)
+            .bind(e.team.as_deref())
+            .bind(&e.payload)
+            .bind(now_micros)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::body::Body;
 use tonic::service::Routes;
 use tonic_health::ServingStatus;
@@ -167,13 +166,18 @@ pub async fn serve(
     let result = tonic::transport::Server::builder()
         .layer(edge)
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
-            shutdown.await;
-            reporter
-                .set_service_status("", ServingStatus::NotServing)
-                .await;
-            set_all(&reporter, &health_names, ServingStatus::NotServing).await;
-        })
+        // Without TCP_NODELAY, a response written in parts waits on the
+        // peer's delayed ACK: tens of milliseconds per call.
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            async move {
+                shutdown.await;
+                reporter
+                    .set_service_status("", ServingStatus::NotServing)
+                    .await;
+                set_all(&reporter, &health_names, ServingStatus::NotServing).await;
+            },
+        )
         .await;
     tracing::info!(address = ?addr, "server stopped");
     result

@@ -15,6 +15,9 @@ use crate::error::TeamError;
 /// The durable name of this consumer's cursor.
 pub const CONSUMER: &str = "team.identity-events";
 
+/// The identity events team acts on.
+pub const IDENTITY_EVENTS: &[&str] = &["account_created", "account_activated", "account_updated"];
+
 pub struct IdentityEvents {
     pub app: Arc<Teams>,
 }
@@ -54,6 +57,9 @@ impl Handler<idpb::Event> for IdentityEvents {
 
 /// The durable name of the cursor on entitlement's stream.
 pub const ENTITLEMENT_CONSUMER: &str = "team.entitlement-events";
+
+/// The entitlement events team acts on.
+pub const ENTITLEMENT_EVENTS: &[&str] = &["subscription_created", "subscription_moved"];
 
 /// Team's reactions to entitlement's events: the plan follows premium
 /// subscriptions (R-ROLE-5).

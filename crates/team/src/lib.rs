@@ -64,6 +64,7 @@ impl TeamService {
         allot_platform::consumer::Consumer {
             name: consumer::ENTITLEMENT_CONSUMER,
             source: entitlement,
+            event_types: consumer::ENTITLEMENT_EVENTS,
             handler: consumer::EntitlementEvents {
                 app: self.app.clone(),
             },
@@ -84,6 +85,7 @@ impl TeamService {
         allot_platform::consumer::Consumer {
             name: consumer::CONSUMER,
             source: identity,
+            event_types: consumer::IDENTITY_EVENTS,
             handler: consumer::IdentityEvents {
                 app: self.app.clone(),
             },

@@ -78,6 +78,14 @@ pub async fn teams_of(
         .collect()
 }
 
+pub async fn team_exists(conn: &mut AnyConnection, id: &TeamId) -> Result<bool> {
+    let found: Option<String> = sqlx::query_scalar("SELECT id FROM teams WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some())
+}
+
 pub async fn any_team_exists(conn: &mut AnyConnection) -> Result<bool> {
     let n: Option<String> = sqlx::query_scalar("SELECT id FROM teams LIMIT 1")
         .fetch_optional(conn)

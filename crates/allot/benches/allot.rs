@@ -1,0 +1,611 @@
+//! Allot's benchmarks. Every figure is a ratio against a baseline measured
+//! in the same run on the same machine, since the machine is shared.
+//!
+//!   bash tests/bench.sh [race|check|assign|all]
+//!
+//! (which starts PostgreSQL and runs `cargo bench -p allot --bench allot`).
+//!
+//! - race: 64 callers assign 200 people to a pool with 10 free seats, 50
+//!   rounds, on PostgreSQL and SQLite: exactly 10 must succeed each round.
+//! - check: CheckEntitlement over real gRPC against a bare tonic server
+//!   with a same-sized unary handler, both driven by h2load: throughput
+//!   ratio (goal >= 0.6), and p99 latency at half the bare server's
+//!   maximum rate (goal < 2 ms).
+//! - assign: assignment throughput on PostgreSQL against `pgbench -N` with
+//!   the same client count on the same server (goal >= 0.5).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+#[path = "../../../tests/e2e/harness.rs"]
+mod harness;
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use allot_platform::testing::{Backend, postgres_admin_url};
+use allot_proto::entitlement as epb;
+use allot_proto::entitlement::entitlement_service_server::{
+    EntitlementService, EntitlementServiceServer,
+};
+use allot_proto::team as tpb;
+use harness::{Clients, Env};
+use prost::Message;
+use tokio::sync::Mutex;
+
+fn main() {
+    let which: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let all = which.is_empty() || which.iter().any(|w| w == "all");
+    let wants = |name: &str| all || which.iter().any(|w| w == name);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // Quiet servers: benchmarks print their own figures.
+    harness::init_tracing_with(&std::env::var("ALLOT_TEST_LOG").unwrap_or_else(|_| "error".into()));
+    let mut report = serde_json::Map::new();
+    rt.block_on(async {
+        if wants("race") {
+            report.insert("race".into(), race().await);
+        }
+        if wants("check") {
+            report.insert("check".into(), check().await);
+        }
+        if wants("assign") {
+            report.insert("assign".into(), assign().await);
+        }
+    });
+    let json = serde_json::Value::Object(report);
+    let out =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-results.json");
+    let _ = std::fs::write(
+        &out,
+        serde_json::to_string_pretty(&json).unwrap_or_default(),
+    );
+    println!("\nresults written to {}", out.display());
+}
+
+/// A shop: a product, a contract with `seats`, and clients.
+struct Shop {
+    env: Env,
+    owner: harness::Person,
+    team: String,
+    commerce: Clients,
+    catalog: Clients,
+}
+
+impl Shop {
+    async fn open(backend: Backend) -> Shop {
+        Self::open_with(backend, |_| {}).await
+    }
+
+    async fn open_with(backend: Backend, change: impl FnOnce(&mut allot_platform::Config)) -> Shop {
+        let env = Env::in_process_with(backend, change).await;
+        let catalog = env.service_account(&["catalog"]).await;
+        let commerce = env.service_account(&["contracts"]).await;
+        let owner = env.person("Owner").await;
+        let team = env
+            .internal()
+            .await
+            .team
+            .ensure_owner_team(tpb::EnsureOwnerTeamRequest {
+                owner: owner.account.clone(),
+                always_create: false,
+            })
+            .await
+            .expect("team")
+            .into_inner()
+            .name;
+        Shop {
+            env,
+            owner,
+            team,
+            commerce,
+            catalog,
+        }
+    }
+
+    async fn product(&self, id: &str, seats: i32) {
+        self.catalog
+            .clone()
+            .entitlement
+            .create_product(epb::CreateProductRequest {
+                product_id: id.into(),
+                product: Some(epb::Product {
+                    display_name: id.into(),
+                    items: vec![epb::Item {
+                        id: "desktop".into(),
+                        display_name: "Desktop".into(),
+                        kind: epb::ItemKind::Application as i32,
+                    }],
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("product");
+        self.commerce
+            .clone()
+            .entitlement
+            .create_contract(epb::CreateContractRequest {
+                contract: Some(epb::Contract {
+                    owner: self.owner.account.clone(),
+                    activation_type: epb::ActivationType::SignIn as i32,
+                    ..Default::default()
+                }),
+                subscriptions: vec![epb::Subscription {
+                    product: format!("products/{id}"),
+                    seats,
+                    ..Default::default()
+                }],
+                request_id: String::new(),
+            })
+            .await
+            .expect("contract");
+    }
+
+    /// `count` members of the owner's team, added in one list.
+    async fn members(&self, count: usize) -> Vec<String> {
+        let addresses: Vec<String> = (0..count)
+            .map(|i| harness::unique_email(&format!("m{i}")))
+            .collect();
+        self.owner
+            .clients
+            .clone()
+            .team
+            .add_members(tpb::AddMembersRequest {
+                parent: self.team.clone(),
+                addresses: addresses.join(";"),
+                ..Default::default()
+            })
+            .await
+            .expect("members")
+            .into_inner()
+            .results
+            .into_iter()
+            .map(|r| r.member.expect("member").account)
+            .collect()
+    }
+}
+
+async fn assign_one(
+    c: &Clients,
+    team: &str,
+    account: &str,
+    product: &str,
+) -> Result<String, tonic::Status> {
+    c.clone()
+        .entitlement
+        .assign_products(epb::AssignProductsRequest {
+            parent: team.into(),
+            account: account.into(),
+            products: vec![epb::ProductSelection {
+                product: format!("products/{product}"),
+                items: vec![],
+            }],
+        })
+        .await
+        .map(|r| {
+            r.into_inner().results[0]
+                .assignment
+                .clone()
+                .expect("assignment")
+                .name
+        })
+}
+
+// ---- race ------------------------------------------------------------------
+
+async fn race() -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for (backend, name) in [(Backend::Postgres, "postgres"), (Backend::Sqlite, "sqlite")] {
+        let shop = Shop::open(backend).await;
+        let people = shop.members(200).await;
+        let admin = shop.owner.clients.clone();
+        let mut winners = Vec::new();
+        let started = Instant::now();
+        for round in 0..50 {
+            let product = format!("race{round}");
+            // The owner's own seat (R-SEAT-6) takes one of the 11.
+            shop.product(&product, 11).await;
+            let queue = Arc::new(Mutex::new(people.clone()));
+            let mut tasks = Vec::new();
+            for _ in 0..64 {
+                let (queue, admin, team, product) = (
+                    queue.clone(),
+                    admin.clone(),
+                    shop.team.clone(),
+                    product.clone(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    let mut ok = 0;
+                    while let Some(account) = { queue.lock().await.pop() } {
+                        match assign_one(&admin, &team, &account, &product).await {
+                            Ok(_) => ok += 1,
+                            Err(e) if e.code() == tonic::Code::ResourceExhausted => {}
+                            Err(e) => panic!("unexpected {e:?}"),
+                        }
+                    }
+                    ok
+                }));
+            }
+            let mut ok = 0;
+            for t in tasks {
+                ok += t.await.expect("task");
+            }
+            winners.push(ok);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let exact = winners.iter().all(|w| *w == 10);
+        println!(
+            "race {name:<8}: 50 rounds x 200 people x 64 callers for 10 free seats: winners per round min {} max {} -> {} ({:.1} s)",
+            winners.iter().min().unwrap_or(&0),
+            winners.iter().max().unwrap_or(&0),
+            if exact {
+                "exactly 10 every round"
+            } else {
+                "OVERSUBSCRIBED OR SHORT"
+            },
+            secs
+        );
+        assert!(exact, "{name}: {winners:?}");
+        out.insert(name.into(), serde_json::json!({ "rounds": 50, "winners_each_round": 10, "exact": exact, "seconds": secs }));
+        shop.env.shutdown().await;
+    }
+    serde_json::Value::Object(out)
+}
+
+// ---- check -----------------------------------------------------------------
+
+/// The baseline: a bare tonic server answering CheckEntitlement with a
+/// fixed response of the same size, no authentication, no lookup.
+#[derive(Clone)]
+struct Bare(epb::CheckEntitlementResponse);
+
+#[tonic::async_trait]
+impl EntitlementService for Bare {
+    async fn check_entitlement(
+        &self,
+        _req: tonic::Request<epb::CheckEntitlementRequest>,
+    ) -> Result<tonic::Response<epb::CheckEntitlementResponse>, tonic::Status> {
+        Ok(tonic::Response::new(self.0.clone()))
+    }
+}
+
+/// What h2load measured.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    rps: f64,
+    succeeded: u64,
+    failed: u64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn grpc_body(msg: &impl Message) -> Vec<u8> {
+    let payload = msg.encode_to_vec();
+    let mut body = vec![0u8];
+    body.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(0).to_be_bytes());
+    body.extend_from_slice(&payload);
+    body
+}
+
+/// Drives `url` with h2load for `seconds`; `rps_per_client` limits the rate.
+fn h2load(
+    url: &str,
+    body: &std::path::Path,
+    token: Option<&str>,
+    seconds: u32,
+    rps_per_client: Option<u32>,
+) -> Load {
+    h2load_run(url, body, token, seconds, rps_per_client, 16, 10)
+}
+
+fn h2load_run(
+    url: &str,
+    body: &std::path::Path,
+    token: Option<&str>,
+    seconds: u32,
+    rps_per_client: Option<u32>,
+    clients: u32,
+    streams: u32,
+) -> Load {
+    let log = tempfile::NamedTempFile::new().expect("log file");
+    let mut cmd = Command::new("h2load");
+    cmd.args([
+        "-c",
+        &clients.to_string(),
+        "-m",
+        &streams.to_string(),
+        "-t",
+        "1",
+        "-D",
+        &seconds.to_string(),
+    ])
+    .args(["-H", "content-type: application/grpc", "-H", "te: trailers"])
+    .arg("-d")
+    .arg(body)
+    .arg(format!("--log-file={}", log.path().display()));
+    if let Some(t) = token {
+        cmd.args(["-H", &format!("authorization: Bearer {t}")]);
+    }
+    if let Some(r) = rps_per_client {
+        cmd.arg(format!("--rps={r}"));
+    }
+    let out = cmd
+        .arg(url)
+        .output()
+        .expect("h2load (apt-get install nghttp2-client)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rps = text
+        .lines()
+        .find(|l| l.starts_with("finished in"))
+        .and_then(|l| l.split(", ").nth(1))
+        .and_then(|s| s.trim_end_matches(" req/s").parse::<f64>().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "h2load said:\n{text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let count = |label: &str| -> u64 {
+        text.lines()
+            .find(|l| l.starts_with("requests:"))
+            .and_then(|l| l.split(", ").find(|p| p.ends_with(label)))
+            .and_then(|p| p.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let mut latencies: Vec<u64> = std::fs::read_to_string(log.path())
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            (cols.get(1) == Some(&"200"))
+                .then(|| cols.get(2)?.parse().ok())
+                .flatten()
+        })
+        .collect();
+    latencies.sort_unstable();
+    let pct = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies[i] as f64 / 1000.0
+    };
+    Load {
+        rps,
+        succeeded: count("succeeded"),
+        failed: count("failed"),
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+    }
+}
+
+async fn check() -> serde_json::Value {
+    let shop = Shop::open(Backend::Postgres).await;
+    shop.product("cad", 100).await;
+    let ann = shop.members(1).await.remove(0);
+    assign_one(&shop.owner.clients, &shop.team, &ann, "cad")
+        .await
+        .expect("assign");
+    let launcher = shop.env.service_account(&["entitlements.check"]).await;
+    let request = epb::CheckEntitlementRequest {
+        account: ann.clone(),
+        product: "products/cad".into(),
+        record_usage: false,
+    };
+    // One real call first: h2load counts HTTP 200 as success even when the
+    // gRPC status is an error, so the exact request must be known good.
+    let answer = launcher
+        .clone()
+        .entitlement
+        .check_entitlement(request.clone())
+        .await
+        .expect("check")
+        .into_inner();
+    assert!(answer.allowed, "the benchmark's person must be entitled");
+    let token = shop.env.token_for_scopes(&["entitlements.check"]).await;
+    let mut probe = shop.env.clients_with(Some(&token)).entitlement;
+    assert!(
+        probe
+            .check_entitlement(request.clone())
+            .await
+            .expect("token works")
+            .into_inner()
+            .allowed
+    );
+
+    let body = tempfile::NamedTempFile::new().expect("body");
+    std::fs::write(body.path(), grpc_body(&request)).expect("write body");
+    let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let bare_addr = bare_listener.local_addr().expect("addr");
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(EntitlementServiceServer::new(Bare(answer.clone())))
+            .serve_with_incoming(
+                tonic::transport::server::TcpIncoming::from(bare_listener).with_nodelay(Some(true)),
+            ),
+    );
+    let path = "/allot.entitlement.v1.EntitlementService/CheckEntitlement";
+    let bare_url = format!("http://{bare_addr}{path}");
+    let allot_url = format!("{}{path}", shop.env.urls.entitlement);
+
+    // Warm both, then alternate to even out the machine's noise.
+    h2load(&bare_url, body.path(), None, 2, None);
+    h2load(&allot_url, body.path(), Some(&token), 2, None);
+    let mut bare = Vec::new();
+    let mut allot = Vec::new();
+    for _ in 0..2 {
+        bare.push(h2load(&bare_url, body.path(), None, 8, None));
+        allot.push(h2load(&allot_url, body.path(), Some(&token), 8, None));
+    }
+    let mean = |v: &[Load]| v.iter().map(|l| l.rps).sum::<f64>() / v.len() as f64;
+    let (bare_rps, allot_rps) = (mean(&bare), mean(&allot));
+    let failed: u64 = allot.iter().chain(&bare).map(|l| l.failed).sum();
+    assert_eq!(failed, 0, "h2load saw failed requests");
+    // Latency at half the bare server's maximum rate: 16 clients share it.
+    let per_client = ((bare_rps / 2.0) / 16.0).round().max(1.0) as u32;
+    let half_allot = h2load(&allot_url, body.path(), Some(&token), 10, Some(per_client));
+    let half_bare = h2load(&bare_url, body.path(), None, 10, Some(per_client));
+    if std::env::var("ALLOT_BENCH_EXPLORE").is_ok() {
+        for (c, m) in [(16u32, 1u32), (32, 1), (64, 1), (8, 4)] {
+            let rate = ((bare_rps / 2.0) / f64::from(c)).round().max(1.0) as u32;
+            let a = h2load_run(&allot_url, body.path(), Some(&token), 8, Some(rate), c, m);
+            let b = h2load_run(&bare_url, body.path(), None, 8, Some(rate), c, m);
+            println!(
+                "explore c={c} m={m}: allot {:.0} req/s p50 {:.2} p99 {:.2} | bare {:.0} req/s p50 {:.2} p99 {:.2}",
+                a.rps, a.p50_ms, a.p99_ms, b.rps, b.p50_ms, b.p99_ms
+            );
+        }
+    }
+    let ratio = allot_rps / bare_rps;
+    println!(
+        "check   : bare tonic {bare_rps:.0} req/s, Allot CheckEntitlement {allot_rps:.0} req/s -> ratio {ratio:.2} (goal >= 0.60)"
+    );
+    println!(
+        "check   : at half the bare maximum ({} req/s offered): Allot {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms (goal < 2 ms); bare p99 {:.2} ms",
+        per_client * 16,
+        half_allot.rps,
+        half_allot.p50_ms,
+        half_allot.p99_ms,
+        half_bare.p99_ms
+    );
+    shop.env.shutdown().await;
+    serde_json::json!({
+        "bare_rps": bare_rps,
+        "allot_rps": allot_rps,
+        "ratio": ratio,
+        "half_rate_offered": per_client * 16,
+        "half_rate_achieved": half_allot.rps,
+        "p50_ms": half_allot.p50_ms,
+        "p99_ms": half_allot.p99_ms,
+        "bare_p99_ms": half_bare.p99_ms,
+    })
+}
+
+// ---- assign ------------------------------------------------------------------
+
+const CLIENTS: usize = 8;
+
+/// pgbench -N with `CLIENTS` clients on a fresh database of the same server.
+fn pgbench(seconds: u32) -> f64 {
+    let admin = postgres_admin_url();
+    let db = format!("pgbench_{}", allot_platform::ids::new_id());
+    let psql = |sql: &str| {
+        let ok = Command::new("psql")
+            .args([&format!("{admin}/postgres"), "-q", "-c", sql])
+            .status()
+            .expect("psql")
+            .success();
+        assert!(ok, "psql {sql}");
+    };
+    psql(&format!("CREATE DATABASE {db}"));
+    let url = format!("{admin}/{db}");
+    let init = Command::new("pgbench")
+        .args(["-i", "-q", "-s", "10", &url])
+        .output()
+        .expect("pgbench -i");
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let out = Command::new("pgbench")
+        .args([
+            "-N",
+            "-c",
+            &CLIENTS.to_string(),
+            "-j",
+            "2",
+            "-T",
+            &seconds.to_string(),
+            "-M",
+            "prepared",
+            &url,
+        ])
+        .output()
+        .expect("pgbench");
+    let text = String::from_utf8_lossy(&out.stdout);
+    psql(&format!("DROP DATABASE {db}"));
+    text.lines()
+        .find(|l| l.starts_with("tps ="))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "pgbench said:\n{text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+}
+
+async fn assign() -> serde_json::Value {
+    // A pool as large as a production one, and mail written to files: a
+    // Python SMTP server on the same two cores would take the CPU the
+    // assignments need (the emails are still written, one per assignment).
+    let shop = Shop::open_with(Backend::Postgres, |c| {
+        c.database_max_connections = 32;
+        c.smtp_url = None;
+    })
+    .await;
+    let people = shop.members(CLIENTS).await;
+    for i in 0..CLIENTS {
+        // Two seats: the owner's and one to take and give back.
+        shop.product(&format!("tp{i}"), 2).await;
+    }
+    // Alternate the baseline and Allot so both see the same machine.
+    let mut pg = Vec::new();
+    let mut allot = Vec::new();
+    for _ in 0..2 {
+        pg.push(pgbench(8));
+        allot.push(assign_round(&shop, &people, Duration::from_secs(8)).await);
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (pg_tps, tps) = (mean(&pg), mean(&allot));
+    let ratio = tps / pg_tps;
+    println!(
+        "assign  : pgbench -N {pg_tps:.0} tps, Allot assign/unassign over gRPC {tps:.0} tps ({CLIENTS} clients each) -> ratio {ratio:.2} (goal >= 0.50); rounds pgbench {pg:.0?} Allot {allot:.0?}"
+    );
+    shop.env.shutdown().await;
+    serde_json::json!({ "clients": CLIENTS, "pgbench_tps": pg_tps, "allot_tps": tps, "ratio": ratio })
+}
+
+/// `CLIENTS` clients assign and unassign their own seat for `length`;
+/// returns the changes per second.
+async fn assign_round(shop: &Shop, people: &[String], length: Duration) -> f64 {
+    let admin = shop.owner.clients.clone();
+    let deadline = Instant::now() + length;
+    let mut tasks = Vec::new();
+    for (i, person) in people.iter().cloned().enumerate() {
+        let (admin, team) = (admin.clone(), shop.team.clone());
+        tasks.push(tokio::spawn(async move {
+            let product = format!("tp{i}");
+            let mut ops = 0u64;
+            while Instant::now() < deadline {
+                let name = assign_one(&admin, &team, &person, &product)
+                    .await
+                    .expect("assign");
+                admin
+                    .clone()
+                    .entitlement
+                    .delete_assignment(epb::DeleteAssignmentRequest { name })
+                    .await
+                    .expect("unassign");
+                ops += 2;
+            }
+            ops
+        }));
+    }
+    let started = Instant::now();
+    let mut ops = 0;
+    for t in tasks {
+        ops += t.await.expect("task");
+    }
+    ops as f64 / started.elapsed().as_secs_f64()
+}

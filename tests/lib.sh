@@ -1,0 +1,76 @@
+# Shared by run-all.sh and bench.sh: installs what is missing and starts
+# PostgreSQL and NATS on loopback with their data in a temporary folder,
+# stopping everything on exit. Source it; then call need_tools and
+# start_postgres / start_nats.
+
+say() { printf '\n== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+WORK=$(mktemp -d /tmp/allot-test.XXXXXX)
+chmod 755 "$WORK"
+PGDATA="$WORK/pg"
+NATS_PID=""
+PG_BIN=""
+cleanup() {
+  set +e
+  if [ -n "$PG_BIN" ] && [ -f "$PGDATA/postmaster.pid" ]; then
+    as_root runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1
+  fi
+  [ -n "$NATS_PID" ] && kill "$NATS_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Debian packages and Python tools; extra Debian packages as arguments.
+need_tools() {
+  say "checking tools"
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
+  local apt=("$@")
+  { [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ]; } || apt+=(postgresql)
+  command -v nats-server >/dev/null || apt+=(nats-server)
+  command -v docker-compose >/dev/null || apt+=(docker-compose)
+  command -v python3 >/dev/null || apt+=(python3 python3-venv)
+  if [ ${#apt[@]} -gt 0 ]; then
+    say "installing ${apt[*]} (apt)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt[@]}" >/dev/null
+    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+  fi
+  # Python tools live in a virtual environment of their own.
+  VENV="${ALLOT_TEST_VENV:-$HOME/.cache/allot-test-venv}"
+  if ! "$VENV/bin/python" -c "import aiosmtpd, grpc, grpc_health, grpc_reflection" 2>/dev/null \
+     || [ ! -x "$VENV/bin/buf" ]; then
+    say "installing aiosmtpd, grpcio tools and buf (pip)"
+    python3 -m venv "$VENV" 2>/dev/null || {
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      python3 -m venv "$VENV"
+    }
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+      aiosmtpd grpcio grpcio-health-checking grpcio-reflection buf-bin
+  fi
+  export ALLOT_TEST_PYTHON="$VENV/bin/python"
+  export PATH="$VENV/bin:$PATH"
+}
+
+# PostgreSQL on a free loopback port; extra server options as arguments.
+start_postgres() {
+  say "starting PostgreSQL ($PG_BIN)"
+  local port
+  port=$(free_port)
+  as_root install -d -o postgres -g postgres -m 700 "$PGDATA"
+  as_root runuser -u postgres -- "$PG_BIN/initdb" -D "$PGDATA" -U postgres -A trust -E UTF8 --no-sync >/dev/null
+  as_root runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w \
+    -o "-p $port -k $PGDATA -c listen_addresses=127.0.0.1 $*" start >/dev/null
+  export ALLOT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port"
+}
+
+start_nats() {
+  say "starting NATS JetStream"
+  local port
+  port=$(free_port)
+  nats-server -js -a 127.0.0.1 -p "$port" -sd "$WORK/nats" >"$WORK/nats.log" 2>&1 &
+  NATS_PID=$!
+  export ALLOT_TEST_NATS_URL="nats://127.0.0.1:$port"
+}
