@@ -107,14 +107,14 @@ pub async fn append(
         ),
         // One writer at a time: the next key cannot be taken concurrently.
         Dialect::Sqlite => (
-            "(SELECT COALESCE(MAX(commit_key), 0) + 1 FROM outbox)",
-            "(SELECT MAX(commit_key) FROM outbox)",
+            "(SELECT COALESCE(MAX(commit_key), 0) + 1 FROM outbox_pending)",
+            "(SELECT MAX(commit_key) FROM outbox_pending)",
         ),
     };
     for (i, e) in events.iter().enumerate() {
         let key = if i == 0 { first_key } else { same_key };
         let sql = format!(
-            "INSERT INTO outbox (commit_key, event_id, event_type, team, payload, create_time) \
+            "INSERT INTO outbox_pending (commit_key, event_id, event_type, team, payload, create_time) \
              VALUES ({key}, $1, $2, $3, $4, $5)"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -209,36 +209,67 @@ impl Outbox {
     /// the new head. Several replicas may run this; they take turns on the
     /// `outbox_state` row.
     pub async fn sequence_once(&self) -> Result<i64, sqlx::Error> {
+        self.sequence(true).await
+    }
+
+    /// One sequencer pass. `look_first` checks cheaply for pending events
+    /// before taking the write lock, for passes nobody asked for.
+    async fn sequence(&self, look_first: bool) -> Result<i64, sqlx::Error> {
         let db = &self.inner.db;
-        let pending: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM outbox WHERE position IS NULL LIMIT 1")
+        let pending = !look_first
+            || sqlx::query_scalar::<_, i64>("SELECT id FROM outbox_pending LIMIT 1")
                 .fetch_optional(db.pool())
-                .await?;
-        let head = if pending.is_some() {
+                .await?
+                .is_some();
+        let head = if pending {
             let mut tx = db.begin_write().await?;
             let head: i64 = sqlx::query_scalar(
                 "UPDATE outbox_state SET head = head WHERE id = 1 RETURNING head",
             )
             .fetch_one(tx.conn())
             .await?;
-            let positioned = sqlx::query(
-                "UPDATE outbox SET position = $1 + t.rn \
-                 FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY commit_key, id) AS rn \
-                       FROM outbox WHERE position IS NULL) AS t \
-                 WHERE outbox.id = t.id RETURNING outbox.event_id, outbox.position",
-            )
-            .bind(head)
-            .fetch_all(tx.conn())
-            .await?;
-            let assigned = positioned.len();
-            let new_head = head + i64::try_from(assigned).unwrap_or(0);
-            sqlx::query("UPDATE outbox_state SET head = $1 WHERE id = 1")
-                .bind(new_head)
-                .execute(tx.conn())
-                .await?;
+            // Everything committed so far moves into the outbox with the
+            // next positions, one commit's events together.
+            let positioned = match db.dialect() {
+                // One statement: the sequencer is on the path of every write
+                // that waits for its position.
+                Dialect::Postgres => {
+                    sqlx::query(
+                        "WITH moved AS (DELETE FROM outbox_pending \
+                           RETURNING id, commit_key, event_id, event_type, team, payload, create_time), \
+                         placed AS (INSERT INTO outbox (position, commit_key, event_id, event_type, team, payload, create_time) \
+                           SELECT $1 + ROW_NUMBER() OVER (ORDER BY commit_key, id), commit_key, event_id, \
+                           event_type, team, payload, create_time FROM moved RETURNING event_id, position), \
+                         head AS (UPDATE outbox_state SET head = $1 + (SELECT COUNT(*) FROM moved) WHERE id = 1) \
+                         SELECT event_id, position FROM placed",
+                    )
+                    .bind(head)
+                    .fetch_all(tx.conn())
+                    .await?
+                }
+                // SQLite has no data-changing statements in WITH.
+                Dialect::Sqlite => {
+                    let positioned = sqlx::query(
+                        "INSERT INTO outbox (position, commit_key, event_id, event_type, team, payload, create_time) \
+                         SELECT $1 + ROW_NUMBER() OVER (ORDER BY commit_key, id), commit_key, event_id, event_type, \
+                         team, payload, create_time FROM outbox_pending RETURNING event_id, position",
+                    )
+                    .bind(head)
+                    .fetch_all(tx.conn())
+                    .await?;
+                    sqlx::query("DELETE FROM outbox_pending")
+                        .execute(tx.conn())
+                        .await?;
+                    sqlx::query("UPDATE outbox_state SET head = $1 WHERE id = 1")
+                        .bind(head + i64::try_from(positioned.len()).unwrap_or(0))
+                        .execute(tx.conn())
+                        .await?;
+                    positioned
+                }
+            };
             tx.commit().await?;
             self.tell_waiters(&positioned);
-            new_head
+            head + i64::try_from(positioned.len()).unwrap_or(0)
         } else {
             sqlx::query_scalar("SELECT head FROM outbox_state WHERE id = 1")
                 .fetch_one(db.pool())
@@ -333,8 +364,9 @@ impl Outbox {
         tokio::spawn(async move {
             let mut last_prune = tokio::time::Instant::now();
             let mut failures: u32 = 0;
+            let mut woken = false;
             loop {
-                match this.sequence_once().await {
+                match this.sequence(!woken).await {
                     Ok(_) => failures = 0,
                     Err(e) => {
                         failures += 1;
@@ -349,11 +381,11 @@ impl Outbox {
                         tracing::warn!(error = %e, "outbox pruning failed");
                     }
                 }
-                tokio::select! {
+                woken = tokio::select! {
                     () = stop.cancelled() => break,
-                    () = this.inner.wake.notified() => {}
-                    () = tokio::time::sleep(this.inner.config.poll_interval) => {}
-                }
+                    () = this.inner.wake.notified() => true,
+                    () = tokio::time::sleep(this.inner.config.poll_interval) => false,
+                };
             }
             this.inner.closing.cancel();
         })
