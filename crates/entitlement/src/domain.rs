@@ -577,11 +577,14 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), EntitlementE
             }
         }
         Action::Check { account } => {
-            if me == Some(account) || caller.has_scope(scopes::ENTITLEMENTS_CHECK) {
+            if me == Some(account)
+                || caller.has_scope(scopes::ENTITLEMENTS_CHECK)
+                || caller.has_scope(scopes::ADMIN)
+            {
                 Ok(())
             } else {
                 Err(denied(
-                    "to ask about yourself, or the `entitlements.check` scope",
+                    "to ask about yourself, or the `entitlements.check` or `admin` scope",
                 ))
             }
         }
@@ -815,5 +818,24 @@ mod tests {
         assert_eq!(day_of(0), 0);
         assert_eq!(day_of(86_400_000_000 - 1), 0);
         assert_eq!(day_of(86_400_000_000), 1);
+    }
+
+    #[test]
+    fn checks_are_for_yourself_or_with_a_scope() {
+        use allot_platform::auth::Principal;
+        let me = AccountId::generate();
+        let other = AccountId::generate();
+        let caller = |scopes: &[&str]| Caller {
+            principal: Principal::Account(me.clone()),
+            actor: None,
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            expires_at: i64::MAX,
+        };
+        assert!(authorize(&caller(&[]), Action::Check { account: &me }).is_ok());
+        assert!(authorize(&caller(&[]), Action::Check { account: &other }).is_err());
+        for scope in [scopes::ENTITLEMENTS_CHECK, scopes::ADMIN] {
+            assert!(authorize(&caller(&[scope]), Action::Check { account: &other }).is_ok());
+        }
+        assert!(authorize(&caller(&[scopes::CATALOG]), Action::Check { account: &other }).is_err());
     }
 }
