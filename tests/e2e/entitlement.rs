@@ -34,7 +34,11 @@ pub fn item(id: &str, kind: epb::ItemKind) -> epb::Item {
 
 impl Shop {
     pub async fn open(backend: Backend) -> Shop {
-        let env = Env::in_process(backend).await;
+        Self::on(Env::in_process(backend).await).await
+    }
+
+    /// A shop on an environment of any shape.
+    pub async fn on(env: Env) -> Shop {
         let catalog = env.service_account(&["catalog"]).await;
         let commerce = env.service_account(&["contracts"]).await;
         let owner = env.person("Olivia").await;
@@ -1170,14 +1174,23 @@ async fn r_cls_1_2_6_contract_manager_and_software_coordinator(backend: Backend)
     appoint(owner.clone(), shop.owner.account.clone())
         .await
         .expect("role passes back");
-    owner
-        .clone()
-        .team
-        .remove_member(tpb::RemoveMemberRequest {
-            name: member_name(&team, &coordinator.account),
-        })
-        .await
-        .expect("now it can go");
+    // Team learns of the new coordinator from entitlement's event.
+    let (o, name) = (owner.clone(), member_name(&team, &coordinator.account));
+    eventually("the coordinator to be free to go", || {
+        let (mut o, name) = (o.clone(), name.clone());
+        async move {
+            match o
+                .team
+                .remove_member(tpb::RemoveMemberRequest { name })
+                .await
+            {
+                Ok(_) => true,
+                Err(e) if e.code() == Code::FailedPrecondition => false,
+                Err(e) => panic!("removal failed: {e:?}"),
+            }
+        }
+    })
+    .await;
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(r_cls_1_2_6_contract_manager_and_software_coordinator);

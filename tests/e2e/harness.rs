@@ -121,6 +121,8 @@ pub struct Env {
     pub config: Config,
     admin_client_id: String,
     shape: Shape,
+    /// Extra environment of `allot serve` processes, kept for restarts.
+    extra_env: Vec<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -195,6 +197,7 @@ impl Env {
                 main: Some(Box::new(running)),
                 notification: None,
             },
+            extra_env: Vec::new(),
             _dir: dir,
         };
         env.wait_serving().await;
@@ -241,6 +244,7 @@ impl Env {
                 main: Some(Box::new(main)),
                 notification: Some(Box::new(notification)),
             },
+            extra_env: Vec::new(),
             _dir: dir,
         };
         env.wait_serving().await;
@@ -284,30 +288,23 @@ impl Env {
             config,
             admin_client_id: "bootstrap-admin".into(),
             shape: Shape::Processes(Vec::new()),
+            extra_env: extra_env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             _dir: dir,
         };
         let children = ports
             .iter()
-            .map(|(kind, port)| {
-                (
-                    *kind,
-                    env.spawn_process(*kind, *port, &keys, extra_env),
-                    *port,
-                )
-            })
+            .map(|(kind, port)| (*kind, env.spawn_process(*kind, *port), *port))
             .collect();
         env.shape = Shape::Processes(children);
         env.wait_serving().await;
         env
     }
 
-    fn spawn_process(
-        &self,
-        kind: ServiceKind,
-        port: u16,
-        keys: &std::path::Path,
-        extra_env: &[(&str, &str)],
-    ) -> Child {
+    fn spawn_process(&self, kind: ServiceKind, port: u16) -> Child {
+        let keys = self._dir.path().join("keys");
         let c = &self.config;
         let db = c.database_url_for(kind.name());
         let log_path: PathBuf = self._dir.path().join(format!("{}.log", kind.name()));
@@ -346,7 +343,7 @@ impl Env {
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log);
-        for (k, v) in extra_env {
+        for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
         cmd.spawn().expect("start allot serve")
@@ -360,15 +357,39 @@ impl Env {
                     (*n).shutdown().await;
                 }
             }
-            Shape::Processes(children) => {
-                for (kind, child, _) in children.iter_mut() {
-                    if *kind == ServiceKind::Notification {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                    }
-                }
+            Shape::Processes(_) => self.kill(ServiceKind::Notification),
+        }
+    }
+
+    /// Kills a service's process at once (SIGKILL: nothing is cleaned up).
+    pub fn kill(&mut self, which: ServiceKind) {
+        let Shape::Processes(children) = &mut self.shape else {
+            panic!("kill needs Env::processes");
+        };
+        for (kind, child, _) in children.iter_mut() {
+            if *kind == which {
+                let _ = child.kill();
+                let _ = child.wait();
             }
         }
+    }
+
+    /// Starts a killed service's process again on its port and database,
+    /// and waits until every service serves.
+    pub async fn restart(&mut self, which: ServiceKind) {
+        let Shape::Processes(children) = &mut self.shape else {
+            panic!("restart needs Env::processes");
+        };
+        let mut children = std::mem::take(children);
+        let port = children
+            .iter()
+            .find(|(k, _, _)| *k == which)
+            .map(|(_, _, p)| *p)
+            .expect("the service's port");
+        children.retain(|(k, _, _)| *k != which);
+        children.push((which, self.spawn_process(which, port), port));
+        self.shape = Shape::Processes(children);
+        self.wait_serving().await;
     }
 
     /// Starts the notification service again on the same database.
@@ -388,26 +409,7 @@ impl Env {
                     *notification = Some(Box::new(n));
                 }
             }
-            Shape::Processes(children) => {
-                let port = children
-                    .iter()
-                    .find(|(k, _, _)| *k == ServiceKind::Notification)
-                    .map(|(_, _, p)| *p)
-                    .expect("notification port");
-                let keys = self._dir.path().join("keys");
-                let mut children =
-                    match std::mem::replace(&mut self.shape, Shape::Processes(Vec::new())) {
-                        Shape::Processes(c) => c,
-                        Shape::InProcess { .. } => unreachable!("matched above"),
-                    };
-                children.retain(|(k, _, _)| *k != ServiceKind::Notification);
-                children.push((
-                    ServiceKind::Notification,
-                    self.spawn_process(ServiceKind::Notification, port, &keys, &[]),
-                    port,
-                ));
-                self.shape = Shape::Processes(children);
-            }
+            Shape::Processes(_) => return self.restart(ServiceKind::Notification).await,
         }
         self.wait_serving().await;
     }

@@ -20,7 +20,7 @@ enum Expiry {
     Wait(Duration),
 }
 
-async fn invite(
+pub async fn invite(
     admin: &mut Clients,
     team: &str,
     given: &str,

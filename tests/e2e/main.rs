@@ -6,6 +6,7 @@
 
 mod authz;
 mod entitlement;
+mod events;
 mod harness;
 mod invitations;
 mod platform;

@@ -213,6 +213,13 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
                 .await?;
         }
         tasks.push(svc.app.outbox().spawn(stop.clone()));
+        relay(
+            &config,
+            ServiceKind::Identity,
+            svc.app.outbox(),
+            &stop,
+            &mut tasks,
+        );
         routes = routes.add_service(svc.server());
         health.push(allot_identity::SERVICE_NAME);
         Some(svc)
@@ -287,14 +294,15 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     let team = if hosts(ServiceKind::Team) {
         let db = open_db(&config, ServiceKind::Team, allot_team::MIGRATIONS).await?;
         dbs.push(db.clone());
-        let svc = TeamService::build(
-            &config,
-            db,
-            clock.clone(),
-            identity_client()?,
-            entitlement_client()?,
-        );
+        let svc = TeamService::build(&config, db, clock.clone(), identity_client()?);
         tasks.push(svc.app.outbox().spawn(stop.clone()));
+        relay(
+            &config,
+            ServiceKind::Team,
+            svc.app.outbox(),
+            &stop,
+            &mut tasks,
+        );
         tasks.push(
             svc.identity_consumer(identity_client()?)
                 .spawn(stop.clone()),
@@ -326,6 +334,13 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         )
         .await?;
         tasks.extend(svc.spawn(stop.clone()));
+        relay(
+            &config,
+            ServiceKind::Entitlement,
+            svc.app.outbox(),
+            &stop,
+            &mut tasks,
+        );
         tasks.push(svc.team_consumer(team_client()?).spawn(stop.clone()));
         routes = routes.add_service(svc.server());
         health.push(allot_entitlement::SERVICE_NAME);
@@ -379,6 +394,24 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         tasks,
         dbs,
     })
+}
+
+/// Starts the JetStream relay of a service's outbox when `nats_url` is set.
+fn relay(
+    config: &Config,
+    kind: ServiceKind,
+    outbox: &allot_platform::outbox::Outbox,
+    stop: &CancellationToken,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+) {
+    if let Some(url) = config.nats_url.as_ref().filter(|u| !u.is_empty()) {
+        let relay = allot_platform::relay::Relay {
+            service: kind.name(),
+            nats_url: url.clone(),
+            outbox: outbox.clone(),
+        };
+        tasks.push(relay.spawn(stop.clone()));
+    }
 }
 
 fn clock_seconds(clock: SharedClock) -> impl Fn() -> i64 + Send + Sync + 'static {

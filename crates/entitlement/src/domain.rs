@@ -588,8 +588,12 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), EntitlementE
                 ))
             }
         }
-        Action::Watch if caller.has_scope(scopes::EVENTS_READ) => Ok(()),
-        Action::Watch => Err(denied("the `events.read` scope")),
+        Action::Watch
+            if caller.has_scope(scopes::EVENTS_READ) || caller.has_scope(scopes::ADMIN) =>
+        {
+            Ok(())
+        }
+        Action::Watch => Err(denied("the `events.read` or `admin` scope")),
     }
 }
 
@@ -836,6 +840,12 @@ mod tests {
         for scope in [scopes::ENTITLEMENTS_CHECK, scopes::ADMIN] {
             assert!(authorize(&caller(&[scope]), Action::Check { account: &other }).is_ok());
         }
-        assert!(authorize(&caller(&[scopes::CATALOG]), Action::Check { account: &other }).is_err());
+        assert!(
+            authorize(
+                &caller(&[scopes::CATALOG]),
+                Action::Check { account: &other }
+            )
+            .is_err()
+        );
     }
 }

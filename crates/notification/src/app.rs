@@ -29,7 +29,6 @@ type Result<T> = std::result::Result<T, NotificationError>;
 /// How many emails are in flight at once.
 const CONCURRENCY: usize = 16;
 /// How long a claimed delivery is held before another worker may take it.
-const LEASE: Duration = Duration::from_secs(120);
 /// How often the queue is looked at when nothing wakes the worker.
 const POLL: Duration = Duration::from_millis(500);
 /// How long a gathering email waits for more of its request's events.
@@ -41,6 +40,8 @@ pub struct MailSettings {
     pub from: String,
     pub public_url: String,
     pub retry: RetryPolicy,
+    /// How long a sender holds a delivery it is sending.
+    pub lease: Duration,
 }
 
 /// A queued email's template, recipient and values.
@@ -271,7 +272,7 @@ impl Notifications {
 
     async fn attempt(&self, d: Delivery) -> Result<()> {
         let now = self.now();
-        let lease = now + i64::try_from(LEASE.as_micros()).unwrap_or(i64::MAX);
+        let lease = now + i64::try_from(self.settings.lease.as_micros()).unwrap_or(i64::MAX);
         {
             let mut tx = self.db.begin_write().await?;
             let claimed = store::claim(tx.conn(), &d.id, now, lease).await?;

@@ -66,6 +66,7 @@ impl NotificationService {
                 initial_backoff: config.delivery.initial_backoff,
                 max_backoff: config.delivery.max_backoff,
             },
+            lease: config.delivery.lease,
         };
         let outbox = Outbox::new(db.clone(), clock.clone(), config.outbox.clone());
         let app = Notifications::new(db, clock.clone(), mailer, settings, identity)?;

@@ -131,6 +131,11 @@ pub struct DeliveryConfig {
     /// How long one SMTP conversation may take.
     #[serde(with = "humantime_serde")]
     pub smtp_timeout: Duration,
+    /// How long a sender holds a delivery it is sending; if the process dies
+    /// meanwhile, another sender takes it over after this long (and may send
+    /// it a second time, with the same Message-ID).
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -220,6 +225,7 @@ impl Default for DeliveryConfig {
             initial_backoff: Duration::from_secs(2),
             max_backoff: Duration::from_secs(600),
             smtp_timeout: Duration::from_secs(30),
+            lease: Duration::from_secs(120),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod mask;
 pub mod outbox;
 pub mod paging;
+pub mod relay;
 pub mod server;
 pub mod telemetry;
 #[cfg(feature = "testing")]

@@ -41,6 +41,7 @@ pub struct NewEvent {
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
     pub position: i64,
+    pub event_id: String,
     pub event_type: String,
     pub team: Option<String>,
     pub payload: Vec<u8>,
@@ -106,8 +107,11 @@ pub async fn append(
             "currval('outbox_commit_seq')",
         ),
         // One writer at a time: the next key cannot be taken concurrently.
+        // Sequenced events count too, or keys would start over each time the
+        // sequencer empties the pending table and two commits would merge.
         Dialect::Sqlite => (
-            "(SELECT COALESCE(MAX(commit_key), 0) + 1 FROM outbox_pending)",
+            "(SELECT MAX(k) + 1 FROM (SELECT COALESCE(MAX(commit_key), 0) AS k FROM outbox_pending \
+              UNION ALL SELECT COALESCE(MAX(commit_key), 0) FROM outbox))",
             "(SELECT MAX(commit_key) FROM outbox_pending)",
         ),
     };
@@ -193,6 +197,11 @@ impl Outbox {
     /// Wakes the sequencer after events were committed some other way.
     pub fn committed(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// The current time by the outbox's clock, in microseconds.
+    pub fn now_micros(&self) -> i64 {
+        to_micros(self.inner.clock.now())
     }
 
     /// The newest position this process knows of.
@@ -375,7 +384,9 @@ impl Outbox {
                         }
                     }
                 }
-                if last_prune.elapsed() >= PRUNE_EVERY {
+                // Short retentions (tests, small installations) prune often
+                // enough that nothing outlives them by much.
+                if last_prune.elapsed() >= PRUNE_EVERY.min(this.inner.config.retention / 2) {
                     last_prune = tokio::time::Instant::now();
                     if let Err(e) = this.prune().await {
                         tracing::warn!(error = %e, "outbox pruning failed");
@@ -447,7 +458,7 @@ impl Outbox {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT position, commit_key, event_type, team, payload FROM outbox \
+            "SELECT position, commit_key, event_type, team, payload, event_id FROM outbox \
              WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
         )
         .bind(after)
@@ -464,6 +475,7 @@ impl Outbox {
                 event_type: row.try_get(2)?,
                 team: row.try_get(3)?,
                 payload: row.try_get(4)?,
+                event_id: row.try_get(5)?,
                 last_in_commit: false,
             });
         }

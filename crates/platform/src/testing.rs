@@ -143,6 +143,40 @@ impl ReceivedMail {
     }
 }
 
+/// aiosmtpd's Maildir handler, with two switches read from files next to
+/// the Maildir: `reject` (addresses refused with 550) and `delay` (seconds
+/// to wait after storing a message before answering).
+const SINK_HANDLER: &str = r#"
+import asyncio, os
+from aiosmtpd.handlers import Mailbox
+
+class Handler(Mailbox):
+    def __init__(self, maildir):
+        super().__init__(maildir)
+        self.control = os.path.dirname(os.path.abspath(maildir))
+
+    def _read(self, name):
+        try:
+            with open(os.path.join(self.control, name)) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        rejected = {a.strip().lower() for a in self._read("reject").splitlines() if a.strip()}
+        if address.lower() in rejected:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        result = await super().handle_DATA(server, session, envelope)
+        delay = self._read("delay").strip()
+        if delay:
+            await asyncio.sleep(float(delay))
+        return result
+"#;
+
 impl SmtpSink {
     /// Starts a server on a free loopback port.
     pub fn start() -> SmtpSink {
@@ -177,6 +211,8 @@ impl SmtpSink {
             return;
         }
         let python = std::env::var("ALLOT_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let control = self._dir.path();
+        std::fs::write(control.join("allot_sink.py"), SINK_HANDLER).expect("write the handler");
         let child = Command::new(python)
             .args([
                 "-m",
@@ -185,9 +221,10 @@ impl SmtpSink {
                 "-l",
                 &format!("127.0.0.1:{}", self.port),
                 "-c",
-                "aiosmtpd.handlers.Mailbox",
+                "allot_sink.Handler",
             ])
             .arg(&self.maildir)
+            .env("PYTHONPATH", control)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -203,6 +240,23 @@ impl SmtpSink {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Answers `550` to RCPT for these addresses (none when empty), as a
+    /// server rejecting a mailbox permanently.
+    pub fn reject(&self, addresses: &[&str]) {
+        std::fs::write(self._dir.path().join("reject"), addresses.join("\n"))
+            .expect("write the reject list");
+    }
+
+    /// Stores each message, then waits this long before answering `250`,
+    /// so a test can kill a sender between sending and recording.
+    pub fn delay_replies(&self, delay: Duration) {
+        std::fs::write(
+            self._dir.path().join("delay"),
+            delay.as_secs_f64().to_string(),
+        )
+        .expect("write the delay");
     }
 
     /// Every message received so far.
@@ -260,5 +314,58 @@ impl SmtpSink {
 impl Drop for SmtpSink {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A real NATS server with JetStream (`nats-server -js`) on a free loopback
+/// port, its store in a temporary folder.
+pub struct NatsServer {
+    port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for NatsServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsServer")
+            .field("port", &self.port)
+            .finish()
+    }
+}
+
+impl NatsServer {
+    pub fn start() -> NatsServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let child = Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server (apt-get install nats-server, or run tests/run-all.sh)");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        NatsServer {
+            port,
+            child,
+            _dir: dir,
+        }
+    }
+
+    /// `nats://127.0.0.1:{port}` for `ALLOT_NATS_URL`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

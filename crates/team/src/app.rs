@@ -5,7 +5,7 @@ use allot_platform::auth::Caller;
 use allot_platform::clock::{SharedClock, to_micros};
 use allot_platform::db::{Db, DbFailure, WriteTx, classify};
 use allot_platform::error::FieldViolation;
-use allot_platform::grpc::{EntitlementClient, IdentityClient, request};
+use allot_platform::grpc::{IdentityClient, request};
 use allot_platform::ids::{AccountId, GroupId, TeamId};
 use allot_platform::outbox::{ChangeMeta, NewEvent, Outbox};
 use allot_platform::paging;
@@ -58,7 +58,6 @@ pub struct Teams {
     outbox: Outbox,
     clock: SharedClock,
     identity: IdentityClient,
-    entitlement: EntitlementClient,
 }
 
 impl std::fmt::Debug for Teams {
@@ -103,19 +102,12 @@ fn peer(status: tonic::Status) -> TeamError {
 }
 
 impl Teams {
-    pub fn new(
-        db: Db,
-        outbox: Outbox,
-        clock: SharedClock,
-        identity: IdentityClient,
-        entitlement: EntitlementClient,
-    ) -> Teams {
+    pub fn new(db: Db, outbox: Outbox, clock: SharedClock, identity: IdentityClient) -> Teams {
         Teams {
             db,
             outbox,
             clock,
             identity,
-            entitlement,
         }
     }
 
@@ -787,29 +779,15 @@ impl Teams {
 
     /// R-CLS-6: the contract manager and the software coordinator of a
     /// classic contract held by the team stay until their role passes on.
+    /// Read from the roles followed from entitlement's events, so removals
+    /// work while entitlement is unavailable.
     async fn check_no_contract_role(&self, team: &TeamId, account: &AccountId) -> Result<()> {
-        use allot_proto::entitlement as epb;
-        let contracts = self
-            .entitlement
-            .clone()
-            .list_contracts(request(epb::ListContractsRequest {
-                account: account.name(),
-                team: team.name(),
-                page_size: 1000,
-                ..Default::default()
-            }))
-            .await
-            .map_err(|status| TeamError::Peer {
-                service: "entitlement",
-                status,
-            })?
-            .into_inner()
-            .contracts;
-        let held = contracts
-            .iter()
-            .find(|c| c.activation_type == epb::ActivationType::SerialNumber as i32);
-        if let Some(c) = held {
-            let role = if c.owner == account.name() {
+        let held = {
+            let mut conn = self.db.conn().await?;
+            store::contract_role_of(&mut conn, &team.name(), &account.name()).await?
+        };
+        if let Some((contract, is_manager)) = held {
+            let role = if is_manager {
                 "contract manager"
             } else {
                 "software coordinator"
@@ -818,11 +796,36 @@ impl Teams {
                 kind: "CONTRACT_ROLE",
                 subject: Self::member_subject(team, account),
                 message: format!(
-                    "this member is the {role} of {}; pass that role to someone else first",
-                    c.name
+                    "this member is the {role} of {contract}; pass that role to someone else first"
                 ),
             });
         }
+        Ok(())
+    }
+
+    /// Follows a classic contract's manager and coordinator (R-CLS-6).
+    pub async fn follow_contract(
+        &self,
+        tx: &mut WriteTx,
+        contract: &allot_proto::entitlement::Contract,
+    ) -> Result<()> {
+        use allot_proto::entitlement::ActivationType;
+        if contract.activation_type != ActivationType::SerialNumber as i32 {
+            return Ok(());
+        }
+        let coordinator = if contract.software_coordinator.is_empty() {
+            &contract.owner
+        } else {
+            &contract.software_coordinator
+        };
+        store::save_contract_roles(
+            tx.conn(),
+            &contract.name,
+            &contract.team,
+            &contract.owner,
+            coordinator,
+        )
+        .await?;
         Ok(())
     }
 
@@ -1082,7 +1085,11 @@ impl Teams {
     }
 
     pub async fn authorize_watch(&self, caller: &Caller, team: Option<&TeamId>) -> Result<()> {
-        if caller.is_internal() || caller.has_scope(allot_platform::auth::scopes::EVENTS_READ) {
+        use allot_platform::auth::scopes;
+        if caller.is_internal()
+            || caller.has_scope(scopes::EVENTS_READ)
+            || caller.has_scope(scopes::ADMIN)
+        {
             return Ok(());
         }
         match team {

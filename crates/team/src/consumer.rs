@@ -59,10 +59,16 @@ impl Handler<idpb::Event> for IdentityEvents {
 pub const ENTITLEMENT_CONSUMER: &str = "team.entitlement-events";
 
 /// The entitlement events team acts on.
-pub const ENTITLEMENT_EVENTS: &[&str] = &["subscription_created", "subscription_moved"];
+pub const ENTITLEMENT_EVENTS: &[&str] = &[
+    "subscription_created",
+    "subscription_moved",
+    "contract_created",
+    "contract_updated",
+];
 
 /// Team's reactions to entitlement's events: the plan follows premium
-/// subscriptions (R-ROLE-5).
+/// subscriptions (R-ROLE-5); the roles of classic contracts are kept for
+/// the removal check (R-CLS-6).
 pub struct EntitlementEvents {
     pub app: Arc<Teams>,
 }
@@ -80,6 +86,18 @@ impl Handler<allot_proto::entitlement::Event> for EntitlementEvents {
             .as_ref()
             .map(|c| c.id.as_str())
             .unwrap_or_default();
+        let contract = match &event.payload {
+            Some(E::ContractCreated(c)) => c.contract.as_ref(),
+            Some(E::ContractUpdated(c)) => c.contract.as_ref(),
+            _ => None,
+        };
+        if let Some(contract) = contract {
+            self.app
+                .follow_contract(tx, contract)
+                .await
+                .map_err(handle_error)?;
+            return Ok(Vec::new());
+        }
         let sub: Option<&Subscription> = match &event.payload {
             Some(E::SubscriptionCreated(s)) => s.subscription.as_ref(),
             Some(E::SubscriptionMoved(s)) => s.subscription.as_ref(),

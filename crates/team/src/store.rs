@@ -581,3 +581,47 @@ pub async fn holds_premium(conn: &mut AnyConnection, team: &TeamId) -> Result<bo
     .await?;
     Ok(any.is_some())
 }
+
+/// Records who manages and coordinates a classic contract (R-CLS-6).
+pub async fn save_contract_roles(
+    conn: &mut AnyConnection,
+    contract: &str,
+    team: &str,
+    manager: &str,
+    coordinator: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO contract_roles (contract, team, manager, coordinator) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (contract) DO UPDATE SET team = excluded.team, manager = excluded.manager, \
+         coordinator = excluded.coordinator",
+    )
+    .bind(contract)
+    .bind(team)
+    .bind(manager)
+    .bind(coordinator)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A classic contract of `team` that `account` manages or coordinates, as
+/// `(contract, is_manager)`.
+pub async fn contract_role_of(
+    conn: &mut AnyConnection,
+    team: &str,
+    account: &str,
+) -> Result<Option<(String, bool)>> {
+    let row = sqlx::query(
+        "SELECT contract, manager FROM contract_roles \
+         WHERE team = $1 AND (manager = $2 OR coordinator = $2) ORDER BY contract LIMIT 1",
+    )
+    .bind(team)
+    .bind(account)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| -> Result<(String, bool)> {
+        let manager: String = r.try_get(1)?;
+        Ok((r.try_get(0)?, manager == account))
+    })
+    .transpose()
+}

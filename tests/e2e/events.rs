@@ -1,0 +1,607 @@
+//! R-EVT-1 and R-MAIL-5: change streams that never skip an event, mail that
+//! survives outages, crashes and rejections, reactions that survive a
+//! service being down, and the JetStream relay.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use allot::ServiceKind;
+use allot_platform::testing::{Backend, NatsServer};
+use allot_proto::notification as npb;
+use allot_proto::team as tpb;
+use rand::{Rng, SeedableRng};
+use tokio_stream::StreamExt;
+
+use crate::entitlement::{Shop, assign, check, pool};
+use crate::harness::{Clients, Env, unique_email};
+use crate::invitations::invite;
+use crate::teams::member_name;
+
+/// Polls `f` until it holds, for up to 60 seconds.
+async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !f().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn create_group(
+    c: &mut Clients,
+    team: &str,
+    name: &str,
+) -> Result<tpb::Group, tonic::Status> {
+    c.team
+        .create_group(tpb::CreateGroupRequest {
+            parent: team.into(),
+            group: Some(tpb::Group {
+                display_name: name.into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn open_watch(
+    c: &Clients,
+    after_cursor: &str,
+) -> Result<tonic::Streaming<tpb::WatchResponse>, tonic::Status> {
+    c.team
+        .clone()
+        .watch(tpb::WatchRequest {
+            after_cursor: after_cursor.into(),
+            ..Default::default()
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+fn created_group(e: &tpb::Event) -> Option<String> {
+    match &e.payload {
+        Some(tpb::event::Payload::GroupCreated(g)) => {
+            g.group.as_ref().map(|g| g.display_name.clone())
+        }
+        _ => None,
+    }
+}
+
+/// Every team event with its position, read from the start up to `upto`.
+async fn all_team_events(c: &Clients, upto: usize) -> Vec<tpb::Event> {
+    let mut stream = open_watch(c, "").await.expect("watch");
+    let mut out = Vec::new();
+    while out.len() < upto {
+        let item = tokio::time::timeout(Duration::from_secs(30), stream.next())
+            .await
+            .expect("the stream keeps delivering")
+            .expect("the stream stays open")
+            .expect("no error");
+        if let Some(tpb::watch_response::Kind::Event(e)) = item.kind {
+            out.push(e);
+        }
+    }
+    out
+}
+
+fn position(e: &tpb::Event) -> i64 {
+    e.context
+        .as_ref()
+        .and_then(|c| c.cursor.parse().ok())
+        .expect("a numeric cursor")
+}
+
+fn event_id(e: &tpb::Event) -> String {
+    e.context.as_ref().map(|c| c.id.clone()).unwrap_or_default()
+}
+
+const WRITERS: usize = 4;
+const EACH: usize = 30;
+
+/// R-EVT-1: writers commit concurrently while a watcher reads; the watcher
+/// is cut off at random points and resumes from the cursor it saved last.
+/// It sees every event, by id, in commit order, with no gap in positions,
+/// and sees again only events it had not saved.
+async fn r_evt_1_a_resumed_watcher_misses_nothing(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let admin = env.admin().await;
+    let reader = env.service_account(&["events.read"]).await;
+    let team = env.first_team().await.name;
+
+    let watcher = tokio::spawn(async move {
+        let mut rng = rand::rngs::StdRng::from_entropy();
+        let mut saved = String::new();
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        let mut may_repeat: HashSet<String> = HashSet::new();
+        let mut unsaved: Vec<String> = Vec::new();
+        let mut first_seen: HashMap<String, i64> = HashMap::new();
+        let mut reconnects = 0;
+        let deadline = Instant::now() + Duration::from_secs(90);
+        'connect: loop {
+            assert!(
+                Instant::now() < deadline,
+                "the watcher did not see every group in time"
+            );
+            let mut stream = open_watch(&reader, &saved).await.expect("watch");
+            let mut last: i64 = saved.parse().unwrap_or(0);
+            loop {
+                let item = tokio::time::timeout(Duration::from_secs(30), stream.next())
+                    .await
+                    .expect("events or checkpoints keep coming")
+                    .expect("the stream stays open")
+                    .expect("no error on the stream");
+                match item.kind {
+                    Some(tpb::watch_response::Kind::Event(e)) => {
+                        let pos = position(&e);
+                        assert_eq!(pos, last + 1, "positions have no gap and no reordering");
+                        last = pos;
+                        let id = event_id(&e);
+                        let n = counts.entry(id.clone()).or_default();
+                        *n += 1;
+                        if *n > 1 {
+                            assert!(
+                                may_repeat.remove(&id),
+                                "event {id} was delivered again although the watcher had saved past it"
+                            );
+                        }
+                        unsaved.push(id);
+                        if let Some(name) = created_group(&e) {
+                            first_seen.entry(name).or_insert(pos);
+                        }
+                        if first_seen.len() == WRITERS * EACH {
+                            return (counts, first_seen, reconnects);
+                        }
+                        if rng.gen_ratio(1, 3) {
+                            saved = pos.to_string();
+                            unsaved.clear();
+                        }
+                        if rng.gen_ratio(1, 8) {
+                            // Cut off: whatever was not saved may come again.
+                            reconnects += 1;
+                            may_repeat.extend(unsaved.drain(..));
+                            continue 'connect;
+                        }
+                    }
+                    Some(tpb::watch_response::Kind::Checkpoint(c)) => {
+                        let at: i64 = c.cursor.parse().expect("numeric checkpoint");
+                        assert!(at >= last, "a checkpoint never goes back");
+                        last = at;
+                        saved = c.cursor;
+                        unsaved.clear();
+                    }
+                    None => panic!("an empty watch response"),
+                }
+            }
+        }
+    });
+
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let mut c = admin.clone();
+        let team = team.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0..EACH {
+                create_group(&mut c, &team, &format!("w{w}-{i:03}"))
+                    .await
+                    .expect("create group");
+            }
+        }));
+    }
+    for w in writers {
+        w.await.expect("writer");
+    }
+    let (counts, first_seen, reconnects) = watcher.await.expect("watcher");
+    assert!(reconnects > 0, "the watcher was cut off at least once");
+    assert_eq!(first_seen.len(), WRITERS * EACH);
+    // Commit order: each writer's commits follow one another, so the
+    // watcher must see them in that order.
+    for w in 0..WRITERS {
+        let positions: Vec<i64> = (0..EACH)
+            .map(|i| first_seen[&format!("w{w}-{i:03}")])
+            .collect();
+        assert!(
+            positions.windows(2).all(|p| p[0] < p[1]),
+            "writer {w}'s commits arrive in the order they were made: {positions:?}"
+        );
+    }
+    assert!(counts.values().all(|n| *n >= 1));
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_evt_1_a_resumed_watcher_misses_nothing);
+
+/// R-EVT-1: a cursor older than the retained events gets OUT_OF_RANGE, so
+/// the client lists afresh; reading from the start still works.
+async fn r_evt_1_a_pruned_cursor_is_out_of_range(backend: Backend) {
+    let env = Env::in_process_with(backend, |c| {
+        c.outbox.retention = Duration::from_secs(1);
+    })
+    .await;
+    let mut admin = env.admin().await;
+    let team = env.first_team().await.name;
+    create_group(&mut admin, &team, "old").await.expect("group");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    create_group(&mut admin, &team, "new").await.expect("group");
+    let reader = env.service_account(&["events.read"]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Err(s) = open_watch(&reader, "1").await {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the first events were never pruned"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status.code(), tonic::Code::OutOfRange, "{status:?}");
+    assert!(
+        status.message().contains("list"),
+        "says what to do: {}",
+        status.message()
+    );
+    // From the start: the oldest retained event, and "old" is gone.
+    let events = all_team_events(&reader, 1).await;
+    assert!(position(&events[0]) > 1);
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_evt_1_a_pruned_cursor_is_out_of_range);
+
+async fn deliveries_to(c: &Clients, recipient: &str) -> Vec<npb::Delivery> {
+    c.notification
+        .clone()
+        .list_deliveries(npb::ListDeliveriesRequest {
+            page_size: 100,
+            recipient: recipient.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list deliveries")
+        .into_inner()
+        .deliveries
+}
+
+fn message_id(m: &allot_platform::testing::ReceivedMail) -> String {
+    m.header("Message-ID")
+        .expect("every message has a Message-ID")
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_owned()
+}
+
+/// R-MAIL-5: with the SMTP server down, 100 invitations wait; when it is
+/// back each arrives exactly once, counted by Message-ID at the server.
+async fn r_mail_5_an_smtp_outage_loses_and_doubles_nothing(backend: Backend) {
+    let mut env = Env::in_process_with(backend, |c| c.delivery.max_attempts = 10_000).await;
+    env.smtp.stop();
+    let admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let emails: Vec<String> = (0..100)
+        .map(|i| unique_email(&format!("outage{i}")))
+        .collect();
+    let mut tasks = Vec::new();
+    for chunk in emails.chunks(25) {
+        let (mut c, team, chunk) = (admin.clone(), team.clone(), chunk.to_vec());
+        tasks.push(tokio::spawn(async move {
+            for e in chunk {
+                invite(&mut c, &team, "Out", "Age", &e).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("inviter");
+    }
+    // Every invitation is queued and has already failed at least once.
+    let last = emails.last().cloned().expect("emails");
+    let a = admin.clone();
+    eventually(
+        "the last invitation to fail against the stopped server",
+        || {
+            let (a, last) = (a.clone(), last.clone());
+            async move {
+                deliveries_to(&a, &last).await.first().is_some_and(|d| {
+                    d.attempts >= 1 && d.state == npb::DeliveryState::Pending as i32
+                })
+            }
+        },
+    )
+    .await;
+    assert!(env.smtp.messages().is_empty());
+    env.smtp.resume();
+    for e in &emails {
+        env.mail_to(e, 1).await;
+    }
+    // Anything sent twice would have arrived by now.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let wanted: HashSet<&str> = emails.iter().map(String::as_str).collect();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    for m in env.smtp.messages() {
+        let to = m.header("To").unwrap_or_default().to_lowercase();
+        if wanted.iter().any(|w| to.contains(&w.to_lowercase())) {
+            *by_id.entry(message_id(&m)).or_default() += 1;
+        }
+    }
+    assert_eq!(by_id.len(), 100, "one message per invitation");
+    assert!(
+        by_id.values().all(|n| *n == 1),
+        "no message twice: {by_id:?}"
+    );
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_mail_5_an_smtp_outage_loses_and_doubles_nothing);
+
+/// R-MAIL-5: notification killed after the server took a message but
+/// before it recorded the send: after the lease the message goes again,
+/// once more at most, with the same Message-ID.
+async fn r_mail_5_a_crash_after_sending_repeats_one_message(backend: Backend) {
+    let mut env = Env::processes(backend, &[("ALLOT_DELIVERY__LEASE", "1s")]).await;
+    let mut admin = env.admin().await;
+    let team = env.first_team().await.name;
+    env.smtp.delay_replies(Duration::from_secs(20));
+    let email = unique_email("crash");
+    invite(&mut admin, &team, "Cra", "Sh", &email).await;
+    // The server stored it and holds back its answer: kill now.
+    env.mail_to(&email, 1).await;
+    env.kill(ServiceKind::Notification);
+    env.smtp.delay_replies(Duration::ZERO);
+    env.restart(ServiceKind::Notification).await;
+    let a = admin.clone();
+    let e2 = email.clone();
+    eventually("the delivery to be recorded as sent", || {
+        let (a, e) = (a.clone(), e2.clone());
+        async move {
+            deliveries_to(&a, &e)
+                .await
+                .first()
+                .is_some_and(|d| d.state == npb::DeliveryState::Sent as i32)
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let delivery = deliveries_to(&admin, &email).await.remove(0);
+    let got = env.smtp.messages_to(&email);
+    assert!(
+        (1..=2).contains(&got.len()),
+        "at most one duplicate, found {} messages",
+        got.len()
+    );
+    let want = delivery.message_id.trim_matches(|c| c == '<' || c == '>');
+    for m in &got {
+        assert_eq!(
+            message_id(m),
+            want,
+            "a duplicate carries the same Message-ID"
+        );
+    }
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_mail_5_a_crash_after_sending_repeats_one_message);
+
+/// R-MAIL-5: a permanent refusal (550) is not retried; it is dead, listed
+/// for the operator, and a retry over gRPC delivers it.
+async fn r_mail_5_a_rejected_message_is_dead_until_retried(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let mut admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let email = unique_email("bounce");
+    env.smtp.reject(&[&email]);
+    invite(&mut admin, &team, "Bou", "Nce", &email).await;
+    let a = admin.clone();
+    eventually("the delivery to be dead", || {
+        let (a, email) = (a.clone(), email.clone());
+        async move {
+            a.notification
+                .clone()
+                .list_deliveries(npb::ListDeliveriesRequest {
+                    state: npb::DeliveryState::Dead as i32,
+                    page_size: 100,
+                    ..Default::default()
+                })
+                .await
+                .expect("list dead deliveries")
+                .into_inner()
+                .deliveries
+                .iter()
+                .any(|d| d.recipient.eq_ignore_ascii_case(&email))
+        }
+    })
+    .await;
+    let dead = deliveries_to(&admin, &email).await.remove(0);
+    assert_eq!(dead.state, npb::DeliveryState::Dead as i32);
+    assert_eq!(dead.attempts, 1, "a permanent refusal is not retried");
+    assert!(dead.last_error.contains("550"), "{}", dead.last_error);
+    assert!(env.smtp.messages_to(&email).is_empty());
+
+    env.smtp.reject(&[]);
+    let retried = admin
+        .notification
+        .retry_delivery(npb::RetryDeliveryRequest {
+            name: dead.name.clone(),
+        })
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(retried.state, npb::DeliveryState::Pending as i32);
+    let got = env.mail_to(&email, 1).await;
+    assert_eq!(
+        message_id(&got[0]),
+        dead.message_id.trim_matches(|c| c == '<' || c == '>')
+    );
+    let a = admin.clone();
+    eventually("the retried delivery to be sent", || {
+        let (a, e) = (a.clone(), email.clone());
+        async move {
+            deliveries_to(&a, &e)
+                .await
+                .first()
+                .is_some_and(|d| d.state == npb::DeliveryState::Sent as i32)
+        }
+    })
+    .await;
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_mail_5_a_rejected_message_is_dead_until_retried);
+
+/// R-TEAM-5: removing a member while entitlement is down; when it starts,
+/// it reads the removal from team's stream and frees the seat.
+async fn r_team_5_seats_are_freed_after_entitlement_was_down(backend: Backend) {
+    let shop = Shop::on(Env::processes(backend, &[]).await).await;
+    shop.product("cad").await;
+    let team = shop.sign_in(&[("cad", 3)]).await.team;
+    let owner = shop.owner.clients.clone();
+    let ann = shop.member(&owner, &team, "Ann").await;
+    assign(&owner, &team, &ann.account, "cad", &[])
+        .await
+        .expect("assign");
+    assert_eq!(pool(&owner, &team, "cad").await.assigned, 2);
+    let mut shop = shop;
+    shop.env.kill(ServiceKind::Entitlement);
+    owner
+        .clone()
+        .team
+        .remove_member(tpb::RemoveMemberRequest {
+            name: member_name(&team, &ann.account),
+        })
+        .await
+        .expect("removing a member does not need entitlement");
+    shop.env.restart(ServiceKind::Entitlement).await;
+    let (o, t) = (owner.clone(), team.clone());
+    eventually("the seat to be freed", || {
+        let (o, t) = (o.clone(), t.clone());
+        async move { pool(&o, &t, "cad").await.assigned == 1 }
+    })
+    .await;
+    assert!(
+        !check(&shop.env.internal().await, &ann.account, "cad")
+            .await
+            .allowed
+    );
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_team_5_seats_are_freed_after_entitlement_was_down);
+
+/// R-EVT-1 on NATS: with the relay on, JetStream holds every team event
+/// exactly once by id, in commit order, although team's process was killed
+/// in the middle of a burst of writes and started again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_evt_1_jetstream_gets_every_event_once_across_a_relay_restart() {
+    let nats = NatsServer::start();
+    let mut env = Env::processes(Backend::Postgres, &[("ALLOT_NATS_URL", &nats.url())]).await;
+    let admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let (mut c, team) = (admin.clone(), team.clone());
+            tokio::spawn(async move {
+                let mut made = Vec::new();
+                for i in 0..60 {
+                    let name = format!("js{w}-{i:03}");
+                    if create_group(&mut c, &team, &name).await.is_ok() {
+                        made.push(name);
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+                made
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    env.kill(ServiceKind::Team);
+    env.restart(ServiceKind::Team).await;
+    let mut made = HashSet::new();
+    for w in writers {
+        made.extend(w.await.expect("writer"));
+    }
+    assert!(
+        made.len() > 60,
+        "writes went on after the restart: {}",
+        made.len()
+    );
+
+    // The source of truth: team's own stream, read over Watch.
+    let reader = env.service_account(&["events.read"]).await;
+    let head = {
+        let mut n = 0;
+        let mut stream = open_watch(&reader, "").await.expect("watch");
+        loop {
+            let item = tokio::time::timeout(Duration::from_secs(30), stream.next())
+                .await
+                .expect("items")
+                .expect("open")
+                .expect("ok");
+            match item.kind {
+                Some(tpb::watch_response::Kind::Event(_)) => n += 1,
+                Some(tpb::watch_response::Kind::Checkpoint(_)) => break n,
+                None => {}
+            }
+        }
+    };
+    let events = all_team_events(&reader, head).await;
+
+    let client = async_nats::connect(nats.url())
+        .await
+        .expect("connect to NATS");
+    let js = async_nats::jetstream::new(client);
+    let mut relayed: Vec<(String, i64, String)> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        relayed.clear();
+        let mut stream = js
+            .get_stream("ALLOT")
+            .await
+            .expect("the relay created the stream");
+        let last = stream
+            .info()
+            .await
+            .expect("stream info")
+            .state
+            .last_sequence;
+        for seq in 1..=last {
+            let Ok(m) = stream.get_raw_message(seq).await else {
+                continue;
+            };
+            if !m.subject.starts_with("allot.team.") {
+                continue;
+            }
+            let header = |k: &str| {
+                m.headers
+                    .get(k)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default()
+            };
+            relayed.push((
+                header("Nats-Msg-Id"),
+                header("Allot-Position").parse().expect("position header"),
+                m.subject.to_string(),
+            ));
+        }
+        if relayed.len() >= events.len() || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let ids: Vec<&str> = relayed.iter().map(|(id, _, _)| id.as_str()).collect();
+    let unique: HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "no event twice on JetStream");
+    for e in &events {
+        assert!(
+            unique.contains(event_id(e).as_str()),
+            "event {} reached JetStream",
+            position(e)
+        );
+    }
+    assert!(
+        relayed.windows(2).all(|w| w[0].1 < w[1].1),
+        "JetStream holds them in commit order"
+    );
+    let created: HashSet<String> = events.iter().filter_map(created_group).collect();
+    assert!(made.iter().all(|m| created.contains(m)));
+    assert!(
+        relayed
+            .iter()
+            .any(|(_, _, s)| s == "allot.team.group_created")
+    );
+    env.shutdown().await;
+}
