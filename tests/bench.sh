@@ -4,7 +4,7 @@
 # and PostgreSQL when missing, starts PostgreSQL with default durability on
 # loopback, and runs a release build.
 #
-#   bash tests/bench.sh                  race, check and assign
+#   bash tests/bench.sh                  race, check, assign and watch
 #   bash tests/bench.sh check            one of them
 set -euo pipefail
 cd "$(dirname "$0")/.."

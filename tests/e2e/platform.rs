@@ -61,8 +61,8 @@ async fn unbuilt_rpcs_answer_unimplemented() {
     let env = Env::in_process(Backend::Sqlite).await;
     let mut admin = env.admin().await;
     let err = admin
-        .team
-        .import_members(allot_proto::team::ImportMembersRequest::default())
+        .entitlement
+        .import_assignments(allot_proto::entitlement::ImportAssignmentsRequest::default())
         .await
         .expect_err("not built yet");
     assert_eq!(err.code(), tonic::Code::Unimplemented);

@@ -303,6 +303,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
             &stop,
             &mut tasks,
         );
+        tasks.push(svc.app.spawn_jobs(stop.clone()));
         tasks.push(
             svc.identity_consumer(identity_client()?)
                 .spawn(stop.clone()),
@@ -366,6 +367,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
             svc.entitlement_consumer(entitlement_client()?)
                 .spawn(stop.clone()),
         );
+        tasks.push(svc.team_consumer(team_client()?).spawn(stop.clone()));
         tasks.push(svc.app.spawn_sender(stop.clone()));
         routes = routes.add_service(svc.server());
         health.push(allot_notification::SERVICE_NAME);

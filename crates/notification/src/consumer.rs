@@ -212,3 +212,87 @@ impl Handler<allot_proto::entitlement::Event> for EntitlementMail {
         self.app.wake();
     }
 }
+
+/// The durable name of the cursor on team's stream.
+pub const TEAM_CONSUMER: &str = "notification.team-events";
+
+/// The team events that cause emails.
+pub const TEAM_EVENTS: &[&str] = &["operation_finished"];
+
+/// The import completion email to whoever started it (R-MAIL-3).
+pub struct TeamMail {
+    pub app: Arc<Notifications>,
+}
+
+impl Handler<allot_proto::team::Event> for TeamMail {
+    async fn handle(
+        &self,
+        tx: &mut WriteTx,
+        event: &allot_proto::team::Event,
+    ) -> Result<Vec<NewEvent>, HandleError> {
+        use allot_proto::team as tpb;
+        use allot_proto::team::event::Payload as T;
+        let ctx = event.context.clone().unwrap_or_default();
+        let Some(T::OperationFinished(done)) = &event.payload else {
+            return Ok(Vec::new());
+        };
+        if done.creator_email.is_empty() {
+            return Ok(Vec::new());
+        }
+        let op = done.operation.clone().unwrap_or_default();
+        let meta = op
+            .metadata
+            .as_ref()
+            .and_then(|a| {
+                <tpb::ImportMembersMetadata as prost::Message>::decode(a.value.as_slice()).ok()
+            })
+            .unwrap_or_default();
+        let response = match &op.result {
+            Some(allot_proto::common::operation::Result::Response(r)) => {
+                <tpb::ImportMembersResponse as prost::Message>::decode(r.value.as_slice()).ok()
+            }
+            _ => None,
+        }
+        .unwrap_or_default();
+        let problems: Vec<serde_json::Value> = response
+            .rows
+            .iter()
+            .filter(|r| r.outcome == tpb::AddMemberOutcome::Invalid as i32)
+            .take(50)
+            .map(|r| serde_json::json!({ "line": r.line, "email": r.email, "message": r.message }))
+            .collect();
+        let params: Params = [
+            (
+                "team",
+                serde_json::Value::from(done.team_display_name.clone()),
+            ),
+            ("operation", op.name.clone().into()),
+            ("file_rows", meta.total_rows.into()),
+            ("validate_only", meta.validate_only.into()),
+            ("summary", done.summary.clone().into()),
+            ("problems", problems.into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let source = format!("team/{}", ctx.id);
+        self.app
+            .enqueue(
+                tx,
+                NewMail {
+                    kind: TemplateKind::ImportFinished,
+                    recipient: done.creator_email.clone(),
+                    params,
+                    dedupe_key: source.clone(),
+                    source_event: source,
+                },
+            )
+            .await
+            .map_err(handle_error)?;
+        Ok(Vec::new())
+    }
+
+    fn after_commit(&self) {
+        self.app.wake();
+    }
+}

@@ -19,6 +19,8 @@ pub enum TemplateKind {
     ProductAssignment,
     /// R-MAIL-4.
     ContractConfirmation,
+    /// R-MAIL-3.
+    ImportFinished,
 }
 
 /// What a template needs, with sample values for previews (JSON; strings
@@ -31,7 +33,32 @@ pub struct TemplateInfo {
     pub parameters: &'static [(&'static str, &'static str)],
 }
 
-pub const TEMPLATES: &[TemplateInfo] = &[INVITATION, PRODUCT_ASSIGNMENT, CONTRACT_CONFIRMATION];
+pub const TEMPLATES: &[TemplateInfo] = &[
+    INVITATION,
+    PRODUCT_ASSIGNMENT,
+    CONTRACT_CONFIRMATION,
+    IMPORT_FINISHED,
+];
+
+const IMPORT_FINISHED: TemplateInfo = TemplateInfo {
+    kind: TemplateKind::ImportFinished,
+    name: "import_finished",
+    description: "Sent to the admin who started a CSV import when it finishes, with the summary (R-MAIL-3).",
+    parameters: &[
+        ("team", r#""Design""#),
+        ("operation", r#""operations/0199""#),
+        ("file_rows", "3"),
+        ("validate_only", "false"),
+        (
+            "summary",
+            r#""1 invited, 1 added, 0 already members, 1 invalid""#,
+        ),
+        (
+            "problems",
+            r#"[{"line": 4, "email": "not-an-address", "message": "email: is not an email address"}]"#,
+        ),
+    ],
+};
 
 const INVITATION: TemplateInfo = TemplateInfo {
     kind: TemplateKind::Invitation,
@@ -85,6 +112,7 @@ impl TemplateKind {
             TemplateKind::Invitation => &INVITATION,
             TemplateKind::ProductAssignment => &PRODUCT_ASSIGNMENT,
             TemplateKind::ContractConfirmation => &CONTRACT_CONFIRMATION,
+            TemplateKind::ImportFinished => &IMPORT_FINISHED,
         }
     }
 

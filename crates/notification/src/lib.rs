@@ -16,7 +16,7 @@ use allot_platform::Config;
 use allot_platform::clock::SharedClock;
 use allot_platform::consumer::Consumer;
 use allot_platform::db::{Db, Migrations};
-use allot_platform::grpc::{EntitlementClient, IdentityClient};
+use allot_platform::grpc::{EntitlementClient, IdentityClient, TeamClient};
 use allot_platform::outbox::Outbox;
 use allot_proto::notification::notification_service_server::NotificationServiceServer;
 use sqlx::migrate::Migrator;
@@ -91,6 +91,20 @@ impl NotificationService {
             source: entitlement,
             event_types: consumer::ENTITLEMENT_EVENTS,
             handler: consumer::EntitlementMail {
+                app: self.app.clone(),
+            },
+            outbox: self.outbox.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// Follows team's events for import completion emails.
+    pub fn team_consumer(&self, team: TeamClient) -> Consumer<TeamClient, consumer::TeamMail> {
+        Consumer {
+            name: consumer::TEAM_CONSUMER,
+            source: team,
+            event_types: consumer::TEAM_EVENTS,
+            handler: consumer::TeamMail {
                 app: self.app.clone(),
             },
             outbox: self.outbox.clone(),

@@ -55,6 +55,18 @@ const SOURCES: &[(&str, &str)] = &[
         "contract_confirmation.html",
         include_str!("../templates/contract_confirmation.html"),
     ),
+    (
+        "import_finished.subject",
+        include_str!("../templates/import_finished.subject"),
+    ),
+    (
+        "import_finished.txt",
+        include_str!("../templates/import_finished.txt"),
+    ),
+    (
+        "import_finished.html",
+        include_str!("../templates/import_finished.html"),
+    ),
 ];
 
 impl Renderer {

@@ -54,10 +54,14 @@ pub struct ListOutcome {
 }
 
 pub struct Teams {
-    db: Db,
-    outbox: Outbox,
-    clock: SharedClock,
+    pub(crate) db: Db,
+    pub(crate) outbox: Outbox,
+    pub(crate) clock: SharedClock,
     identity: IdentityClient,
+    /// Wakes the job worker when an operation starts.
+    pub(crate) jobs: tokio::sync::Notify,
+    /// Most rows one CSV import takes (R-INV-5).
+    pub(crate) import_max_rows: usize,
 }
 
 impl std::fmt::Debug for Teams {
@@ -67,7 +71,7 @@ impl std::fmt::Debug for Teams {
 }
 
 /// A person as identity knows them.
-struct Person {
+pub(crate) struct Person {
     account: AccountId,
     email: Email,
     given_name: String,
@@ -108,7 +112,15 @@ impl Teams {
             outbox,
             clock,
             identity,
+            jobs: tokio::sync::Notify::new(),
+            import_max_rows: 5000,
         }
+    }
+
+    /// Sets the largest CSV import (`import.max_rows`).
+    pub fn with_import_max_rows(mut self, max_rows: usize) -> Teams {
+        self.import_max_rows = max_rows;
+        self
     }
 
     pub fn outbox(&self) -> &Outbox {
@@ -119,11 +131,11 @@ impl Teams {
         &self.clock
     }
 
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         to_micros(self.clock.now())
     }
 
-    fn meta(&self, ctx: &Ctx) -> ChangeMeta {
+    pub(crate) fn meta(&self, ctx: &Ctx) -> ChangeMeta {
         ChangeMeta {
             actor: ctx.caller.name(),
             request_id: ctx.request_id.clone(),
@@ -131,7 +143,7 @@ impl Teams {
         }
     }
 
-    async fn begin(&self) -> Result<WriteTx> {
+    pub(crate) async fn begin(&self) -> Result<WriteTx> {
         Ok(self.db.begin_write().await?)
     }
 
@@ -149,7 +161,12 @@ impl Teams {
     }
 
     /// Checks the caller may do `action` in `team` and returns the team.
-    async fn check(&self, caller: &Caller, team: &TeamId, action: TeamAction) -> Result<Team> {
+    pub(crate) async fn check(
+        &self,
+        caller: &Caller,
+        team: &TeamId,
+        action: TeamAction,
+    ) -> Result<Team> {
         let (t, role) = self.caller_role(caller, team).await?;
         authorize(caller, role, action)?;
         Ok(t)
@@ -475,15 +492,61 @@ impl Teams {
                 "at most 1000 addresses per call",
             ));
         }
+        let people = self.invite_listed(ctx, &team, &entries).await?;
+        let meta = self.meta(ctx);
+        let mut tx = self.begin().await?;
+        let (outcomes, events) = self
+            .insert_listed(
+                &mut tx,
+                &meta,
+                &ctx.caller,
+                &team,
+                entries,
+                people,
+                role,
+                guest,
+            )
+            .await?;
+        self.outbox.commit(tx, &events).await?;
+        Ok(outcomes)
+    }
+
+    /// Invites the valid entries of a list who have no account yet; the
+    /// result has one person per valid entry, in order.
+    pub(crate) async fn invite_listed(
+        &self,
+        ctx: &Ctx,
+        team: &Team,
+        entries: &[crate::domain::ListedAddress],
+    ) -> Result<Vec<Person>> {
         let valid: Vec<&NewPerson> = entries
             .iter()
             .filter_map(|e| e.parsed.as_ref().ok())
             .collect();
-        let mut people = self.invite(ctx, &team, &valid).await?.into_iter();
-        let meta = self.meta(ctx);
-        let mut tx = self.begin().await?;
-        self.authorize_in(&mut tx, &ctx.caller, team_id, action)
-            .await?;
+        self.invite(ctx, team, &valid).await
+    }
+
+    /// Adds invited or existing people to the team inside `tx`, checking
+    /// the caller's role there; returns each entry's outcome and the events.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn insert_listed(
+        &self,
+        tx: &mut WriteTx,
+        meta: &ChangeMeta,
+        caller: &Caller,
+        team: &Team,
+        entries: Vec<crate::domain::ListedAddress>,
+        people: Vec<Person>,
+        role: Role,
+        guest: bool,
+    ) -> Result<(Vec<ListOutcome>, Vec<NewEvent>)> {
+        let action = if guest && role == Role::User {
+            TeamAction::AddGuest
+        } else {
+            TeamAction::ManageMembers
+        };
+        self.authorize_in(tx, caller, &team.id, action).await?;
+        let mut people = people.into_iter();
         let mut events = Vec::new();
         let mut outcomes = Vec::with_capacity(entries.len());
         for entry in entries {
@@ -494,7 +557,7 @@ impl Teams {
                         TeamError::Internal("identity returned too few results".into())
                     })?;
                     let (member, outcome, event) = self
-                        .insert_member(&mut tx, &meta, &team, person, role, guest)
+                        .insert_member(tx, meta, team, person, role, guest)
                         .await?;
                     events.extend(event);
                     Ok((member, outcome))
@@ -505,8 +568,7 @@ impl Teams {
                 result,
             });
         }
-        self.outbox.commit(tx, &events).await?;
-        Ok(outcomes)
+        Ok((outcomes, events))
     }
 
     async fn insert_member(

@@ -237,7 +237,7 @@ fn parse_listed(entry: &str) -> Result<NewPerson, FieldViolation> {
     })
 }
 
-fn names_from_address(email: &str) -> (String, String) {
+pub(crate) fn names_from_address(email: &str) -> (String, String) {
     let local = email.split('@').next().unwrap_or_default();
     let local = local.split('+').next().unwrap_or_default();
     let mut parts = local

@@ -467,6 +467,112 @@ impl TeamService for TeamGrpc {
         Ok(Response::new(convert::member(&m)))
     }
 
+    async fn import_members(
+        &self,
+        req: Request<pb::ImportMembersRequest>,
+    ) -> R<allot_proto::common::Operation> {
+        let ctx = ctx(&req)?;
+        let r = req.into_inner();
+        let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
+        let max = self.app.import_max_rows;
+        let op = self
+            .app
+            .start_import(&ctx, &team, &r.csv, r.validate_only, max)
+            .await?;
+        Ok(Response::new(op))
+    }
+
+    async fn get_operation(
+        &self,
+        req: Request<pb::GetOperationRequest>,
+    ) -> R<allot_proto::common::Operation> {
+        let caller = caller(&req)?;
+        let op = self
+            .app
+            .get_operation(&caller, &req.into_inner().name)
+            .await?;
+        Ok(Response::new(op))
+    }
+
+    async fn list_operations(
+        &self,
+        req: Request<pb::ListOperationsRequest>,
+    ) -> R<pb::ListOperationsResponse> {
+        let caller = caller(&req)?;
+        let r = req.into_inner();
+        let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
+        let (operations, next_page_token) = self
+            .app
+            .list_operations(
+                &caller,
+                &team,
+                i64::from(r.page_size.max(0)).max(20),
+                &r.page_token,
+            )
+            .await?;
+        Ok(Response::new(pb::ListOperationsResponse {
+            operations,
+            next_page_token,
+        }))
+    }
+
+    /// The operation now and after each change of its progress, until done.
+    async fn watch_operation(
+        &self,
+        req: Request<pb::WatchOperationRequest>,
+    ) -> R<BoxStream<allot_proto::common::Operation>> {
+        let caller = (*caller(&req)?).clone();
+        let name = req.into_inner().name;
+        let first = self.app.get_operation(&caller, &name).await?;
+        let app = self.app.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            let mut last = first;
+            if tx.send(Ok(last.clone())).await.is_err() {
+                return;
+            }
+            while !last.done {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                let now = match app.get_operation(&caller, &name).await {
+                    Ok(op) => op,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into())).await;
+                        return;
+                    }
+                };
+                if (now.metadata != last.metadata || now.done != last.done)
+                    && tx.send(Ok(now.clone())).await.is_err()
+                {
+                    return;
+                }
+                last = now;
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
+    async fn export_members(
+        &self,
+        req: Request<pb::ExportMembersRequest>,
+    ) -> R<BoxStream<pb::ExportMembersResponse>> {
+        let caller = caller(&req)?;
+        let r = req.into_inner();
+        let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
+        let guests = match pb::GuestFilter::try_from(r.guests).unwrap_or_default() {
+            pb::GuestFilter::Exclude => GuestFilter::Exclude,
+            pb::GuestFilter::Only => GuestFilter::Only,
+            _ => GuestFilter::Include,
+        };
+        let csv = self.app.export_members(&caller, &team, guests).await?;
+        let chunks: Vec<Result<pb::ExportMembersResponse, Status>> = csv
+            .chunks(64 * 1024)
+            .map(|c| Ok(pb::ExportMembersResponse { chunk: c.to_vec() }))
+            .collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+    }
+
     async fn watch(&self, req: Request<pb::WatchRequest>) -> R<BoxStream<pb::WatchResponse>> {
         let caller = caller(&req)?;
         let r = req.into_inner();

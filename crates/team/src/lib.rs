@@ -7,6 +7,8 @@ mod convert;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod import;
+pub mod operations;
 pub mod store;
 
 use std::sync::Arc;
@@ -51,7 +53,10 @@ impl TeamService {
     ) -> TeamService {
         let outbox = Outbox::new(db.clone(), clock.clone(), config.outbox.clone());
         TeamService {
-            app: Arc::new(Teams::new(db, outbox, clock, identity)),
+            app: Arc::new(
+                Teams::new(db, outbox, clock, identity)
+                    .with_import_max_rows(config.import.max_rows),
+            ),
         }
     }
 

@@ -1,0 +1,353 @@
+//! R-INV-5, R-MAIL-3: CSV imports as long-running operations, and the
+//! member export.
+
+use std::time::{Duration, Instant};
+
+use allot::ServiceKind;
+use allot_platform::testing::Backend;
+use allot_proto::common as cpb;
+use allot_proto::team as tpb;
+use prost::Message;
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+use crate::harness::{ADMIN_EMAIL, Clients, Env, unique_email};
+
+async fn import(
+    c: &Clients,
+    team: &str,
+    csv: &str,
+    validate_only: bool,
+) -> Result<cpb::Operation, tonic::Status> {
+    c.team
+        .clone()
+        .import_members(tpb::ImportMembersRequest {
+            parent: team.into(),
+            csv: csv.as_bytes().to_vec(),
+            validate_only,
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Follows the operation over WatchOperation until it is done; returns
+/// the progress seen and the result.
+async fn wait_done(c: &Clients, op: &cpb::Operation) -> (Vec<i32>, tpb::ImportMembersResponse) {
+    let mut stream = c
+        .team
+        .clone()
+        .watch_operation(tpb::WatchOperationRequest {
+            name: op.name.clone(),
+        })
+        .await
+        .expect("watch operation")
+        .into_inner();
+    let mut progress = Vec::new();
+    loop {
+        let op = tokio::time::timeout(Duration::from_secs(120), stream.next())
+            .await
+            .expect("the operation moves on")
+            .expect("the stream stays open until done")
+            .expect("no error");
+        let meta = tpb::ImportMembersMetadata::decode(
+            op.metadata.as_ref().expect("metadata").value.as_slice(),
+        )
+        .expect("metadata decodes");
+        progress.push(meta.processed_rows);
+        if op.done {
+            return (progress, response_of(&op));
+        }
+    }
+}
+
+fn response_of(op: &cpb::Operation) -> tpb::ImportMembersResponse {
+    match &op.result {
+        Some(cpb::operation::Result::Response(r)) => {
+            tpb::ImportMembersResponse::decode(r.value.as_slice()).expect("response decodes")
+        }
+        other => panic!("the operation did not succeed: {other:?}"),
+    }
+}
+
+async fn member_emails(c: &Clients, team: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let r = c
+            .team
+            .clone()
+            .list_members(tpb::ListMembersRequest {
+                parent: team.into(),
+                page_size: 1000,
+                page_token: token,
+                guests: tpb::GuestFilter::Include as i32,
+            })
+            .await
+            .expect("list members")
+            .into_inner();
+        out.extend(r.members.into_iter().map(|m| m.email.to_lowercase()));
+        if r.next_page_token.is_empty() {
+            return out;
+        }
+        token = r.next_page_token;
+    }
+}
+
+/// R-INV-5, R-MAIL-3: a file with a byte-order mark, CRLF, quoted fields,
+/// its own column order, good and bad rows; each row gets its outcome with
+/// its line; the admin gets the summary by email; the same file again
+/// creates nothing twice.
+async fn r_inv_5_mixed_rows_and_the_same_file_twice(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let known = env.person("Kim").await;
+    let (a, b, c) = (
+        unique_email("imp.a"),
+        unique_email("imp.b"),
+        unique_email("imp.c"),
+    );
+    let csv = format!(
+        "\u{feff}Last Name,Email,First Name\r\n\"Lovelace, Countess\",{a},Ada\r\nHopper,{b},\"Grace\"\r\n,not-an-address,Bad\r\n,{},\r\nLiskov,{c},Barbara\r\n",
+        known.email
+    );
+    let op = import(&admin, &team, &csv, false)
+        .await
+        .expect("import starts");
+    assert!(op.name.starts_with("operations/"));
+    let (progress, first) = wait_done(&admin, &op).await;
+    assert_eq!(*progress.last().expect("progress"), 5);
+    assert_eq!(
+        (
+            first.invited,
+            first.added,
+            first.already_member,
+            first.invalid
+        ),
+        (3, 0, 1, 1)
+    );
+    let by_line: Vec<(i32, i32)> = first.rows.iter().map(|r| (r.line, r.outcome)).collect();
+    assert_eq!(
+        by_line,
+        vec![
+            (2, tpb::AddMemberOutcome::Invited as i32),
+            (3, tpb::AddMemberOutcome::Invited as i32),
+            (4, tpb::AddMemberOutcome::Invalid as i32),
+            (5, tpb::AddMemberOutcome::AlreadyMember as i32),
+            (6, tpb::AddMemberOutcome::Invited as i32),
+        ]
+    );
+    assert!(
+        first.rows[2].message.contains("email"),
+        "{}",
+        first.rows[2].message
+    );
+    let members = member_emails(&admin, &team).await;
+    for e in [&a, &b, &c] {
+        assert!(members.contains(&e.to_lowercase()), "{e} is a member");
+    }
+    let ada = env.mail_to(&a, 1).await;
+    assert!(ada[0].decoded().contains("Ada"));
+    // R-MAIL-3: the summary reaches whoever started it.
+    let done = env.mail_with_subject(ADMIN_EMAIL, "import", 1).await;
+    let text = done[0].decoded();
+    assert!(text.contains("3 invited"), "{text}");
+    assert!(text.contains("line 4"), "{text}");
+
+    let again = import(&admin, &team, &csv, false).await.expect("again");
+    let (_, second) = wait_done(&admin, &again).await;
+    assert_eq!(
+        (
+            second.invited,
+            second.added,
+            second.already_member,
+            second.invalid
+        ),
+        (0, 0, 4, 1),
+        "the same file creates nothing twice"
+    );
+    assert_eq!(member_emails(&admin, &team).await.len(), members.len());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(env.smtp.messages_to(&a).len(), 1, "no second invitation");
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_5_mixed_rows_and_the_same_file_twice);
+
+/// R-INV-5: a dry run says what would happen and changes nothing.
+async fn r_inv_5_validate_only_changes_nothing(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let fresh = unique_email("dry");
+    let before = member_emails(&admin, &team).await;
+    let csv = format!("email\n{fresh}\nnope\n{ADMIN_EMAIL}\n");
+    let op = import(&admin, &team, &csv, true).await.expect("dry run");
+    let (_, r) = wait_done(&admin, &op).await;
+    let outcomes: Vec<i32> = r.rows.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            tpb::AddMemberOutcome::Added as i32,
+            tpb::AddMemberOutcome::Invalid as i32,
+            tpb::AddMemberOutcome::AlreadyMember as i32,
+        ]
+    );
+    assert_eq!(member_emails(&admin, &team).await, before);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(env.smtp.messages_to(&fresh).is_empty());
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_5_validate_only_changes_nothing);
+
+/// R-INV-5 bad input: refused whole with INVALID_ARGUMENT naming the
+/// problem, before anything is written; only admins import.
+async fn r_inv_5_bad_files_are_refused_before_anything_is_written(backend: Backend) {
+    let env = Env::in_process_with(backend, |c| c.import.max_rows = 3).await;
+    let admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let cases: [(&[u8], &str); 4] = [
+        (b"name,phone\nAda,1\n", "no email column"),
+        (b"email\nb\xe9a@example.com\n", "not UTF-8"),
+        (
+            b"email\na@x.io\nb@x.io\nc@x.io\nd@x.io\n",
+            "more than 3 rows",
+        ),
+        (b"PK\x03\x04\x00\x00\x08\x00", "not CSV"),
+    ];
+    for (file, says) in cases {
+        let err = admin
+            .team
+            .clone()
+            .import_members(tpb::ImportMembersRequest {
+                parent: team.clone(),
+                csv: file.to_vec(),
+                validate_only: false,
+            })
+            .await
+            .expect_err("refused");
+        assert_eq!(err.code(), Code::InvalidArgument, "{says}: {err:?}");
+        assert!(err.message().contains(says), "{says}: {}", err.message());
+    }
+    let ops = admin
+        .team
+        .clone()
+        .list_operations(tpb::ListOperationsRequest {
+            parent: team.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .operations;
+    assert!(ops.is_empty(), "nothing was written");
+    let member = env.person("Max").await;
+    let err = import(&member.clients, &team, "email\nx@example.com\n", false)
+        .await
+        .expect_err("members do not import");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_5_bad_files_are_refused_before_anything_is_written);
+
+/// R-INV-5: team's process killed in the middle of a job; started again,
+/// it finishes the job, every row once, nobody twice.
+async fn r_inv_5_a_job_survives_a_restart(backend: Backend) {
+    const ROWS: usize = 1000;
+    let mut env = Env::processes(backend, &[]).await;
+    let admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let before = member_emails(&admin, &team).await.len();
+    let tag = allot_platform::ids::new_id();
+    let mut csv = String::from("first name,last name,email\n");
+    for i in 0..ROWS {
+        csv.push_str(&format!("P{i},Row,p{i}.{tag}@example.com\n"));
+    }
+    let op = import(&admin, &team, &csv, false).await.expect("import");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let now = admin
+            .team
+            .clone()
+            .get_operation(tpb::GetOperationRequest {
+                name: op.name.clone(),
+            })
+            .await
+            .expect("get")
+            .into_inner();
+        let meta = tpb::ImportMembersMetadata::decode(
+            now.metadata.as_ref().expect("metadata").value.as_slice(),
+        )
+        .expect("metadata");
+        assert!(!now.done, "the job finished before it could be interrupted");
+        if meta.processed_rows > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    env.kill(ServiceKind::Team);
+    env.restart(ServiceKind::Team).await;
+    let (_, r) = wait_done(&admin, &op).await;
+    assert_eq!(r.invited as usize, ROWS, "every row invited once");
+    assert_eq!(r.rows.len(), ROWS);
+    let lines: std::collections::HashSet<i32> = r.rows.iter().map(|r| r.line).collect();
+    assert_eq!(lines.len(), ROWS, "one outcome per line");
+    let members = member_emails(&admin, &team).await;
+    assert_eq!(members.len(), before + ROWS, "nobody twice");
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_5_a_job_survives_a_restart);
+
+/// The export neutralises cells a spreadsheet would run as formulas.
+async fn members_export_is_safe_to_open(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let mut admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let email = unique_email("formula");
+    admin
+        .team
+        .add_member(tpb::AddMemberRequest {
+            parent: team.clone(),
+            who: Some(tpb::add_member_request::Who::Person(tpb::Person {
+                given_name: "=HYPERLINK(\"http://evil\",\"x\")".into(),
+                family_name: "+cmd|' /C calc'!A0".into(),
+                email: email.clone(),
+            })),
+            ..Default::default()
+        })
+        .await
+        .expect("add");
+    let mut stream = admin
+        .team
+        .export_members(tpb::ExportMembersRequest {
+            parent: team.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("export")
+        .into_inner();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        bytes.extend(chunk.expect("chunk").chunk);
+    }
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let headers = reader.headers().expect("headers").clone();
+    assert_eq!(&headers[0], "email");
+    let row = reader
+        .records()
+        .map(|r| r.expect("record"))
+        .find(|r| r[0].eq_ignore_ascii_case(&email))
+        .expect("the member is exported");
+    assert_eq!(&row[1], "'=HYPERLINK(\"http://evil\",\"x\")");
+    assert_eq!(&row[2], "'+cmd|' /C calc'!A0");
+    for record in csv::Reader::from_reader(bytes.as_slice()).records() {
+        for cell in record.expect("record").iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?} would run as a formula"
+            );
+        }
+    }
+    env.shutdown().await;
+}
+crate::on_both_backends!(members_export_is_safe_to_open);
