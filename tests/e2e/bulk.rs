@@ -351,3 +351,138 @@ async fn members_export_is_safe_to_open(backend: Backend) {
     env.shutdown().await;
 }
 crate::on_both_backends!(members_export_is_safe_to_open);
+
+fn today() -> cpb::Date {
+    let now = time::OffsetDateTime::now_utc().date();
+    cpb::Date {
+        year: now.year(),
+        month: i32::from(u8::from(now.month())),
+        day: i32::from(now.day()),
+    }
+}
+
+fn days_before(d: &cpb::Date, n: i64) -> cpb::Date {
+    let month = time::Month::try_from(u8::try_from(d.month).expect("month")).expect("month");
+    let date = time::Date::from_calendar_date(d.year, month, u8::try_from(d.day).expect("day"))
+        .expect("date")
+        - time::Duration::days(n);
+    cpb::Date {
+        year: date.year(),
+        month: i32::from(u8::from(date.month())),
+        day: i32::from(date.day()),
+    }
+}
+
+async fn launch(c: &Clients, product: &str) {
+    let r = c
+        .entitlement
+        .clone()
+        .check_entitlement(allot_proto::entitlement::CheckEntitlementRequest {
+            account: String::new(),
+            product: format!("products/{product}"),
+            record_usage: true,
+        })
+        .await
+        .expect("check")
+        .into_inner();
+    assert!(r.allowed);
+}
+
+/// R-USE-2, R-USE-3: per product and day, seats, assigned and distinct
+/// users who launched, over gRPC and as CSV, for a range with known
+/// launches.
+async fn r_use_2_3_usage_report_over_a_range(backend: Backend) {
+    use crate::entitlement::{Shop, assign};
+    use allot_proto::entitlement as epb;
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    shop.product("cam").await;
+    let team = shop.sign_in(&[("cad", 4), ("cam", 2)]).await.team;
+    let owner = shop.owner.clients.clone();
+    let ann = shop.member(&owner, &team, "Ann").await;
+    let bob = shop.member(&owner, &team, "Bob").await;
+    for p in [&ann, &bob] {
+        assign(&owner, &team, &p.account, "cad", &[])
+            .await
+            .expect("assign");
+    }
+    assign(&owner, &team, &ann.account, "cam", &[])
+        .await
+        .expect("assign");
+    // Ann launches cad three times and cam once, Bob cad once.
+    for _ in 0..3 {
+        launch(&ann.clients, "cad").await;
+    }
+    launch(&ann.clients, "cam").await;
+    launch(&bob.clients, "cad").await;
+    let (start, end) = (days_before(&today(), 2), today());
+    let report = owner
+        .entitlement
+        .clone()
+        .get_usage_report(epb::GetUsageReportRequest {
+            parent: team.clone(),
+            start_date: Some(start),
+            end_date: Some(end),
+        })
+        .await
+        .expect("report")
+        .into_inner();
+    let row = |product: &str, date: &cpb::Date| {
+        report
+            .rows
+            .iter()
+            .find(|r| r.product == format!("products/{product}") && r.date.as_ref() == Some(date))
+            .cloned()
+    };
+    let cad = row("cad", &end).expect("today's cad row");
+    assert_eq!((cad.seats, cad.assigned, cad.users), (4, 3, 2));
+    let cam = row("cam", &end).expect("today's cam row");
+    assert_eq!((cam.seats, cam.assigned, cam.users), (2, 2, 1));
+    for r in &report.rows {
+        let d = r.date.as_ref().expect("date");
+        assert!(*d != end || r.users > 0, "launches only today");
+        if *d != end {
+            assert_eq!(r.users, 0, "nobody launched before today: {r:?}");
+        }
+    }
+    // The same figures as CSV.
+    let mut stream = owner
+        .entitlement
+        .clone()
+        .export_usage_report(epb::ExportUsageReportRequest {
+            parent: team.clone(),
+            start_date: Some(start),
+            end_date: Some(end),
+        })
+        .await
+        .expect("export")
+        .into_inner();
+    let mut bytes = Vec::new();
+    while let Some(c) = stream.next().await {
+        bytes.extend(c.expect("chunk").chunk);
+    }
+    let text = String::from_utf8(bytes).expect("UTF-8");
+    assert!(
+        text.starts_with("date,product,seats,assigned,users\n"),
+        "{text}"
+    );
+    let day = format!("{:04}-{:02}-{:02}", end.year, end.month, end.day);
+    assert!(text.contains(&format!("{day},cad,4,3,2\n")), "{text}");
+    assert!(text.contains(&format!("{day},cam,2,2,1\n")), "{text}");
+    assert_eq!(text.lines().count(), report.rows.len() + 1);
+    // Users see no report.
+    let err = ann
+        .clients
+        .entitlement
+        .clone()
+        .get_usage_report(epb::GetUsageReportRequest {
+            parent: team.clone(),
+            start_date: Some(end),
+            end_date: Some(end),
+        })
+        .await
+        .expect_err("users see no report");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_use_2_3_usage_report_over_a_range);

@@ -712,6 +712,42 @@ impl Service for EntitlementGrpc {
         }))
     }
 
+    /// R-USE-2 as a CSV file: one line per day and product.
+    async fn export_usage_report(
+        &self,
+        req: Request<pb::ExportUsageReportRequest>,
+    ) -> R<BoxStream<pb::ExportUsageReportResponse>> {
+        let caller = caller(&req)?;
+        let r = req.get_ref();
+        let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
+        let first = date_to_day("start_date", r.start_date.as_ref())?;
+        let last = date_to_day("end_date", r.end_date.as_ref())?;
+        let rows = self.app.usage_report(&caller, &team, first, last).await?;
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let failed = |e: csv::Error| Status::internal(format!("writing the report: {e}"));
+        out.write_record(["date", "product", "seats", "assigned", "users"])
+            .map_err(failed)?;
+        for u in &rows {
+            let d = day_to_date(u.day);
+            out.write_record([
+                format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
+                u.product.clone(),
+                u.seats.to_string(),
+                u.assigned.to_string(),
+                u.users.to_string(),
+            ])
+            .map_err(failed)?;
+        }
+        let bytes = out
+            .into_inner()
+            .map_err(|e| Status::internal(format!("writing the report: {e}")))?;
+        let chunks: Vec<Result<pb::ExportUsageReportResponse, Status>> = bytes
+            .chunks(64 * 1024)
+            .map(|c| Ok(pb::ExportUsageReportResponse { chunk: c.to_vec() }))
+            .collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+    }
+
     async fn watch(&self, req: Request<pb::WatchRequest>) -> R<BoxStream<pb::WatchResponse>> {
         let caller = caller(&req)?;
         self.app.authorize_watch(&caller)?;
