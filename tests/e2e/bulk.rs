@@ -470,6 +470,50 @@ async fn r_use_2_3_usage_report_over_a_range(backend: Backend) {
     assert!(text.contains(&format!("{day},cad,4,3,2\n")), "{text}");
     assert!(text.contains(&format!("{day},cam,2,2,1\n")), "{text}");
     assert_eq!(text.lines().count(), report.rows.len() + 1);
+    // R-USE-3: the user list with each person's products and last use.
+    let mut stream = owner
+        .team
+        .clone()
+        .export_members(tpb::ExportMembersRequest {
+            parent: team.clone(),
+            include_products: true,
+            ..Default::default()
+        })
+        .await
+        .expect("export users")
+        .into_inner();
+    let mut bytes = Vec::new();
+    while let Some(c) = stream.next().await {
+        bytes.extend(c.expect("chunk").chunk);
+    }
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let headers = reader.headers().expect("headers").clone();
+    assert_eq!(&headers[7], "products");
+    assert_eq!(&headers[8], "last used");
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    let of = |email: &str| {
+        records
+            .iter()
+            .find(|r| r[0].eq_ignore_ascii_case(email))
+            .cloned()
+            .expect("exported")
+    };
+    let ann_row = of(&ann.email);
+    assert_eq!(&ann_row[7], "cad;cam");
+    let today_text = format!("{:04}-{:02}-{:02}T", end.year, end.month, end.day);
+    assert!(
+        ann_row[8].starts_with(&format!("cad {today_text}")),
+        "{:?}",
+        &ann_row[8]
+    );
+    assert!(
+        ann_row[8].contains(&format!(";cam {today_text}")),
+        "{:?}",
+        &ann_row[8]
+    );
+    let owner_row = of(&shop.owner.email);
+    assert_eq!(&owner_row[7], "cad;cam");
+    assert_eq!(&owner_row[8], "cad never;cam never");
     // Users see no report.
     let err = ann
         .clients

@@ -294,7 +294,13 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     let team = if hosts(ServiceKind::Team) {
         let db = open_db(&config, ServiceKind::Team, allot_team::MIGRATIONS).await?;
         dbs.push(db.clone());
-        let svc = TeamService::build(&config, db, clock.clone(), identity_client()?);
+        let svc = TeamService::build(
+            &config,
+            db,
+            clock.clone(),
+            identity_client()?,
+            entitlement_client()?,
+        );
         tasks.push(svc.app.outbox().spawn(stop.clone()));
         relay(
             &config,

@@ -1551,6 +1551,22 @@ impl Entitlements {
 
     /// Assignments of a team, of one person (their own, R-SEAT-7), of one
     /// product, or under one contract (its coordinator, R-CLS-2).
+    /// When each assignment's holder last launched its product (R-USE-3),
+    /// flushing recorded launches first.
+    pub async fn last_uses(
+        &self,
+        team: &TeamId,
+        rows: &[Assignment],
+    ) -> Result<HashMap<(String, String), i64>> {
+        if rows.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.usage.flush().await;
+        let accounts: Vec<&AccountId> = rows.iter().map(|a| &a.account).collect();
+        let mut conn = self.db.conn().await?;
+        Ok(store::last_uses(&mut conn, team, &accounts).await?)
+    }
+
     pub async fn list_assignments(
         &self,
         caller: &Caller,

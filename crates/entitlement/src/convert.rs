@@ -125,6 +125,7 @@ pub fn assignment(a: &Assignment) -> pb::Assignment {
             .collect(),
         create_time: Some(timestamp(a.create_time)),
         email: a.email.clone(),
+        last_use_time: None,
     }
 }
 

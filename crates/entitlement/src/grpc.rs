@@ -582,8 +582,17 @@ impl Service for EntitlementGrpc {
             .app
             .list_assignments(&caller, &team, &query, r.page_size, &r.page_token)
             .await?;
+        let last = self.app.last_uses(&team, &rows).await?;
         Ok(Response::new(pb::ListAssignmentsResponse {
-            assignments: rows.iter().map(convert::assignment).collect(),
+            assignments: rows
+                .iter()
+                .map(|a| pb::Assignment {
+                    last_use_time: last
+                        .get(&(a.account.as_str().to_owned(), a.product.as_str().to_owned()))
+                        .map(|t| allot_platform::clock::timestamp(*t)),
+                    ..convert::assignment(a)
+                })
+                .collect(),
             next_page_token: next,
         }))
     }

@@ -1,6 +1,8 @@
 //! Entitlement's SQL, kept together. Taking a seat is one conditional
 //! write (`take_seat`); everything else follows from it.
 
+use std::collections::HashMap;
+
 use allot_platform::db::{flag, int_flag};
 use allot_platform::ids::{AccountId, ContractId, ProductId, SubscriptionId, TeamId};
 use sqlx::any::AnyRow;
@@ -938,4 +940,32 @@ pub async fn pool_history(
     .iter()
     .map(|r| Ok((r.try_get("product_id")?, r.try_get("day")?, r.try_get("seats")?, r.try_get("assigned")?)))
     .collect()
+}
+
+/// When each of these assignments' holders last launched its product in
+/// the team (R-USE-3), by `(account, product)`.
+pub async fn last_uses(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    accounts: &[&AccountId],
+) -> Result<HashMap<(String, String), i64>> {
+    let mut out = HashMap::new();
+    for chunk in accounts.chunks(500) {
+        let list = (0..chunk.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT account_id, product_id, MAX(time) FROM usage_records \
+             WHERE team_id = $1 AND account_id IN ({list}) GROUP BY account_id, product_id"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(team.as_str());
+        for a in chunk {
+            q = q.bind(a.as_str());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.insert((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?);
+        }
+    }
+    Ok(out)
 }

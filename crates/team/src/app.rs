@@ -5,7 +5,7 @@ use allot_platform::auth::Caller;
 use allot_platform::clock::{SharedClock, to_micros};
 use allot_platform::db::{Db, DbFailure, WriteTx, classify};
 use allot_platform::error::FieldViolation;
-use allot_platform::grpc::{IdentityClient, request};
+use allot_platform::grpc::{EntitlementClient, IdentityClient, request};
 use allot_platform::ids::{AccountId, GroupId, TeamId};
 use allot_platform::outbox::{ChangeMeta, NewEvent, Outbox};
 use allot_platform::paging;
@@ -58,6 +58,8 @@ pub struct Teams {
     pub(crate) outbox: Outbox,
     pub(crate) clock: SharedClock,
     identity: IdentityClient,
+    /// For the products of members in exports (R-USE-3).
+    pub(crate) entitlement: EntitlementClient,
     /// Wakes the job worker when an operation starts.
     pub(crate) jobs: tokio::sync::Notify,
     /// Most rows one CSV import takes (R-INV-5).
@@ -106,12 +108,19 @@ fn peer(status: tonic::Status) -> TeamError {
 }
 
 impl Teams {
-    pub fn new(db: Db, outbox: Outbox, clock: SharedClock, identity: IdentityClient) -> Teams {
+    pub fn new(
+        db: Db,
+        outbox: Outbox,
+        clock: SharedClock,
+        identity: IdentityClient,
+        entitlement: EntitlementClient,
+    ) -> Teams {
         Teams {
             db,
             outbox,
             clock,
             identity,
+            entitlement,
             jobs: tokio::sync::Notify::new(),
             import_max_rows: 5000,
         }

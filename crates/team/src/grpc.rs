@@ -565,7 +565,10 @@ impl TeamService for TeamGrpc {
             pb::GuestFilter::Only => GuestFilter::Only,
             _ => GuestFilter::Include,
         };
-        let csv = self.app.export_members(&caller, &team, guests).await?;
+        let csv = self
+            .app
+            .export_members(&caller, &team, guests, r.include_products)
+            .await?;
         let chunks: Vec<Result<pb::ExportMembersResponse, Status>> = csv
             .chunks(64 * 1024)
             .map(|c| Ok(pb::ExportMembersResponse { chunk: c.to_vec() }))

@@ -43,18 +43,19 @@ pub struct TeamService {
 }
 
 impl TeamService {
-    /// Builds team on a migrated database; `identity` reaches that service
-    /// with an internal token.
+    /// Builds team on a migrated database; `identity` and `entitlement`
+    /// reach those services with an internal token.
     pub fn build(
         config: &Config,
         db: Db,
         clock: SharedClock,
         identity: IdentityClient,
+        entitlement: EntitlementClient,
     ) -> TeamService {
         let outbox = Outbox::new(db.clone(), clock.clone(), config.outbox.clone());
         TeamService {
             app: Arc::new(
-                Teams::new(db, outbox, clock, identity)
+                Teams::new(db, outbox, clock, identity, entitlement)
                     .with_import_max_rows(config.import.max_rows),
             ),
         }
