@@ -6,6 +6,7 @@
 
 mod authz;
 mod bulk;
+mod cli;
 mod entitlement;
 mod events;
 mod harness;

@@ -156,6 +156,16 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Import people from a CSV file into a team (header row naming
+    /// `email`, optionally `first name` and `last name`), with a progress bar
+    /// and each row's outcome at the end.
+    Import(ImportArgs),
+    /// Export a team's users as CSV (safe to open in a spreadsheet).
+    #[command(subcommand)]
+    Export(ExportCmd),
+    /// Reports for whoever pays.
+    #[command(subcommand)]
+    Report(ReportCmd),
     /// Print a service's change events as they happen (`events.read` scope,
     /// or a team admin with --team). Stops with Ctrl-C.
     Watch(WatchArgs),
@@ -163,6 +173,61 @@ enum Command {
     Accept {
         /// The token, or the whole accept link.
         token: String,
+    },
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The CSV file.
+    #[arg(required_unless_present = "show")]
+    file: Option<std::path::PathBuf>,
+    #[arg(long, required_unless_present = "show")]
+    team: Option<String>,
+    /// Only report what would happen.
+    #[arg(long)]
+    validate_only: bool,
+    /// Start the job and print its name without waiting.
+    #[arg(long)]
+    no_wait: bool,
+    /// Show an earlier import (`operations/ID`) instead.
+    #[arg(long, conflicts_with = "file")]
+    show: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// The team's users, optionally with their products and last use.
+    Users {
+        #[arg(long)]
+        team: String,
+        /// Add each user's products and when they last used each.
+        #[arg(long)]
+        products: bool,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCmd {
+    /// Seats, assigned and distinct users per product and day.
+    Usage {
+        #[arg(long)]
+        team: String,
+        /// First day, `YYYY-MM-DD`.
+        #[arg(long)]
+        from: String,
+        /// Last day, `YYYY-MM-DD` (inclusive).
+        #[arg(long)]
+        to: String,
+        /// Print CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
+        /// Also draw seats, assigned and used per day for each product into
+        /// this SVG file.
+        #[arg(long)]
+        chart: Option<std::path::PathBuf>,
     },
 }
 
@@ -624,6 +689,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check { email, product } => check_cmd(g, email, &product).await,
         Command::MyProducts => my_products_cmd(g).await,
         Command::Watch(args) => watch_cmd(g, args).await,
+        Command::Import(args) => import_cmd(g, args).await,
+        Command::Export(ExportCmd::Users {
+            team,
+            products,
+            output,
+        }) => export_users_cmd(g, &team, products, output).await,
+        Command::Report(ReportCmd::Usage {
+            team,
+            from,
+            to,
+            csv,
+            chart,
+        }) => usage_report_cmd(g, &team, &from, &to, csv, chart).await,
         Command::Move { subscription, team } => move_cmd(g, &subscription, &team).await,
         Command::Token => {
             let token = token_for(g).await?;
@@ -1700,4 +1778,340 @@ mod watch_tests {
         };
         assert_eq!(event_type_of(&e.payload), "seat_assigned");
     }
+}
+
+fn import_metadata(op: &allot_proto::common::Operation) -> tpb::ImportMembersMetadata {
+    use prost::Message;
+    op.metadata
+        .as_ref()
+        .and_then(|m| tpb::ImportMembersMetadata::decode(m.value.as_slice()).ok())
+        .unwrap_or_default()
+}
+
+fn outcome_word(o: i32) -> String {
+    tpb::AddMemberOutcome::try_from(o)
+        .map(|o| {
+            o.as_str_name()
+                .trim_start_matches("ADD_MEMBER_OUTCOME_")
+                .to_lowercase()
+                .replace('_', " ")
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct ImportRowView {
+    line: i32,
+    email: String,
+    outcome: String,
+    message: String,
+}
+
+/// Prints a finished import: every row's outcome, then the counts.
+fn print_import(g: &Global, op: &allot_proto::common::Operation) -> anyhow::Result<()> {
+    use prost::Message;
+    let r = match &op.result {
+        Some(allot_proto::common::operation::Result::Response(r)) => {
+            tpb::ImportMembersResponse::decode(r.value.as_slice())?
+        }
+        Some(allot_proto::common::operation::Result::Error(e)) => {
+            bail!("the import failed: {}", e.message)
+        }
+        None => bail!("{} has not finished yet", op.name),
+    };
+    let rows: Vec<ImportRowView> = r
+        .rows
+        .iter()
+        .map(|row| ImportRowView {
+            line: row.line,
+            email: row.email.clone(),
+            outcome: outcome_word(row.outcome),
+            message: row.message.clone(),
+        })
+        .collect();
+    let view = serde_json::json!({
+        "operation": op.name,
+        "invited": r.invited,
+        "added": r.added,
+        "already_member": r.already_member,
+        "invalid": r.invalid,
+        "rows": rows,
+    });
+    print(g.json, &view, |_| {
+        let mut text = format!("{:>6}  {:<40} {:<15} {}\n", "line", "email", "outcome", "");
+        for row in &rows {
+            text.push_str(&format!(
+                "{:>6}  {:<40} {:<15} {}\n",
+                row.line, row.email, row.outcome, row.message
+            ));
+        }
+        text.push_str(&format!(
+            "\n{}: {} invited, {} added, {} already members, {} invalid",
+            op.name, r.invited, r.added, r.already_member, r.invalid
+        ));
+        text
+    })
+}
+
+async fn import_cmd(g: &Global, args: ImportArgs) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let op = match (&args.show, &args.file, &args.team) {
+        (Some(name), _, _) => c
+            .team
+            .get_operation(tpb::GetOperationRequest { name: name.clone() })
+            .await
+            .map_err(status_error)?
+            .into_inner(),
+        (None, Some(file), Some(team)) => {
+            let csv = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            c.team
+                .import_members(tpb::ImportMembersRequest {
+                    parent: team_name(team),
+                    csv,
+                    validate_only: args.validate_only,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner()
+        }
+        _ => bail!("give a file and --team, or --show operations/ID"),
+    };
+    if args.no_wait && !op.done {
+        return print(g.json, &serde_json::json!({ "operation": op.name }), |_| {
+            format!(
+                "started {}; see it with `allotctl import --show {}`",
+                op.name, op.name
+            )
+        });
+    }
+    let total = u64::try_from(import_metadata(&op).total_rows).unwrap_or(0);
+    let bar = if g.json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(total)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} rows  {elapsed_precise}  {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut last = op.clone();
+    if !op.done {
+        let mut stream = c
+            .team
+            .watch_operation(tpb::WatchOperationRequest {
+                name: op.name.clone(),
+            })
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        while let Some(item) = tokio_stream::StreamExt::next(&mut stream).await {
+            let now = item.map_err(status_error)?;
+            bar.set_position(u64::try_from(import_metadata(&now).processed_rows).unwrap_or(0));
+            let done = now.done;
+            last = now;
+            if done {
+                break;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    print_import(g, &last)
+}
+
+async fn export_users_cmd(
+    g: &Global,
+    team: &str,
+    products: bool,
+    output: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let mut stream = c
+        .team
+        .export_members(tpb::ExportMembersRequest {
+            parent: team_name(team),
+            guests: tpb::GuestFilter::Include as i32,
+            include_products: products,
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = tokio_stream::StreamExt::next(&mut stream).await {
+        bytes.extend(chunk.map_err(status_error)?.chunk);
+    }
+    match output {
+        Some(path) => {
+            std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {} ({} bytes)", path.display(), bytes.len());
+        }
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_date(field: &str, s: &str) -> anyhow::Result<allot_proto::common::Date> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let d = time::Date::parse(s, &fmt).with_context(|| format!("--{field} must be YYYY-MM-DD"))?;
+    Ok(allot_proto::common::Date {
+        year: d.year(),
+        month: i32::from(u8::from(d.month())),
+        day: i32::from(d.day()),
+    })
+}
+
+fn date_text(d: Option<&allot_proto::common::Date>) -> String {
+    d.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+        .unwrap_or_default()
+}
+
+async fn usage_report_cmd(
+    g: &Global,
+    team: &str,
+    from: &str,
+    to: &str,
+    as_csv: bool,
+    chart: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    let mut c = connect(g, true).await?;
+    let (start, end) = (parse_date("from", from)?, parse_date("to", to)?);
+    let report = c
+        .entitlement
+        .get_usage_report(epb::GetUsageReportRequest {
+            parent: team_name(team),
+            start_date: Some(start),
+            end_date: Some(end),
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    if let Some(path) = &chart {
+        draw_usage_chart(path, &report)?;
+        eprintln!("drew {}", path.display());
+    }
+    if as_csv {
+        let mut out = csv::Writer::from_writer(std::io::stdout());
+        out.write_record(["date", "product", "seats", "assigned", "users"])?;
+        for r in &report.rows {
+            out.write_record([
+                date_text(r.date.as_ref()),
+                r.product.trim_start_matches("products/").to_owned(),
+                r.seats.to_string(),
+                r.assigned.to_string(),
+                r.users.to_string(),
+            ])?;
+        }
+        out.flush()?;
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = report
+        .rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "date": date_text(r.date.as_ref()),
+                "product": r.product.trim_start_matches("products/"),
+                "seats": r.seats, "assigned": r.assigned, "users": r.users,
+            })
+        })
+        .collect();
+    print(g.json, &rows, |rows| {
+        let mut text = format!(
+            "{:<10}  {:<24} {:>6} {:>9} {:>6}",
+            "date", "product", "seats", "assigned", "users"
+        );
+        for r in rows {
+            text.push_str(&format!(
+                "\n{:<10}  {:<24} {:>6} {:>9} {:>6}",
+                r["date"].as_str().unwrap_or_default(),
+                r["product"].as_str().unwrap_or_default(),
+                r["seats"].to_string(),
+                r["assigned"].to_string(),
+                r["users"].to_string()
+            ));
+        }
+        text
+    })
+}
+
+/// One panel per product: seats, assigned and users per day.
+fn draw_usage_chart(path: &std::path::Path, report: &epb::UsageReport) -> anyhow::Result<()> {
+    use plotters::prelude::*;
+    let mut products: Vec<&str> = report.rows.iter().map(|r| r.product.as_str()).collect();
+    products.sort_unstable();
+    products.dedup();
+    if products.is_empty() {
+        bail!("the report has no rows to draw");
+    }
+    let mut days: Vec<String> = report
+        .rows
+        .iter()
+        .map(|r| date_text(r.date.as_ref()))
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    let height = u32::try_from(products.len()).unwrap_or(1) * 300;
+    let root = SVGBackend::new(path, (900, height)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let panels = root.split_evenly((products.len(), 1));
+    for (panel, product) in panels.iter().zip(&products) {
+        let rows: Vec<&epb::UsageRow> = report
+            .rows
+            .iter()
+            .filter(|r| r.product == *product)
+            .collect();
+        let top = rows
+            .iter()
+            .map(|r| r.seats.max(r.assigned).max(r.users))
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let x_of = |r: &epb::UsageRow| {
+            let d = date_text(r.date.as_ref());
+            i32::try_from(days.iter().position(|x| *x == d).unwrap_or(0)).unwrap_or(0)
+        };
+        let n = i32::try_from(days.len()).unwrap_or(1);
+        let mut chart = ChartBuilder::on(panel)
+            .caption(product.trim_start_matches("products/"), ("sans-serif", 20))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d(0..(n - 1).max(1), 0..top + top / 10 + 1)?;
+        let labels = days.clone();
+        chart
+            .configure_mesh()
+            .x_labels(days.len().min(10))
+            .x_label_formatter(&|i| {
+                labels
+                    .get(usize::try_from(*i).unwrap_or(0))
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .draw()?;
+        let series: [(&str, RGBColor, fn(&epb::UsageRow) -> i32); 3] = [
+            ("seats", BLUE, |r| r.seats),
+            ("assigned", GREEN, |r| r.assigned),
+            ("used", RED, |r| r.users),
+        ];
+        for (label, color, value) in series {
+            chart
+                .draw_series(LineSeries::new(
+                    rows.iter().map(|r| (x_of(r), value(r))),
+                    color.stroke_width(2),
+                ))?
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.8))
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
 }

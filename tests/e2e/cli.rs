@@ -1,0 +1,200 @@
+//! `allotctl` as an admin uses it, against a real server: import with the
+//! outcome table, export, usage report as CSV and as a chart, watch.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use allot_platform::testing::Backend;
+
+use crate::entitlement::{Shop, assign, sign_in_contract};
+use crate::harness::{ADMIN_SECRET, unique_email};
+
+fn allotctl() -> PathBuf {
+    let path = std::path::Path::new(env!("CARGO_BIN_EXE_allot")).with_file_name("allotctl");
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace first (cargo build --workspace)",
+        path.display()
+    );
+    path
+}
+
+fn run(server: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(allotctl())
+        .args(args)
+        .env("ALLOT_SERVER", server)
+        .env(
+            "ALLOT_CREDENTIAL",
+            format!("bootstrap-admin:{ADMIN_SECRET}"),
+        )
+        .output()
+        .expect("run allotctl");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allotctl_imports_exports_and_reports() {
+    let shop = Shop::open(Backend::Sqlite).await;
+    let server = shop.env.urls.team.clone();
+    let admin_team = shop.env.first_team().await.name;
+    let dir = tempfile::tempdir().expect("dir");
+
+    // Import: the outcome of each row, then the counts.
+    let (a, b) = (unique_email("cli.a"), unique_email("cli.b"));
+    let file = dir.path().join("users.csv");
+    std::fs::write(
+        &file,
+        format!("email,first name,last name\n{a},Ann,A\nnope,B,B\n{b},Bea,B\n"),
+    )
+    .expect("write");
+    let file_arg = file.to_string_lossy().into_owned();
+    let (ok, out, err) = run(
+        &server,
+        &["--json", "import", &file_arg, "--team", &admin_team],
+    );
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["invited"], 2);
+    assert_eq!(v["invalid"], 1);
+    assert_eq!(v["rows"][1]["line"], 3);
+    assert_eq!(v["rows"][1]["outcome"], "invalid");
+    let (ok, text, err) = run(
+        &server,
+        &["import", "--show", v["operation"].as_str().expect("name")],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        text.contains("2 invited, 0 added, 0 already members, 1 invalid"),
+        "{text}"
+    );
+
+    // Export: a CSV file.
+    let out_file = dir.path().join("export.csv");
+    let out_arg = out_file.to_string_lossy().into_owned();
+    let (ok, _, err) = run(
+        &server,
+        &["export", "users", "--team", &admin_team, "-o", &out_arg],
+    );
+    assert!(ok, "{err}");
+    let csv = std::fs::read_to_string(&out_file).expect("export file");
+    assert!(csv.starts_with("email,first name,last name"));
+    assert!(csv.to_lowercase().contains(&a.to_lowercase()));
+
+    // Usage report over a team with seats: CSV and a chart.
+    // The operator running allotctl is the admin of their first team.
+    shop.product("cad").await;
+    let me = shop.env.first_team().await.primary_admin;
+    let team = shop.buy(&me, sign_in_contract(), &[("cad", 3)]).await.team;
+    assert_eq!(team, admin_team);
+    let admin = shop.env.admin().await;
+    // People made by the harness join the first team.
+    let ann = shop.env.person("Ann").await;
+    assign(&admin, &team, &ann.account, "cad", &[])
+        .await
+        .expect("assign");
+    let today = time::OffsetDateTime::now_utc().date();
+    let day = format!(
+        "{:04}-{:02}-{:02}",
+        today.year(),
+        u8::from(today.month()),
+        today.day()
+    );
+    let chart = dir.path().join("usage.svg");
+    let chart_arg = chart.to_string_lossy().into_owned();
+    let (ok, out, err) = run(
+        &server,
+        &[
+            "report", "usage", "--team", &team, "--from", &day, "--to", &day, "--csv", "--chart",
+            &chart_arg,
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        format!("date,product,seats,assigned,users\n{day},cad,3,2,0\n")
+    );
+    let svg = std::fs::read_to_string(&chart).expect("chart");
+    assert!(svg.starts_with("<svg"), "an SVG file");
+    for word in ["cad", "seats", "assigned", "used"] {
+        assert!(svg.contains(word), "the chart shows {word}");
+    }
+    let (ok, _, err) = run(
+        &server,
+        &[
+            "report",
+            "usage",
+            "--team",
+            &team,
+            "--from",
+            "22/11/2026",
+            "--to",
+            &day,
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+    // Watch: prints the stream and keeps the cursor for the next run.
+    let cursor = dir.path().join("team.cursor");
+    let watch = |extra: &[&str]| {
+        let mut cmd = Command::new(allotctl());
+        cmd.args(["--json", "watch", "team", "--cursor-file"])
+            .arg(&cursor)
+            .args(extra)
+            .env("ALLOT_SERVER", &server)
+            .env(
+                "ALLOT_CREDENTIAL",
+                format!("bootstrap-admin:{ADMIN_SECRET}"),
+            )
+            .stdout(std::process::Stdio::piped());
+        cmd.spawn().expect("run allotctl watch")
+    };
+    let read_for = |mut child: std::process::Child, wait: std::time::Duration| {
+        std::thread::sleep(wait);
+        let _ = child.kill();
+        let out = child.wait_with_output().expect("output");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = read_for(watch(&[]), std::time::Duration::from_secs(2));
+    let kinds: Vec<String> = first
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| v["kind"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(kinds.iter().any(|k| k == "team_created"), "{first}");
+    assert!(kinds.iter().any(|k| k == "member_added"), "{first}");
+    let saved: i64 = std::fs::read_to_string(&cursor)
+        .expect("the cursor was saved")
+        .trim()
+        .parse()
+        .expect("a numeric cursor");
+    assert!(saved > 0);
+    let mut admin = shop.env.admin().await;
+    admin
+        .team
+        .create_group(allot_proto::team::CreateGroupRequest {
+            parent: team.clone(),
+            group: Some(allot_proto::team::Group {
+                display_name: "Watched".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("group");
+    let second = read_for(watch(&[]), std::time::Duration::from_secs(2));
+    let events: Vec<serde_json::Value> = second
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["kind"] != "checkpoint")
+        .collect();
+    assert_eq!(
+        events.len(),
+        1,
+        "only what came after the saved cursor: {second}"
+    );
+    assert_eq!(events[0]["kind"], "group_created");
+    shop.env.shutdown().await;
+}
