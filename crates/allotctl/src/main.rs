@@ -2038,6 +2038,9 @@ async fn usage_report_cmd(
     })
 }
 
+/// A line of the usage chart: its label, colour and value.
+type Series = (&'static str, plotters::style::RGBColor, fn(&epb::UsageRow) -> i32);
+
 /// One panel per product: seats, assigned and users per day.
 fn draw_usage_chart(path: &std::path::Path, report: &epb::UsageReport) -> anyhow::Result<()> {
     use plotters::prelude::*;
@@ -2092,7 +2095,7 @@ fn draw_usage_chart(path: &std::path::Path, report: &epb::UsageReport) -> anyhow
                     .unwrap_or_default()
             })
             .draw()?;
-        let series: [(&str, RGBColor, fn(&epb::UsageRow) -> i32); 3] = [
+        let series: [Series; 3] = [
             ("seats", BLUE, |r| r.seats),
             ("assigned", GREEN, |r| r.assigned),
             ("used", RED, |r| r.users),
