@@ -2039,7 +2039,11 @@ async fn usage_report_cmd(
 }
 
 /// A line of the usage chart: its label, colour and value.
-type Series = (&'static str, plotters::style::RGBColor, fn(&epb::UsageRow) -> i32);
+type Series = (
+    &'static str,
+    plotters::style::RGBColor,
+    fn(&epb::UsageRow) -> i32,
+);
 
 /// One panel per product: seats, assigned and users per day.
 fn draw_usage_chart(path: &std::path::Path, report: &epb::UsageReport) -> anyhow::Result<()> {

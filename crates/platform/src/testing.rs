@@ -277,6 +277,15 @@ impl SmtpSink {
         out
     }
 
+    /// How many messages arrived, without reading them.
+    pub fn count(&self) -> usize {
+        ["new", "cur"]
+            .iter()
+            .filter_map(|sub| std::fs::read_dir(self.maildir.join(sub)).ok())
+            .map(Iterator::count)
+            .sum()
+    }
+
     /// Messages to `recipient`.
     pub fn messages_to(&self, recipient: &str) -> Vec<ReceivedMail> {
         self.messages()
