@@ -298,6 +298,26 @@ async fn r_inv_5_a_job_survives_a_restart(backend: Backend) {
 }
 crate::on_both_backends!(r_inv_5_a_job_survives_a_restart);
 
+/// The whole file `ExportMembers` streams.
+async fn export_users(c: &Clients, team: &str, include_products: bool) -> Vec<u8> {
+    let mut stream = c
+        .team
+        .clone()
+        .export_members(tpb::ExportMembersRequest {
+            parent: team.into(),
+            include_products,
+            ..Default::default()
+        })
+        .await
+        .expect("export users")
+        .into_inner();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        bytes.extend(chunk.expect("chunk").chunk);
+    }
+    bytes
+}
+
 /// The export neutralises cells a spreadsheet would run as formulas.
 async fn members_export_is_safe_to_open(backend: Backend) {
     let env = Env::in_process(backend).await;
@@ -317,19 +337,7 @@ async fn members_export_is_safe_to_open(backend: Backend) {
         })
         .await
         .expect("add");
-    let mut stream = admin
-        .team
-        .export_members(tpb::ExportMembersRequest {
-            parent: team.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("export")
-        .into_inner();
-    let mut bytes = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        bytes.extend(chunk.expect("chunk").chunk);
-    }
+    let bytes = export_users(&admin, &team, false).await;
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
     let headers = reader.headers().expect("headers").clone();
     assert_eq!(&headers[0], "email");
@@ -471,21 +479,7 @@ async fn r_use_2_3_usage_report_over_a_range(backend: Backend) {
     assert!(text.contains(&format!("{day},cam,2,2,1\n")), "{text}");
     assert_eq!(text.lines().count(), report.rows.len() + 1);
     // R-USE-3: the user list with each person's products and last use.
-    let mut stream = owner
-        .team
-        .clone()
-        .export_members(tpb::ExportMembersRequest {
-            parent: team.clone(),
-            include_products: true,
-            ..Default::default()
-        })
-        .await
-        .expect("export users")
-        .into_inner();
-    let mut bytes = Vec::new();
-    while let Some(c) = stream.next().await {
-        bytes.extend(c.expect("chunk").chunk);
-    }
+    let bytes = export_users(&owner, &team, true).await;
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
     let headers = reader.headers().expect("headers").clone();
     assert_eq!(&headers[7], "products");

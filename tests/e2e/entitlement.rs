@@ -1053,7 +1053,12 @@ async fn r_team_4_moving_a_subscription(backend: Backend) {
 crate::on_both_backends!(r_team_4_moving_a_subscription);
 
 async fn r_team_5_removing_a_member_frees_their_seats(backend: Backend) {
-    let shop = Shop::open(backend).await;
+    removal_frees_seats(Shop::open(backend).await, false).await;
+}
+
+/// R-TEAM-5: a removed member's seat is freed through team's event, also
+/// when entitlement was down at the time (`entitlement_down`, processes).
+pub async fn removal_frees_seats(mut shop: Shop, entitlement_down: bool) {
     shop.product("cad").await;
     let team = shop.sign_in(&[("cad", 3)]).await.team;
     let owner = shop.owner.clients.clone();
@@ -1062,6 +1067,9 @@ async fn r_team_5_removing_a_member_frees_their_seats(backend: Backend) {
         .await
         .expect("assign");
     assert_eq!(pool(&owner, &team, "cad").await.assigned, 2);
+    if entitlement_down {
+        shop.env.kill(allot::ServiceKind::Entitlement);
+    }
     owner
         .clone()
         .team
@@ -1069,7 +1077,10 @@ async fn r_team_5_removing_a_member_frees_their_seats(backend: Backend) {
             name: member_name(&team, &ann.account),
         })
         .await
-        .expect("remove");
+        .expect("removing a member does not need entitlement");
+    if entitlement_down {
+        shop.env.restart(allot::ServiceKind::Entitlement).await;
+    }
     let (o, t) = (owner.clone(), team.clone());
     eventually("the seat to be freed", || {
         let (o, t) = (o.clone(), t.clone());

@@ -12,10 +12,9 @@ use allot_proto::team as tpb;
 use rand::{Rng, SeedableRng};
 use tokio_stream::StreamExt;
 
-use crate::entitlement::{Shop, assign, check, pool};
+use crate::entitlement::Shop;
 use crate::harness::{Clients, Env, unique_email};
 use crate::invitations::invite;
-use crate::teams::member_name;
 
 /// Polls `f` until it holds, for up to 60 seconds.
 async fn eventually<F, Fut>(what: &str, mut f: F)
@@ -263,6 +262,22 @@ async fn deliveries_to(c: &Clients, recipient: &str) -> Vec<npb::Delivery> {
         .deliveries
 }
 
+/// Waits until the (first) delivery to `recipient` is in `state`.
+async fn wait_state(c: &Clients, recipient: &str, state: npb::DeliveryState) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = deliveries_to(c, recipient).await;
+        if now.first().is_some_and(|d| d.state == state as i32) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the delivery to {recipient} never became {state:?}: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn message_id(m: &allot_platform::testing::ReceivedMail) -> String {
     m.header("Message-ID")
         .expect("every message has a Message-ID")
@@ -346,18 +361,7 @@ async fn r_mail_5_a_crash_after_sending_repeats_one_message(backend: Backend) {
     env.kill(ServiceKind::Notification);
     env.smtp.delay_replies(Duration::ZERO);
     env.restart(ServiceKind::Notification).await;
-    let a = admin.clone();
-    let e2 = email.clone();
-    eventually("the delivery to be recorded as sent", || {
-        let (a, e) = (a.clone(), e2.clone());
-        async move {
-            deliveries_to(&a, &e)
-                .await
-                .first()
-                .is_some_and(|d| d.state == npb::DeliveryState::Sent as i32)
-        }
-    })
-    .await;
+    wait_state(&admin, &email, npb::DeliveryState::Sent).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let delivery = deliveries_to(&admin, &email).await.remove(0);
     let got = env.smtp.messages_to(&email);
@@ -387,26 +391,25 @@ async fn r_mail_5_a_rejected_message_is_dead_until_retried(backend: Backend) {
     let email = unique_email("bounce");
     env.smtp.reject(&[&email]);
     invite(&mut admin, &team, "Bou", "Nce", &email).await;
-    let a = admin.clone();
-    eventually("the delivery to be dead", || {
-        let (a, email) = (a.clone(), email.clone());
-        async move {
-            a.notification
-                .clone()
-                .list_deliveries(npb::ListDeliveriesRequest {
-                    state: npb::DeliveryState::Dead as i32,
-                    page_size: 100,
-                    ..Default::default()
-                })
-                .await
-                .expect("list dead deliveries")
-                .into_inner()
-                .deliveries
-                .iter()
-                .any(|d| d.recipient.eq_ignore_ascii_case(&email))
-        }
-    })
-    .await;
+    wait_state(&admin, &email, npb::DeliveryState::Dead).await;
+    // The operator's list of dead letters has it.
+    let dead_letters = admin
+        .notification
+        .clone()
+        .list_deliveries(npb::ListDeliveriesRequest {
+            state: npb::DeliveryState::Dead as i32,
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("list dead deliveries")
+        .into_inner()
+        .deliveries;
+    assert!(
+        dead_letters
+            .iter()
+            .any(|d| d.recipient.eq_ignore_ascii_case(&email))
+    );
     let dead = deliveries_to(&admin, &email).await.remove(0);
     assert_eq!(dead.state, npb::DeliveryState::Dead as i32);
     assert_eq!(dead.attempts, 1, "a permanent refusal is not retried");
@@ -428,17 +431,7 @@ async fn r_mail_5_a_rejected_message_is_dead_until_retried(backend: Backend) {
         message_id(&got[0]),
         dead.message_id.trim_matches(|c| c == '<' || c == '>')
     );
-    let a = admin.clone();
-    eventually("the retried delivery to be sent", || {
-        let (a, e) = (a.clone(), email.clone());
-        async move {
-            deliveries_to(&a, &e)
-                .await
-                .first()
-                .is_some_and(|d| d.state == npb::DeliveryState::Sent as i32)
-        }
-    })
-    .await;
+    wait_state(&admin, &email, npb::DeliveryState::Sent).await;
     env.shutdown().await;
 }
 crate::on_both_backends!(r_mail_5_a_rejected_message_is_dead_until_retried);
@@ -447,37 +440,7 @@ crate::on_both_backends!(r_mail_5_a_rejected_message_is_dead_until_retried);
 /// it reads the removal from team's stream and frees the seat.
 async fn r_team_5_seats_are_freed_after_entitlement_was_down(backend: Backend) {
     let shop = Shop::on(Env::processes(backend, &[]).await).await;
-    shop.product("cad").await;
-    let team = shop.sign_in(&[("cad", 3)]).await.team;
-    let owner = shop.owner.clients.clone();
-    let ann = shop.member(&owner, &team, "Ann").await;
-    assign(&owner, &team, &ann.account, "cad", &[])
-        .await
-        .expect("assign");
-    assert_eq!(pool(&owner, &team, "cad").await.assigned, 2);
-    let mut shop = shop;
-    shop.env.kill(ServiceKind::Entitlement);
-    owner
-        .clone()
-        .team
-        .remove_member(tpb::RemoveMemberRequest {
-            name: member_name(&team, &ann.account),
-        })
-        .await
-        .expect("removing a member does not need entitlement");
-    shop.env.restart(ServiceKind::Entitlement).await;
-    let (o, t) = (owner.clone(), team.clone());
-    eventually("the seat to be freed", || {
-        let (o, t) = (o.clone(), t.clone());
-        async move { pool(&o, &t, "cad").await.assigned == 1 }
-    })
-    .await;
-    assert!(
-        !check(&shop.env.internal().await, &ann.account, "cad")
-            .await
-            .allowed
-    );
-    shop.env.shutdown().await;
+    crate::entitlement::removal_frees_seats(shop, true).await;
 }
 crate::on_both_backends!(r_team_5_seats_are_freed_after_entitlement_was_down);
 

@@ -33,6 +33,22 @@ impl EntitlementGrpc {
     pub fn new(app: Arc<Entitlements>) -> EntitlementGrpc {
         EntitlementGrpc { app }
     }
+
+    /// The usage report a request asks for (R-USE-2).
+    async fn usage_rows<T>(
+        &self,
+        req: &Request<T>,
+        parent: &str,
+        start: Option<&cpb::Date>,
+        end: Option<&cpb::Date>,
+    ) -> Result<(TeamId, Vec<crate::app::UsageRow>), Status> {
+        let caller = caller(req)?;
+        let team = TeamId::parse("parent", parent).map_err(invalid)?;
+        let first = date_to_day("start_date", start)?;
+        let last = date_to_day("end_date", end)?;
+        let rows = self.app.usage_report(&caller, &team, first, last).await?;
+        Ok((team, rows))
+    }
 }
 
 fn ctx<T>(req: &Request<T>) -> Result<Ctx, Status> {
@@ -700,12 +716,10 @@ impl Service for EntitlementGrpc {
         &self,
         req: Request<pb::GetUsageReportRequest>,
     ) -> R<pb::UsageReport> {
-        let caller = caller(&req)?;
         let r = req.get_ref();
-        let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
-        let first = date_to_day("start_date", r.start_date.as_ref())?;
-        let last = date_to_day("end_date", r.end_date.as_ref())?;
-        let rows = self.app.usage_report(&caller, &team, first, last).await?;
+        let (team, rows) = self
+            .usage_rows(&req, &r.parent, r.start_date.as_ref(), r.end_date.as_ref())
+            .await?;
         Ok(Response::new(pb::UsageReport {
             team: team.name(),
             rows: rows
@@ -726,12 +740,10 @@ impl Service for EntitlementGrpc {
         &self,
         req: Request<pb::ExportUsageReportRequest>,
     ) -> R<BoxStream<pb::ExportUsageReportResponse>> {
-        let caller = caller(&req)?;
         let r = req.get_ref();
-        let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
-        let first = date_to_day("start_date", r.start_date.as_ref())?;
-        let last = date_to_day("end_date", r.end_date.as_ref())?;
-        let rows = self.app.usage_report(&caller, &team, first, last).await?;
+        let (_, rows) = self
+            .usage_rows(&req, &r.parent, r.start_date.as_ref(), r.end_date.as_ref())
+            .await?;
         let mut out = csv::Writer::from_writer(Vec::new());
         let failed = |e: csv::Error| Status::internal(format!("writing the report: {e}"));
         out.write_record(["date", "product", "seats", "assigned", "users"])
@@ -750,11 +762,10 @@ impl Service for EntitlementGrpc {
         let bytes = out
             .into_inner()
             .map_err(|e| Status::internal(format!("writing the report: {e}")))?;
-        let chunks: Vec<Result<pb::ExportUsageReportResponse, Status>> = bytes
-            .chunks(64 * 1024)
-            .map(|c| Ok(pb::ExportUsageReportResponse { chunk: c.to_vec() }))
-            .collect();
-        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+        Ok(Response::new(allot_platform::grpc::chunked(
+            bytes,
+            |chunk| pb::ExportUsageReportResponse { chunk },
+        )))
     }
 
     async fn watch(&self, req: Request<pb::WatchRequest>) -> R<BoxStream<pb::WatchResponse>> {

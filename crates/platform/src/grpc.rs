@@ -199,3 +199,16 @@ macro_rules! watch_source {
 watch_source!(IdentityClient, identity);
 watch_source!(TeamClient, team);
 watch_source!(EntitlementClient, entitlement);
+
+/// A file as a server stream of pieces of at most 64 KiB, for the
+/// `Export…` RPCs; `wrap` makes each piece the response message.
+pub fn chunked<T: Send + 'static>(
+    bytes: Vec<u8>,
+    wrap: impl Fn(Vec<u8>) -> T,
+) -> std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>> {
+    let pieces: Vec<Result<T, Status>> = bytes
+        .chunks(64 * 1024)
+        .map(|c| Ok(wrap(c.to_vec())))
+        .collect();
+    Box::pin(futures::stream::iter(pieces))
+}

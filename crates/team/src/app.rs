@@ -501,7 +501,23 @@ impl Teams {
                 "at most 1000 addresses per call",
             ));
         }
-        let people = self.invite_listed(ctx, &team, &entries).await?;
+        let (tx, outcomes, events) = self.add_listed(ctx, &team, entries, role, guest).await?;
+        self.outbox.commit(tx, &events).await?;
+        Ok(outcomes)
+    }
+
+    /// Invites the new people of a list, then adds everyone in a
+    /// transaction it returns open with the outcomes and events, so the
+    /// caller can write more in it before committing.
+    pub(crate) async fn add_listed(
+        &self,
+        ctx: &Ctx,
+        team: &Team,
+        entries: Vec<crate::domain::ListedAddress>,
+        role: Role,
+        guest: bool,
+    ) -> Result<(WriteTx, Vec<ListOutcome>, Vec<NewEvent>)> {
+        let people = self.invite_listed(ctx, team, &entries).await?;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
         let (outcomes, events) = self
@@ -509,20 +525,19 @@ impl Teams {
                 &mut tx,
                 &meta,
                 &ctx.caller,
-                &team,
+                team,
                 entries,
                 people,
                 role,
                 guest,
             )
             .await?;
-        self.outbox.commit(tx, &events).await?;
-        Ok(outcomes)
+        Ok((tx, outcomes, events))
     }
 
     /// Invites the valid entries of a list who have no account yet; the
     /// result has one person per valid entry, in order.
-    pub(crate) async fn invite_listed(
+    async fn invite_listed(
         &self,
         ctx: &Ctx,
         team: &Team,
@@ -538,7 +553,7 @@ impl Teams {
     /// Adds invited or existing people to the team inside `tx`, checking
     /// the caller's role there; returns each entry's outcome and the events.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn insert_listed(
+    async fn insert_listed(
         &self,
         tx: &mut WriteTx,
         meta: &ChangeMeta,

@@ -569,11 +569,9 @@ impl TeamService for TeamGrpc {
             .app
             .export_members(&caller, &team, guests, r.include_products)
             .await?;
-        let chunks: Vec<Result<pb::ExportMembersResponse, Status>> = csv
-            .chunks(64 * 1024)
-            .map(|c| Ok(pb::ExportMembersResponse { chunk: c.to_vec() }))
-            .collect();
-        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+        Ok(Response::new(allot_platform::grpc::chunked(csv, |chunk| {
+            pb::ExportMembersResponse { chunk }
+        })))
     }
 
     async fn watch(&self, req: Request<pb::WatchRequest>) -> R<BoxStream<pb::WatchResponse>> {

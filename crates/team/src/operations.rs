@@ -476,20 +476,8 @@ impl Teams {
         batch: &[ImportRow],
     ) -> Result<()> {
         let entries: Vec<_> = batch.iter().map(ImportRow::to_listed).collect();
-        let people = self.invite_listed(ctx, team, &entries).await?;
-        let meta = self.meta(ctx);
-        let mut tx = self.begin().await?;
-        let (outcomes, events) = self
-            .insert_listed(
-                &mut tx,
-                &meta,
-                &ctx.caller,
-                team,
-                entries,
-                people,
-                Role::User,
-                false,
-            )
+        let (mut tx, outcomes, events) = self
+            .add_listed(ctx, team, entries, Role::User, false)
             .await?;
         let results: Vec<RowOutcome> = batch
             .iter()
