@@ -524,3 +524,163 @@ async fn r_use_2_3_usage_report_over_a_range(backend: Backend) {
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(r_use_2_3_usage_report_over_a_range);
+
+async fn import_assignments(
+    c: &Clients,
+    team: &str,
+    csv: &str,
+) -> allot_proto::entitlement::ImportAssignmentsResponse {
+    use allot_proto::entitlement as epb;
+    let op = c
+        .entitlement
+        .clone()
+        .import_assignments(epb::ImportAssignmentsRequest {
+            parent: team.into(),
+            csv: csv.as_bytes().to_vec(),
+            validate_only: false,
+        })
+        .await
+        .expect("import starts")
+        .into_inner();
+    let mut stream = c
+        .entitlement
+        .clone()
+        .watch_operation(epb::WatchOperationRequest { name: op.name })
+        .await
+        .expect("watch")
+        .into_inner();
+    loop {
+        let op = tokio::time::timeout(Duration::from_secs(60), stream.next())
+            .await
+            .expect("progress")
+            .expect("open")
+            .expect("ok");
+        if op.done {
+            return match op.result {
+                Some(cpb::operation::Result::Response(r)) => {
+                    epb::ImportAssignmentsResponse::decode(r.value.as_slice()).expect("decodes")
+                }
+                other => panic!("the import failed: {other:?}"),
+            };
+        }
+    }
+}
+
+/// R-SEAT-3 by CSV: unknown people are invited first, members only get
+/// access; seats hold row by row and a row without a seat says so; bad rows
+/// say why; the same file again assigns nothing twice; the admin who
+/// started it gets the summary (R-MAIL-3).
+async fn r_seat_3_assignments_by_csv(backend: Backend) {
+    use crate::entitlement::{Shop, pool};
+    use allot_proto::entitlement as epb;
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    shop.product("cam").await;
+    let team = shop.sign_in(&[("cad", 2), ("cam", 5)]).await.team;
+    let owner = shop.owner.clients.clone();
+    let ann = shop.member(&owner, &team, "Ann").await;
+    let new = unique_email("newcomer");
+    let csv = format!(
+        "Email,Product,Items,First Name\n\
+         {a},cad,desktop,\n\
+         {new},cad,,Nova\n\
+         {new},products/cam,desktop;render,Nova\n\
+         not-an-address,cam,,\n\
+         {a},nope,,\n\
+         {a},cam,warp,\n\
+         {a},Product cam,,\n",
+        a = ann.email
+    );
+    let r = import_assignments(&owner, &team, &csv).await;
+    assert_eq!(
+        (
+            r.assigned,
+            r.already_assigned,
+            r.no_seat,
+            r.invalid,
+            r.invited
+        ),
+        (3, 0, 1, 3, 1),
+        "{r:?}"
+    );
+    let by_line: Vec<(i32, i32)> = r.rows.iter().map(|r| (r.line, r.outcome)).collect();
+    assert_eq!(
+        by_line,
+        vec![
+            (2, epb::AssignOutcome::Assigned as i32),
+            (3, epb::AssignOutcome::NoSeat as i32),
+            (4, epb::AssignOutcome::Assigned as i32),
+            (5, epb::AssignOutcome::Unspecified as i32),
+            (6, epb::AssignOutcome::Unspecified as i32),
+            (7, epb::AssignOutcome::Unspecified as i32),
+            (8, epb::AssignOutcome::Assigned as i32),
+        ]
+    );
+    assert!(r.rows[1].message.contains("invited"), "{:?}", r.rows[1]);
+    assert!(r.rows[4].message.contains("product"), "{:?}", r.rows[4]);
+    assert!(r.rows[5].message.contains("warp"), "{:?}", r.rows[5]);
+    let cad = pool(&owner, &team, "cad").await;
+    assert_eq!((cad.seats, cad.assigned), (2, 2), "never more than bought");
+    assert_eq!(pool(&owner, &team, "cam").await.assigned, 3);
+    // The newcomer was invited into the team, and told about the product.
+    let invitation = env_mail(&shop, &new, "invit").await;
+    assert!(invitation.contains("Nova"), "{invitation}");
+    let done = shop
+        .env
+        .mail_with_subject(&shop.owner.email, "import", 1)
+        .await;
+    assert!(
+        done[0].decoded().contains("line 3"),
+        "{}",
+        done[0].decoded()
+    );
+
+    let again = import_assignments(&owner, &team, &csv).await;
+    assert_eq!(
+        (
+            again.assigned,
+            again.already_assigned,
+            again.no_seat,
+            again.invalid,
+            again.invited
+        ),
+        (0, 3, 1, 3, 0),
+        "the same file assigns nothing twice"
+    );
+    assert_eq!(pool(&owner, &team, "cam").await.assigned, 3);
+    // Bad files and callers are refused before anything is written.
+    let err = owner
+        .entitlement
+        .clone()
+        .import_assignments(epb::ImportAssignmentsRequest {
+            parent: team.clone(),
+            csv: b"email\nx@example.com\n".to_vec(),
+            validate_only: false,
+        })
+        .await
+        .expect_err("no product column");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().contains("no product column"),
+        "{}",
+        err.message()
+    );
+    let err = ann
+        .clients
+        .entitlement
+        .clone()
+        .import_assignments(epb::ImportAssignmentsRequest {
+            parent: team.clone(),
+            csv: csv.as_bytes().to_vec(),
+            validate_only: false,
+        })
+        .await
+        .expect_err("users do not assign");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_seat_3_assignments_by_csv);
+
+async fn env_mail(shop: &crate::entitlement::Shop, to: &str, subject: &str) -> String {
+    shop.env.mail_with_subject(to, subject, 1).await[0].decoded()
+}

@@ -54,17 +54,3 @@ async fn stock_client_lists_services_and_sees_serving() {
     );
     env.shutdown().await;
 }
-
-/// RPCs not built yet answer UNIMPLEMENTED.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unbuilt_rpcs_answer_unimplemented() {
-    let env = Env::in_process(Backend::Sqlite).await;
-    let mut admin = env.admin().await;
-    let err = admin
-        .entitlement
-        .import_assignments(allot_proto::entitlement::ImportAssignmentsRequest::default())
-        .await
-        .expect_err("not built yet");
-    assert_eq!(err.code(), tonic::Code::Unimplemented);
-    env.shutdown().await;
-}

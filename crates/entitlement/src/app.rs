@@ -10,6 +10,7 @@ use allot_platform::clock::{SharedClock, to_micros};
 use allot_platform::db::{Db, WriteTx};
 use allot_platform::grpc::{TeamClient, request};
 use allot_platform::ids::{AccountId, ContractId, ProductId, SubscriptionId, TeamId, new_id};
+use allot_platform::jobs::Jobs;
 use allot_platform::outbox::{ChangeMeta, NewEvent, Outbox};
 use allot_platform::paging;
 use allot_proto::entitlement as pb;
@@ -120,6 +121,7 @@ pub struct Entitlements {
     team: TeamClient,
     projection: Arc<Projection>,
     usage: UsageRecorder,
+    jobs: Jobs,
 }
 
 impl std::fmt::Debug for Entitlements {
@@ -159,6 +161,7 @@ impl Entitlements {
         usage: UsageRecorder,
     ) -> Entitlements {
         Entitlements {
+            jobs: Jobs::new(db.clone(), clock.clone()),
             db,
             outbox,
             clock,
@@ -166,6 +169,16 @@ impl Entitlements {
             projection,
             usage,
         }
+    }
+
+    /// Assignment imports (R-SEAT-3 by CSV).
+    pub fn jobs(&self) -> &Jobs {
+        &self.jobs
+    }
+
+    /// The team service, with Allot's own token.
+    pub(crate) fn team_client(&self) -> TeamClient {
+        self.team.clone()
     }
 
     pub fn outbox(&self) -> &Outbox {
@@ -180,7 +193,7 @@ impl Entitlements {
         to_micros(self.clock.now())
     }
 
-    fn meta(&self, ctx: &Ctx) -> ChangeMeta {
+    pub(crate) fn meta(&self, ctx: &Ctx) -> ChangeMeta {
         ChangeMeta {
             actor: ctx.caller.name(),
             request_id: ctx.request_id.clone(),
@@ -188,12 +201,12 @@ impl Entitlements {
         }
     }
 
-    async fn begin(&self) -> Result<WriteTx> {
+    pub(crate) async fn begin(&self) -> Result<WriteTx> {
         Ok(self.db.begin_write().await?)
     }
 
     /// Commits and waits until checks see the change.
-    async fn commit(&self, tx: WriteTx, events: &[NewEvent]) -> Result<()> {
+    pub(crate) async fn commit(&self, tx: WriteTx, events: &[NewEvent]) -> Result<()> {
         if let Some(position) = self.outbox.commit_positioned(tx, events).await? {
             self.projection.wait_applied(position).await;
         }
@@ -203,7 +216,7 @@ impl Entitlements {
     // ---- the team service ------------------------------------------------
 
     /// Memberships of `accounts` in `team` (NOT_FOUND for an unknown team).
-    async fn members(
+    pub(crate) async fn members(
         &self,
         team: &TeamId,
         accounts: &[&AccountId],
@@ -249,7 +262,7 @@ impl Entitlements {
     }
 
     /// The caller's standing in `team`.
-    async fn standing(&self, caller: &Caller, team: &TeamId) -> Result<TeamStanding> {
+    pub(crate) async fn standing(&self, caller: &Caller, team: &TeamId) -> Result<TeamStanding> {
         Ok(self.standing_and_members(caller, team, &[]).await?.0)
     }
 
@@ -1185,6 +1198,25 @@ impl Entitlements {
         requests: Vec<SeatRequest>,
         how: &str,
     ) -> Result<Vec<AssignResult>> {
+        // One request answers with its error; a batch reports per person.
+        let each = requests.len() != 1;
+        let (tx, results, events) = self.assign_open(ctx, team, requests, how, each).await?;
+        self.commit(tx, &events).await?;
+        Ok(results)
+    }
+
+    /// Takes the seats of a batch in a transaction it returns open, with
+    /// each request's result and the events, so the caller can write more
+    /// before committing. With `each`, a request that finds no seat or
+    /// breaks a rule gets its outcome instead of failing the batch.
+    pub(crate) async fn assign_open(
+        &self,
+        ctx: &Ctx,
+        team: &TeamId,
+        requests: Vec<SeatRequest>,
+        how: &str,
+        each: bool,
+    ) -> Result<(WriteTx, Vec<AssignResult>, Vec<NewEvent>)> {
         let targets: Vec<&AccountId> = requests.iter().map(|r| &r.account).collect();
         let (standing, members) = self
             .standing_and_members(&ctx.caller, team, &targets)
@@ -1198,7 +1230,6 @@ impl Entitlements {
                 ));
             }
         }
-        let single = requests.len() == 1;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
         // Products in a stable order, so two batches lock pools alike.
@@ -1244,7 +1275,7 @@ impl Entitlements {
                 }
                 Err(
                     e @ (EntitlementError::NoSeat { .. } | EntitlementError::Precondition { .. }),
-                ) if !single => AssignResult {
+                ) if each => AssignResult {
                     account: r.account.clone(),
                     product: r.product.clone(),
                     outcome: if matches!(e, EntitlementError::NoSeat { .. }) {
@@ -1259,8 +1290,36 @@ impl Entitlements {
             };
             results[i] = Some(result);
         }
-        self.commit(tx, &events).await?;
-        Ok(results.into_iter().flatten().collect())
+        Ok((tx, results.into_iter().flatten().collect(), events))
+    }
+
+    /// A catalog product by id.
+    pub(crate) async fn product_by_id(&self, id: &ProductId) -> Result<Option<Product>> {
+        if let Some(p) = self.projection.product(id.as_str()) {
+            return Ok(Some(p));
+        }
+        let mut conn = self.db.conn().await?;
+        Ok(store::get_product(&mut conn, id).await?)
+    }
+
+    /// A catalog product by its display name, ignoring case.
+    pub(crate) async fn product_by_display_name(&self, name: &str) -> Result<Option<Product>> {
+        let mut conn = self.db.conn().await?;
+        let mut after: Option<String> = None;
+        loop {
+            let page = store::list_products(&mut conn, after.as_deref(), 500).await?;
+            if let Some(p) = page
+                .iter()
+                .take(500)
+                .find(|p| p.display_name.eq_ignore_ascii_case(name))
+            {
+                return Ok(Some(p.clone()));
+            }
+            if page.len() <= 500 {
+                return Ok(None);
+            }
+            after = page.get(499).map(|p| p.id.as_str().to_owned());
+        }
     }
 
     /// R-SEAT-3 by user: several products for one person.

@@ -27,11 +27,13 @@ use crate::projection::Answer;
 #[derive(Debug, Clone)]
 pub struct EntitlementGrpc {
     app: Arc<Entitlements>,
+    /// Most rows one CSV import takes.
+    max_rows: usize,
 }
 
 impl EntitlementGrpc {
-    pub fn new(app: Arc<Entitlements>) -> EntitlementGrpc {
-        EntitlementGrpc { app }
+    pub fn new(app: Arc<Entitlements>, max_rows: usize) -> EntitlementGrpc {
+        EntitlementGrpc { app, max_rows }
     }
 
     /// The usage report a request asks for (R-USE-2).
@@ -733,6 +735,68 @@ impl Service for EntitlementGrpc {
                 })
                 .collect(),
         }))
+    }
+
+    /// R-SEAT-3 by CSV: starts an assignment import.
+    async fn import_assignments(
+        &self,
+        req: Request<pb::ImportAssignmentsRequest>,
+    ) -> R<cpb::Operation> {
+        let ctx = ctx(&req)?;
+        let r = req.into_inner();
+        let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
+        let op = self
+            .app
+            .start_assignment_import(&ctx, &team, &r.csv, r.validate_only, self.max_rows)
+            .await?;
+        Ok(Response::new(op))
+    }
+
+    async fn get_operation(&self, req: Request<pb::GetOperationRequest>) -> R<cpb::Operation> {
+        let caller = caller(&req)?;
+        let op = self
+            .app
+            .get_operation(&caller, &req.into_inner().name)
+            .await?;
+        Ok(Response::new(op))
+    }
+
+    async fn list_operations(
+        &self,
+        req: Request<pb::ListOperationsRequest>,
+    ) -> R<pb::ListOperationsResponse> {
+        let caller = caller(&req)?;
+        let r = req.into_inner();
+        let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
+        let (operations, next_page_token) = self
+            .app
+            .list_operations(&caller, &team, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListOperationsResponse {
+            operations,
+            next_page_token,
+        }))
+    }
+
+    async fn watch_operation(
+        &self,
+        req: Request<pb::WatchOperationRequest>,
+    ) -> R<BoxStream<cpb::Operation>> {
+        let caller = (*caller(&req)?).clone();
+        let name = req.into_inner().name;
+        let first = self.app.get_operation(&caller, &name).await?;
+        let app = self.app.clone();
+        Ok(Response::new(allot_platform::jobs::follow(
+            first,
+            move || {
+                let (app, caller, name) = (app.clone(), caller.clone(), name.clone());
+                async move {
+                    app.get_operation(&caller, &name)
+                        .await
+                        .map_err(Status::from)
+                }
+            },
+        )))
     }
 
     /// R-USE-2 as a CSV file: one line per day and product.

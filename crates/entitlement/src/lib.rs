@@ -7,6 +7,7 @@ mod convert;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod imports;
 pub mod projection;
 mod report;
 pub mod store;
@@ -49,6 +50,8 @@ pub struct EntitlementService {
     db: Db,
     usage_stop: CancellationToken,
     usage_task: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
+    /// Most rows one CSV import takes (`import.max_rows`).
+    import_max_rows: usize,
 }
 
 impl EntitlementService {
@@ -72,11 +75,12 @@ impl EntitlementService {
             db,
             usage_stop,
             usage_task: Arc::new(std::sync::Mutex::new(Some(usage_task))),
+            import_max_rows: config.import.max_rows,
         })
     }
 
-    /// Starts the outbox sequencer, the index follower, and the usage
-    /// writer's shutdown; all stop with `stop`.
+    /// Starts the outbox sequencer, the index follower, the import worker
+    /// and the usage writer's shutdown; all stop with `stop`.
     pub fn spawn(&self, stop: CancellationToken) -> Vec<JoinHandle<()>> {
         let outbox = self.app.outbox().clone();
         let mut tasks = vec![
@@ -84,6 +88,18 @@ impl EntitlementService {
             self.projection
                 .spawn_follower(outbox, self.projected_from, stop.clone()),
         ];
+        let (run, fail) = (self.app.clone(), self.app.clone());
+        tasks.push(self.app.jobs().spawn(
+            stop.clone(),
+            move |job| {
+                let app = run.clone();
+                async move { app.run_assignment_import(&job).await }
+            },
+            move |job, code, message| {
+                let app = fail.clone();
+                async move { app.fail_job(&job, code, message).await }
+            },
+        ));
         let usage_stop = self.usage_stop.clone();
         let usage_task = self.usage_task.lock().ok().and_then(|mut t| t.take());
         tasks.push(tokio::spawn(async move {
@@ -97,7 +113,11 @@ impl EntitlementService {
     }
 
     pub fn server(&self) -> EntitlementServiceServer<grpc::EntitlementGrpc> {
-        EntitlementServiceServer::new(grpc::EntitlementGrpc::new(self.app.clone()))
+        EntitlementServiceServer::new(grpc::EntitlementGrpc::new(
+            self.app.clone(),
+            self.import_max_rows,
+        ))
+        .max_decoding_message_size(allot_platform::jobs::MAX_REQUEST_BYTES)
     }
 
     /// Follows the team service's events.

@@ -97,7 +97,8 @@ impl Handler<idpb::Event> for IdentityMail {
 pub const ENTITLEMENT_CONSUMER: &str = "notification.entitlement-events";
 
 /// The entitlement events that cause emails.
-pub const ENTITLEMENT_EVENTS: &[&str] = &["seat_assigned", "contract_created"];
+pub const ENTITLEMENT_EVENTS: &[&str] =
+    &["seat_assigned", "contract_created", "operation_finished"];
 
 /// Product assignment (R-MAIL-2) and contract confirmation (R-MAIL-4) emails.
 pub struct EntitlementMail {
@@ -203,6 +204,11 @@ impl Handler<allot_proto::entitlement::Event> for EntitlementMail {
                 };
                 self.app.enqueue(tx, mail).await.map_err(handle_error)?;
             }
+            Some(E::OperationFinished(done)) => {
+                if let Some(mail) = assignment_import_mail(&ctx.id, done) {
+                    self.app.enqueue(tx, mail).await.map_err(handle_error)?;
+                }
+            }
             _ => {}
         }
         Ok(Vec::new())
@@ -224,6 +230,70 @@ pub struct TeamMail {
     pub app: Arc<Notifications>,
 }
 
+/// What a finished import's email says, from either service's event.
+struct FinishedImport<'a> {
+    source: String,
+    creator_email: &'a str,
+    team: &'a str,
+    operation: &'a str,
+    total_rows: i32,
+    validate_only: bool,
+    summary: &'a str,
+    /// `(line, email, message)` of the rows that were not imported.
+    problems: Vec<(i32, String, String)>,
+}
+
+impl FinishedImport<'_> {
+    fn mail(self) -> Option<NewMail> {
+        if self.creator_email.is_empty() {
+            return None;
+        }
+        let problems: Vec<serde_json::Value> = self
+            .problems
+            .into_iter()
+            .take(50)
+            .map(|(line, email, message)| serde_json::json!({ "line": line, "email": email, "message": message }))
+            .collect();
+        let params: Params = [
+            ("team", serde_json::Value::from(self.team)),
+            ("operation", self.operation.into()),
+            ("file_rows", self.total_rows.into()),
+            ("validate_only", self.validate_only.into()),
+            ("summary", self.summary.into()),
+            ("problems", problems.into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        Some(NewMail {
+            kind: TemplateKind::ImportFinished,
+            recipient: self.creator_email.to_owned(),
+            params,
+            dedupe_key: self.source.clone(),
+            source_event: self.source,
+        })
+    }
+}
+
+/// The finished operation's metadata and response, decoded.
+fn decode_operation<M: prost::Message + Default, R: prost::Message + Default>(
+    op: &allot_proto::common::Operation,
+) -> (M, R) {
+    let meta = op
+        .metadata
+        .as_ref()
+        .and_then(|a| M::decode(a.value.as_slice()).ok())
+        .unwrap_or_default();
+    let response = match &op.result {
+        Some(allot_proto::common::operation::Result::Response(r)) => {
+            R::decode(r.value.as_slice()).ok()
+        }
+        _ => None,
+    }
+    .unwrap_or_default();
+    (meta, response)
+}
+
 impl Handler<allot_proto::team::Event> for TeamMail {
     async fn handle(
         &self,
@@ -236,63 +306,66 @@ impl Handler<allot_proto::team::Event> for TeamMail {
         let Some(T::OperationFinished(done)) = &event.payload else {
             return Ok(Vec::new());
         };
-        if done.creator_email.is_empty() {
-            return Ok(Vec::new());
-        }
         let op = done.operation.clone().unwrap_or_default();
-        let meta = op
-            .metadata
-            .as_ref()
-            .and_then(|a| {
-                <tpb::ImportMembersMetadata as prost::Message>::decode(a.value.as_slice()).ok()
-            })
-            .unwrap_or_default();
-        let response = match &op.result {
-            Some(allot_proto::common::operation::Result::Response(r)) => {
-                <tpb::ImportMembersResponse as prost::Message>::decode(r.value.as_slice()).ok()
-            }
-            _ => None,
+        let (meta, response): (tpb::ImportMembersMetadata, tpb::ImportMembersResponse) =
+            decode_operation(&op);
+        let mail = FinishedImport {
+            source: format!("team/{}", ctx.id),
+            creator_email: &done.creator_email,
+            team: &done.team_display_name,
+            operation: &op.name,
+            total_rows: meta.total_rows,
+            validate_only: meta.validate_only,
+            summary: &done.summary,
+            problems: response
+                .rows
+                .into_iter()
+                .filter(|r| r.outcome == tpb::AddMemberOutcome::Invalid as i32)
+                .map(|r| (r.line, r.email, r.message))
+                .collect(),
         }
-        .unwrap_or_default();
-        let problems: Vec<serde_json::Value> = response
-            .rows
-            .iter()
-            .filter(|r| r.outcome == tpb::AddMemberOutcome::Invalid as i32)
-            .take(50)
-            .map(|r| serde_json::json!({ "line": r.line, "email": r.email, "message": r.message }))
-            .collect();
-        let params: Params = [
-            (
-                "team",
-                serde_json::Value::from(done.team_display_name.clone()),
-            ),
-            ("operation", op.name.clone().into()),
-            ("file_rows", meta.total_rows.into()),
-            ("validate_only", meta.validate_only.into()),
-            ("summary", done.summary.clone().into()),
-            ("problems", problems.into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        let source = format!("team/{}", ctx.id);
-        self.app
-            .enqueue(
-                tx,
-                NewMail {
-                    kind: TemplateKind::ImportFinished,
-                    recipient: done.creator_email.clone(),
-                    params,
-                    dedupe_key: source.clone(),
-                    source_event: source,
-                },
-            )
-            .await
-            .map_err(handle_error)?;
+        .mail();
+        if let Some(mail) = mail {
+            self.app.enqueue(tx, mail).await.map_err(handle_error)?;
+        }
         Ok(Vec::new())
     }
 
     fn after_commit(&self) {
         self.app.wake();
     }
+}
+
+/// R-MAIL-3 for assignment imports.
+fn assignment_import_mail(
+    id: &str,
+    done: &allot_proto::entitlement::OperationFinished,
+) -> Option<NewMail> {
+    use allot_proto::entitlement as epb;
+    let op = done.operation.clone().unwrap_or_default();
+    let (meta, response): (
+        epb::ImportAssignmentsMetadata,
+        epb::ImportAssignmentsResponse,
+    ) = decode_operation(&op);
+    FinishedImport {
+        source: format!("entitlement/{id}"),
+        creator_email: &done.creator_email,
+        team: &done.team_display_name,
+        operation: &op.name,
+        total_rows: meta.total_rows,
+        validate_only: meta.validate_only,
+        summary: &done.summary,
+        problems: response
+            .rows
+            .into_iter()
+            .filter(|r| {
+                !matches!(
+                    epb::AssignOutcome::try_from(r.outcome),
+                    Ok(epb::AssignOutcome::Assigned | epb::AssignOutcome::AlreadyAssigned)
+                )
+            })
+            .map(|r| (r.line, r.email, format!("{}: {}", r.product, r.message)))
+            .collect(),
+    }
+    .mail()
 }

@@ -60,8 +60,8 @@ pub struct Teams {
     identity: IdentityClient,
     /// For the products of members in exports (R-USE-3).
     pub(crate) entitlement: EntitlementClient,
-    /// Wakes the job worker when an operation starts.
-    pub(crate) jobs: tokio::sync::Notify,
+    /// CSV imports (R-INV-5).
+    pub(crate) jobs: allot_platform::jobs::Jobs,
     /// Most rows one CSV import takes (R-INV-5).
     pub(crate) import_max_rows: usize,
 }
@@ -116,12 +116,12 @@ impl Teams {
         entitlement: EntitlementClient,
     ) -> Teams {
         Teams {
+            jobs: allot_platform::jobs::Jobs::new(db.clone(), clock.clone()),
             db,
             outbox,
             clock,
             identity,
             entitlement,
-            jobs: tokio::sync::Notify::new(),
             import_max_rows: 5000,
         }
     }

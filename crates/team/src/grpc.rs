@@ -503,12 +503,7 @@ impl TeamService for TeamGrpc {
         let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
         let (operations, next_page_token) = self
             .app
-            .list_operations(
-                &caller,
-                &team,
-                i64::from(r.page_size.max(0)).max(20),
-                &r.page_token,
-            )
+            .list_operations(&caller, &team, r.page_size, &r.page_token)
             .await?;
         Ok(Response::new(pb::ListOperationsResponse {
             operations,
@@ -525,31 +520,16 @@ impl TeamService for TeamGrpc {
         let name = req.into_inner().name;
         let first = self.app.get_operation(&caller, &name).await?;
         let app = self.app.clone();
-        let (tx, rx) = tokio::sync::mpsc::channel(4);
-        tokio::spawn(async move {
-            let mut last = first;
-            if tx.send(Ok(last.clone())).await.is_err() {
-                return;
-            }
-            while !last.done {
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                let now = match app.get_operation(&caller, &name).await {
-                    Ok(op) => op,
-                    Err(e) => {
-                        let _ = tx.send(Err(e.into())).await;
-                        return;
-                    }
-                };
-                if (now.metadata != last.metadata || now.done != last.done)
-                    && tx.send(Ok(now.clone())).await.is_err()
-                {
-                    return;
+        Ok(Response::new(allot_platform::jobs::follow(
+            first,
+            move || {
+                let (app, caller, name) = (app.clone(), caller.clone(), name.clone());
+                async move {
+                    app.get_operation(&caller, &name)
+                        .await
+                        .map_err(Status::from)
                 }
-                last = now;
-            }
-        });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
+            },
         )))
     }
 

@@ -42,9 +42,6 @@ pub struct TeamService {
     pub app: Arc<Teams>,
 }
 
-/// The largest request team accepts: room for a CSV import of 100,000 rows.
-pub const MAX_REQUEST_BYTES: usize = 64 << 20;
-
 impl TeamService {
     /// Builds team on a migrated database; `identity` and `entitlement`
     /// reach those services with an internal token.
@@ -85,7 +82,7 @@ impl TeamService {
     /// 100,000 rows (R-INV-5); the default limit of 4 MiB is not.
     pub fn server(&self) -> TeamServiceServer<grpc::TeamGrpc> {
         TeamServiceServer::new(grpc::TeamGrpc::new(self.app.clone()))
-            .max_decoding_message_size(MAX_REQUEST_BYTES)
+            .max_decoding_message_size(allot_platform::jobs::MAX_REQUEST_BYTES)
     }
 
     /// Follows identity's events.

@@ -625,3 +625,16 @@ pub async fn contract_role_of(
     })
     .transpose()
 }
+
+/// The member of `team` with this address, if any.
+pub async fn member_by_email(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    email: &Email,
+) -> Result<Option<String>> {
+    sqlx::query_scalar("SELECT account_id FROM members WHERE team_id = $1 AND email_key = $2")
+        .bind(team.as_str())
+        .bind(email.key())
+        .fetch_optional(conn)
+        .await
+}
