@@ -684,3 +684,69 @@ crate::on_both_backends!(r_seat_3_assignments_by_csv);
 async fn env_mail(shop: &crate::entitlement::Shop, to: &str, subject: &str) -> String {
     shop.env.mail_with_subject(to, subject, 1).await[0].decoded()
 }
+
+/// R-INV-5 with the optional columns: people go into the named groups (made
+/// when missing) and get the named products through an assignment job.
+async fn r_inv_5_group_and_product_columns(backend: Backend) {
+    use crate::entitlement::{Shop, pool};
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let team = shop.sign_in(&[("cad", 3)]).await.team;
+    let owner = shop.owner.clients.clone();
+    let (a, b) = (unique_email("grp.a"), unique_email("grp.b"));
+    let csv = format!(
+        "email,first name,last name,group,product\n\
+         {a},Ann,A,Drafters;Reviewers,cad\n\
+         {b},Bob,B,drafters,\n"
+    );
+    let op = import(&owner, &team, &csv, false).await.expect("import");
+    let (_, r) = wait_done(&owner, &op).await;
+    assert_eq!(r.invited, 2, "{r:?}");
+    let groups = owner
+        .team
+        .clone()
+        .list_groups(tpb::ListGroupsRequest {
+            parent: team.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("groups")
+        .into_inner()
+        .groups;
+    let count = |name: &str| {
+        groups
+            .iter()
+            .find(|g| g.display_name == name)
+            .map(|g| g.member_count)
+    };
+    assert_eq!(
+        count("Drafters"),
+        Some(2),
+        "one group, matched without case: {groups:?}"
+    );
+    assert_eq!(count("Reviewers"), Some(1));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while pool(&owner, &team, "cad").await.assigned < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the product column was never assigned"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        pool(&owner, &team, "cad").await.assigned,
+        2,
+        "the owner and Ann"
+    );
+    let done = shop
+        .env
+        .mail_with_subject(&shop.owner.email, "import", 1)
+        .await;
+    assert!(
+        done[0].decoded().contains("being assigned in operations/"),
+        "{}",
+        done[0].decoded()
+    );
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_5_group_and_product_columns);

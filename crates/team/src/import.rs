@@ -25,6 +25,10 @@ pub struct ImportRow {
     pub email: String,
     pub given_name: String,
     pub family_name: String,
+    /// Groups to put the person in, by display name.
+    pub groups: Vec<String>,
+    /// Products to give the person, by id or display name.
+    pub products: Vec<String>,
 }
 
 impl ImportRow {
@@ -44,6 +48,9 @@ impl ImportRow {
             } else {
                 parse_person_name("last name", &family)?
             };
+            for g in &self.groups {
+                crate::domain::parse_team_name("group", g)?;
+            }
             Ok::<_, FieldViolation>(NewPerson {
                 given_name,
                 family_name,
@@ -57,7 +64,30 @@ impl ImportRow {
     }
 }
 
-const COLUMNS: &[Column] = &[csvfile::EMAIL, csvfile::GIVEN_NAME, csvfile::FAMILY_NAME];
+const COLUMNS: &[Column] = &[
+    csvfile::EMAIL,
+    csvfile::GIVEN_NAME,
+    csvfile::FAMILY_NAME,
+    Column {
+        key: "groups",
+        names: &["group", "groups"],
+        required: false,
+    },
+    Column {
+        key: "products",
+        names: &["product", "products"],
+        required: false,
+    },
+];
+
+/// A cell holding several values separated by `;`.
+fn list(cell: &str) -> Vec<String> {
+    cell.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
 
 /// Reads a whole import file; refuses it before anything is written when
 /// it is not UTF-8, not CSV, has no email column or too many rows.
@@ -71,6 +101,8 @@ pub fn parse_members_csv(bytes: &[u8], max_rows: usize) -> Result<Vec<ImportRow>
             email: r.get("email").to_owned(),
             given_name: r.get("given").to_owned(),
             family_name: r.get("family").to_owned(),
+            groups: list(r.get("groups")),
+            products: list(r.get("products")),
         })
         .collect())
 }
@@ -91,6 +123,8 @@ mod tests {
                 email: "ada@example.com".into(),
                 given_name: "Ada".into(),
                 family_name: "Lovelace, Countess".into(),
+                groups: vec![],
+                products: vec![],
             }]
         );
         let no_email = parse_members_csv(b"name,phone\nAda,1\n", 10).expect_err("no email");

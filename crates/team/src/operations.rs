@@ -211,7 +211,7 @@ impl Teams {
             move |job, code, message| {
                 let app = fail.clone();
                 async move {
-                    app.finish(&job, Some((code, message)))
+                    app.finish(&job, Some((code, message)), None)
                         .await
                         .map_err(|e| JobError::Transient(e.to_string()))
                 }
@@ -240,7 +240,8 @@ impl Teams {
                 self.import_batch(job, &ctx, &team, batch).await?;
             }
         }
-        self.finish(job, None).await
+        let products = self.assign_products(job, &rows).await?;
+        self.finish(job, None, products).await
     }
 
     /// Adds one batch: members, row outcomes and progress in one commit.
@@ -252,9 +253,32 @@ impl Teams {
         batch: &[ImportRow],
     ) -> Result<()> {
         let entries: Vec<_> = batch.iter().map(ImportRow::to_listed).collect();
-        let (mut tx, outcomes, events) = self
+        let (mut tx, outcomes, mut events) = self
             .add_listed(ctx, team, entries, Role::User, false)
             .await?;
+        // The group column: each named group, made when missing, gets the
+        // row's person.
+        let mut groups: Vec<(String, Vec<AccountId>)> = Vec::new();
+        for (row, o) in batch.iter().zip(&outcomes) {
+            if let Ok((member, _)) = &o.result {
+                for g in &row.groups {
+                    match groups
+                        .iter_mut()
+                        .find(|(name, _)| name.eq_ignore_ascii_case(g))
+                    {
+                        Some((_, accounts)) => accounts.push(member.account.clone()),
+                        None => groups.push((g.clone(), vec![member.account.clone()])),
+                    }
+                }
+            }
+        }
+        let meta = self.meta(ctx);
+        for (name, accounts) in &groups {
+            events.extend(
+                self.fill_group(&mut tx, &meta, &team.id, name, accounts)
+                    .await?,
+            );
+        }
         let results: Vec<RowOutcome> = batch
             .iter()
             .zip(outcomes)
@@ -281,6 +305,106 @@ impl Teams {
         self.jobs.record(&mut tx, job, &results).await?;
         self.outbox.commit(tx, &events).await?;
         Ok(())
+    }
+
+    /// Puts people into the group with this display name, making the group
+    /// when the team has none; returns the events.
+    async fn fill_group(
+        &self,
+        tx: &mut allot_platform::db::WriteTx,
+        meta: &allot_platform::outbox::ChangeMeta,
+        team: &TeamId,
+        name: &str,
+        accounts: &[AccountId],
+    ) -> Result<Vec<allot_platform::outbox::NewEvent>> {
+        let mut events = Vec::new();
+        let group = match crate::store::group_by_display_name(tx.conn(), team, name).await? {
+            Some(g) => g,
+            None => {
+                let display_name = crate::domain::parse_team_name("group", name)?;
+                let g = crate::domain::Group {
+                    id: allot_platform::ids::GroupId::generate(),
+                    team: team.clone(),
+                    display_name,
+                    create_time: meta.now_micros,
+                    member_count: 0,
+                };
+                crate::store::insert_group(tx.conn(), &g).await?;
+                events.push(
+                    meta.event("group_created", Some(team.name()), |context| pb::Event {
+                        context: Some(context),
+                        payload: Some(pb::event::Payload::GroupCreated(pb::GroupCreated {
+                            group: Some(crate::convert::group(&g)),
+                        })),
+                    }),
+                );
+                g
+            }
+        };
+        let mut added = Vec::new();
+        for a in accounts {
+            if crate::store::add_group_member(tx.conn(), &group.id, a).await? {
+                added.push(a.name());
+            }
+        }
+        if !added.is_empty() {
+            events.push(
+                meta.event("group_members_added", Some(team.name()), |context| {
+                    pb::Event {
+                        context: Some(context),
+                        payload: Some(pb::event::Payload::GroupMembersAdded(
+                            pb::GroupMembersAdded {
+                                group: Some(crate::convert::group(&group)),
+                                accounts: added,
+                            },
+                        )),
+                    }
+                }),
+            );
+        }
+        Ok(events)
+    }
+
+    /// The product column: entitlement assigns the products of the rows
+    /// whose people are now members, as its own import job (R-SEAT-3).
+    /// Returns that job's name.
+    async fn assign_products(&self, job: &Job, rows: &[ImportRow]) -> Result<Option<String>> {
+        use allot_platform::csvfile::neutralise;
+        use allot_proto::entitlement as epb;
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        let failed = |e: csv::Error| TeamError::Internal(format!("writing CSV: {e}"));
+        csv.write_record(["email", "product"]).map_err(failed)?;
+        let mut any = false;
+        for row in rows.iter().filter(|r| r.to_listed().parsed.is_ok()) {
+            for p in &row.products {
+                csv.write_record([neutralise(&row.email), neutralise(p)])
+                    .map_err(failed)?;
+                any = true;
+            }
+        }
+        if !any || job.validate_only {
+            return Ok(None);
+        }
+        let csv = csv
+            .into_inner()
+            .map_err(|e| TeamError::Internal(format!("writing CSV: {e}")))?;
+        let op = self
+            .entitlement
+            .clone()
+            .import_assignments(allot_platform::grpc::request(
+                epb::ImportAssignmentsRequest {
+                    parent: TeamId::from_db(job.scope.clone()).name(),
+                    csv,
+                    validate_only: false,
+                },
+            ))
+            .await
+            .map_err(|status| TeamError::Peer {
+                service: "entitlement",
+                status,
+            })?
+            .into_inner();
+        Ok(Some(op.name))
     }
 
     /// A dry run of one batch: what would happen, nothing added.
@@ -320,7 +444,12 @@ impl Teams {
     /// Marks the job done (with its error, if it failed as a whole) and
     /// publishes `operation_finished` in the same transaction, which mails
     /// the creator (R-MAIL-3).
-    async fn finish(&self, job: &Job, error: Option<(i32, String)>) -> Result<()> {
+    async fn finish(
+        &self,
+        job: &Job,
+        error: Option<(i32, String)>,
+        products: Option<String>,
+    ) -> Result<()> {
         let team_id = TeamId::from_db(job.scope.clone());
         let mut tx = self.begin().await?;
         let finished = self.jobs.finish(&mut tx, job, error.clone()).await?;
@@ -338,10 +467,15 @@ impl Teams {
         // Counts and rows come from earlier, committed batches.
         let c = self.counts(job).await?;
         let operation = self.operation_pb(&finished).await?;
-        let summary = match &error {
+        let mut summary = match &error {
             Some((_, m)) => format!("The import stopped: {m}"),
             None => summary(c, job.validate_only),
         };
+        if let Some(op) = products {
+            summary.push_str(&format!(
+                " The products of the file are being assigned in {op}."
+            ));
+        }
         let ctx = Ctx {
             caller: job
                 .creator_caller()

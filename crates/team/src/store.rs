@@ -638,3 +638,22 @@ pub async fn member_by_email(
         .fetch_optional(conn)
         .await
 }
+
+/// A team's group by its display name, ignoring case.
+pub async fn group_by_display_name(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    display_name: &str,
+) -> Result<Option<Group>> {
+    let sql = format!(
+        "{GROUP_SELECT} WHERE g.team_id = $1 AND LOWER(g.display_name) = LOWER($2) ORDER BY g.id LIMIT 1"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(team.as_str())
+        .bind(display_name)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(group)
+        .transpose()
+}
