@@ -1,7 +1,7 @@
 # Shared by run-all.sh and bench.sh: installs what is missing and starts
-# PostgreSQL and NATS on loopback with their data in a temporary folder,
+# PostgreSQL on loopback with its data in a temporary folder,
 # stopping everything on exit. Source it; then call need_tools and
-# start_postgres / start_nats.
+# start_postgres.
 
 say() { printf '\n== %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -9,14 +9,12 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 WORK=$(mktemp -d /tmp/allot-test.XXXXXX)
 chmod 755 "$WORK"
 PGDATA="$WORK/pg"
-NATS_PID=""
 PG_BIN=""
 cleanup() {
   set +e
   if [ -n "$PG_BIN" ] && [ -f "$PGDATA/postmaster.pid" ]; then
     as_root runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1
   fi
-  [ -n "$NATS_PID" ] && kill "$NATS_PID" 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -66,11 +64,3 @@ start_postgres() {
   export ALLOT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port"
 }
 
-start_nats() {
-  say "starting NATS JetStream"
-  local port
-  port=$(free_port)
-  nats-server -js -a 127.0.0.1 -p "$port" -sd "$WORK/nats" >"$WORK/nats.log" 2>&1 &
-  NATS_PID=$!
-  export ALLOT_TEST_NATS_URL="nats://127.0.0.1:$port"
-}

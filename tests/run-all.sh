@@ -28,7 +28,7 @@ docker-compose -f docker-compose.yml config -q
 # ---- servers on loopback ---------------------------------------------------
 # Durability off: tests measure behaviour, not the disk.
 start_postgres -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off
-start_nats
+# NATS (installed above) is started by the tests that need it, each its own.
 
 # ---- build, lint, test -----------------------------------------------------
 say "cargo clippy --all-targets -- -D warnings"
