@@ -701,6 +701,16 @@ impl Env {
             .await
     }
 
+    /// The in-process team service (to prune its events as retention would).
+    pub fn team_app(&self) -> std::sync::Arc<allot_team::app::Teams> {
+        match &self.shape {
+            Shape::InProcess { main: Some(m), .. } => {
+                m.team.as_ref().expect("team runs here").app.clone()
+            }
+            _ => panic!("team runs in another process"),
+        }
+    }
+
     /// The in-process identity service (to sign tokens of any shape).
     pub fn identity_app(&self) -> std::sync::Arc<allot_identity::Identity> {
         match &self.shape {
