@@ -808,23 +808,7 @@ impl Service for EntitlementGrpc {
         let (_, rows) = self
             .usage_rows(&req, &r.parent, r.start_date.as_ref(), r.end_date.as_ref())
             .await?;
-        let mut out = csv::Writer::from_writer(Vec::new());
-        let failed = |e: csv::Error| Status::internal(format!("writing the report: {e}"));
-        out.write_record(["date", "product", "seats", "assigned", "users"])
-            .map_err(failed)?;
-        for u in &rows {
-            let d = day_to_date(u.day);
-            out.write_record([
-                format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
-                u.product.clone(),
-                u.seats.to_string(),
-                u.assigned.to_string(),
-                u.users.to_string(),
-            ])
-            .map_err(failed)?;
-        }
-        let bytes = out
-            .into_inner()
+        let bytes = crate::report::usage_csv(&rows)
             .map_err(|e| Status::internal(format!("writing the report: {e}")))?;
         Ok(Response::new(allot_platform::grpc::chunked(
             bytes,

@@ -47,6 +47,25 @@ pub fn usage_rows(
     rows
 }
 
+/// The usage report as CSV: `date,product,seats,assigned,users`, one line
+/// per day and product (R-USE-2).
+pub fn usage_csv(rows: &[UsageRow]) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(["date", "product", "seats", "assigned", "users"])?;
+    for u in rows {
+        let d = crate::grpc::day_to_date(u.day);
+        out.write_record([
+            format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
+            u.product.clone(),
+            u.seats.to_string(),
+            u.assigned.to_string(),
+            u.users.to_string(),
+        ])?;
+    }
+    out.into_inner()
+        .map_err(|e| csv::Error::from(std::io::Error::other(e.to_string())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -994,12 +994,7 @@ impl Teams {
             member_count: 0,
         };
         store::insert_group(tx.conn(), &group).await?;
-        let event = meta.event("group_created", Some(team_id.name()), |context| pb::Event {
-            context: Some(context),
-            payload: Some(Payload::GroupCreated(pb::GroupCreated {
-                group: Some(convert::group(&group)),
-            })),
-        });
+        let event = group_created_event(&meta, &group);
         self.outbox.commit(tx, &[event]).await?;
         Ok(group)
     }
@@ -1093,23 +1088,8 @@ impl Teams {
             }
         }
         let group = Self::group_in(&mut tx, team_id, id).await?;
-        let events: Vec<NewEvent> = if added.is_empty() {
-            Vec::new()
-        } else {
-            vec![
-                self.meta(ctx)
-                    .event("group_members_added", Some(team_id.name()), |context| {
-                        pb::Event {
-                            context: Some(context),
-                            payload: Some(Payload::GroupMembersAdded(pb::GroupMembersAdded {
-                                group: Some(convert::group(&group)),
-                                accounts: added,
-                            })),
-                        }
-                    }),
-            ]
-        };
-        self.outbox.commit(tx, &events).await?;
+        let events = group_members_event(&self.meta(ctx), &group, added, true);
+        self.outbox.commit(tx, events.as_slice()).await?;
         Ok(group)
     }
 
@@ -1131,23 +1111,8 @@ impl Teams {
             }
         }
         let group = Self::group_in(&mut tx, team_id, id).await?;
-        let events: Vec<NewEvent> = if removed.is_empty() {
-            Vec::new()
-        } else {
-            vec![
-                self.meta(ctx)
-                    .event("group_members_removed", Some(team_id.name()), |context| {
-                        pb::Event {
-                            context: Some(context),
-                            payload: Some(Payload::GroupMembersRemoved(pb::GroupMembersRemoved {
-                                group: Some(convert::group(&group)),
-                                accounts: removed,
-                            })),
-                        }
-                    }),
-            ]
-        };
-        self.outbox.commit(tx, &events).await?;
+        let events = group_members_event(&self.meta(ctx), &group, removed, false);
+        self.outbox.commit(tx, events.as_slice()).await?;
         Ok(group)
     }
 
@@ -1298,5 +1263,49 @@ fn member_added(meta: &ChangeMeta, m: &Member) -> NewEvent {
         payload: Some(Payload::MemberAdded(pb::MemberAdded {
             member: Some(convert::member(m)),
         })),
+    })
+}
+
+/// `group_members_added` (or `_removed`) for the accounts whose membership
+/// changed; none when nothing did.
+pub(crate) fn group_members_event(
+    meta: &ChangeMeta,
+    group: &Group,
+    accounts: Vec<String>,
+    added: bool,
+) -> Option<NewEvent> {
+    if accounts.is_empty() {
+        return None;
+    }
+    let team = Some(group.team.name());
+    let g = Some(convert::group(group));
+    Some(if added {
+        meta.event("group_members_added", team, |context| pb::Event {
+            context: Some(context),
+            payload: Some(Payload::GroupMembersAdded(pb::GroupMembersAdded {
+                group: g,
+                accounts,
+            })),
+        })
+    } else {
+        meta.event("group_members_removed", team, |context| pb::Event {
+            context: Some(context),
+            payload: Some(Payload::GroupMembersRemoved(pb::GroupMembersRemoved {
+                group: g,
+                accounts,
+            })),
+        })
+    })
+}
+
+/// `group_created` for a new group.
+pub(crate) fn group_created_event(meta: &ChangeMeta, group: &Group) -> NewEvent {
+    meta.event("group_created", Some(group.team.name()), |context| {
+        pb::Event {
+            context: Some(context),
+            payload: Some(Payload::GroupCreated(pb::GroupCreated {
+                group: Some(convert::group(group)),
+            })),
+        }
     })
 }

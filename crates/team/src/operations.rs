@@ -330,14 +330,7 @@ impl Teams {
                     member_count: 0,
                 };
                 crate::store::insert_group(tx.conn(), &g).await?;
-                events.push(
-                    meta.event("group_created", Some(team.name()), |context| pb::Event {
-                        context: Some(context),
-                        payload: Some(pb::event::Payload::GroupCreated(pb::GroupCreated {
-                            group: Some(crate::convert::group(&g)),
-                        })),
-                    }),
-                );
+                events.push(crate::app::group_created_event(meta, &g));
                 g
             }
         };
@@ -347,21 +340,7 @@ impl Teams {
                 added.push(a.name());
             }
         }
-        if !added.is_empty() {
-            events.push(
-                meta.event("group_members_added", Some(team.name()), |context| {
-                    pb::Event {
-                        context: Some(context),
-                        payload: Some(pb::event::Payload::GroupMembersAdded(
-                            pb::GroupMembersAdded {
-                                group: Some(crate::convert::group(&group)),
-                                accounts: added,
-                            },
-                        )),
-                    }
-                }),
-            );
-        }
+        events.extend(crate::app::group_members_event(meta, &group, added, true));
         Ok(events)
     }
 
