@@ -142,14 +142,17 @@ pub fn classic_contract(serial: &str) -> epb::Contract {
 }
 
 pub async fn pool(c: &Clients, team: &str, product: &str) -> epb::Pool {
+    try_pool(c, team, product).await.expect("pool")
+}
+
+pub async fn try_pool(c: &Clients, team: &str, product: &str) -> Result<epb::Pool, tonic::Status> {
     c.clone()
         .entitlement
         .get_pool(epb::GetPoolRequest {
             name: format!("{team}/pools/{product}"),
         })
         .await
-        .expect("pool")
-        .into_inner()
+        .map(tonic::Response::into_inner)
 }
 
 pub async fn assign(
@@ -1084,7 +1087,15 @@ pub async fn removal_frees_seats(mut shop: Shop, entitlement_down: bool) {
     let (o, t) = (owner.clone(), team.clone());
     eventually("the seat to be freed", || {
         let (o, t) = (o.clone(), t.clone());
-        async move { pool(&o, &t, "cad").await.assigned == 1 }
+        async move {
+            // A service just started answers UNAVAILABLE until its peers
+            // do; callers retry, as the status says.
+            match try_pool(&o, &t, "cad").await {
+                Ok(p) => p.assigned == 1,
+                Err(s) if s.code() == Code::Unavailable => false,
+                Err(s) => panic!("pool: {s:?}"),
+            }
+        }
     })
     .await;
     assert!(
