@@ -17,7 +17,7 @@ use allot_proto::team as tpb;
 use tonic::{Code, Status};
 
 use crate::harness::{Clients, Env, Person, unique_email};
-use crate::teams::{add_account, member_name, new_team, update_member};
+use crate::teams::{add_account, member_name, team_for, update_member};
 
 /// The kinds of caller every RPC is tried with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -50,14 +50,6 @@ pub const EVERYONE: [Who; 11] = [
 ];
 
 pub const TEAM_ADMINS: &[Who] = &[Who::PrimaryAdmin, Who::SecondaryAdmin, Who::SsoAdmin];
-pub const PEOPLE: &[Who] = &[
-    Who::PrimaryAdmin,
-    Who::SecondaryAdmin,
-    Who::SsoAdmin,
-    Who::User,
-    Who::Guest,
-    Who::AdminOfAnotherTeam,
-];
 pub const SCOPED_SERVICE_ACCOUNT: &[Who] = &[Who::ServiceAccountWithScope];
 
 /// Team A with one member of each role, and everyone else.
@@ -110,9 +102,9 @@ impl World {
         let sso = env.person("Sol").await;
         let user = env.person("Uma").await;
         let guest = env.person("Gus").await;
-        let mut other = env.person("Oli").await;
-        let team = new_team(&mut primary.clients, "Team A").await.name;
-        new_team(&mut other.clients, "Team B").await;
+        let other = env.person("Oli").await;
+        let team = team_for(&env, &primary, "Team A").await.name;
+        team_for(&env, &other, "Team B").await;
         env.internal()
             .await
             .team
@@ -319,7 +311,13 @@ pub fn team_cases() -> Vec<Case> {
         Case {
             rpc: "TeamService.CreateTeam",
             scope: None,
-            allowed: PEOPLE,
+            // R-TEAM-1: people who administer some team (here A or B).
+            allowed: &[
+                Who::PrimaryAdmin,
+                Who::SecondaryAdmin,
+                Who::SsoAdmin,
+                Who::AdminOfAnotherTeam,
+            ],
             allowed_code: Code::Ok,
             call: call!(|_w, c| ok(c
                 .team
@@ -907,7 +905,8 @@ pub fn entitlement_cases() -> Vec<Case> {
                 .entitlement
                 .add_seats(epb::AddSeatsRequest {
                     subscription: w.shelf().contract.subscriptions[0].name.clone(),
-                    seats: 1
+                    seats: 1,
+                    ..Default::default()
                 })
                 .await)),
         },

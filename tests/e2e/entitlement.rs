@@ -612,6 +612,7 @@ async fn r_seat_5_groups_give_seats_to_members_now_and_later(backend: Backend) {
         .add_seats(epb::AddSeatsRequest {
             subscription: String::new(),
             seats: 1,
+            ..Default::default()
         })
         .await
         .expect_err("needs a subscription");
@@ -632,6 +633,7 @@ async fn r_seat_5_groups_give_seats_to_members_now_and_later(backend: Backend) {
         .add_seats(epb::AddSeatsRequest {
             subscription: subs[0].name.clone(),
             seats: 1,
+            ..Default::default()
         })
         .await
         .expect("one more seat");
@@ -912,6 +914,7 @@ async fn r_team_3_placement_of_contracts_and_seats(backend: Backend) {
         .add_seats(epb::AddSeatsRequest {
             subscription: sub.name.clone(),
             seats: 4,
+            ..Default::default()
         })
         .await
         .expect("add")
@@ -1002,6 +1005,31 @@ async fn r_team_4_moving_a_subscription(backend: Backend) {
             .await
             .expect("unassign");
     }
+    // Never into a stranger's team, nor one where the owner is a plain user.
+    let stranger = shop.env.person("Stranger").await;
+    let theirs = crate::teams::team_for(&shop.env, &stranger, "Theirs").await;
+    crate::teams::add_account(
+        &mut stranger.clients.clone(),
+        &theirs.name,
+        &shop.owner.account,
+        tpb::Role::User,
+        false,
+    )
+    .await
+    .expect("the owner as a plain user there");
+    let err = mover(owner.clone(), sub.clone(), theirs.name.clone())
+        .await
+        .expect_err("a team the owner does not administer");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert!(err.message().contains("target_team"), "{}", err.message());
+    assert_eq!(pool(&owner, &team, "cad").await.seats, 3);
+    assert_eq!(
+        try_pool(&stranger.clients, &theirs.name, "cad")
+            .await
+            .map(|p| p.seats)
+            .unwrap_or(0),
+        0
+    );
     let moved = mover(owner.clone(), sub.clone(), target.clone())
         .await
         .expect("move")
@@ -1560,6 +1588,7 @@ async fn entitlement_bad_input(backend: Backend) {
         .add_seats(epb::AddSeatsRequest {
             subscription: contract.subscriptions[0].name.clone(),
             seats: 0,
+            ..Default::default()
         })
         .await
         .expect_err("zero seats");
@@ -1585,3 +1614,51 @@ async fn entitlement_bad_input(backend: Backend) {
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(entitlement_bad_input);
+
+/// AIP-155: a retried AddSeats with the same request id adds once and gets
+/// the first answer; the same id with another request is refused.
+async fn add_seats_retried_with_one_request_id_adds_once(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let contract = shop.sign_in(&[("cad", 3)]).await;
+    let sub = contract.subscriptions[0].name.clone();
+    let add = |seats: i32, request_id: &str| {
+        let mut c = shop.commerce.clone();
+        let req = epb::AddSeatsRequest {
+            subscription: sub.clone(),
+            seats,
+            request_id: request_id.into(),
+        };
+        async move { c.entitlement.add_seats(req).await }
+    };
+    let first = add(4, "buy-42").await.expect("first").into_inner();
+    assert_eq!(first.seats, 7);
+    let again = add(4, "buy-42").await.expect("retry").into_inner();
+    assert_eq!(again.seats, 7, "the retry gets the first answer");
+    assert_eq!(
+        pool(&shop.owner.clients, &contract.team, "cad").await.seats,
+        7
+    );
+    let err = add(5, "buy-42").await.expect_err("same id, other request");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("request_id:"),
+        "{}",
+        err.message()
+    );
+    let err = add(1, "no spaces allowed").await.expect_err("odd id");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        pool(&shop.owner.clients, &contract.team, "cad").await.seats,
+        7
+    );
+    // Without a request id every call adds.
+    add(1, "").await.expect("plain");
+    add(1, "").await.expect("plain again");
+    assert_eq!(
+        pool(&shop.owner.clients, &contract.team, "cad").await.seats,
+        9
+    );
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(add_seats_retried_with_one_request_id_adds_once);

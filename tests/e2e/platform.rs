@@ -54,3 +54,29 @@ async fn stock_client_lists_services_and_sees_serving() {
     );
     env.shutdown().await;
 }
+
+/// A megabyte-long malformed value is refused with INVALID_ARGUMENT that
+/// names the field and quotes only a short prefix, so a stock client gets
+/// the refusal rather than a metadata-size error.
+async fn long_malformed_values_are_quoted_by_a_short_prefix(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let mut admin = env.admin().await;
+    let long = format!("teams/{}", "Z".repeat(1 << 20));
+    let err = admin
+        .team
+        .get_team(allot_proto::team::GetTeamRequest { name: long })
+        .await
+        .expect_err("malformed name");
+    assert_eq!(
+        err.code(),
+        tonic::Code::InvalidArgument,
+        "{}",
+        err.message()
+    );
+    assert!(err.message().starts_with("name: "), "{}", err.message());
+    assert!(err.message().contains("bytes)"), "{}", err.message());
+    assert!(err.message().len() < 400, "{} bytes", err.message().len());
+    assert!(err.details().len() < 1000, "{} bytes", err.details().len());
+    env.shutdown().await;
+}
+crate::on_both_backends!(long_malformed_values_are_quoted_by_a_short_prefix);

@@ -25,6 +25,25 @@ pub async fn new_team(owner: &mut Clients, name: &str) -> tpb::Team {
         .into_inner()
 }
 
+/// A first team for `founder`, made by Allot itself (R-TEAM-1: a person who
+/// administers no team cannot create one; their first comes with a
+/// contract, or from an operator).
+pub async fn team_for(env: &Env, founder: &Person, name: &str) -> tpb::Team {
+    env.internal()
+        .await
+        .team
+        .create_team(tpb::CreateTeamRequest {
+            team: Some(tpb::Team {
+                display_name: name.into(),
+                primary_admin: founder.account.clone(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("a first team")
+        .into_inner()
+}
+
 pub async fn add_account(
     by: &mut Clients,
     team: &str,
@@ -119,7 +138,7 @@ async fn fixture(backend: Backend) -> Fixture {
     let env = Env::in_process(backend).await;
     let mut p = env.person("Pat").await;
     let u = env.person("Uma").await;
-    let team = new_team(&mut p.clients, "Design").await;
+    let team = team_for(&env, &p, "Design").await;
     add_account(
         &mut p.clients,
         &team.name,
@@ -226,7 +245,7 @@ async fn r_role_2_only_admins_change_a_team(backend: Backend) {
 
     // An admin of another team can do nothing here.
     let mut other = env.person("Omar").await;
-    new_team(&mut other.clients, "Elsewhere").await;
+    team_for(&env, &other, "Elsewhere").await;
     let err = add_account(
         &mut other.clients,
         &team.name,
@@ -774,6 +793,43 @@ async fn r_team_1_an_owner_without_a_team_gets_one_named_after_them(backend: Bac
 }
 crate::on_both_backends!(r_team_1_an_owner_without_a_team_gets_one_named_after_them);
 
+async fn r_team_1_people_who_administer_no_team_cannot_create_one(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let mut nobody = env.person("Nora").await;
+    let err = nobody
+        .clients
+        .team
+        .create_team(tpb::CreateTeamRequest {
+            team: Some(tpb::Team {
+                display_name: "Squat".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect_err("a user of one team administers none");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert!(err.message().contains("admin role"), "{}", err.message());
+    let mine = env
+        .internal()
+        .await
+        .team
+        .list_teams(tpb::ListTeamsRequest {
+            member: nobody.account.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("teams")
+        .into_inner()
+        .teams;
+    assert_eq!(mine.len(), 1, "nothing was created: {mine:?}");
+    // Once they administer a team, they may create more.
+    team_for(&env, &nobody, "First").await;
+    let more = new_team(&mut nobody.clients, "Second").await;
+    assert_eq!(more.primary_admin, nobody.account);
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_team_1_people_who_administer_no_team_cannot_create_one);
+
 async fn r_team_2_joining_a_team_keeps_the_others(backend: Backend) {
     let Fixture {
         env,
@@ -782,7 +838,7 @@ async fn r_team_2_joining_a_team_keeps_the_others(backend: Backend) {
         mut u,
     } = fixture(backend).await;
     let mut q = env.person("Quinn").await;
-    let second = new_team(&mut q.clients, "Second").await;
+    let second = team_for(&env, &q, "Second").await;
     add_account(
         &mut q.clients,
         &second.name,
@@ -1037,3 +1093,68 @@ async fn team_bad_input(backend: Backend) {
     env.shutdown().await;
 }
 crate::on_both_backends!(team_bad_input);
+
+/// R-TEAM-3: an owner who no longer administers any team (their first team
+/// handed over, their role taken away) gets a precise refusal saying what to
+/// do, not an internal error, and no second team appears.
+async fn r_team_3_an_owner_who_administers_no_team_is_told_what_to_do(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let owner = env.person("Otto").await;
+    let heir = env.person("Hana").await;
+    let internal = env.internal().await;
+    let ensure = || {
+        let mut c = internal.clone();
+        let owner = owner.account.clone();
+        async move {
+            c.team
+                .ensure_owner_team(tpb::EnsureOwnerTeamRequest {
+                    owner,
+                    always_create: false,
+                })
+                .await
+        }
+    };
+    let team = ensure().await.expect("first team").into_inner();
+    let mut o = owner.clients.clone();
+    add_account(&mut o, &team.name, &heir.account, tpb::Role::User, false)
+        .await
+        .expect("heir");
+    o.team
+        .transfer_primary_admin(tpb::TransferPrimaryAdminRequest {
+            team: team.name.clone(),
+            new_primary_admin: heir.account.clone(),
+        })
+        .await
+        .expect("hand over");
+    let mut h = heir.clients.clone();
+    update_member(
+        &mut h,
+        &team.name,
+        &owner.account,
+        Some(tpb::Role::User),
+        None,
+    )
+    .await
+    .expect("owner becomes a user");
+    let err = ensure().await.expect_err("administers no team");
+    assert_eq!(err.code(), Code::FailedPrecondition, "{}", err.message());
+    assert_eq!(precondition_type(&err), "OWNER_ADMINISTERS_NO_TEAM");
+    assert!(
+        err.message().contains("make them an admin"),
+        "{}",
+        err.message()
+    );
+    // Given an admin role back, their contracts have a home again.
+    update_member(
+        &mut h,
+        &team.name,
+        &owner.account,
+        Some(tpb::Role::SecondaryAdmin),
+        None,
+    )
+    .await
+    .expect("admin again");
+    assert_eq!(ensure().await.expect("home").into_inner().name, team.name);
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_team_3_an_owner_who_administers_no_team_is_told_what_to_do);

@@ -21,12 +21,13 @@ use crate::convert;
 use crate::domain::{
     Action, ActivationType, Assignment, Billing, Contract, ContractPlan, Item, Pool, Product,
     Source, Subscription, TeamStanding, authorize, check_activation, check_classic_by_user,
-    check_classic_item, check_move, day_of, takes_seat,
+    check_classic_item, check_move, check_move_target, day_of, takes_seat,
 };
 use crate::error::EntitlementError;
 use crate::projection::{Answer, Projection};
 use crate::store::{self, AssignmentFilter, GroupAssignmentRow, UsageRecord};
 use crate::usage::UsageRecorder;
+use allot_platform::idempotency::{self, Claim, RequestKey};
 
 type Result<T> = std::result::Result<T, EntitlementError>;
 
@@ -841,13 +842,29 @@ impl Entitlements {
         ctx: &Ctx,
         id: &SubscriptionId,
         seats: i32,
+        key: Option<&RequestKey>,
     ) -> Result<(Subscription, Contract)> {
         authorize(&ctx.caller, Action::RecordPurchase)?;
+        let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
         let mut sub = store::get_subscription(tx.conn(), id)
             .await?
             .ok_or_else(|| EntitlementError::not_found("subscription", id.name()))?;
         let contract = Self::contract_in(tx.conn(), &sub.contract).await?;
+        if let Some(key) = key {
+            let claim = idempotency::claim(
+                tx.conn(),
+                key,
+                meta.now_micros,
+                idempotency::DEFAULT_RETENTION,
+            )
+            .await?;
+            if let Claim::Replay(first) = claim {
+                // The first answer's seat count; nothing changes.
+                sub.seats = first.parse().unwrap_or(sub.seats);
+                return Ok((sub, contract));
+            }
+        }
         let previous = sub.seats;
         sub.seats = sub
             .seats
@@ -870,7 +887,9 @@ impl Entitlements {
             &contract.serial_number,
         )
         .await?;
-        let meta = self.meta(ctx);
+        if let Some(key) = key {
+            idempotency::remember(tx.conn(), key, &sub.seats.to_string(), meta.now_micros).await?;
+        }
         store::record_pool_day(tx.conn(), &sub.team, &sub.product, day_of(meta.now_micros)).await?;
         let event = meta.event("subscription_resized", Some(sub.team.name()), |context| {
             pb::Event {
@@ -906,13 +925,12 @@ impl Entitlements {
                 "the subscription already sits in this team",
             ));
         }
-        self.team
-            .clone()
-            .get_team(request(tpb::GetTeamRequest {
-                name: target.name(),
-            }))
-            .await
-            .map_err(EntitlementError::team)?;
+        let owner_in_target = self.members(target, &[&contract.owner]).await?;
+        check_move_target(
+            owner_in_target
+                .get(&contract.owner)
+                .is_some_and(|m| m.admin),
+        )?;
         let mut tx = self.begin().await?;
         let mut sub = store::get_subscription(tx.conn(), id)
             .await?

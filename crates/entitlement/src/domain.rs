@@ -291,6 +291,17 @@ fn contact_support(subject: &str, why: &str) -> EntitlementError {
 
 /// R-TEAM-4: whether a subscription of `contract` may leave a pool with
 /// `pool_after_seats` seats and `assigned` taken.
+/// R-TEAM-4: a subscription moves only into a team its contract's owner
+/// administers, never into a stranger's.
+pub fn check_move_target(owner_administers_target: bool) -> Result<(), EntitlementError> {
+    if owner_administers_target {
+        return Ok(());
+    }
+    Err(EntitlementError::PermissionDenied(
+        "target_team: the contract's owner is not an admin of that team; a subscription moves only into a team its owner administers".into(),
+    ))
+}
+
 pub fn check_move(
     contract: &Contract,
     subject: &str,

@@ -1,6 +1,7 @@
 //! Everything that can go wrong in entitlement, and the one mapping to gRPC.
 
 use allot_platform::error::{self as status, FieldViolation};
+use allot_platform::idempotency::IdempotencyError;
 use tonic::Status;
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +62,22 @@ impl EntitlementError {
     /// Why an assignment was not made, in a sentence for batch outcomes.
     pub fn reason(&self) -> String {
         self.to_string()
+    }
+}
+
+impl From<IdempotencyError> for EntitlementError {
+    fn from(e: IdempotencyError) -> Self {
+        match e {
+            IdempotencyError::Reused => {
+                EntitlementError::Invalid(vec![IdempotencyError::violation()])
+            }
+            IdempotencyError::InFlight => EntitlementError::Precondition {
+                kind: "REQUEST_IN_FLIGHT",
+                subject: "request_id".into(),
+                message: e.to_string(),
+            },
+            IdempotencyError::Db(db) => EntitlementError::Db(db),
+        }
     }
 }
 

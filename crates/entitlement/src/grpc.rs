@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use allot_platform::auth::caller;
 use allot_platform::error::FieldViolation;
+use allot_platform::idempotency::RequestKey;
 use allot_platform::ids::{AccountId, ContractId, ProductId, SubscriptionId, TeamId, parse_nested};
 use allot_platform::mask::update_paths;
 use allot_platform::outbox::WatchParams;
@@ -12,6 +13,7 @@ use allot_platform::server::request_id;
 use allot_proto::common as cpb;
 use allot_proto::entitlement as pb;
 use allot_proto::entitlement::entitlement_service_server::EntitlementService as Service;
+use prost::Message as _;
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
@@ -434,7 +436,14 @@ impl Service for EntitlementGrpc {
         let r = req.get_ref();
         let id = SubscriptionId::parse("subscription", &r.subscription).map_err(invalid)?;
         let seats = parse_seats("seats", r.seats).map_err(invalid)?;
-        let (s, c) = self.app.add_seats(&ctx, &id, seats).await?;
+        let body = pb::AddSeatsRequest {
+            request_id: String::new(),
+            ..r.clone()
+        }
+        .encode_to_vec();
+        let key = RequestKey::parse(&ctx.caller.name(), "AddSeats", &r.request_id, &body)
+            .map_err(invalid)?;
+        let (s, c) = self.app.add_seats(&ctx, &id, seats, key.as_ref()).await?;
         Ok(Response::new(convert::subscription(&s, &c)))
     }
 

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use allot_platform::csvfile::{self, Column};
+use allot_platform::error::quote;
 use allot_platform::grpc::request;
 use allot_platform::ids::{AccountId, ProductId, TeamId};
 use allot_platform::jobs::{self, Job, JobError, NewJob, RowOutcome};
@@ -401,14 +402,14 @@ impl Entitlements {
             let Some(product) = self.catalog_product(&row.product).await? else {
                 outcomes[i] = Some(invalid(
                     row,
-                    format!("product: no product {:?} in the catalog", row.product),
+                    format!("product: no product {} in the catalog", quote(&row.product)),
                 ));
                 continue;
             };
             if let Some(bad) = row.items.iter().find(|it| product.item(it).is_none()) {
                 outcomes[i] = Some(invalid(
                     row,
-                    format!("items: {} has no item {bad:?}", product.id.name()),
+                    format!("items: {} has no item {}", product.id.name(), quote(bad)),
                 ));
                 continue;
             }

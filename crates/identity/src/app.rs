@@ -705,7 +705,16 @@ impl Identity {
         if !unknown.is_empty() {
             return Err(IdentityError::invalid(
                 "scopes",
-                format!("not granted to this credential: {unknown:?}"),
+                format!(
+                    "not granted to this credential: {}",
+                    allot_platform::error::quote(
+                        &unknown
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )
+                ),
             ));
         }
         let scopes_out: Vec<String> = if requested.is_empty() {

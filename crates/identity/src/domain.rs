@@ -270,7 +270,8 @@ pub fn parse_scopes(field: &str, requested: &[String]) -> Result<Vec<String>, Fi
             return Err(FieldViolation::new(
                 field,
                 format!(
-                    "unknown scope {s:?}; known scopes: {}",
+                    "unknown scope {}; known scopes: {}",
+                    allot_platform::error::quote(s),
                     scopes::ALL
                         .iter()
                         .filter(|x| **x != scopes::INTERNAL)

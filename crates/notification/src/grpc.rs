@@ -64,7 +64,8 @@ fn template_kind(name: &str) -> Result<TemplateKind, Status> {
             invalid(FieldViolation::new(
                 "name",
                 format!(
-                    "unknown template {name:?}; known: {}",
+                    "unknown template {}; known: {}",
+                    allot_platform::error::quote(name),
                     TEMPLATES
                         .iter()
                         .map(|t| format!("templates/{}", t.name))

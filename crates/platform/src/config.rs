@@ -256,6 +256,18 @@ impl ConfigError {
     }
 }
 
+/// `ALLOT_*` variables that are not the server's: `ALLOT_CONFIG` names the
+/// file, `ALLOT_TEST_*` belong to the test suite, and the rest are
+/// allotctl's (the ones `allot dev` tells people to export), so having them
+/// set never stops a server from starting. Any other unknown key is a typo
+/// and is refused.
+const NOT_SERVER_KEYS: &[&str] = &["config", "server", "credential", "context", "ca_file"];
+
+fn not_server_configuration(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    NOT_SERVER_KEYS.contains(&key.as_str()) || key.starts_with("test_")
+}
+
 impl Config {
     /// Defaults, then `file` (if given, it must exist), then `ALLOT_*`.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
@@ -269,13 +281,9 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        // `ALLOT_CONFIG` names the file; `ALLOT_TEST_*` belongs to the test suite.
         figment = figment.merge(
             Env::prefixed("ALLOT_")
-                .filter(|k| {
-                    let k = k.as_str().to_ascii_lowercase();
-                    k != "config" && !k.starts_with("test_")
-                })
+                .filter(|k| !not_server_configuration(k.as_str()))
                 .split("__"),
         );
         figment.extract().map_err(|e| ConfigError(e.to_string()))
@@ -336,6 +344,17 @@ mod tests {
             jail.set_env("ALLOT_TEST_POSTGRES_URL", "postgres://x");
             jail.set_env("ALLOT_CONFIG", "allot.toml");
             assert!(Config::load(None).is_ok());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn allotctl_variables_never_stop_the_server() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ALLOT_CREDENTIAL", "0199:secret");
+            jail.set_env("ALLOT_SERVER", "http://127.0.0.1:50051");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.listen, Config::default().listen);
             Ok(())
         });
     }

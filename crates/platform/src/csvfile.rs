@@ -117,9 +117,9 @@ pub fn read(
             return Err(invalid(
                 field,
                 format!(
-                    "no {} column: the header row names {:?}; the columns are {wanted:?}",
+                    "no {} column: the header row names {}; the columns are {wanted:?}",
                     c.names[0],
-                    headers.iter().collect::<Vec<_>>()
+                    crate::error::quote(&headers.iter().collect::<Vec<_>>().join(","))
                 ),
             ));
         }

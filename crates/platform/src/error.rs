@@ -51,16 +51,53 @@ impl From<FieldViolation> for allot_proto::common::FieldViolation {
     }
 }
 
-/// INVALID_ARGUMENT naming every bad field.
+/// The most characters of a caller's value an error quotes.
+pub const QUOTE_CHARS: usize = 40;
+/// The most characters of one field or reason an error carries.
+const TEXT_CHARS: usize = 300;
+/// The most violations one error lists; the rest are counted.
+const MAX_VIOLATIONS: usize = 20;
+
+/// A caller's value as an error quotes it: whole when short, else a short
+/// prefix and its length, so a megabyte value never comes back to its
+/// sender (gRPC metadata has a hard size limit).
+pub fn quote(value: &str) -> String {
+    match value.char_indices().nth(QUOTE_CHARS) {
+        None => format!("{value:?}"),
+        Some((end, _)) => format!("{:?}… ({} bytes)", &value[..end], value.len()),
+    }
+}
+
+/// At most `max` characters of `text`.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…", &text[..end]),
+    }
+}
+
+/// INVALID_ARGUMENT naming every bad field (the first twenty of them, each
+/// clipped, however many there are and however long their values).
 pub fn invalid_argument(violations: &[FieldViolation]) -> Status {
-    let message = violations
+    let shown: Vec<FieldViolation> = violations
+        .iter()
+        .take(MAX_VIOLATIONS)
+        .map(|v| FieldViolation::new(clip(&v.field, TEXT_CHARS), clip(&v.reason, TEXT_CHARS)))
+        .collect();
+    let mut message = shown
         .iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ");
+    if violations.len() > shown.len() {
+        message.push_str(&format!(
+            "; and {} more fields",
+            violations.len() - shown.len()
+        ));
+    }
     let mut details = ErrorDetails::new();
-    for v in violations {
-        details.add_bad_request_violation(v.field.clone(), v.reason.clone());
+    for v in shown {
+        details.add_bad_request_violation(v.field, v.reason);
     }
     Status::with_error_details(Code::InvalidArgument, message, details)
 }
@@ -68,7 +105,9 @@ pub fn invalid_argument(violations: &[FieldViolation]) -> Status {
 /// FAILED_PRECONDITION: the request is valid but the state forbids it;
 /// `message` says what to do first.
 pub fn failed_precondition(kind: &str, subject: &str, message: impl Into<String>) -> Status {
-    let message = message.into();
+    let message = clip(&message.into(), 4 * TEXT_CHARS);
+    let subject = clip(subject, TEXT_CHARS);
+    let subject = subject.as_str();
     Status::with_error_details(
         Code::FailedPrecondition,
         message.clone(),
@@ -78,6 +117,8 @@ pub fn failed_precondition(kind: &str, subject: &str, message: impl Into<String>
 
 /// NOT_FOUND for one resource.
 pub fn not_found(resource_type: &str, name: &str) -> Status {
+    let name = clip(name, TEXT_CHARS);
+    let name = name.as_str();
     Status::with_error_details(
         Code::NotFound,
         format!("{resource_type} {name} not found"),

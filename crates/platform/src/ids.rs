@@ -23,7 +23,10 @@ pub fn parse_simple(field: &str, name: &str, collection: &str) -> Result<String,
         _ if name.is_empty() => Err(FieldViolation::new(field, "is required")),
         _ => Err(FieldViolation::new(
             field,
-            format!("must be a resource name of the form {collection}/{{id}}, got {name:?}"),
+            format!(
+                "must be a resource name of the form {collection}/{{id}}, got {}",
+                crate::error::quote(name)
+            ),
         )),
     }
 }
@@ -46,7 +49,8 @@ pub fn parse_nested(
         _ => Err(FieldViolation::new(
             field,
             format!(
-                "must be a resource name of the form {parent}/{{id}}/{collection}/{{id}}, got {name:?}"
+                "must be a resource name of the form {parent}/{{id}}/{collection}/{{id}}, got {}",
+                crate::error::quote(name)
             ),
         )),
     }

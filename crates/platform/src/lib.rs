@@ -11,6 +11,7 @@ pub mod csvfile;
 pub mod db;
 pub mod error;
 pub mod grpc;
+pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod mask;

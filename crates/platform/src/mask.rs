@@ -23,7 +23,8 @@ pub fn update_paths(
             return Err(FieldViolation::new(
                 "update_mask",
                 format!(
-                    "cannot update {p:?}; updatable fields: {}",
+                    "cannot update {}; updatable fields: {}",
+                    crate::error::quote(p),
                     allowed.join(", ")
                 ),
             ));

@@ -17,7 +17,8 @@ use allot_proto::team::event::Payload;
 use crate::convert;
 use crate::domain::{
     Group, Member, MemberState, NewPerson, Plan, Role, Team, TeamAction, authorize, check_removal,
-    check_role_change, check_transfer, default_team_name,
+    check_role_change, check_transfer, default_team_name, may_create_team,
+    owner_administers_no_team,
 };
 use crate::error::TeamError;
 use crate::store::{self, GuestFilter};
@@ -225,6 +226,13 @@ impl Teams {
                 ));
             }
         };
+        let administers = {
+            let mut conn = self.db.conn().await?;
+            store::newest_administered_team(&mut conn, &admin)
+                .await?
+                .is_some()
+        };
+        may_create_team(&ctx.caller, administers)?;
         let person = self.fetch_person(&admin).await?;
         let meta = self.meta(ctx);
         let team = new_team(&meta, display_name, &person, owner);
@@ -364,9 +372,10 @@ impl Teams {
             Err(TeamError::Db(e)) if classify(&e) == DbFailure::UniqueViolation => {
                 drop(tx);
                 let mut conn = self.db.conn().await?;
+                // Their first team exists, but they no longer administer it.
                 store::newest_administered_team(&mut conn, owner)
                     .await?
-                    .ok_or_else(|| TeamError::Internal("the owner's team vanished".into()))
+                    .ok_or_else(|| owner_administers_no_team(owner))
             }
             Err(e) => Err(e),
         }
@@ -697,7 +706,9 @@ impl Teams {
         let pending = identity
             .list_invitations(request(idpb::ListInvitationsRequest {
                 account: account.name(),
-                page_size: 1,
+                // R-INV-7: only this team's invitation, never another's.
+                team: team.name(),
+                page_size: 10,
                 ..Default::default()
             }))
             .await

@@ -1,7 +1,7 @@
 //! The rules of teams, roles and memberships. Pure: no database, no gRPC.
 
 use allot_platform::auth::{Caller, scopes};
-use allot_platform::error::FieldViolation;
+use allot_platform::error::{FieldViolation, quote};
 use allot_platform::ids::{AccountId, GroupId, TeamId};
 use allot_platform::values::{Email, parse_person_name, parse_text};
 
@@ -216,7 +216,7 @@ fn parse_listed(entry: &str) -> Result<NewPerson, FieldViolation> {
         _ => ("", entry),
     };
     let email = Email::parse("addresses", address)
-        .map_err(|e| FieldViolation::new("addresses", format!("{entry:?} {}", e.reason)))?;
+        .map_err(|e| FieldViolation::new("addresses", format!("{} {}", quote(entry), e.reason)))?;
     let (given, family) = if name.is_empty() {
         names_from_address(email.as_str())
     } else if let Some((family, given)) = name.split_once(',') {
@@ -228,8 +228,9 @@ fn parse_listed(entry: &str) -> Result<NewPerson, FieldViolation> {
             None => (name.to_owned(), String::new()),
         }
     };
-    let given = parse_person_name("addresses", &given)
-        .map_err(|e| FieldViolation::new("addresses", format!("{entry:?}: name {}", e.reason)))?;
+    let given = parse_person_name("addresses", &given).map_err(|e| {
+        FieldViolation::new("addresses", format!("{}: name {}", quote(entry), e.reason))
+    })?;
     Ok(NewPerson {
         given_name: given,
         family_name: family,
@@ -270,6 +271,33 @@ pub enum TeamAction {
     ReadMembers,
     /// Add a guest (collaboration products with the `guests` scope, R-ROLE-7).
     AddGuest,
+}
+
+/// R-TEAM-1: a person may create a team only when they already administer
+/// one (or are an operator, with the `admin` scope); an owner's first team
+/// is made by Allot itself when their first contract arrives.
+pub fn may_create_team(caller: &Caller, administers_a_team: bool) -> Result<(), TeamError> {
+    if caller.is_internal() || caller.has_scope(scopes::ADMIN) || administers_a_team {
+        return Ok(());
+    }
+    Err(TeamError::PermissionDenied(
+        "creating a team needs an admin role in a team you already belong to; \
+         your first team is created with your first contract"
+            .into(),
+    ))
+}
+
+/// R-TEAM-3: a new contract goes to the newest team its owner administers;
+/// an owner whose first team exists but who administers no team any more
+/// has nowhere to receive it until an admin role is given back.
+pub fn owner_administers_no_team(owner: &AccountId) -> TeamError {
+    TeamError::Precondition {
+        kind: "OWNER_ADMINISTERS_NO_TEAM",
+        subject: owner.name(),
+        message: "the contract's owner administers no team any more; make them an admin of \
+                  a team first, then record the contract again"
+            .into(),
+    }
 }
 
 /// The one place team decides who may do what: from the caller's role in
