@@ -189,19 +189,26 @@ impl World {
         }
     }
 
-    /// A fresh account that is a plain member of team A.
+    /// A fresh account that is a plain member of team A, newly invited
+    /// into it (so holding team A's own invitation, R-INV-7).
     pub async fn fresh_member(&self) -> String {
-        let p = self.env.person("Fresh").await;
-        add_account(
-            &mut self.primary.clients.clone(),
-            &self.team,
-            &p.account,
-            tpb::Role::User,
-            false,
-        )
-        .await
-        .expect("add fresh member");
-        p.account
+        self.primary
+            .clients
+            .clone()
+            .team
+            .add_member(tpb::AddMemberRequest {
+                parent: self.team.clone(),
+                who: Some(tpb::add_member_request::Who::Person(tpb::Person {
+                    given_name: "Fresh".into(),
+                    family_name: "Tester".into(),
+                    email: unique_email("fresh"),
+                })),
+                ..Default::default()
+            })
+            .await
+            .expect("invite a fresh member")
+            .into_inner()
+            .account
     }
 
     /// A fresh group of team A with the plain user in it.
@@ -931,16 +938,20 @@ pub fn entitlement_cases() -> Vec<Case> {
             allowed_code: Code::Ok,
             call: call!(|w, c| {
                 let fresh = w.buy(epb::ActivationType::SignIn, "", "alpha", 1).await;
+                // R-TEAM-4: into another team the owner administers.
                 let target = w
-                    .internal
+                    .primary
+                    .clients
                     .clone()
                     .team
-                    .ensure_owner_team(tpb::EnsureOwnerTeamRequest {
-                        owner: w.user.account.clone(),
-                        always_create: false,
+                    .create_team(tpb::CreateTeamRequest {
+                        team: Some(tpb::Team {
+                            display_name: "Team A2".into(),
+                            ..Default::default()
+                        }),
                     })
                     .await
-                    .expect("another team")
+                    .expect("another team of the owner's")
                     .into_inner()
                     .name;
                 // The owner's own seat came out of the big pool; free the

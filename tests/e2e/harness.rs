@@ -521,8 +521,18 @@ impl Env {
 
     /// Clients acting as the bootstrap administrator.
     pub async fn admin(&self) -> Clients {
-        let token = self.token_for(&self.admin_client_id, ADMIN_SECRET).await;
+        let token = self.admin_token().await;
         self.clients_with(Some(&token))
+    }
+
+    /// The bootstrap administrator's bearer token.
+    pub async fn admin_token(&self) -> String {
+        self.token_for(&self.admin_client_id, ADMIN_SECRET).await
+    }
+
+    /// A plain channel to team, for requests no generated client can send.
+    pub fn team_channel(&self) -> Channel {
+        Self::channel(&self.urls.team)
     }
 
     /// The bootstrap administrator's first team, once created.

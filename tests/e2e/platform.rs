@@ -80,3 +80,48 @@ async fn long_malformed_values_are_quoted_by_a_short_prefix(backend: Backend) {
     env.shutdown().await;
 }
 crate::on_both_backends!(long_malformed_values_are_quoted_by_a_short_prefix);
+
+/// `GetTeamRequest` as bytes: field 1 (`name`) carries anything, valid
+/// UTF-8 or not, which no generated client can send.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawGetTeam {
+    #[prost(bytes = "vec", tag = "1")]
+    name: Vec<u8>,
+}
+
+/// A string field that is not UTF-8 is the caller's mistake: the answer is
+/// INVALID_ARGUMENT naming the field, not INTERNAL.
+async fn undecodable_requests_are_invalid_arguments(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let token = env.admin_token().await;
+    let mut grpc = tonic::client::Grpc::new(env.team_channel());
+    grpc.ready().await.expect("team is ready");
+    let mut request = tonic::Request::new(RawGetTeam {
+        name: b"teams/\xff\xfe".to_vec(),
+    });
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    let err = grpc
+        .unary::<_, allot_proto::team::Team, _>(
+            request,
+            tonic::codegen::http::uri::PathAndQuery::from_static(
+                "/allot.team.v1.TeamService/GetTeam",
+            ),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .expect_err("not UTF-8");
+    assert_eq!(
+        err.code(),
+        tonic::Code::InvalidArgument,
+        "{}",
+        err.message()
+    );
+    assert!(err.message().contains("name"), "{}", err.message());
+    // The server goes on answering well-formed calls.
+    env.first_team().await;
+    env.shutdown().await;
+}
+crate::on_both_backends!(undecodable_requests_are_invalid_arguments);

@@ -124,7 +124,30 @@ where
                 }
             }
         }
-        Box::pin(inner.call(req).instrument(span))
+        Box::pin(async move {
+            let mut response = inner.call(req).instrument(span).await?;
+            undecodable_is_invalid_argument(&mut response);
+            Ok(response)
+        })
+    }
+}
+
+/// A request that does not decode (a string field that is not UTF-8, a
+/// broken length) is the caller's mistake: INVALID_ARGUMENT, naming the
+/// field as prost does (`GetTeamRequest.name: invalid string value`),
+/// instead of the INTERNAL tonic answers with.
+fn undecodable_is_invalid_argument(response: &mut Response<Body>) {
+    let headers = response.headers_mut();
+    let internal = headers
+        .get("grpc-status")
+        .is_some_and(|v| v.as_bytes() == b"13");
+    let undecodable = headers.get("grpc-message").is_some_and(|v| {
+        let m = v.as_bytes();
+        m.starts_with(b"failed to decode Protobuf message")
+            || m.starts_with(b"failed%20to%20decode%20Protobuf%20message")
+    });
+    if internal && undecodable {
+        headers.insert("grpc-status", http::HeaderValue::from_static("3"));
     }
 }
 
