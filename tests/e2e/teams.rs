@@ -1158,3 +1158,42 @@ async fn r_team_3_an_owner_who_administers_no_team_is_told_what_to_do(backend: B
     env.shutdown().await;
 }
 crate::on_both_backends!(r_team_3_an_owner_who_administers_no_team_is_told_what_to_do);
+
+/// R-INV-7: an admin resends only their own team's invitation. A person
+/// invited into another team and then added here has no invitation of this
+/// team: the resend is refused, and the other team's link keeps working.
+async fn r_inv_7_admins_resend_only_their_own_teams_invitations(backend: Backend) {
+    let Fixture { env, team, p, .. } = fixture(backend).await;
+    // Vic is invited into the bootstrap team, and added to Design as he is.
+    let vic = env.person("Vic").await;
+    add_account(
+        &mut p.clients.clone(),
+        &team.name,
+        &vic.account,
+        tpb::Role::User,
+        false,
+    )
+    .await
+    .expect("add vic");
+    let err = p
+        .clients
+        .clone()
+        .team
+        .resend_invitation(tpb::ResendInvitationRequest {
+            name: member_name(&team.name, &vic.account),
+        })
+        .await
+        .expect_err("the bootstrap team's invitation is not Design's to resend");
+    assert_eq!(err.code(), Code::FailedPrecondition, "{}", err.message());
+    assert_eq!(precondition_type(&err), "NO_PENDING_INVITATION");
+    // The other team's invitation was not voided: its link still works.
+    let mail = env.mail_to(&vic.email, 1).await;
+    let token = crate::harness::accept_token(&mail[0]);
+    env.clients_with(None)
+        .identity
+        .accept_invitation(allot_proto::identity::AcceptInvitationRequest { token })
+        .await
+        .expect("the first invitation still accepts");
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_7_admins_resend_only_their_own_teams_invitations);
