@@ -750,3 +750,74 @@ async fn r_inv_5_group_and_product_columns(backend: Backend) {
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(r_inv_5_group_and_product_columns);
+
+/// R-MAIL-3: an import whose rows carry megabyte cells still mails its
+/// summary, its `operation_finished` event stays small, and the streams
+/// behind it keep flowing: an invitation made afterwards is mailed too.
+async fn r_mail_3_megabyte_cells_jam_no_stream(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let mut admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let cell = "x".repeat(1_500_000);
+    let mut csv = String::from("email,first name\n");
+    for i in 0..4 {
+        csv.push_str(&format!("{cell}{i},Big\n"));
+    }
+    assert!(csv.len() > 6_000_000);
+    let op = import(&admin, &team, &csv, false)
+        .await
+        .expect("import starts");
+    let (_, done) = wait_done(&admin, &op).await;
+    assert_eq!(done.invalid, 4);
+    for row in &done.rows {
+        assert!(
+            row.email.len() < 100 && row.message.len() < 1000,
+            "row {} keeps a short quote, not {} bytes",
+            row.line,
+            row.email.len()
+        );
+    }
+    let summary = env.mail_with_subject(ADMIN_EMAIL, "import", 1).await;
+    assert!(
+        summary[0].decoded().contains("4 invalid"),
+        "{}",
+        summary[0].decoded()
+    );
+
+    let fresh = unique_email("after.big");
+    crate::invitations::invite(&mut admin, &team, "After", "Big", &fresh).await;
+    assert_eq!(
+        env.mail_to(&fresh, 1).await.len(),
+        1,
+        "the invitation still goes out"
+    );
+
+    let mut events = env
+        .internal()
+        .await
+        .team
+        .watch(tpb::WatchRequest {
+            event_types: vec!["operation_finished".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let event = loop {
+        let item = tokio::time::timeout(Duration::from_secs(30), events.next())
+            .await
+            .expect("the stream answers")
+            .expect("open")
+            .expect("no error");
+        if let Some(tpb::watch_response::Kind::Event(e)) = item.kind {
+            break e;
+        }
+    };
+    assert!(
+        event.encoded_len() < allot_platform::outbox::MAX_EVENT_BYTES,
+        "the finished event is {} bytes",
+        event.encoded_len()
+    );
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_mail_3_megabyte_cells_jam_no_stream);

@@ -1084,12 +1084,23 @@ async fn r_team_4_moving_a_subscription(backend: Backend) {
 crate::on_both_backends!(r_team_4_moving_a_subscription);
 
 async fn r_team_5_removing_a_member_frees_their_seats(backend: Backend) {
-    removal_frees_seats(Shop::open(backend).await, false).await;
+    removal_frees_seats(Shop::open(backend).await, WhileRemoved::Up).await;
 }
 
 /// R-TEAM-5: a removed member's seat is freed through team's event, also
 /// when entitlement was down at the time (`entitlement_down`, processes).
-pub async fn removal_frees_seats(mut shop: Shop, entitlement_down: bool) {
+/// What happens to entitlement while a member is removed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum WhileRemoved {
+    Up,
+    /// Down, then started again.
+    Down,
+    /// Down while retention passes for the removal's event, then started.
+    DownPastRetention,
+}
+
+pub async fn removal_frees_seats(mut shop: Shop, mode: WhileRemoved) {
+    let entitlement_down = mode != WhileRemoved::Up;
     shop.product("cad").await;
     let team = shop.sign_in(&[("cad", 3)]).await.team;
     let owner = shop.owner.clients.clone();
@@ -1109,6 +1120,10 @@ pub async fn removal_frees_seats(mut shop: Shop, entitlement_down: bool) {
         })
         .await
         .expect("removing a member does not need entitlement");
+    if mode == WhileRemoved::DownPastRetention {
+        let retained = shop.env.prune_all_events(allot::ServiceKind::Team).await;
+        assert!(retained > 0, "the removal's event is gone");
+    }
     if entitlement_down {
         shop.env.restart(allot::ServiceKind::Entitlement).await;
     }

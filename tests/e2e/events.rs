@@ -443,9 +443,48 @@ crate::on_both_backends!(r_mail_5_a_rejected_message_is_dead_until_retried);
 /// it reads the removal from team's stream and frees the seat.
 async fn r_team_5_seats_are_freed_after_entitlement_was_down(backend: Backend) {
     let shop = Shop::on(Env::processes(backend, &[]).await).await;
-    crate::entitlement::removal_frees_seats(shop, true).await;
+    crate::entitlement::removal_frees_seats(shop, crate::entitlement::WhileRemoved::Down).await;
 }
 crate::on_both_backends!(r_team_5_seats_are_freed_after_entitlement_was_down);
+
+/// R-TEAM-5 after lost events: entitlement was down while retention
+/// pruned the removal's event; on start its cursor is older than the
+/// stream, so it reconciles with team's members and still frees the seat.
+async fn r_team_5_seats_are_freed_after_the_removal_event_was_pruned(backend: Backend) {
+    let shop = Shop::on(Env::processes(backend, &[]).await).await;
+    crate::entitlement::removal_frees_seats(
+        shop,
+        crate::entitlement::WhileRemoved::DownPastRetention,
+    )
+    .await;
+}
+crate::on_both_backends!(r_team_5_seats_are_freed_after_the_removal_event_was_pruned);
+
+/// R-MAIL-1 after lost events: notification was down while retention
+/// pruned an invitation's event; on start it reconciles with identity's
+/// pending invitations and the email still goes out, once.
+async fn r_mail_1_an_invitation_pruned_while_notification_was_down_is_mailed(backend: Backend) {
+    let mut env = Env::split_notification(backend).await;
+    let mut admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let before = unique_email("before.prune");
+    invite(&mut admin, &team, "Bea", "Fore", &before).await;
+    env.mail_to(&before, 1).await;
+    env.stop_notification().await;
+    let lost = unique_email("lost.event");
+    invite(&mut admin, &team, "Lo", "St", &lost).await;
+    assert!(env.prune_all_events(allot::ServiceKind::Identity).await > 0);
+    env.start_notification().await;
+    let got = env.mail_to(&lost, 1).await;
+    assert!(got[0].decoded().contains("Lo"), "{}", got[0].decoded());
+    // Everything owed is queued in one pass; the one sent before is not
+    // sent again.
+    let admin = env.admin().await;
+    wait_state(&admin, &lost, npb::DeliveryState::Sent).await;
+    assert_eq!(deliveries_to(&admin, &before).await.len(), 1);
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_mail_1_an_invitation_pruned_while_notification_was_down_is_mailed);
 
 /// R-EVT-1 on NATS: with the relay on, JetStream holds every team event
 /// exactly once by id, in commit order, although team's process was killed

@@ -711,6 +711,44 @@ impl Env {
             .await
     }
 
+    /// Prunes every event `which` has written so far, as retention does
+    /// once they are old, through the service's own database; returns the
+    /// new retention boundary. Works with every shape.
+    pub async fn prune_all_events(&self, which: ServiceKind) -> i64 {
+        let d = &self.config.databases;
+        let url = match which {
+            ServiceKind::Identity => d.identity.clone(),
+            ServiceKind::Team => d.team.clone(),
+            ServiceKind::Entitlement => d.entitlement.clone(),
+            ServiceKind::Notification => d.notification.clone(),
+        }
+        .expect("the service's database");
+        let db = allot_platform::db::Db::connect(&url, 2)
+            .await
+            .expect("the service's database opens");
+        // Only positioned events are pruned: wait until the sequencer has
+        // placed every committed one.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut conn = db.conn().await.expect("connection");
+            let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_pending")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("count pending");
+            if pending == 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "events stay unsequenced");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let outbox =
+            allot_platform::outbox::Outbox::new(db, self.clock.clone(), Default::default());
+        outbox
+            .prune_before(outbox.now_micros() + 1)
+            .await
+            .expect("prune")
+    }
+
     /// The in-process team service (to prune its events as retention would).
     pub fn team_app(&self) -> std::sync::Arc<allot_team::app::Teams> {
         match &self.shape {

@@ -99,4 +99,52 @@ impl Handler<tpb::Event> for TeamEvents {
         };
         result.map_err(handle_error)
     }
+
+    /// After lost events (R-TEAM-5): frees every seat whose holder is no
+    /// longer a member of its team, as `member_removed` would have.
+    async fn reconcile(&self) -> Result<(), HandleError> {
+        let app = &self.app;
+        let holders = {
+            let mut conn = app.outbox().db().conn().await?;
+            crate::store::seat_holders(&mut conn).await?
+        };
+        let mut by_team: std::collections::BTreeMap<TeamId, Vec<AccountId>> = Default::default();
+        for (team, account) in holders {
+            by_team.entry(team).or_default().push(account);
+        }
+        let mut freed = 0usize;
+        for (team, accounts) in by_team {
+            let refs: Vec<&AccountId> = accounts.iter().collect();
+            let members = match app.members(&team, &refs).await {
+                Ok(m) => m,
+                // A deleted team has no members left.
+                Err(EntitlementError::Peer { status, .. })
+                    if status.code() == tonic::Code::NotFound =>
+                {
+                    Default::default()
+                }
+                Err(e) => return Err(handle_error(e)),
+            };
+            for account in accounts.iter().filter(|a| !members.contains_key(*a)) {
+                let meta = ChangeMeta {
+                    actor: Caller::system().name(),
+                    request_id: format!("reconcile/{}", account.as_str()),
+                    now_micros: allot_platform::clock::to_micros(app.clock().now()),
+                };
+                let mut tx = app.begin().await.map_err(handle_error)?;
+                let events = app
+                    .member_removed(&mut tx, &meta, &team, account)
+                    .await
+                    .map_err(handle_error)?;
+                freed += events.len();
+                app.commit(tx, &events).await.map_err(handle_error)?;
+            }
+        }
+        tracing::info!(
+            consumer = CONSUMER,
+            freed,
+            "reconciled seats with team members"
+        );
+        Ok(())
+    }
 }

@@ -225,13 +225,7 @@ impl Entitlements {
         let invited = i32::try_from(invited_people.len()).unwrap_or(i32::MAX);
         let rows: Vec<pb::ImportAssignmentRow> = all
             .into_iter()
-            .filter(|r| {
-                job.total_rows <= ALL_ROWS_UP_TO
-                    || !matches!(
-                        pb::AssignOutcome::try_from(r.outcome),
-                        Ok(pb::AssignOutcome::Assigned | pb::AssignOutcome::AlreadyAssigned)
-                    )
-            })
+            .filter(|r| job.total_rows <= ALL_ROWS_UP_TO || !is_success(r.outcome))
             .map(|r| pb::ImportAssignmentRow {
                 line: i32::try_from(r.line).unwrap_or(i32::MAX),
                 email: r.email,
@@ -316,7 +310,7 @@ impl Entitlements {
             .unwrap_or_default();
         let mut tx = self.begin().await?;
         let finished = self.jobs().finish(&mut tx, job, error.clone()).await?;
-        let operation = self.operation_pb(&finished).await?;
+        let operation = for_event(self.operation_pb(&finished).await?);
         let summary = match (&error, &operation.result) {
             (Some((_, m)), _) => format!("The import stopped: {m}"),
             (None, Some(cpb::operation::Result::Response(r))) => {
@@ -528,4 +522,27 @@ impl Entitlements {
         }
         self.product_by_display_name(name.trim()).await
     }
+}
+
+/// The operation as its `operation_finished` event carries it: the counts
+/// and the first few problem rows for the email, never every row, so the
+/// event stays small whatever the file held.
+fn for_event(mut op: cpb::Operation) -> cpb::Operation {
+    use prost::Message as _;
+    if let Some(cpb::operation::Result::Response(any)) = &mut op.result
+        && let Ok(mut response) = pb::ImportAssignmentsResponse::decode(any.value.as_slice())
+    {
+        response.rows.retain(|r| !is_success(r.outcome));
+        response.rows.truncate(allot_platform::jobs::EVENT_ROWS);
+        any.value = response.encode_to_vec();
+    }
+    op
+}
+
+/// Whether a row ended with its seat held.
+fn is_success(outcome: i32) -> bool {
+    matches!(
+        pb::AssignOutcome::try_from(outcome),
+        Ok(pb::AssignOutcome::Assigned | pb::AssignOutcome::AlreadyAssigned)
+    )
 }

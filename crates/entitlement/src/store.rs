@@ -704,6 +704,20 @@ pub fn assignment_key(a: &Assignment) -> String {
     format!("{} {} {}", a.email.to_lowercase(), a.product, a.id)
 }
 
+/// Every (team, account) that holds a seat, for reconciling with the
+/// team service's members.
+pub async fn seat_holders(conn: &mut AnyConnection) -> Result<Vec<(TeamId, AccountId)>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT team_id, account_id FROM assignments ORDER BY team_id, account_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(t, a)| (TeamId::from_db(t), AccountId::from_db(a)))
+        .collect())
+}
+
 /// Every assignment of an account in a team.
 pub async fn assignments_of(
     conn: &mut AnyConnection,

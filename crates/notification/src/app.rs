@@ -107,7 +107,16 @@ impl Notifications {
         &self.renderer
     }
 
-    fn now(&self) -> i64 {
+    /// The identity service, with Allot's own token.
+    pub(crate) fn identity(&self) -> IdentityClient {
+        self.identity.clone()
+    }
+
+    pub(crate) async fn begin(&self) -> Result<WriteTx> {
+        Ok(self.db.begin_write().await?)
+    }
+
+    pub(crate) fn now(&self) -> i64 {
         to_micros(self.clock.now())
     }
 

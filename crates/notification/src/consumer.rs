@@ -51,7 +51,9 @@ fn invitation_mail(event_id: &str, invitation: &idpb::Invitation, given_name: &s
         kind: TemplateKind::Invitation,
         recipient: invitation.email.clone(),
         params,
-        dedupe_key: format!("identity/{event_id}"),
+        // One email per invitation and resend, however it was learnt of
+        // (its event, or reconciling after lost events).
+        dedupe_key: format!("{}/{}", invitation.name, invitation.generation),
         source_event: format!("identity/{event_id}"),
     }
 }
@@ -90,6 +92,78 @@ impl Handler<idpb::Event> for IdentityMail {
 
     fn after_commit(&self) {
         self.app.wake();
+    }
+
+    /// After lost events (R-MAIL-1): every pending invitation gets the email
+    /// of its newest generation, unless it already had it.
+    async fn reconcile(&self) -> Result<(), HandleError> {
+        use allot_platform::grpc::request;
+        let mut identity = self.app.identity();
+        let transient = |s: tonic::Status| HandleError::Transient(format!("identity: {s}"));
+        let now = self.app.now() / 1_000_000;
+        let mut page_token = String::new();
+        let mut queued = 0usize;
+        loop {
+            let page = identity
+                .list_invitations(request(idpb::ListInvitationsRequest {
+                    page_size: 100,
+                    page_token: page_token.clone(),
+                    ..Default::default()
+                }))
+                .await
+                .map_err(transient)?
+                .into_inner();
+            let pending: Vec<idpb::Invitation> = page
+                .invitations
+                .into_iter()
+                .filter(|i| {
+                    i.state == idpb::InvitationState::Pending as i32
+                        && i.expire_time.as_ref().is_none_or(|t| t.seconds > now)
+                })
+                .collect();
+            let names: Vec<String> = pending.iter().map(|i| i.account.clone()).collect();
+            let given: std::collections::HashMap<String, String> = if names.is_empty() {
+                Default::default()
+            } else {
+                identity
+                    .batch_get_accounts(request(idpb::BatchGetAccountsRequest { names }))
+                    .await
+                    .map_err(transient)?
+                    .into_inner()
+                    .accounts
+                    .into_iter()
+                    .map(|a| (a.name, a.given_name))
+                    .collect()
+            };
+            let mut tx = self.app.begin().await.map_err(handle_error)?;
+            for i in &pending {
+                let name = given
+                    .get(&i.account)
+                    .map(String::as_str)
+                    .unwrap_or_default();
+                let mail = invitation_mail(&format!("reconcile/{}", i.name), i, name);
+                if self
+                    .app
+                    .enqueue(&mut tx, mail)
+                    .await
+                    .map_err(handle_error)?
+                {
+                    queued += 1;
+                }
+            }
+            tx.commit().await?;
+            self.app.wake();
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        tracing::info!(
+            consumer = IDENTITY_CONSUMER,
+            queued,
+            "reconciled invitation emails"
+        );
+        Ok(())
     }
 }
 

@@ -9,9 +9,12 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+use prost::Message as _;
 use sqlx::AnyConnection;
 use tokio_util::sync::CancellationToken;
-use tonic::{Code, Status};
+use tonic::Status;
+
+use crate::error::expired_cursor_boundary;
 
 use crate::clock::{SharedClock, to_micros};
 use crate::db::WriteTx;
@@ -53,14 +56,33 @@ pub enum HandleError {
     /// Worth retrying the same event later (a database or peer was down).
     #[error("{0}")]
     Transient(String),
-    /// Retrying cannot help; the event is logged and skipped.
+    /// Retrying cannot help: the handler's writes are rolled back and the
+    /// event is parked with this reason (see `parked_events`).
     #[error("{0}")]
     Permanent(String),
 }
 
 impl From<sqlx::Error> for HandleError {
+    /// A database that is down or busy is worth waiting for; a statement
+    /// that fails by itself (a constraint, a value too large) fails the
+    /// same way every time and must not block the stream.
     fn from(e: sqlx::Error) -> Self {
-        HandleError::Transient(e.to_string())
+        use crate::db::{DbFailure, classify};
+        let transient = classify(&e) == DbFailure::Transient
+            || matches!(
+                e,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            );
+        if transient {
+            HandleError::Transient(e.to_string())
+        } else {
+            HandleError::Permanent(e.to_string())
+        }
     }
 }
 
@@ -76,6 +98,14 @@ pub trait Handler<E>: Send + Sync + 'static {
 
     /// Called after an event's transaction committed (to wake a worker).
     fn after_commit(&self) {}
+
+    /// Brings the consumer's effects up to date from the source's current
+    /// state, for when events were lost: the stream said the saved cursor
+    /// is older than anything it still holds (CURSOR_EXPIRED). Effects must
+    /// be idempotent, since the retained events are handled after it.
+    fn reconcile(&self) -> impl Future<Output = Result<(), HandleError>> + Send + '_ {
+        async { Ok(()) }
+    }
 }
 
 /// Loads a consumer's saved cursor.
@@ -126,6 +156,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 impl<S, H> Consumer<S, H>
 where
     S: Source,
+    S::Event: prost::Message + Default,
     H: Handler<S::Event>,
 {
     pub fn spawn(self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
@@ -135,20 +166,38 @@ where
     async fn run(self, stop: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
         let mut failures: u32 = 0;
+        if let Err(e) = self.retry_parked().await {
+            tracing::warn!(consumer = self.name, error = %e, "could not retry parked events");
+        }
         loop {
             if stop.is_cancelled() {
                 return;
             }
             match self.follow(&stop).await {
                 Ok(()) => return,
-                Err(status) if status.code() == Code::OutOfRange => {
+                Err(status) if expired_cursor_boundary(&status).is_some() => {
+                    let boundary = expired_cursor_boundary(&status).unwrap_or_default();
                     tracing::error!(
                         consumer = self.name,
                         reason = %status.message(),
-                        "consumer fell behind the retained events; resuming from the oldest retained event, events in between were not handled"
+                        "consumer fell behind the retained events; reconciling from current state, then resuming from the oldest retained event"
                     );
-                    if let Err(e) = self.reset_cursor().await {
-                        tracing::warn!(consumer = self.name, error = %e, "could not reset cursor");
+                    match self.handler.reconcile().await {
+                        Ok(()) => {
+                            if let Err(e) = self.reset_cursor(&boundary).await {
+                                tracing::warn!(consumer = self.name, error = %e, "could not reset cursor");
+                            }
+                        }
+                        Err(e) => {
+                            // The cursor stays: the next attempt reconciles again.
+                            tracing::warn!(consumer = self.name, error = %e, "reconciling failed; retrying");
+                            tokio::select! {
+                                () = stop.cancelled() => return,
+                                () = tokio::time::sleep(backoff) => {}
+                            }
+                            backoff = (backoff * 2).min(MAX_BACKOFF);
+                            continue;
+                        }
                     }
                 }
                 Err(status) => {
@@ -168,27 +217,35 @@ where
         }
     }
 
-    async fn reset_cursor(&self) -> Result<(), sqlx::Error> {
-        let mut tx = self.outbox.db().begin_write().await?;
-        sqlx::query("DELETE FROM consumer_cursors WHERE consumer = $1")
-            .bind(self.name)
-            .execute(tx.conn())
-            .await?;
-        tx.commit().await
+    /// Moves the cursor to where the retained events start, after
+    /// reconciling: everything before it is reflected in current state.
+    async fn reset_cursor(&self, retained_after: &str) -> Result<(), sqlx::Error> {
+        let mut conn = self.outbox.db().conn().await?;
+        save_cursor(
+            &mut conn,
+            self.name,
+            retained_after,
+            to_micros(self.clock.now()),
+        )
+        .await
     }
 
     /// Follows the stream until it ends with an error or `stop`.
     async fn follow(&self, stop: &CancellationToken) -> Result<(), Status> {
         let db = self.outbox.db();
+        // A consumer that never saved a cursor starts from the very first
+        // event: when that one is gone, the stream says so and the consumer
+        // reconciles, instead of silently starting after a gap.
         let cursor = {
             let mut conn = db.conn().await.map_err(unavailable)?;
             load_cursor(&mut conn, self.name)
                 .await
                 .map_err(unavailable)?
+                .unwrap_or_else(|| crate::outbox::cursor(0))
         };
         let mut stream = tokio::select! {
             () = stop.cancelled() => return Ok(()),
-            s = self.source.open(cursor, self.event_types) => s?,
+            s = self.source.open(Some(cursor), self.event_types) => s?,
         };
         loop {
             let item = tokio::select! {
@@ -228,19 +285,28 @@ where
                 let events = match self.handler.handle(&mut tx, event).await {
                     Ok(events) => events,
                     Err(HandleError::Permanent(reason)) => {
-                        tracing::error!(consumer = self.name, event_id = id, %reason, "event cannot be handled; skipping it");
-                        Vec::new()
+                        // Nothing of the failed attempt stays.
+                        tx.rollback().await?;
+                        tracing::error!(consumer = self.name, event_id = id, %reason, "event cannot be handled; parked it, the stream goes on");
+                        let mut tx = self.outbox.db().begin_write().await?;
+                        self.park(&mut tx, cursor, id, event, &reason).await?;
+                        save_cursor(tx.conn(), self.name, cursor, to_micros(self.clock.now()))
+                            .await?;
+                        tx.commit().await?;
+                        return Ok(false);
                     }
                     Err(e) => return Err(e),
                 };
                 save_cursor(tx.conn(), self.name, cursor, to_micros(self.clock.now())).await?;
                 self.outbox.commit(tx, &events).await?;
-                Ok::<(), HandleError>(())
+                Ok::<bool, HandleError>(true)
             }
             .await;
             match result {
-                Ok(()) => {
-                    self.handler.after_commit();
+                Ok(handled) => {
+                    if handled {
+                        self.handler.after_commit();
+                    }
                     return Ok(());
                 }
                 Err(e) => {
@@ -258,6 +324,237 @@ where
     }
 }
 
+impl<S, H> Consumer<S, H>
+where
+    S: Source,
+    S::Event: prost::Message + Default,
+    H: Handler<S::Event>,
+{
+    async fn park(
+        &self,
+        tx: &mut WriteTx,
+        cursor: &str,
+        id: &str,
+        event: &S::Event,
+        reason: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO parked_events (consumer, event_id, cursor, reason, payload, park_time) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (consumer, event_id) DO UPDATE \
+             SET reason = excluded.reason, park_time = excluded.park_time",
+        )
+        .bind(self.name)
+        .bind(id)
+        .bind(cursor)
+        .bind(crate::error::clip(reason, 2000))
+        .bind(event.encode_to_vec())
+        .bind(to_micros(self.clock.now()))
+        .execute(tx.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Handles each parked event once more, in the order they were parked:
+    /// those that now succeed leave the table, the others stay with their
+    /// new reason.
+    async fn retry_parked(&self) -> Result<(), HandleError> {
+        let parked: Vec<(String, String, Vec<u8>)> = {
+            let mut conn = self.outbox.db().conn().await?;
+            sqlx::query_as(
+                "SELECT event_id, cursor, payload FROM parked_events WHERE consumer = $1 \
+                 ORDER BY park_time, event_id",
+            )
+            .bind(self.name)
+            .fetch_all(&mut *conn)
+            .await?
+        };
+        for (id, cursor, payload) in parked {
+            let Ok(event) = S::Event::decode(payload.as_slice()) else {
+                continue;
+            };
+            let mut tx = self.outbox.db().begin_write().await?;
+            match self.handler.handle(&mut tx, &event).await {
+                Ok(events) => {
+                    sqlx::query("DELETE FROM parked_events WHERE consumer = $1 AND event_id = $2")
+                        .bind(self.name)
+                        .bind(&id)
+                        .execute(tx.conn())
+                        .await?;
+                    self.outbox.commit(tx, &events).await?;
+                    self.handler.after_commit();
+                    tracing::info!(consumer = self.name, event_id = id, "parked event handled");
+                }
+                Err(e) => {
+                    tx.rollback().await?;
+                    let mut tx = self.outbox.db().begin_write().await?;
+                    self.park(&mut tx, &cursor, &id, &event, &e.to_string())
+                        .await?;
+                    tx.commit().await?;
+                    tracing::warn!(consumer = self.name, event_id = id, error = %e, "parked event still fails");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn unavailable(e: sqlx::Error) -> Status {
     Status::unavailable(format!("consumer database: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::config::OutboxConfig;
+    use crate::db::{Db, Migrations};
+    use futures::stream;
+    use sqlx::migrate::Migrator;
+
+    static NONE: Migrator = Migrator::DEFAULT;
+
+    async fn outbox(dir: &tempfile::TempDir) -> Outbox {
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = Db::connect(&url, 2).await.expect("sqlite");
+        db.migrate(Migrations {
+            sqlite: &NONE,
+            postgres: &NONE,
+        })
+        .await
+        .expect("migrate");
+        Outbox::new(db, SystemClock::shared(), OutboxConfig::default())
+    }
+
+    /// Events are plain `Timestamp`s here; the source replays a fixed list.
+    struct Scripted(Vec<(String, prost_types::Timestamp)>);
+
+    impl Source for Scripted {
+        type Event = prost_types::Timestamp;
+
+        fn open(
+            &self,
+            _after: Option<String>,
+            _types: &'static [&'static str],
+        ) -> BoxFuture<
+            'static,
+            Result<BoxStream<'static, Result<SourceItem<Self::Event>, Status>>, Status>,
+        > {
+            let items: Vec<Result<SourceItem<Self::Event>, Status>> = self
+                .0
+                .iter()
+                .map(|(id, e)| {
+                    Ok(SourceItem::Event {
+                        cursor: e.seconds.to_string(),
+                        id: id.clone(),
+                        event: *e,
+                    })
+                })
+                .collect();
+            Box::pin(async move { Ok(stream::iter(items).chain(stream::pending()).boxed()) })
+        }
+    }
+
+    /// Writes a row for each event, then fails permanently on odd seconds.
+    struct Writer;
+
+    impl Handler<prost_types::Timestamp> for Writer {
+        async fn handle(
+            &self,
+            tx: &mut WriteTx,
+            event: &prost_types::Timestamp,
+        ) -> Result<Vec<NewEvent>, HandleError> {
+            save_cursor(tx.conn(), &format!("wrote-{}", event.seconds), "x", 0).await?;
+            if event.seconds % 2 == 1 {
+                return Err(HandleError::Permanent(format!("{} is odd", event.seconds)));
+            }
+            Ok(Vec::new())
+        }
+    }
+
+    async fn cursor_of(outbox: &Outbox, name: &str) -> Option<String> {
+        let mut conn = outbox.db().conn().await.expect("conn");
+        load_cursor(&mut conn, name).await.expect("cursor")
+    }
+
+    #[tokio::test]
+    async fn r_evt_1_a_permanent_failure_rolls_back_and_parks_the_event() {
+        let dir = tempfile::tempdir().expect("dir");
+        let outbox = outbox(&dir).await;
+        let events = (1..=2)
+            .map(|s| {
+                (
+                    format!("e{s}"),
+                    prost_types::Timestamp {
+                        seconds: s,
+                        nanos: 0,
+                    },
+                )
+            })
+            .collect();
+        let stop = CancellationToken::new();
+        let task = Consumer {
+            name: "test",
+            source: Scripted(events),
+            event_types: &[],
+            handler: Writer,
+            outbox: outbox.clone(),
+            clock: SystemClock::shared(),
+        }
+        .spawn(stop.clone());
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while cursor_of(&outbox, "test").await.as_deref() != Some("2") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the stream moves past the failure"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.cancel();
+        task.await.expect("consumer ends");
+        assert_eq!(
+            cursor_of(&outbox, "wrote-1").await,
+            None,
+            "the failed event's writes were rolled back"
+        );
+        assert!(
+            cursor_of(&outbox, "wrote-2").await.is_some(),
+            "the next event was handled"
+        );
+        let mut conn = outbox.db().conn().await.expect("conn");
+        let parked: Vec<(String, String)> =
+            sqlx::query_as("SELECT event_id, reason FROM parked_events WHERE consumer = 'test'")
+                .fetch_all(&mut *conn)
+                .await
+                .expect("parked");
+        assert_eq!(parked, vec![("e1".to_owned(), "1 is odd".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn r_evt_1_an_oversized_event_is_refused_when_written() {
+        let dir = tempfile::tempdir().expect("dir");
+        let outbox = outbox(&dir).await;
+        let big = NewEvent {
+            event_id: "big".into(),
+            event_type: "member_added",
+            team: None,
+            payload: vec![0; crate::outbox::MAX_EVENT_BYTES + 1],
+        };
+        let tx = outbox.db().begin_write().await.expect("tx");
+        let err = outbox.commit(tx, &[big]).await.expect_err("refused");
+        assert!(err.to_string().contains("limit"), "{err}");
+        let mut conn = outbox.db().conn().await.expect("conn");
+        let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_pending")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("count");
+        assert_eq!(pending, 0);
+    }
+
+    #[test]
+    fn a_statement_that_fails_by_itself_is_permanent() {
+        let e: HandleError = sqlx::Error::RowNotFound.into();
+        assert!(matches!(e, HandleError::Permanent(_)));
+        let e: HandleError = sqlx::Error::PoolTimedOut.into();
+        assert!(matches!(e, HandleError::Transient(_)));
+    }
 }

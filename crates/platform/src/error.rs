@@ -69,7 +69,7 @@ pub fn quote(value: &str) -> String {
 }
 
 /// At most `max` characters of `text`.
-fn clip(text: &str, max: usize) -> String {
+pub fn clip(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         None => text.to_owned(),
         Some((end, _)) => format!("{}…", &text[..end]),
@@ -142,6 +142,38 @@ pub fn resource_exhausted(
         message,
         ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
     )
+}
+
+/// The `ErrorInfo` reason of a Watch cursor older than the retained events.
+pub const CURSOR_EXPIRED: &str = "CURSOR_EXPIRED";
+
+/// OUT_OF_RANGE for a Watch cursor older than the retained events: the
+/// reader must reconcile from current state. It carries `CURSOR_EXPIRED`,
+/// because gRPC also answers OUT_OF_RANGE for a message too large to
+/// decode, which is no reason to skip anything.
+/// Its `retained_after` says where the retained events start.
+pub fn cursor_expired(message: impl Into<String>, retained_after: i64) -> Status {
+    Status::with_error_details(
+        Code::OutOfRange,
+        message,
+        ErrorDetails::with_error_info(
+            CURSOR_EXPIRED,
+            ERROR_DOMAIN,
+            HashMap::from([("retained_after".to_owned(), retained_after.to_string())]),
+        ),
+    )
+}
+
+/// The `retained_after` cursor of [`cursor_expired`]'s answer; `None` for
+/// any other status.
+pub fn expired_cursor_boundary(status: &Status) -> Option<String> {
+    if status.code() != Code::OutOfRange {
+        return None;
+    }
+    let info = status.get_details_error_info()?;
+    (info.reason == CURSOR_EXPIRED && info.domain == ERROR_DOMAIN)
+        .then(|| info.metadata.get("retained_after").cloned())
+        .flatten()
 }
 
 /// PERMISSION_DENIED naming what is missing.

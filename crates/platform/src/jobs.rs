@@ -26,6 +26,14 @@ use crate::ids::{AccountId, ServiceAccountId, new_id};
 /// recorded batch renews it, so only a dead worker lets it run out.
 pub const LEASE: Duration = Duration::from_secs(10);
 
+/// The longest cell a recorded row keeps whole (an email address is at
+/// most 254 characters); longer ones are kept as a short quote.
+pub const MAX_CELL_CHARS: usize = 320;
+
+/// The most problem rows an `operation_finished` event carries, for its
+/// email; the rest are read from the operation.
+pub const EVENT_ROWS: usize = 20;
+
 /// The largest request a service with imports accepts: room for a CSV
 /// file of 100,000 rows and more (gRPC's default is 4 MiB).
 pub const MAX_REQUEST_BYTES: usize = 64 << 20;
@@ -336,16 +344,23 @@ impl Jobs {
         rows: &[RowOutcome],
     ) -> Result<(), sqlx::Error> {
         for r in rows {
+            // A row keeps a short quote of a long cell: per-row results are
+            // read back whole, and a megabyte cell must not make them huge.
+            let email = if r.email.len() > MAX_CELL_CHARS {
+                crate::error::quote(&r.email)
+            } else {
+                r.email.clone()
+            };
             sqlx::query(
                 "INSERT INTO job_rows (job_id, line, detail, email, outcome, message) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (job_id, line, detail) DO NOTHING",
             )
             .bind(&job.id)
             .bind(r.line)
-            .bind(&r.detail)
-            .bind(&r.email)
+            .bind(crate::error::clip(&r.detail, MAX_CELL_CHARS))
+            .bind(email)
             .bind(i64::from(r.outcome))
-            .bind(&r.message)
+            .bind(crate::error::clip(&r.message, 2 * MAX_CELL_CHARS))
             .execute(tx.conn())
             .await?;
         }

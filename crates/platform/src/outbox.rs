@@ -90,6 +90,11 @@ pub fn parse_cursor(field: &str, cursor: &str) -> Result<i64, Status> {
         })
 }
 
+/// The largest encoded event: far below gRPC's 4 MiB message and NATS's
+/// 1 MB payload, so every reader and the relay can always take it. Events
+/// carry summaries (an import's counts), never unbounded lists.
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
 /// Appends events inside the caller's transaction. Call it after the
 /// transaction's other writes, so conflicting transactions append in the
 /// order they took their locks.
@@ -115,6 +120,19 @@ pub async fn append(
             "(SELECT MAX(commit_key) FROM outbox_pending)",
         ),
     };
+    // Refused here, when written, not when read: one event too large for a
+    // gRPC message or a NATS publish would stop every reader behind it.
+    if let Some(e) = events.iter().find(|e| e.payload.len() > MAX_EVENT_BYTES) {
+        return Err(sqlx::Error::Encode(
+            format!(
+                "event {} ({}) is {} bytes, over the {MAX_EVENT_BYTES}-byte limit; the change was not written",
+                e.event_id,
+                e.event_type,
+                e.payload.len()
+            )
+            .into(),
+        ));
+    }
     for (i, e) in events.iter().enumerate() {
         let key = if i == 0 { first_key } else { same_key };
         let sql = format!(
@@ -512,9 +530,12 @@ impl Outbox {
             Some(c) => {
                 let p = parse_cursor("after_cursor", c)?;
                 if p < retained {
-                    return Err(Status::out_of_range(format!(
-                        "cursor {p} is older than the retained events (which start after {retained}); list the current state again and watch from a new cursor"
-                    )));
+                    return Err(crate::error::cursor_expired(
+                        format!(
+                            "cursor {p} is older than the retained events (which start after {retained}); list the current state again and watch from a new cursor"
+                        ),
+                        retained,
+                    ));
                 }
                 if p > stored_head {
                     return Err(Status::out_of_range(format!(
@@ -554,8 +575,9 @@ impl Outbox {
             if cursor < head {
                 let (retained, _) = self.bounds().await.map_err(read_err)?;
                 if cursor < retained {
-                    return Err(Status::out_of_range(
+                    return Err(crate::error::cursor_expired(
                         "the stream fell behind the retained events; list the current state again and watch from a new cursor",
+                        retained,
                     ));
                 }
                 let batch = self

@@ -445,7 +445,7 @@ impl Teams {
         };
         // Counts and rows come from earlier, committed batches.
         let c = self.counts(job).await?;
-        let operation = self.operation_pb(&finished).await?;
+        let operation = for_event(self.operation_pb(&finished).await?);
         let mut summary = match &error {
             Some((_, m)) => format!("The import stopped: {m}"),
             None => summary(c, job.validate_only),
@@ -480,6 +480,23 @@ impl Teams {
         tracing::info!(operation = %job.id, ?c, "import finished");
         Ok(())
     }
+}
+
+/// The operation as its `operation_finished` event carries it: the counts
+/// and the first few problem rows for the email, never every row, so the
+/// event stays small whatever the file held.
+fn for_event(mut op: cpb::Operation) -> cpb::Operation {
+    use prost::Message as _;
+    if let Some(cpb::operation::Result::Response(any)) = &mut op.result
+        && let Ok(mut response) = pb::ImportMembersResponse::decode(any.value.as_slice())
+    {
+        response
+            .rows
+            .retain(|r| r.outcome == pb::AddMemberOutcome::Invalid as i32);
+        response.rows.truncate(jobs::EVENT_ROWS);
+        any.value = response.encode_to_vec();
+    }
+    op
 }
 
 impl Teams {
