@@ -1197,3 +1197,134 @@ async fn r_inv_7_admins_resend_only_their_own_teams_invitations(backend: Backend
     env.shutdown().await;
 }
 crate::on_both_backends!(r_inv_7_admins_resend_only_their_own_teams_invitations);
+
+/// R-INV-1: an outsider admin who adds an existing, active person by email
+/// learns nothing: the answer holds what they typed and INVITED, exactly as
+/// for an address without an account, and LookupAccount refuses both alike.
+/// The person gets an invitation into that team, keeps their names, and is
+/// a member there only once they accept.
+async fn r_inv_1_an_outsider_inviting_an_existing_person_learns_nothing(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let mut admin = env.admin().await;
+    let first = env.first_team().await.name;
+    let kim_email = unique_email("kim.real");
+    crate::invitations::invite(&mut admin, &first, "Kim", "Real", &kim_email).await;
+    let first_mail = env.mail_to(&kim_email, 1).await;
+    let kim = env
+        .clients_with(None)
+        .identity
+        .accept_invitation(allot_proto::identity::AcceptInvitationRequest {
+            token: crate::harness::accept_token(&first_mail[0]),
+        })
+        .await
+        .expect("Kim accepts")
+        .into_inner()
+        .account
+        .expect("account");
+
+    let mut eve = env.person("Eve").await;
+    let eves = team_for(&env, &eve, "Eve's").await.name;
+    let add = |email: String| {
+        let mut c = eve.clients.clone();
+        let team = eves.clone();
+        async move {
+            c.team
+                .add_member(tpb::AddMemberRequest {
+                    parent: team,
+                    who: Some(tpb::add_member_request::Who::Person(tpb::Person {
+                        given_name: "Typed".into(),
+                        family_name: "Names".into(),
+                        email,
+                    })),
+                    ..Default::default()
+                })
+                .await
+                .expect("add by email")
+                .into_inner()
+        }
+    };
+    let known = add(kim_email.clone()).await;
+    let unknown = add(unique_email("nobody.yet")).await;
+    for m in [&known, &unknown] {
+        assert_eq!(
+            (m.given_name.as_str(), m.family_name.as_str(), m.state),
+            ("Typed", "Names", tpb::MemberState::Invited as i32),
+            "the answer shows only what was typed: {m:?}"
+        );
+        assert!(!m.invitation.is_empty(), "an invitation into Eve's team");
+    }
+    // No RPC tells Eve whether an address has an account.
+    let lookup = |email: String| {
+        let mut c = eve.clients.clone();
+        async move {
+            c.identity
+                .lookup_account(allot_proto::identity::LookupAccountRequest { email })
+                .await
+                .expect_err("refused")
+        }
+    };
+    let (a, b) = (
+        lookup(kim_email.clone()).await,
+        lookup(unique_email("nobody.else")).await,
+    );
+    assert_eq!((a.code(), a.message()), (b.code(), b.message()));
+    assert_eq!(a.code(), Code::PermissionDenied);
+
+    // Kim's account and first membership are untouched; Kim is invited.
+    let account = admin
+        .identity
+        .get_account(allot_proto::identity::GetAccountRequest {
+            name: kim.name.clone(),
+        })
+        .await
+        .expect("account")
+        .into_inner();
+    assert_eq!(
+        (account.given_name.as_str(), account.family_name.as_str()),
+        ("Kim", "Real")
+    );
+    let mail = env.mail_to(&kim_email, 2).await;
+    let invitation = mail
+        .iter()
+        .find(|m| m.decoded().contains("Eve's"))
+        .expect("an invitation into Eve's team");
+    assert!(invitation.decoded().contains("Kim"), "greets Kim by name");
+    let in_eves = tpb::GetMemberRequest {
+        name: member_name(&eves, &kim.name),
+    };
+    let state = eve
+        .clients
+        .team
+        .get_member(in_eves.clone())
+        .await
+        .expect("member")
+        .into_inner()
+        .state;
+    assert_eq!(state, tpb::MemberState::Invited as i32, "until Kim accepts");
+
+    env.clients_with(None)
+        .identity
+        .accept_invitation(allot_proto::identity::AcceptInvitationRequest {
+            token: crate::harness::accept_token(invitation),
+        })
+        .await
+        .expect("an existing person accepts, with no new password");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let m = eve
+            .clients
+            .team
+            .get_member(in_eves.clone())
+            .await
+            .expect("member")
+            .into_inner();
+        if m.state == tpb::MemberState::Active as i32 {
+            assert_eq!(m.given_name, "Kim", "after accepting, Kim's own names");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "Kim becomes active");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_1_an_outsider_inviting_an_existing_person_learns_nothing);

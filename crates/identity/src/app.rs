@@ -38,7 +38,6 @@ pub struct Ctx {
 #[derive(Debug, Clone)]
 pub enum InviteOutcome {
     Invited(Account, Invitation),
-    ExistingAccount(Account),
     AlreadyInvited(Account, Invitation),
     Invalid(Vec<FieldViolation>),
 }
@@ -145,18 +144,15 @@ impl Identity {
     pub async fn lookup_account(&self, caller: &Caller, email: &Email) -> Result<Account> {
         let mut conn = self.db.conn().await?;
         let found = store::find_account_by_email(&mut conn, email).await?;
-        match found {
-            Some(a) => {
-                authorize(caller, Action::ReadAccount(&a.id))?;
-                Ok(a)
+        // Whoever may not list accounts learns nothing from the answer:
+        // an unknown address and someone else's are refused alike
+        // (R-INV-1). Only their own address is answered.
+        match (authorize(caller, Action::ListAccounts), found) {
+            (Ok(()), found) => {
+                found.ok_or_else(|| IdentityError::not_found("account with email", email.as_str()))
             }
-            None => {
-                authorize(caller, Action::ListAccounts)?;
-                Err(IdentityError::not_found(
-                    "account with email",
-                    email.as_str(),
-                ))
-            }
+            (Err(_), Some(a)) if authorize(caller, Action::ReadAccount(&a.id)).is_ok() => Ok(a),
+            (Err(denied), _) => Err(denied),
         }
     }
 
@@ -231,8 +227,9 @@ impl Identity {
 
     // ---- invitations ------------------------------------------------------
 
-    /// R-INV-1, R-INV-4: invites each person on their own; an existing
-    /// account gets no new invitation. All valid entries commit together.
+    /// R-INV-1, R-INV-4: invites each person on their own, whether or not
+    /// they have an account (an existing one gets an invitation into this
+    /// team and keeps its password). All valid entries commit together.
     pub async fn create_invitations(
         &self,
         ctx: &Ctx,
@@ -275,17 +272,9 @@ impl Identity {
                     continue;
                 }
             };
-            if let Some(existing) = store::find_account_by_email(tx.conn(), &invitee.email).await? {
-                let pending = store::pending_invitation(tx.conn(), &existing.id).await?;
-                outcomes.push(match pending {
-                    Some(inv) if inv.team == into.team => {
-                        InviteOutcome::AlreadyInvited(existing, inv)
-                    }
-                    _ => InviteOutcome::ExistingAccount(existing),
-                });
-                continue;
-            }
-            let account = Account {
+            // R-INV-1: the inviting team sees only what it typed, whether
+            // or not the address has an account.
+            let typed = Account {
                 id: AccountId::generate(),
                 email: invitee.email.clone(),
                 given_name: invitee.given_name.clone(),
@@ -293,6 +282,39 @@ impl Identity {
                 state: AccountState::Invited,
                 create_time: now,
                 activate_time: None,
+            };
+            let existing = store::find_account_by_email(tx.conn(), &invitee.email).await?;
+            if let Some(existing) = &existing
+                && let Some(inv) =
+                    store::pending_invitation(tx.conn(), &existing.id, &into.team).await?
+            {
+                let seen = Account {
+                    id: existing.id.clone(),
+                    ..typed
+                };
+                outcomes.push(InviteOutcome::AlreadyInvited(seen, inv));
+                continue;
+            }
+            // The email greets an active person by their own names.
+            let (account, greeted) = match existing {
+                Some(existing) => {
+                    let greeted = if existing.state == AccountState::Active {
+                        existing.clone()
+                    } else {
+                        Account {
+                            id: existing.id.clone(),
+                            ..typed.clone()
+                        }
+                    };
+                    (
+                        Account {
+                            id: existing.id,
+                            ..typed
+                        },
+                        Some(greeted),
+                    )
+                }
+                None => (typed, None),
             };
             let invitation = Invitation {
                 id: InvitationId::generate(),
@@ -308,13 +330,20 @@ impl Identity {
                 expire_time: now.saturating_add(self.ttl_micros()),
                 accept_time: None,
             };
-            store::insert_account(tx.conn(), &account, false).await?;
+            if greeted.is_none() {
+                store::insert_account(tx.conn(), &account, false).await?;
+                events.push(self.account_created(&meta, &account, false));
+            }
             let token = self
                 .invitation_key
                 .token(&invitation.id, invitation.generation);
             store::insert_invitation(tx.conn(), &invitation, &hash_secret(&token)).await?;
-            events.push(self.account_created(&meta, &account, false));
-            events.push(self.invitation_event(&meta, &invitation, &account, false));
+            events.push(self.invitation_event(
+                &meta,
+                &invitation,
+                greeted.as_ref().unwrap_or(&account),
+                false,
+            ));
             outcomes.push(InviteOutcome::Invited(account, invitation));
         }
         self.outbox.commit(tx, &events).await?;
@@ -384,18 +413,6 @@ impl Identity {
         let rows =
             store::list_invitations(&mut conn, team, account, before.as_deref(), limit).await?;
         Ok(paging::finish(rows, limit, |i| i.id.as_str().to_owned()))
-    }
-
-    /// The pending invitation of an account, if any (the team service
-    /// resends through it).
-    pub async fn pending_invitation_of(
-        &self,
-        caller: &Caller,
-        account: &AccountId,
-    ) -> Result<Option<Invitation>> {
-        authorize(caller, Action::ReadInvitations)?;
-        let mut conn = self.db.conn().await?;
-        Ok(store::pending_invitation(&mut conn, account).await?)
     }
 
     /// R-INV-3: a new token (the old one void), a new expiry, a new email.

@@ -183,12 +183,6 @@ impl IdentityService for IdentityGrpc {
                     invitation: Some(convert::invitation(&i, now)),
                     violations: vec![],
                 },
-                InviteOutcome::ExistingAccount(a) => pb::InvitationResult {
-                    outcome: pb::InvitationOutcome::ExistingAccount as i32,
-                    account: Some(convert::account(&a)),
-                    invitation: None,
-                    violations: vec![],
-                },
                 InviteOutcome::AlreadyInvited(a, i) => pb::InvitationResult {
                     outcome: pb::InvitationOutcome::AlreadyInvited as i32,
                     account: Some(convert::account(&a)),

@@ -228,10 +228,14 @@ pub async fn get_invitation(
 pub async fn pending_invitation(
     conn: &mut AnyConnection,
     account: &AccountId,
+    team: &TeamId,
 ) -> Result<Option<Invitation>> {
-    let sql = format!("{INVITATION_SELECT} WHERE i.account_id = $1 AND i.state = 'PENDING'");
+    let sql = format!(
+        "{INVITATION_SELECT} WHERE i.account_id = $1 AND i.team = $2 AND i.state = 'PENDING'"
+    );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(account.as_str())
+        .bind(team.as_str())
         .fetch_optional(conn)
         .await?
         .as_ref()

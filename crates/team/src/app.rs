@@ -99,6 +99,17 @@ impl Person {
             invitation: invitation.map(|i| i.name.clone()),
         })
     }
+
+    fn from_member(m: Member) -> Person {
+        Person {
+            account: m.account,
+            email: m.email,
+            given_name: m.given_name,
+            family_name: m.family_name,
+            state: m.state,
+            invitation: m.invitation,
+        }
+    }
 }
 
 fn peer(status: tonic::Status) -> TeamError {
@@ -410,7 +421,47 @@ impl Teams {
 
     /// Asks identity to invite people who have no account (R-INV-1); the
     /// result has one entry per person, in order.
+    /// Invites each person into the team (R-INV-1: with or without an
+    /// account, the same way), except those already members, who are
+    /// answered from their membership. One result per person, in order.
     async fn invite(&self, ctx: &Ctx, team: &Team, people: &[&NewPerson]) -> Result<Vec<Person>> {
+        let mut known: Vec<Option<Person>> = Vec::with_capacity(people.len());
+        {
+            let mut conn = self.db.conn().await?;
+            for p in people {
+                let member = match store::member_by_email(&mut conn, &team.id, &p.email).await? {
+                    Some(account) => {
+                        store::get_member(&mut conn, &team.id, &AccountId::from_db(account)).await?
+                    }
+                    None => None,
+                };
+                known.push(member.map(Person::from_member));
+            }
+        }
+        let new: Vec<&NewPerson> = people
+            .iter()
+            .zip(&known)
+            .filter(|(_, k)| k.is_none())
+            .map(|(p, _)| *p)
+            .collect();
+        let mut invited = self.invite_new(ctx, team, &new).await?.into_iter();
+        known
+            .into_iter()
+            .map(|k| match k {
+                Some(person) => Ok(person),
+                None => invited
+                    .next()
+                    .ok_or_else(|| TeamError::Internal("identity returned too few results".into())),
+            })
+            .collect()
+    }
+
+    async fn invite_new(
+        &self,
+        ctx: &Ctx,
+        team: &Team,
+        people: &[&NewPerson],
+    ) -> Result<Vec<Person>> {
         if people.is_empty() {
             return Ok(Vec::new());
         }
@@ -1189,6 +1240,51 @@ impl Teams {
     }
 
     /// Copies a person's state and names into their memberships.
+    /// R-INV-1: the person accepted this team's invitation; their
+    /// membership becomes active, with the names they keep in identity.
+    pub async fn accept_membership(
+        &self,
+        tx: &mut WriteTx,
+        invitation: &idpb::Invitation,
+        account: &idpb::Account,
+        event_id: &str,
+    ) -> Result<Vec<NewEvent>> {
+        let person = Person::from_pb(account, None)?;
+        let team = TeamId::parse("team", &invitation.team)
+            .map_err(|e| TeamError::Internal(format!("identity sent {e}")))?;
+        let Some(m) = store::get_member(tx.conn(), &team, &person.account).await? else {
+            // Removed before accepting: nothing to activate.
+            return Ok(Vec::new());
+        };
+        if m.state == MemberState::Active {
+            return Ok(Vec::new());
+        }
+        let changed = Member {
+            state: MemberState::Active,
+            given_name: person.given_name,
+            family_name: person.family_name,
+            ..m.clone()
+        };
+        store::update_person(tx.conn(), &changed).await?;
+        let meta = ChangeMeta {
+            actor: Caller::system().name(),
+            request_id: event_id.to_owned(),
+            now_micros: self.now(),
+        };
+        Ok(vec![meta.event(
+            "member_updated",
+            Some(team.name()),
+            |context| pb::Event {
+                context: Some(context),
+                payload: Some(Payload::MemberUpdated(pb::MemberUpdated {
+                    member: Some(convert::member(&changed)),
+                    previous_role: convert::role(m.role) as i32,
+                    previous_guest: m.guest,
+                })),
+            },
+        )])
+    }
+
     pub async fn refresh_person(
         &self,
         tx: &mut WriteTx,
@@ -1203,6 +1299,11 @@ impl Teams {
         };
         let mut events = Vec::new();
         for m in store::memberships_of(tx.conn(), &person.account).await? {
+            // R-INV-1: a team that invited the person sees what it typed
+            // until the person accepts its invitation.
+            if m.state == MemberState::Invited && m.invitation.is_some() {
+                continue;
+            }
             let changed = Member {
                 state: person.state,
                 given_name: person.given_name.clone(),

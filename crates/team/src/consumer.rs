@@ -1,5 +1,6 @@
 //! Team's reactions to identity's events: the bootstrap administrator gets
-//! the first team; a person's activation and names reach their memberships.
+//! the first team; an accepted invitation activates that team's membership;
+//! a person's activation and names reach their other memberships.
 
 use std::sync::Arc;
 
@@ -16,7 +17,12 @@ use crate::error::TeamError;
 pub const CONSUMER: &str = "team.identity-events";
 
 /// The identity events team acts on.
-pub const IDENTITY_EVENTS: &[&str] = &["account_created", "account_activated", "account_updated"];
+pub const IDENTITY_EVENTS: &[&str] = &[
+    "account_created",
+    "invitation_accepted",
+    "account_activated",
+    "account_updated",
+];
 
 pub struct IdentityEvents {
     pub app: Arc<Teams>,
@@ -45,6 +51,10 @@ impl Handler<idpb::Event> for IdentityEvents {
                 Some(a) => self.app.create_bootstrap_team(tx, a).await,
                 None => Ok(Vec::new()),
             },
+            Some(Payload::InvitationAccepted(idpb::InvitationAccepted {
+                invitation: Some(i),
+                account: Some(a),
+            })) => self.app.accept_membership(tx, i, a, id).await,
             Some(
                 Payload::AccountActivated(idpb::AccountActivated { account: Some(a) })
                 | Payload::AccountUpdated(idpb::AccountUpdated { account: Some(a) }),
