@@ -61,7 +61,8 @@ async fn stock_client_lists_services_and_sees_serving() {
 async fn long_malformed_values_are_quoted_by_a_short_prefix(backend: Backend) {
     let env = Env::in_process(backend).await;
     let mut admin = env.admin().await;
-    let long = format!("teams/{}", "Z".repeat(1 << 20));
+    // Half a megabyte: under the request limit, so the name itself is judged.
+    let long = format!("teams/{}", "Z".repeat(1 << 19));
     let err = admin
         .team
         .get_team(allot_proto::team::GetTeamRequest { name: long })
@@ -125,3 +126,101 @@ async fn undecodable_requests_are_invalid_arguments(backend: Backend) {
     env.shutdown().await;
 }
 crate::on_both_backends!(undecodable_requests_are_invalid_arguments);
+
+/// Nothing unbounded: a request over its method's limit (1 MiB unless the
+/// method takes a file) is refused with RESOURCE_EXHAUSTED naming the
+/// limit, and a repeated field over its limit with INVALID_ARGUMENT naming
+/// the field, before any work; meanwhile other calls keep answering.
+async fn oversized_requests_are_refused_fast_while_others_keep_answering(backend: Backend) {
+    use allot_proto::entitlement as epb;
+    use allot_proto::team as tpb;
+    use tonic_types::StatusExt;
+    let env = Env::in_process(backend).await;
+    let admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let selection = |i: usize| epb::ProductSelection {
+        product: format!("products/p{i}"),
+        items: vec![],
+    };
+    let huge = epb::AssignProductsRequest {
+        parent: team.clone(),
+        account: "accounts/x".into(),
+        products: (0..400_000).map(selection).collect(),
+    };
+    let started = std::time::Instant::now();
+    let mut refusals = Vec::new();
+    for _ in 0..4 {
+        let (mut c, r) = (admin.entitlement.clone(), huge.clone());
+        refusals.push(tokio::spawn(async move { c.assign_products(r).await }));
+    }
+    // Other calls answer while the large ones are refused.
+    for _ in 0..20 {
+        admin
+            .team
+            .clone()
+            .get_team(tpb::GetTeamRequest { name: team.clone() })
+            .await
+            .expect("an ordinary call still answers");
+    }
+    for r in refusals {
+        let err = r.await.expect("task").expect_err("too large");
+        assert_eq!(
+            err.code(),
+            tonic::Code::ResourceExhausted,
+            "{}",
+            err.message()
+        );
+        let info = err.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(info.reason, "REQUEST_TOO_LARGE");
+        assert_eq!(
+            info.metadata.get("limit_bytes").map(String::as_str),
+            Some("1048576")
+        );
+    }
+    eprintln!(
+        "4 requests of {} bytes refused in {:?}",
+        prost::Message::encoded_len(&huge),
+        started.elapsed()
+    );
+
+    // Under the byte limit but over a repeated field's limit.
+    let err = admin
+        .entitlement
+        .clone()
+        .assign_products(epb::AssignProductsRequest {
+            products: (0..101).map(selection).collect(),
+            ..huge.clone()
+        })
+        .await
+        .expect_err("too many products");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().starts_with("products: "), "{}", err.message());
+    let catalog = env.service_account(&["catalog"]).await;
+    let err = catalog
+        .entitlement
+        .clone()
+        .create_product(epb::CreateProductRequest {
+            product_id: "wide".into(),
+            product: Some(epb::Product {
+                display_name: "Wide".into(),
+                items: (0..5000)
+                    .map(|i| epb::Item {
+                        id: format!("i{i}"),
+                        display_name: "x".into(),
+                        kind: epb::ItemKind::Application as i32,
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect_err("too many items");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("product.items: "),
+        "{}",
+        err.message()
+    );
+    env.shutdown().await;
+}
+crate::on_both_backends!(oversized_requests_are_refused_fast_while_others_keep_answering);

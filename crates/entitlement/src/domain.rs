@@ -237,6 +237,12 @@ pub enum Source {
 /// Largest seat count of one subscription or one addition.
 pub const MAX_SEATS: i32 = 1_000_000;
 
+/// The most items one product has; also the most one assignment names.
+pub const MAX_ITEMS: usize = 100;
+
+/// The most products one AssignProducts call names.
+pub const MAX_SELECTIONS: usize = 100;
+
 /// A seat count: at least 1.
 pub fn parse_seats(field: &str, n: i32) -> Result<i32, FieldViolation> {
     if n < 1 {

@@ -89,11 +89,16 @@ fn in_team(field: &str, name: &str, collection: &str) -> Result<(TeamId, String)
 }
 
 fn items_in(field: &str, items: &[pb::Item]) -> Result<Vec<Item>, Status> {
-    let mut out: Vec<Item> = Vec::new();
+    // Counted before anything is parsed, duplicates found in linear time.
+    if items.len() > crate::domain::MAX_ITEMS {
+        return Err(too_many(field, items.len(), crate::domain::MAX_ITEMS));
+    }
+    let mut out: Vec<Item> = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
     for (i, it) in items.iter().enumerate() {
         let f = format!("{field}[{i}]");
         let id = parse_item_id(&format!("{f}.id"), &it.id).map_err(invalid)?;
-        if out.iter().any(|o| o.id == id) {
+        if !seen.insert(id.clone()) {
             return Err(invalid(FieldViolation::new(
                 format!("{f}.id"),
                 format!("item {id} is named twice"),
@@ -118,6 +123,14 @@ fn items_in(field: &str, items: &[pb::Item]) -> Result<Vec<Item>, Status> {
         });
     }
     Ok(out)
+}
+
+/// INVALID_ARGUMENT for a repeated field over its limit.
+fn too_many(field: &str, got: usize, limit: usize) -> Status {
+    invalid(FieldViolation::new(
+        field,
+        format!("names {got} entries; at most {limit} per call"),
+    ))
 }
 
 fn product_ref(field: &str, name: &str) -> Result<ProductId, Status> {
@@ -487,10 +500,25 @@ impl Service for EntitlementGrpc {
         if r.products.is_empty() {
             return Err(invalid(FieldViolation::new("products", "names no product")));
         }
-        let mut selections: Vec<(ProductId, Vec<String>)> = Vec::new();
+        if r.products.len() > crate::domain::MAX_SELECTIONS {
+            return Err(too_many(
+                "products",
+                r.products.len(),
+                crate::domain::MAX_SELECTIONS,
+            ));
+        }
+        let mut selections: Vec<(ProductId, Vec<String>)> = Vec::with_capacity(r.products.len());
+        let mut seen = std::collections::HashSet::with_capacity(r.products.len());
         for (i, s) in r.products.iter().enumerate() {
             let p = product_ref(&format!("products[{i}].product"), &s.product)?;
-            if selections.iter().any(|(q, _)| *q == p) {
+            if s.items.len() > crate::domain::MAX_ITEMS {
+                return Err(too_many(
+                    &format!("products[{i}].items"),
+                    s.items.len(),
+                    crate::domain::MAX_ITEMS,
+                ));
+            }
+            if !seen.insert(p.clone()) {
                 return Err(invalid(FieldViolation::new(
                     format!("products[{i}].product"),
                     "is named twice",
@@ -518,10 +546,14 @@ impl Service for EntitlementGrpc {
                 "names 1 to 1000 accounts",
             )));
         }
-        let mut accounts: Vec<AccountId> = Vec::new();
+        if r.items.len() > crate::domain::MAX_ITEMS {
+            return Err(too_many("items", r.items.len(), crate::domain::MAX_ITEMS));
+        }
+        let mut accounts: Vec<AccountId> = Vec::with_capacity(r.accounts.len());
+        let mut seen = std::collections::HashSet::with_capacity(r.accounts.len());
         for (i, a) in r.accounts.iter().enumerate() {
             let a = AccountId::parse(&format!("accounts[{i}]"), a).map_err(invalid)?;
-            if !accounts.contains(&a) {
+            if seen.insert(a.clone()) {
                 accounts.push(a);
             }
         }
@@ -830,7 +862,13 @@ impl Service for EntitlementGrpc {
         self.app.authorize_watch(&caller)?;
         let r = req.into_inner();
         let team = optional("team", &r.team, TeamId::parse)?.map(|t| t.name());
-        let params = WatchParams::from_request(r.after_cursor, r.start_at_now, r.event_types, team);
+        let params = WatchParams::from_request(
+            r.after_cursor,
+            r.start_at_now,
+            r.event_types,
+            team,
+            caller.name(),
+        );
         let stream = self
             .app
             .outbox()

@@ -422,7 +422,13 @@ impl IdentityService for IdentityGrpc {
         let caller = caller(&req)?;
         self.app.authorize_watch(&caller)?;
         let r = req.into_inner();
-        let params = WatchParams::from_request(r.after_cursor, r.start_at_now, r.event_types, None);
+        let params = WatchParams::from_request(
+            r.after_cursor,
+            r.start_at_now,
+            r.event_types,
+            None,
+            caller.name(),
+        );
         let stream = self
             .app
             .outbox()

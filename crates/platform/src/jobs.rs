@@ -516,7 +516,11 @@ where
             return;
         }
         while !last.is_done() {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            // The follower ends with its client, even while nothing changes.
+            tokio::select! {
+                () = tx.closed() => return,
+                () = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
             let now = match get().await {
                 Ok(op) => op,
                 Err(e) => {

@@ -14,6 +14,7 @@ pub mod grpc;
 pub mod idempotency;
 pub mod ids;
 pub mod jobs;
+pub mod limits;
 pub mod mask;
 pub mod outbox;
 pub mod paging;

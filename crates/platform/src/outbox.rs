@@ -69,6 +69,31 @@ pub struct WatchParams {
     pub event_types: Vec<String>,
     /// Only events of this team.
     pub team: Option<String>,
+    /// Who opens the stream (a caller's resource name), for the cap on
+    /// open streams per caller.
+    pub holder: String,
+}
+
+/// The most Watch streams one caller may hold open on one server.
+pub const MAX_WATCHES_PER_CALLER: usize = 16;
+
+/// One open Watch stream of a caller; closing the stream frees it.
+struct WatchSlot {
+    inner: Arc<Inner>,
+    holder: String,
+}
+
+impl Drop for WatchSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.inner.watchers.lock()
+            && let Some(n) = open.get_mut(&self.holder)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.holder);
+            }
+        }
+    }
 }
 
 /// Formats a position as the opaque cursor clients pass back.
@@ -168,6 +193,8 @@ struct Inner {
     closing: CancellationToken,
     /// Writers waiting to learn the position of their commit's last event.
     waiters: std::sync::Mutex<HashMap<String, oneshot::Sender<i64>>>,
+    /// Open Watch streams per caller.
+    watchers: std::sync::Mutex<HashMap<String, usize>>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -193,6 +220,7 @@ impl Outbox {
                 head,
                 closing: CancellationToken::new(),
                 waiters: std::sync::Mutex::new(HashMap::new()),
+                watchers: std::sync::Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -547,14 +575,47 @@ impl Outbox {
             None if params.start_at_now => stored_head,
             None => retained,
         };
+        let slot = self.take_watch_slot(&params.holder)?;
         let (tx, rx) = mpsc::channel(64);
         let this = self.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             if let Err(status) = this.stream_loop(start, params, map, &tx).await {
                 let _ = tx.send(Err(status)).await;
             }
         });
         Ok(ReceiverStream::new(rx))
+    }
+
+    /// Counts a new stream of `holder`; RESOURCE_EXHAUSTED with the figures
+    /// when they hold the most already.
+    fn take_watch_slot(&self, holder: &str) -> Result<WatchSlot, Status> {
+        let mut open = self
+            .inner
+            .watchers
+            .lock()
+            .map_err(|_| Status::internal("watch registry poisoned"))?;
+        let n = open.entry(holder.to_owned()).or_default();
+        if *n >= MAX_WATCHES_PER_CALLER {
+            return Err(crate::error::resource_exhausted(
+                "TOO_MANY_WATCHES",
+                format!(
+                    "{holder} already has {n} Watch streams open here, the most one caller may; close one or resume one from its cursor"
+                ),
+                &[
+                    ("open", i64::try_from(*n).unwrap_or(i64::MAX)),
+                    (
+                        "limit",
+                        i64::try_from(MAX_WATCHES_PER_CALLER).unwrap_or(i64::MAX),
+                    ),
+                ],
+            ));
+        }
+        *n += 1;
+        Ok(WatchSlot {
+            inner: self.inner.clone(),
+            holder: holder.to_owned(),
+        })
     }
 
     async fn stream_loop<R, F>(
@@ -711,12 +772,14 @@ impl WatchParams {
         start_at_now: bool,
         event_types: Vec<String>,
         team: Option<String>,
+        holder: String,
     ) -> Self {
         WatchParams {
             after_cursor: (!after_cursor.is_empty()).then_some(after_cursor),
             start_at_now,
             event_types,
             team,
+            holder,
         }
     }
 }

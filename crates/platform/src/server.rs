@@ -104,6 +104,8 @@ where
         let span = tracing::info_span!("grpc.request", rpc.method = %path, request_id = %request_id, caller = tracing::field::Empty);
         crate::telemetry::link_remote_parent(&span, req.headers());
         req.extensions_mut().insert(RequestId(request_id));
+        let limit = crate::limits::request_limit(&path);
+        let mut req = req.map(|body| crate::limits::Limited::wrap(body, limit, &path));
 
         if !PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p)) {
             let header = req
@@ -155,6 +157,13 @@ fn unauthenticated(e: &AuthError) -> Response<Body> {
     tonic::Status::unauthenticated(e.to_string()).into_http()
 }
 
+/// Calls one connection may have in flight at once; more wait their turn.
+pub const CALLS_PER_CONNECTION: usize = 64;
+/// HTTP/2 streams one connection may open at once (open Watch streams too).
+pub const STREAMS_PER_CONNECTION: u32 = 256;
+/// The longest a handler may take to answer.
+pub const HANDLER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Serves `routes` plus health and reflection on `listener` until `shutdown`
 /// completes, then drains in-flight calls. Health says NOT_SERVING until
 /// the verifier trusts a signing key: before that every call would fail.
@@ -187,6 +196,12 @@ pub async fn serve(
     let addr = listener.local_addr().ok();
     tracing::info!(address = ?addr, services = ?health_names, "serving gRPC");
     let result = tonic::transport::Server::builder()
+        // No connection holds the server: a bounded number of calls in
+        // flight per connection, and a deadline for every handler (Watch
+        // and WatchOperation streams answer at once and are not cut).
+        .concurrency_limit_per_connection(CALLS_PER_CONNECTION)
+        .max_concurrent_streams(Some(STREAMS_PER_CONNECTION))
+        .timeout(HANDLER_TIMEOUT)
         .layer(edge)
         .add_routes(routes)
         // Without TCP_NODELAY, a response written in parts waits on the

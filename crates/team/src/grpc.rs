@@ -568,6 +568,7 @@ impl TeamService for TeamGrpc {
             r.start_at_now,
             r.event_types,
             team.map(|t| t.name()),
+            caller.name(),
         );
         let stream = self
             .app
