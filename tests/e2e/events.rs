@@ -610,3 +610,31 @@ async fn r_evt_1_jetstream_gets_every_event_once_across_a_relay_restart() {
     );
     env.shutdown().await;
 }
+
+/// R-EVT-1 bounded: one caller holds at most 16 open Watch streams on a
+/// server; the next is RESOURCE_EXHAUSTED with the figures, and closing
+/// one makes room. Another caller is not affected.
+async fn r_evt_1_watch_streams_per_caller_are_capped(backend: Backend) {
+    use tonic_types::StatusExt;
+    let env = Env::in_process(backend).await;
+    let reader = env.service_account(&["events.read"]).await;
+    let mut open = Vec::new();
+    for _ in 0..allot_platform::outbox::MAX_WATCHES_PER_CALLER {
+        open.push(open_watch(&reader, "").await.expect("within the cap"));
+    }
+    let err = open_watch(&reader, "").await.expect_err("over the cap");
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{}", err.message());
+    let info = err.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, "TOO_MANY_WATCHES");
+    assert_eq!(info.metadata.get("limit").map(String::as_str), Some("16"));
+    let other = env.service_account(&["events.read"]).await;
+    open_watch(&other, "").await.expect("another caller has its own cap");
+    drop(open.pop());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while open_watch(&reader, "").await.is_err() {
+        assert!(Instant::now() < deadline, "a closed stream frees its place");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_evt_1_watch_streams_per_caller_are_capped);
