@@ -431,3 +431,73 @@ async fn calls_need_a_valid_token(backend: Backend) {
     env.shutdown().await;
 }
 crate::on_both_backends!(calls_need_a_valid_token);
+
+/// R-INV-7: admins see an invited member as INVITED with the invitation's
+/// expiry, then INVITATION_EXPIRED once it ran out; a resend (R-INV-3)
+/// makes them INVITED again with the new expiry.
+async fn r_inv_7_members_show_their_invitations_expiry(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let mut admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let email = unique_email("expiring");
+    let member = invite(&mut admin, &team, "Ex", "Piring", &email).await;
+    assert_eq!(member.state, tpb::MemberState::Invited as i32);
+    let first_expiry = member.invitation_expire_time.expect("expiry").seconds;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!(
+        (first_expiry - (now + 7 * 86_400)).abs() < 3_600,
+        "7 days from now: {first_expiry} vs {now}"
+    );
+    env.clock
+        .advance(time::Duration::days(7) + time::Duration::minutes(1));
+    // Tokens expire with the clock too: sign in again.
+    let mut admin = env.admin().await;
+    assert_eq!(
+        member_state(&mut admin, &member.name).await,
+        tpb::MemberState::InvitationExpired as i32
+    );
+    let listed = admin
+        .team
+        .list_members(tpb::ListMembersRequest {
+            parent: team.clone(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .members;
+    let row = listed
+        .iter()
+        .find(|m| m.name == member.name)
+        .expect("listed");
+    assert_eq!(row.state, tpb::MemberState::InvitationExpired as i32);
+
+    // The services renew their own tokens after the jump in time; until
+    // then the call answers UNAVAILABLE, which callers retry.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let resent = loop {
+        match admin
+            .team
+            .resend_invitation(tpb::ResendInvitationRequest {
+                name: member.name.clone(),
+            })
+            .await
+        {
+            Ok(r) => break r.into_inner(),
+            Err(s) if s.code() == Code::Unavailable => {
+                assert!(std::time::Instant::now() < deadline, "{s:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(s) => panic!("resend: {s:?}"),
+        }
+    };
+    assert_eq!(resent.state, tpb::MemberState::Invited as i32);
+    assert!(resent.invitation_expire_time.expect("expiry").seconds > first_expiry);
+    assert_eq!(
+        member_state(&mut admin, &member.name).await,
+        tpb::MemberState::Invited as i32
+    );
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_7_members_show_their_invitations_expiry);

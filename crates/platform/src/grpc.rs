@@ -32,6 +32,9 @@ pub fn channel(url: &str) -> Result<Channel, Status> {
 
 type Refresh = Arc<dyn Fn() -> BoxFuture<'static, Result<(String, i64), Status>> + Send + Sync>;
 
+/// How often a waiting token source looks at the clock again.
+const RECHECK_SECONDS: i64 = 2;
+
 /// The bearer token a service calls its peers with, refreshed before it
 /// expires.
 #[derive(Clone)]
@@ -62,25 +65,40 @@ impl TokenSource {
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(100);
             loop {
-                let wait = match refresh().await {
+                let renew_at = match refresh().await {
                     Ok((token, exp)) => {
                         if let Ok(mut c) = this.current.write() {
                             *c = Some(token);
                         }
                         this.ready.notify_waiters();
                         backoff = Duration::from_millis(100);
-                        let life = u64::try_from(exp - now()).unwrap_or(60).max(5);
-                        Duration::from_secs(life * 4 / 5)
+                        let life = (exp - now()).max(5);
+                        Some(now() + life * 4 / 5)
                     }
                     Err(e) => {
                         tracing::warn!(error = %e.message(), "could not get a token for calls to other services; retrying");
                         backoff = (backoff * 2).min(Duration::from_secs(10));
-                        backoff
+                        None
                     }
                 };
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    () = tokio::time::sleep(wait) => {}
+                // Waits by the clock tokens are judged by, looking again
+                // every few seconds: a clock that jumps (a host waking from
+                // sleep) renews the token at once, not after the timer.
+                loop {
+                    let wait = match renew_at {
+                        None => backoff,
+                        Some(at) if at <= now() => break,
+                        Some(at) => Duration::from_secs(
+                            u64::try_from((at - now()).min(RECHECK_SECONDS)).unwrap_or(1),
+                        ),
+                    };
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(wait) => {}
+                    }
+                    if renew_at.is_none() {
+                        break;
+                    }
                 }
             }
         });

@@ -81,6 +81,14 @@ pub(crate) struct Person {
     family_name: String,
     state: MemberState,
     invitation: Option<String>,
+    invitation_expire_time: Option<i64>,
+}
+
+/// A protobuf timestamp in microseconds.
+fn micros(t: &prost_types::Timestamp) -> i64 {
+    t.seconds
+        .saturating_mul(1_000_000)
+        .saturating_add(i64::from(t.nanos / 1000))
 }
 
 impl Person {
@@ -97,6 +105,7 @@ impl Person {
                 MemberState::Invited
             },
             invitation: invitation.map(|i| i.name.clone()),
+            invitation_expire_time: invitation.and_then(|i| i.expire_time.as_ref()).map(micros),
         })
     }
 
@@ -108,6 +117,7 @@ impl Person {
             family_name: m.family_name,
             state: m.state,
             invitation: m.invitation,
+            invitation_expire_time: m.invitation_expire_time,
         }
     }
 }
@@ -274,6 +284,7 @@ impl Teams {
             guest: false,
             state: admin.state,
             invitation: None,
+            invitation_expire_time: None,
             create_time: meta.now_micros,
         };
         store::insert_member(tx.conn(), &member).await?;
@@ -675,6 +686,7 @@ impl Teams {
             guest,
             state: person.state,
             invitation: person.invitation,
+            invitation_expire_time: person.invitation_expire_time,
             create_time: meta.now_micros,
         };
         if !store::insert_member(tx.conn(), &member).await? {
@@ -788,13 +800,15 @@ impl Teams {
             .await
             .map_err(peer)?
             .into_inner();
-        if member.invitation.as_deref() != Some(invitation.name.as_str()) {
-            let mut tx = self.begin().await?;
-            store::set_member_invitation(tx.conn(), team, account, &invitation.name).await?;
-            tx.commit().await?;
-        }
+        // R-INV-3: the new link restarts the expiry the admins see.
+        let expire_time = invitation.expire_time.as_ref().map(micros);
+        let mut tx = self.begin().await?;
+        store::set_member_invitation(tx.conn(), team, account, &invitation.name, expire_time)
+            .await?;
+        tx.commit().await?;
         Ok(Member {
             invitation: Some(invitation.name),
+            invitation_expire_time: expire_time,
             ..member
         })
     }

@@ -3,7 +3,7 @@
 use allot_platform::clock::timestamp;
 use allot_proto::team as pb;
 
-use crate::domain::{Group, Member, MemberState, Plan, Role, Team};
+use crate::domain::{Group, Member, MemberState, MemberStatus, Plan, Role, Team};
 
 pub fn team(t: &Team) -> pb::Team {
     pb::Team {
@@ -47,6 +47,20 @@ pub fn role_from(r: pb::Role) -> Option<Role> {
     }
 }
 
+/// A member as admins read it now (R-INV-7: an expired invitation shows).
+pub fn member_at(m: &Member, now_micros: i64) -> pb::Member {
+    let state = match m.status(now_micros) {
+        MemberStatus::Invited => pb::MemberState::Invited,
+        MemberStatus::InvitationExpired => pb::MemberState::InvitationExpired,
+        MemberStatus::Active => pb::MemberState::Active,
+    };
+    pb::Member {
+        state: state as i32,
+        ..member(m)
+    }
+}
+
+/// A member as stored (INVITED or ACTIVE), for events.
 pub fn member(m: &Member) -> pb::Member {
     pb::Member {
         name: format!("{}/members/{}", m.team.name(), m.account),
@@ -62,6 +76,10 @@ pub fn member(m: &Member) -> pb::Member {
         } as i32,
         create_time: Some(timestamp(m.create_time)),
         invitation: m.invitation.clone().unwrap_or_default(),
+        invitation_expire_time: m
+            .invitation_expire_time
+            .filter(|_| m.state == MemberState::Invited)
+            .map(timestamp),
     }
 }
 

@@ -126,10 +126,32 @@ pub struct Member {
     pub guest: bool,
     pub state: MemberState,
     pub invitation: Option<String>,
+    /// When the pending invitation expires.
+    pub invitation_expire_time: Option<i64>,
     pub create_time: i64,
 }
 
+/// How admins see a member (R-INV-7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberStatus {
+    Invited,
+    /// Invited, and the invitation is past its expiry: resend it.
+    InvitationExpired,
+    Active,
+}
+
 impl Member {
+    /// R-INV-7: INVITED (with the expiry), INVITATION_EXPIRED, or ACTIVE.
+    pub fn status(&self, now_micros: i64) -> MemberStatus {
+        match (self.state, self.invitation_expire_time) {
+            (MemberState::Active, _) => MemberStatus::Active,
+            (MemberState::Invited, Some(expiry)) if expiry <= now_micros => {
+                MemberStatus::InvitationExpired
+            }
+            (MemberState::Invited, _) => MemberStatus::Invited,
+        }
+    }
+
     pub fn display_name(&self) -> String {
         display_name(&self.given_name, &self.family_name)
     }

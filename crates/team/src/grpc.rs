@@ -227,7 +227,7 @@ impl TeamService for TeamGrpc {
             .app
             .update_member(&ctx, &team, &account, role, guest)
             .await?;
-        Ok(Response::new(convert::member(&m)))
+        Ok(Response::new(convert::member_at(&m, self.app.now())))
     }
 
     async fn transfer_primary_admin(
@@ -341,7 +341,7 @@ impl TeamService for TeamGrpc {
             .list_group_members(&caller, &team, &id, r.page_size, &r.page_token)
             .await?;
         Ok(Response::new(pb::ListGroupMembersResponse {
-            members: rows.iter().map(convert::member).collect(),
+            members: rows.iter().map(|m| convert::member_at(m, self.app.now())).collect(),
             next_page_token: next,
         }))
     }
@@ -374,7 +374,7 @@ impl TeamService for TeamGrpc {
                 team.name()
             )));
         }
-        Ok(Response::new(convert::member(&member)))
+        Ok(Response::new(convert::member_at(&member, self.app.now())))
     }
 
     async fn add_members(&self, req: Request<pb::AddMembersRequest>) -> R<pb::AddMembersResponse> {
@@ -399,7 +399,7 @@ impl TeamService for TeamGrpc {
                 Ok((m, out)) => pb::AddMemberResult {
                     input: o.input,
                     outcome: outcome(out) as i32,
-                    member: Some(convert::member(&m)),
+                    member: Some(convert::member_at(&m, self.app.now())),
                     violations: vec![],
                 },
                 Err(v) => pb::AddMemberResult {
@@ -417,7 +417,7 @@ impl TeamService for TeamGrpc {
         let caller = caller(&req)?;
         let (team, account) = member_name("name", &req.get_ref().name)?;
         let m = self.app.get_member(&caller, &team, &account).await?;
-        Ok(Response::new(convert::member(&m)))
+        Ok(Response::new(convert::member_at(&m, self.app.now())))
     }
 
     async fn batch_get_members(
@@ -433,7 +433,7 @@ impl TeamService for TeamGrpc {
             .batch_get_members(&caller, &team, &accounts)
             .await?;
         Ok(Response::new(pb::BatchGetMembersResponse {
-            members: rows.iter().map(convert::member).collect(),
+            members: rows.iter().map(|m| convert::member_at(m, self.app.now())).collect(),
         }))
     }
 
@@ -455,7 +455,7 @@ impl TeamService for TeamGrpc {
             )
             .await?;
         Ok(Response::new(pb::ListMembersResponse {
-            members: rows.iter().map(convert::member).collect(),
+            members: rows.iter().map(|m| convert::member_at(m, self.app.now())).collect(),
             next_page_token: next,
         }))
     }
@@ -464,7 +464,7 @@ impl TeamService for TeamGrpc {
         let ctx = ctx(&req)?;
         let (team, account) = member_name("name", &req.get_ref().name)?;
         let m = self.app.resend_invitation(&ctx, &team, &account).await?;
-        Ok(Response::new(convert::member(&m)))
+        Ok(Response::new(convert::member_at(&m, self.app.now())))
     }
 
     async fn import_members(

@@ -103,7 +103,7 @@ pub async fn rename_team(conn: &mut AnyConnection, id: &TeamId, name: &str) -> R
     Ok(n == 1)
 }
 
-const MEMBER_COLUMNS: &str = "team_id, account_id, email, given_name, family_name, role, guest, state, invitation, create_time";
+const MEMBER_COLUMNS: &str = "team_id, account_id, email, given_name, family_name, role, guest, state, invitation, invitation_expire_time, create_time";
 
 fn member(row: &AnyRow) -> Result<Member> {
     Ok(Member {
@@ -116,6 +116,7 @@ fn member(row: &AnyRow) -> Result<Member> {
         guest: flag(row.try_get("guest")?),
         state: MemberState::from_db(&row.try_get::<String, _>("state")?),
         invitation: row.try_get("invitation")?,
+        invitation_expire_time: row.try_get("invitation_expire_time")?,
         create_time: row.try_get("create_time")?,
     })
 }
@@ -123,8 +124,8 @@ fn member(row: &AnyRow) -> Result<Member> {
 /// Adds a member; false when the account already is one.
 pub async fn insert_member(conn: &mut AnyConnection, m: &Member) -> Result<bool> {
     let n = sqlx::query(
-        "INSERT INTO members (team_id, account_id, email, email_key, given_name, family_name, role, guest, state, invitation, create_time) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (team_id, account_id) DO NOTHING",
+        "INSERT INTO members (team_id, account_id, email, email_key, given_name, family_name, role, guest, state, invitation, create_time, invitation_expire_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (team_id, account_id) DO NOTHING",
     )
     .bind(m.team.as_str())
     .bind(m.account.as_str())
@@ -137,6 +138,7 @@ pub async fn insert_member(conn: &mut AnyConnection, m: &Member) -> Result<bool>
     .bind(m.state.as_db())
     .bind(m.invitation.as_deref())
     .bind(m.create_time)
+    .bind(m.invitation_expire_time)
     .execute(conn)
     .await?
     .rows_affected();
@@ -249,11 +251,15 @@ pub async fn set_member_invitation(
     team: &TeamId,
     account: &AccountId,
     invitation: &str,
+    expire_time: Option<i64>,
 ) -> Result<()> {
-    sqlx::query("UPDATE members SET invitation = $3 WHERE team_id = $1 AND account_id = $2")
+    sqlx::query(
+        "UPDATE members SET invitation = $3, invitation_expire_time = $4 WHERE team_id = $1 AND account_id = $2",
+    )
         .bind(team.as_str())
         .bind(account.as_str())
         .bind(invitation)
+        .bind(expire_time)
         .execute(conn)
         .await?;
     Ok(())
