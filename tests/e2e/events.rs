@@ -623,12 +623,19 @@ async fn r_evt_1_watch_streams_per_caller_are_capped(backend: Backend) {
         open.push(open_watch(&reader, "").await.expect("within the cap"));
     }
     let err = open_watch(&reader, "").await.expect_err("over the cap");
-    assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{}", err.message());
+    assert_eq!(
+        err.code(),
+        tonic::Code::ResourceExhausted,
+        "{}",
+        err.message()
+    );
     let info = err.get_details_error_info().expect("ErrorInfo");
     assert_eq!(info.reason, "TOO_MANY_WATCHES");
     assert_eq!(info.metadata.get("limit").map(String::as_str), Some("16"));
     let other = env.service_account(&["events.read"]).await;
-    open_watch(&other, "").await.expect("another caller has its own cap");
+    open_watch(&other, "")
+        .await
+        .expect("another caller has its own cap");
     drop(open.pop());
     let deadline = Instant::now() + Duration::from_secs(20);
     while open_watch(&reader, "").await.is_err() {

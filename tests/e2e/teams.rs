@@ -1328,3 +1328,71 @@ async fn r_inv_1_an_outsider_inviting_an_existing_person_learns_nothing(backend:
     env.shutdown().await;
 }
 crate::on_both_backends!(r_inv_1_an_outsider_inviting_an_existing_person_learns_nothing);
+
+/// R-INV-1: a team sends at most its configured share of invitations an
+/// hour; a list that would go over is refused whole with the figures and
+/// invites nobody, and other teams are not held back.
+async fn r_inv_1_a_team_sends_a_bounded_number_of_invitations_an_hour(backend: Backend) {
+    use tonic_types::StatusExt;
+    let env = Env::in_process_with(backend, |c| c.invitation.max_per_team_per_hour = 3).await;
+    let mut admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let list = |n: usize, tag: &str| {
+        (0..n)
+            .map(|i| unique_email(&format!("{tag}{i}")))
+            .collect::<Vec<_>>()
+            .join(";")
+    };
+    let add = |addresses: String, team: String| {
+        let mut c = admin.team.clone();
+        async move {
+            c.add_members(tpb::AddMembersRequest {
+                parent: team,
+                addresses,
+                ..Default::default()
+            })
+            .await
+        }
+    };
+    add(list(2, "first"), team.clone())
+        .await
+        .expect("within the share");
+    let count = |c: Clients, team: String| async move {
+        c.team
+            .clone()
+            .list_members(tpb::ListMembersRequest {
+                parent: team,
+                page_size: 100,
+                ..Default::default()
+            })
+            .await
+            .expect("list")
+            .into_inner()
+            .members
+            .len()
+    };
+    let before = count(admin.clone(), team.clone()).await;
+    let err = add(list(2, "over"), team.clone())
+        .await
+        .expect_err("over the hourly share");
+    assert_eq!(err.code(), Code::ResourceExhausted, "{}", err.message());
+    let info = err.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, "INVITATIONS_PER_HOUR");
+    assert_eq!(info.metadata.get("limit").map(String::as_str), Some("3"));
+    assert_eq!(
+        info.metadata.get("sent_last_hour").map(String::as_str),
+        Some("2")
+    );
+    assert_eq!(
+        count(admin.clone(), team.clone()).await,
+        before,
+        "nobody was invited"
+    );
+    // Another team has its own share.
+    let other = new_team(&mut admin.clone(), "Elsewhere").await.name;
+    add(list(3, "other"), other)
+        .await
+        .expect("another team's share");
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_1_a_team_sends_a_bounded_number_of_invitations_an_hour);

@@ -64,6 +64,8 @@ pub struct BootstrapCredential {
 /// again (two invitations of the same new address at the same moment).
 const RETRIES: usize = 3;
 
+const HOUR_MICROS: i64 = 3_600_000_000;
+
 pub struct Identity {
     db: Db,
     outbox: Outbox,
@@ -72,6 +74,7 @@ pub struct Identity {
     issuer: TokenIssuer,
     invitation_key: InvitationKey,
     invitation_ttl: Duration,
+    invitations_per_hour: u32,
 }
 
 impl std::fmt::Debug for Identity {
@@ -88,7 +91,7 @@ impl Identity {
         signing: SigningKeyPair,
         token_ttl: Duration,
         invitation_key: InvitationKey,
-        invitation_ttl: Duration,
+        invitations: allot_platform::config::InvitationConfig,
     ) -> Result<Identity> {
         let issuer = TokenIssuer::new(&signing, token_ttl)
             .map_err(|e| IdentityError::Config(e.to_string()))?;
@@ -99,7 +102,8 @@ impl Identity {
             signing,
             issuer,
             invitation_key,
-            invitation_ttl,
+            invitation_ttl: invitations.ttl,
+            invitations_per_hour: invitations.max_per_team_per_hour,
         })
     }
 
@@ -262,6 +266,12 @@ impl Identity {
         let meta = self.meta(ctx);
         let now = meta.now_micros;
         let mut tx = self.begin().await?;
+        let sent = store::invitations_since(tx.conn(), &into.team, now - HOUR_MICROS).await?;
+        crate::domain::check_invitation_budget(
+            sent,
+            invitees.iter().filter(|i| i.is_ok()).count(),
+            self.invitations_per_hour,
+        )?;
         let mut outcomes = Vec::with_capacity(invitees.len());
         let mut events = Vec::new();
         for invitee in invitees {

@@ -353,9 +353,37 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), IdentityErro
     )))
 }
 
+/// R-INV-1: a team sends at most `limit` invitations an hour, so no admin
+/// mails thousands of strangers. `sent` in the last hour, `asked` now.
+pub fn check_invitation_budget(sent: i64, asked: usize, limit: u32) -> Result<(), IdentityError> {
+    let total = sent.saturating_add(i64::try_from(asked).unwrap_or(i64::MAX));
+    if asked > 0 && total > i64::from(limit) {
+        return Err(IdentityError::TooManyInvitations { sent, asked, limit });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r_inv_1_a_team_sends_at_most_its_hourly_share_of_invitations() {
+        assert!(check_invitation_budget(0, 5000, 5000).is_ok());
+        assert!(check_invitation_budget(4999, 1, 5000).is_ok());
+        assert!(matches!(
+            check_invitation_budget(4999, 2, 5000),
+            Err(IdentityError::TooManyInvitations {
+                sent: 4999,
+                asked: 2,
+                limit: 5000
+            })
+        ));
+        assert!(
+            check_invitation_budget(6000, 0, 5000).is_ok(),
+            "nothing asked"
+        );
+    }
     use allot_platform::auth::Principal;
 
     fn invitation(state: InvitationState, generation: i32, expire_time: i64) -> Invitation {

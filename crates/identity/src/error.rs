@@ -39,6 +39,11 @@ pub enum IdentityError {
         subject: String,
         message: String,
     },
+    /// R-INV-1: the team sent its hourly share of invitations.
+    #[error(
+        "this team has sent {sent} invitations in the last hour and may send {limit}; {asked} more would exceed it, try again later"
+    )]
+    TooManyInvitations { sent: i64, asked: usize, limit: u32 },
     #[error("configuration: {0}")]
     Config(String),
     #[error("database: {0}")]
@@ -105,6 +110,15 @@ impl From<IdentityError> for Status {
                 subject,
                 message,
             } => status::failed_precondition(kind, &subject, message),
+            IdentityError::TooManyInvitations { sent, asked, limit } => status::resource_exhausted(
+                "INVITATIONS_PER_HOUR",
+                message,
+                &[
+                    ("sent_last_hour", sent),
+                    ("asked", i64::try_from(asked).unwrap_or(i64::MAX)),
+                    ("limit", i64::from(limit)),
+                ],
+            ),
             IdentityError::Db(db) => status::database("identity", &db),
             IdentityError::Config(m) | IdentityError::Internal(m) => {
                 status::internal("identity", &m)

@@ -95,7 +95,7 @@ impl IdentityService {
             signing,
             config.auth.token_ttl,
             invitation_key,
-            config.invitation.ttl,
+            config.invitation.clone(),
         )?;
         Ok(IdentityService { app: Arc::new(app) })
     }

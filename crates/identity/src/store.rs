@@ -311,6 +311,19 @@ pub async fn renew_invitation(
     Ok(n == 1)
 }
 
+/// How many invitations into `team` were created since `since_micros`.
+pub async fn invitations_since(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    since_micros: i64,
+) -> Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM invitations WHERE team = $1 AND create_time > $2")
+        .bind(team.as_str())
+        .bind(since_micros)
+        .fetch_one(conn)
+        .await
+}
+
 /// Invitations, newest first, optionally of one team and/or account.
 pub async fn list_invitations(
     conn: &mut AnyConnection,

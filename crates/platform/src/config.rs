@@ -102,6 +102,9 @@ pub struct InvitationConfig {
     /// 32-byte secret (in a file) from which accept tokens are derived.
     /// `allot dev` creates one under `data_dir`.
     pub key_file: Option<PathBuf>,
+    /// The most invitations one team sends in an hour (R-INV-1: nobody
+    /// mails thousands of strangers); room for one full import.
+    pub max_per_team_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -204,6 +207,7 @@ impl Default for InvitationConfig {
         InvitationConfig {
             ttl: Duration::from_secs(7 * 24 * 3600),
             key_file: None,
+            max_per_team_per_hour: 5000,
         }
     }
 }

@@ -341,7 +341,10 @@ impl TeamService for TeamGrpc {
             .list_group_members(&caller, &team, &id, r.page_size, &r.page_token)
             .await?;
         Ok(Response::new(pb::ListGroupMembersResponse {
-            members: rows.iter().map(|m| convert::member_at(m, self.app.now())).collect(),
+            members: rows
+                .iter()
+                .map(|m| convert::member_at(m, self.app.now()))
+                .collect(),
             next_page_token: next,
         }))
     }
@@ -433,7 +436,10 @@ impl TeamService for TeamGrpc {
             .batch_get_members(&caller, &team, &accounts)
             .await?;
         Ok(Response::new(pb::BatchGetMembersResponse {
-            members: rows.iter().map(|m| convert::member_at(m, self.app.now())).collect(),
+            members: rows
+                .iter()
+                .map(|m| convert::member_at(m, self.app.now()))
+                .collect(),
         }))
     }
 
@@ -455,7 +461,10 @@ impl TeamService for TeamGrpc {
             )
             .await?;
         Ok(Response::new(pb::ListMembersResponse {
-            members: rows.iter().map(|m| convert::member_at(m, self.app.now())).collect(),
+            members: rows
+                .iter()
+                .map(|m| convert::member_at(m, self.app.now()))
+                .collect(),
             next_page_token: next,
         }))
     }
