@@ -1335,7 +1335,7 @@ crate::on_both_backends!(r_inv_1_an_outsider_inviting_an_existing_person_learns_
 async fn r_inv_1_a_team_sends_a_bounded_number_of_invitations_an_hour(backend: Backend) {
     use tonic_types::StatusExt;
     let env = Env::in_process_with(backend, |c| c.invitation.max_per_team_per_hour = 3).await;
-    let mut admin = env.admin().await;
+    let admin = env.admin().await;
     let team = env.first_team().await.name;
     let list = |n: usize, tag: &str| {
         (0..n)

@@ -303,11 +303,11 @@ impl Notifications {
                 (DeliveryState::Superseded, why, done, None)
             }
             Attempt::Failed(failure, why) => {
-                match self
-                    .settings
-                    .retry
-                    .after_failure(u32::try_from(attempts).unwrap_or(u32::MAX), failure)
-                {
+                match self.settings.retry.after_failure(
+                    u32::try_from(attempts).unwrap_or(u32::MAX),
+                    Duration::from_micros(u64::try_from(done - d.create_time).unwrap_or(0)),
+                    failure,
+                ) {
                     AfterFailure::RetryIn(delay) => {
                         tracing::warn!(delivery = %d.id, recipient = %d.recipient, attempts, retry_in = ?delay, error = %why, "email not sent; will retry");
                         let at = done + i64::try_from(delay.as_micros()).unwrap_or(i64::MAX);

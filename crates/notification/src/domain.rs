@@ -176,7 +176,9 @@ pub fn message_id(id: &DeliveryId) -> String {
 /// How a failed attempt is followed up.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
+    /// 0: no count, only `give_up_after`.
     pub max_attempts: u32,
+    pub give_up_after: Duration,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
 }
@@ -198,18 +200,27 @@ pub enum AfterFailure {
 }
 
 impl RetryPolicy {
-    /// R-MAIL-5: exponential backoff with a cap, then the dead letter list;
-    /// a permanent refusal goes there at once. `attempts` counts the one
-    /// that just failed.
-    pub fn after_failure(&self, attempts: u32, failure: Failure) -> AfterFailure {
-        if failure == Failure::Permanent || attempts >= self.max_attempts {
+    /// R-MAIL-5: exponential backoff up to `max_backoff`, for as long as
+    /// `give_up_after` since the email was queued (`elapsed`), then the dead
+    /// letter list; a permanent refusal goes there at once. `attempts`
+    /// counts the one that just failed.
+    pub fn after_failure(
+        &self,
+        attempts: u32,
+        elapsed: Duration,
+        failure: Failure,
+    ) -> AfterFailure {
+        let counted_out = self.max_attempts > 0 && attempts >= self.max_attempts;
+        if failure == Failure::Permanent || counted_out || elapsed >= self.give_up_after {
             return AfterFailure::GiveUp;
         }
-        let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(31));
         let delay = self
             .initial_backoff
             .saturating_mul(factor)
-            .min(self.max_backoff);
+            .min(self.max_backoff)
+            // The last attempt is made when the time is up, not after it.
+            .min(self.give_up_after.saturating_sub(elapsed));
         AfterFailure::RetryIn(delay)
     }
 }
@@ -221,6 +232,7 @@ mod tests {
     fn policy() -> RetryPolicy {
         RetryPolicy {
             max_attempts: 5,
+            give_up_after: Duration::from_secs(3600),
             initial_backoff: Duration::from_secs(2),
             max_backoff: Duration::from_secs(10),
         }
@@ -230,19 +242,48 @@ mod tests {
     fn r_mail_5_backoff_doubles_up_to_the_cap_then_gives_up() {
         let p = policy();
         let delays: Vec<_> = (1..=4)
-            .map(|a| p.after_failure(a, Failure::Transient))
+            .map(|a| p.after_failure(a, Duration::ZERO, Failure::Transient))
             .collect();
         assert_eq!(
             delays,
             [2, 4, 8, 10].map(|s| AfterFailure::RetryIn(Duration::from_secs(s)))
         );
-        assert_eq!(p.after_failure(5, Failure::Transient), AfterFailure::GiveUp);
+        assert_eq!(
+            p.after_failure(5, Duration::ZERO, Failure::Transient),
+            AfterFailure::GiveUp
+        );
+    }
+
+    #[test]
+    fn r_mail_5_retries_go_on_for_three_days_backing_off_to_an_hour() {
+        let d = allot_platform::config::DeliveryConfig::default();
+        let p = RetryPolicy {
+            max_attempts: d.max_attempts,
+            give_up_after: d.give_up_after,
+            initial_backoff: d.initial_backoff,
+            max_backoff: d.max_backoff,
+        };
+        // Simulate an outage: every attempt fails until the time is up.
+        let (mut elapsed, mut attempts, mut longest) = (Duration::ZERO, 0u32, Duration::ZERO);
+        let dead_after = loop {
+            attempts += 1;
+            match p.after_failure(attempts, elapsed, Failure::Transient) {
+                AfterFailure::RetryIn(delay) => {
+                    longest = longest.max(delay);
+                    elapsed += delay;
+                }
+                AfterFailure::GiveUp => break elapsed,
+            }
+        };
+        assert_eq!(dead_after, Duration::from_secs(3 * 24 * 3600), "three days");
+        assert_eq!(longest, Duration::from_secs(3600), "at most an hour apart");
+        assert!(attempts > 70, "{attempts} attempts");
     }
 
     #[test]
     fn r_mail_5_a_permanent_refusal_is_dead_at_once() {
         assert_eq!(
-            policy().after_failure(1, Failure::Permanent),
+            policy().after_failure(1, Duration::ZERO, Failure::Permanent),
             AfterFailure::GiveUp
         );
     }

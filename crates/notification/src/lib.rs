@@ -63,6 +63,7 @@ impl NotificationService {
             public_url: config.public_url.clone(),
             retry: domain::RetryPolicy {
                 max_attempts: config.delivery.max_attempts,
+                give_up_after: config.delivery.give_up_after,
                 initial_backoff: config.delivery.initial_backoff,
                 max_backoff: config.delivery.max_backoff,
             },

@@ -125,8 +125,12 @@ pub struct OutboxConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeliveryConfig {
-    /// Attempts before a delivery is dead.
+    /// Attempts before a delivery is dead; 0: no count, only `give_up_after`.
     pub max_attempts: u32,
+    /// How long temporary failures are retried, from when the email was
+    /// queued (R-MAIL-5: three days, as RFC 5321 senders keep trying).
+    #[serde(with = "humantime_serde")]
+    pub give_up_after: Duration,
     #[serde(with = "humantime_serde")]
     pub initial_backoff: Duration,
     #[serde(with = "humantime_serde")]
@@ -225,9 +229,10 @@ impl Default for OutboxConfig {
 impl Default for DeliveryConfig {
     fn default() -> Self {
         DeliveryConfig {
-            max_attempts: 12,
+            max_attempts: 0,
+            give_up_after: Duration::from_secs(3 * 24 * 3600),
             initial_backoff: Duration::from_secs(2),
-            max_backoff: Duration::from_secs(600),
+            max_backoff: Duration::from_secs(3600),
             smtp_timeout: Duration::from_secs(30),
             lease: Duration::from_secs(120),
         }
