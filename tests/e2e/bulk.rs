@@ -821,3 +821,70 @@ async fn r_mail_3_megabyte_cells_jam_no_stream(backend: Backend) {
     env.shutdown().await;
 }
 crate::on_both_backends!(r_mail_3_megabyte_cells_jam_no_stream);
+
+/// R-CLS-3: classic products are assigned by user only. An assignment
+/// file naming one is refused on that row with the reason while the other
+/// rows go on; so is the product column of a member import.
+async fn r_cls_3_classic_products_are_refused_by_csv(backend: Backend) {
+    use crate::entitlement::{Shop, classic_contract, pool};
+    use allot_proto::entitlement as epb;
+    let shop = Shop::open(backend).await;
+    shop.product("old").await;
+    shop.product("cad").await;
+    let owner = shop.owner.clients.clone();
+    let team = shop
+        .buy(
+            &shop.owner.account,
+            classic_contract("SN-CSV"),
+            &[("old", 5)],
+        )
+        .await
+        .team;
+    shop.buy(
+        &shop.owner.account,
+        epb::Contract {
+            team: team.clone(),
+            ..crate::entitlement::sign_in_contract()
+        },
+        &[("cad", 5)],
+    )
+    .await;
+    let ann = shop.member(&owner, &team, "Ann").await;
+    let before = pool(&owner, &team, "old").await.assigned;
+    let csv = format!("email,product\n{a},old\n{a},cad\n", a = ann.email);
+    let r = import_assignments(&owner, &team, &csv).await;
+    let rows: Vec<(i32, i32)> = r.rows.iter().map(|r| (r.line, r.outcome)).collect();
+    assert_eq!(
+        rows,
+        vec![
+            (2, epb::AssignOutcome::Refused as i32),
+            (3, epb::AssignOutcome::Assigned as i32),
+        ]
+    );
+    assert!(r.rows[0].message.contains("by user"), "{:?}", r.rows[0]);
+    assert_eq!(pool(&owner, &team, "old").await.assigned, before);
+
+    // The member import's product column goes the same way.
+    let new = unique_email("classic.csv");
+    let op = import(
+        &owner,
+        &team,
+        &format!("email,products\n{new},old\n"),
+        false,
+    )
+    .await
+    .expect("member import starts");
+    let (_, done) = wait_done(&owner, &op).await;
+    assert_eq!(done.invited, 1);
+    let mail = shop
+        .env
+        .mail_with_subject(&shop.owner.email, "import", 2)
+        .await;
+    assert!(
+        mail.iter().any(|m| m.decoded().contains("by user")),
+        "the nested assignment import reports the refusal"
+    );
+    assert_eq!(pool(&owner, &team, "old").await.assigned, before);
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_cls_3_classic_products_are_refused_by_csv);

@@ -442,6 +442,21 @@ impl Entitlements {
             .activation)
     }
 
+    /// How `team` holds `product`, when it holds it at all.
+    pub(crate) async fn activation_in(
+        &self,
+        team: &TeamId,
+        product: &ProductId,
+    ) -> Result<Option<ActivationType>> {
+        if let Some(a) = self.projection.activation(team.as_str(), product.as_str()) {
+            return Ok(Some(a));
+        }
+        let mut conn = self.db.conn().await?;
+        Ok(store::get_pool(&mut conn, team, product)
+            .await?
+            .map(|p| p.activation))
+    }
+
     fn no_pool(team: &TeamId, product: &ProductId) -> EntitlementError {
         EntitlementError::not_found("pool", format!("{}/pools/{product}", team.name()))
     }

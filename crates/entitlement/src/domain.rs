@@ -373,13 +373,23 @@ pub fn check_activation(
 
 /// R-CLS-3: classic products are assigned by user only.
 pub fn check_classic_by_user(pool: &Pool, how: &str) -> Result<(), EntitlementError> {
-    if pool.activation == ActivationType::SerialNumber {
+    classic_by_user_only(&pool.team, &pool.product, pool.activation, how)
+}
+
+/// R-CLS-3 for a product of `team` activated by `activation`, assigned
+/// `how` (by product, by group, by CSV).
+pub fn classic_by_user_only(
+    team: &TeamId,
+    product: &ProductId,
+    activation: ActivationType,
+    how: &str,
+) -> Result<(), EntitlementError> {
+    if activation == ActivationType::SerialNumber {
         return Err(EntitlementError::Precondition {
             kind: "CLASSIC_BY_USER_ONLY",
-            subject: format!("{}/pools/{}", pool.team.name(), pool.product),
+            subject: format!("{}/pools/{}", team.name(), product),
             message: format!(
-                "{} is a classic (serial number) product: assign it by user, not {how}",
-                pool.product
+                "{product} is a classic (serial number) product: assign it by user, not {how}"
             ),
         });
     }

@@ -16,7 +16,7 @@ use allot_proto::entitlement as pb;
 use allot_proto::team as tpb;
 
 use crate::app::{Ctx, Entitlements, Outcome, SeatRequest};
-use crate::domain::{Action, Product, authorize};
+use crate::domain::{Action, Product, authorize, classic_by_user_only};
 use crate::error::EntitlementError;
 
 type Result<T> = std::result::Result<T, EntitlementError>;
@@ -405,6 +405,17 @@ impl Entitlements {
                     row,
                     format!("items: {} has no item {}", product.id.name(), quote(bad)),
                 ));
+                continue;
+            }
+            // R-CLS-3: classic products are assigned by user, never by file.
+            if let Some(activation) = self.activation_in(team, &product.id).await?
+                && let Err(e) = classic_by_user_only(team, &product.id, activation, "by CSV")
+            {
+                outcomes[i] = Some(RowOutcome {
+                    outcome: pb::AssignOutcome::Refused as i32,
+                    message: e.reason(),
+                    ..invalid(row, String::new())
+                });
                 continue;
             }
             valid.push((i, email, product));
