@@ -932,6 +932,20 @@ pub fn entitlement_cases() -> Vec<Case> {
                 .await)),
         },
         Case {
+            rpc: "EntitlementService.SetContractManager",
+            scope: Some("contracts"),
+            // R-CLS-1: the contract manager, or commerce for a reseller.
+            allowed: &[Who::PrimaryAdmin, Who::ServiceAccountWithScope],
+            allowed_code: Code::Ok,
+            call: call!(|w, c| ok(c
+                .entitlement
+                .set_contract_manager(epb::SetContractManagerRequest {
+                    contract: w.shelf().classic.name.clone(),
+                    contract_manager: w.primary.account.clone(),
+                })
+                .await)),
+        },
+        Case {
             rpc: "EntitlementService.MoveSubscription",
             scope: Some("contracts"),
             allowed: &[Who::PrimaryAdmin],

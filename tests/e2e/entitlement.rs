@@ -1679,3 +1679,95 @@ async fn add_seats_retried_with_one_request_id_adds_once(backend: Backend) {
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(add_seats_retried_with_one_request_id_adds_once);
+
+/// R-CLS-1: the contract manager passes the role (and the contract) to
+/// another member, who becomes a secondary admin and the one who appoints
+/// the coordinator; commerce may pass it for a reseller; nobody else may.
+async fn r_cls_1_the_contract_manager_role_passes_on(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("old").await;
+    let owner = shop.owner.clients.clone();
+    let classic = shop
+        .buy(
+            &shop.owner.account,
+            classic_contract("SN-PASS"),
+            &[("old", 3)],
+        )
+        .await;
+    let team = classic.team.clone();
+    let ann = shop.member(&owner, &team, "Ann").await;
+    let ozzy = shop.member(&owner, &team, "Ozzy").await;
+    let pass = |c: Clients, to: String| {
+        let contract = classic.name.clone();
+        async move {
+            c.clone()
+                .entitlement
+                .set_contract_manager(epb::SetContractManagerRequest {
+                    contract,
+                    contract_manager: to,
+                })
+                .await
+        }
+    };
+    let err = pass(ozzy.clients.clone(), ozzy.account.clone())
+        .await
+        .expect_err("not the manager");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = pass(owner.clone(), "accounts/nobody".into())
+        .await
+        .expect_err("not a member");
+    assert_eq!(err.code(), Code::NotFound);
+    let c = pass(owner.clone(), ann.account.clone())
+        .await
+        .expect("pass the role")
+        .into_inner();
+    assert_eq!(c.owner, ann.account);
+    assert_eq!(
+        c.software_coordinator, shop.owner.account,
+        "the coordinator stays"
+    );
+    // Team makes the new manager a secondary admin.
+    let name = member_name(&team, &ann.account);
+    eventually("Ann to become a secondary admin", || {
+        let (mut o, name) = (owner.clone(), name.clone());
+        async move {
+            o.team
+                .get_member(tpb::GetMemberRequest { name })
+                .await
+                .expect("member")
+                .into_inner()
+                .role
+                == tpb::Role::SecondaryAdmin as i32
+        }
+    })
+    .await;
+    // Only the new manager appoints the coordinator now.
+    let appoint = |c: Clients| {
+        let contract = classic.name.clone();
+        let who = ozzy.account.clone();
+        async move {
+            c.clone()
+                .entitlement
+                .set_software_coordinator(epb::SetSoftwareCoordinatorRequest {
+                    contract,
+                    software_coordinator: who,
+                })
+                .await
+        }
+    };
+    let err = appoint(owner.clone())
+        .await
+        .expect_err("no longer the manager");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    appoint(ann.clients.clone())
+        .await
+        .expect("the new manager appoints");
+    // Commerce passes it back for a reseller.
+    let back = pass(shop.commerce.clone(), shop.owner.account.clone())
+        .await
+        .expect("commerce may")
+        .into_inner();
+    assert_eq!(back.owner, shop.owner.account);
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_cls_1_the_contract_manager_role_passes_on);

@@ -743,6 +743,51 @@ impl Entitlements {
         Ok(c)
     }
 
+    /// R-CLS-1: passes the contract manager role (and the contract's
+    /// ownership) to another member of its team; team makes them a
+    /// secondary admin when it reads the change. The coordinator stays.
+    pub async fn set_contract_manager(
+        &self,
+        ctx: &Ctx,
+        id: &ContractId,
+        manager: &AccountId,
+    ) -> Result<Contract> {
+        let mut conn = self.db.conn().await?;
+        let c = Self::contract_in(&mut conn, id).await?;
+        drop(conn);
+        authorize(&ctx.caller, Action::PassContractManager { owner: &c.owner })?;
+        let member = self
+            .members(&c.team, &[manager])
+            .await?
+            .remove(manager)
+            .ok_or_else(|| {
+                EntitlementError::not_found(
+                    "member",
+                    format!("{}/members/{manager}", c.team.name()),
+                )
+            })?;
+        let mut tx = self.begin().await?;
+        store::set_owner(tx.conn(), id, manager, member.email.as_str()).await?;
+        let c = Contract {
+            owner: manager.clone(),
+            owner_email: member.email.clone(),
+            ..c
+        };
+        let event = self
+            .meta(ctx)
+            .event("contract_updated", Some(c.team.name()), |context| {
+                pb::Event {
+                    context: Some(context),
+                    payload: Some(Payload::ContractUpdated(pb::ContractUpdated {
+                        contract: Some(convert::contract(&c, &[])),
+                    })),
+                }
+            });
+        self.commit(tx, &[event]).await?;
+        tracing::info!(contract = %id, manager = %manager, "contract manager passed on");
+        Ok(c)
+    }
+
     /// R-TEAM-3: a subscription added to a contract goes to its team.
     pub async fn create_subscription(
         &self,

@@ -480,6 +480,10 @@ pub enum Action<'a> {
     ActAsContractManager {
         owner: &'a AccountId,
     },
+    /// R-CLS-1: passing the contract manager role on.
+    PassContractManager {
+        owner: &'a AccountId,
+    },
     ReadContract {
         contract: &'a Contract,
         standing: TeamStanding,
@@ -545,6 +549,15 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), EntitlementE
         Action::ActAsContractManager { .. } => {
             Err(denied("the contract manager (the contract's owner)"))
         }
+        Action::PassContractManager { owner }
+            if (me == Some(owner) && caller.actor.is_none())
+                || caller.has_scope(scopes::CONTRACTS) =>
+        {
+            Ok(())
+        }
+        Action::PassContractManager { .. } => Err(denied(
+            "the contract manager (the contract's owner), or the `contracts` scope acting for a reseller",
+        )),
         Action::ReadContract { contract, standing } => {
             let allowed = caller.has_scope(scopes::CONTRACTS)
                 || standing == TeamStanding::Admin

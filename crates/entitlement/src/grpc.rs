@@ -390,6 +390,18 @@ impl Service for EntitlementGrpc {
         Ok(Response::new(convert::contract(&c, &[])))
     }
 
+    async fn set_contract_manager(
+        &self,
+        req: Request<pb::SetContractManagerRequest>,
+    ) -> R<pb::Contract> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let id = ContractId::parse("contract", &r.contract).map_err(invalid)?;
+        let who = AccountId::parse("contract_manager", &r.contract_manager).map_err(invalid)?;
+        let c = self.app.set_contract_manager(&ctx, &id, &who).await?;
+        Ok(Response::new(convert::contract(&c, &[])))
+    }
+
     async fn create_subscription(
         &self,
         req: Request<pb::CreateSubscriptionRequest>,

@@ -238,6 +238,22 @@ pub async fn list_contracts(
         .collect()
 }
 
+/// Gives a contract a new owner (its contract manager, R-CLS-1).
+pub async fn set_owner(
+    conn: &mut AnyConnection,
+    id: &ContractId,
+    owner: &AccountId,
+    owner_email: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE contracts SET owner = $2, owner_email = $3 WHERE id = $1")
+        .bind(id.as_str())
+        .bind(owner.as_str())
+        .bind(owner_email)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn set_coordinator(
     conn: &mut AnyConnection,
     id: &ContractId,

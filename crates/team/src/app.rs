@@ -965,15 +965,38 @@ impl Teams {
         Ok(())
     }
 
-    /// Follows a classic contract's manager and coordinator (R-CLS-6).
+    /// Follows a contract's manager: a member who becomes it is made a
+    /// secondary admin unless already an admin (R-CLS-1); and a classic
+    /// contract's manager and coordinator are kept for R-CLS-6.
     pub async fn follow_contract(
         &self,
         tx: &mut WriteTx,
         contract: &allot_proto::entitlement::Contract,
-    ) -> Result<()> {
+        event_id: &str,
+    ) -> Result<Vec<NewEvent>> {
         use allot_proto::entitlement::ActivationType;
+        let mut events = Vec::new();
+        if let (Ok(team), Ok(owner)) = (
+            TeamId::parse("team", &contract.team),
+            AccountId::parse("owner", &contract.owner),
+        ) && let Some(m) = store::get_member(tx.conn(), &team, &owner).await?
+            && let Some(role) = crate::domain::role_of_new_contract_manager(m.role)
+        {
+            let promoted = Member {
+                role,
+                guest: false,
+                ..m.clone()
+            };
+            store::set_role(tx.conn(), &promoted).await?;
+            let meta = ChangeMeta {
+                actor: Caller::system().name(),
+                request_id: event_id.to_owned(),
+                now_micros: self.now(),
+            };
+            events.push(member_updated(&meta, &promoted, (m.role, m.guest)));
+        }
         if contract.activation_type != ActivationType::SerialNumber as i32 {
-            return Ok(());
+            return Ok(events);
         }
         let coordinator = if contract.software_coordinator.is_empty() {
             &contract.owner
@@ -988,7 +1011,7 @@ impl Teams {
             coordinator,
         )
         .await?;
-        Ok(())
+        Ok(events)
     }
 
     /// Memberships of several accounts (admins of the team and Allot itself).
@@ -1285,18 +1308,7 @@ impl Teams {
             request_id: event_id.to_owned(),
             now_micros: self.now(),
         };
-        Ok(vec![meta.event(
-            "member_updated",
-            Some(team.name()),
-            |context| pb::Event {
-                context: Some(context),
-                payload: Some(Payload::MemberUpdated(pb::MemberUpdated {
-                    member: Some(convert::member(&changed)),
-                    previous_role: convert::role(m.role) as i32,
-                    previous_guest: m.guest,
-                })),
-            },
-        )])
+        Ok(vec![member_updated(&meta, &changed, (m.role, m.guest))])
     }
 
     pub async fn refresh_person(
@@ -1331,16 +1343,7 @@ impl Teams {
                 continue;
             }
             store::update_person(tx.conn(), &changed).await?;
-            events.push(
-                meta.event("member_updated", Some(m.team.name()), |context| pb::Event {
-                    context: Some(context),
-                    payload: Some(Payload::MemberUpdated(pb::MemberUpdated {
-                        member: Some(convert::member(&changed)),
-                        previous_role: convert::role(m.role) as i32,
-                        previous_guest: m.guest,
-                    })),
-                }),
-            );
+            events.push(member_updated(&meta, &changed, (m.role, m.guest)));
         }
         Ok(events)
     }

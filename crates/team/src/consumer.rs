@@ -102,11 +102,11 @@ impl Handler<allot_proto::entitlement::Event> for EntitlementEvents {
             _ => None,
         };
         if let Some(contract) = contract {
-            self.app
-                .follow_contract(tx, contract)
+            return self
+                .app
+                .follow_contract(tx, contract, id)
                 .await
-                .map_err(handle_error)?;
-            return Ok(Vec::new());
+                .map_err(handle_error);
         }
         let sub: Option<&Subscription> = match &event.payload {
             Some(E::SubscriptionCreated(s)) => s.subscription.as_ref(),

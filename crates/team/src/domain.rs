@@ -432,6 +432,12 @@ pub fn check_transfer(new_primary: &Member, subject: &str) -> Result<(), TeamErr
     Ok(())
 }
 
+/// R-CLS-1: the role a member gets on becoming a contract's manager: a
+/// plain user becomes a secondary admin; admins keep their role.
+pub fn role_of_new_contract_manager(current: Role) -> Option<Role> {
+    (current == Role::User).then_some(Role::SecondaryAdmin)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
