@@ -741,7 +741,8 @@ async fn r_seat_6_7_8_owner_seat_views_and_own_products(backend: Backend) {
         .await
         .expect("free it");
     assert_eq!(pool(&owner, &team, "cad").await.available, 5);
-    // A classic contract of the same owner (no automatic seat).
+    // A classic contract of the same owner: a seat too, with the
+    // application only.
     let classic = shop
         .buy(
             &shop.owner.account,
@@ -750,7 +751,31 @@ async fn r_seat_6_7_8_owner_seat_views_and_own_products(backend: Backend) {
         )
         .await;
     assert_eq!(classic.team, team, "R-TEAM-3: the owner's newest team");
-    assert_eq!(pool(&owner, &team, "old").await.assigned, 0);
+    assert_eq!(pool(&owner, &team, "old").await.assigned, 1);
+    let owners_old = owner
+        .clone()
+        .entitlement
+        .list_assignments(epb::ListAssignmentsRequest {
+            parent: team.clone(),
+            account: shop.owner.account.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("own assignments")
+        .into_inner()
+        .assignments
+        .into_iter()
+        .find(|a| a.product == "products/old")
+        .expect("the owner's classic seat");
+    assert_eq!(owners_old.items, ["desktop"]);
+    owner
+        .clone()
+        .entitlement
+        .delete_assignment(epb::DeleteAssignmentRequest {
+            name: owners_old.name,
+        })
+        .await
+        .expect("free it for someone else");
     let ann = shop.member(&owner, &team, "Ann").await;
     assign(&owner, &team, &ann.account, "cad", &["desktop"])
         .await
@@ -1208,9 +1233,10 @@ async fn r_cls_1_2_6_contract_manager_and_software_coordinator(backend: Backend)
         .expect("coordinator's view")
         .into_inner()
         .assignments;
+    // The owner's automatic seat (R-SEAT-6) and Ozzy's, both of "old".
     assert_eq!(
         seen.iter().map(|a| a.product.as_str()).collect::<Vec<_>>(),
-        ["products/old"]
+        ["products/old", "products/old"]
     );
     let err = coordinator
         .clients
@@ -1270,6 +1296,27 @@ async fn r_cls_3_4_5_classic_limits(backend: Backend) {
         .buy(&shop.owner.account, classic_contract("SN-2"), &[("old", 1)])
         .await
         .team;
+    // R-SEAT-6 took the only seat for the owner; free it for the others.
+    let owners = owner
+        .clone()
+        .entitlement
+        .list_assignments(epb::ListAssignmentsRequest {
+            parent: team.clone(),
+            account: shop.owner.account.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("own assignments")
+        .into_inner()
+        .assignments;
+    for a in owners {
+        owner
+            .clone()
+            .entitlement
+            .delete_assignment(epb::DeleteAssignmentRequest { name: a.name })
+            .await
+            .expect("free the owner's seat");
+    }
     let mut people: Vec<Person> = Vec::new();
     for i in 0..8 {
         people.push(shop.member(&owner, &team, &format!("C{i}")).await);
@@ -1362,12 +1409,14 @@ async fn r_cls_3_4_5_classic_limits(backend: Backend) {
         "{}",
         err.message()
     );
-    // Benefits took no seat; buying one more seat raises the support limit.
+    // Benefits took no seat; buying one more seat raises the support limit
+    // (and gives the owner the application again, R-SEAT-6).
     assert_eq!(pool(&owner, &team, "old").await.assigned, 1);
     let more = shop
         .buy(&shop.owner.account, classic_contract("SN-2"), &[("old", 1)])
         .await;
     assert_eq!(more.team, team);
+    assert_eq!(pool(&owner, &team, "old").await.assigned, 2);
     assign(&owner, &team, &seventh.account, "old", &["support"])
         .await
         .expect("limit is now 12");

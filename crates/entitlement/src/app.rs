@@ -21,7 +21,7 @@ use crate::convert;
 use crate::domain::{
     Action, ActivationType, Assignment, Billing, Contract, ContractPlan, Item, Pool, Product,
     Source, Subscription, TeamStanding, authorize, check_activation, check_classic_by_user,
-    check_classic_item, check_move, check_move_target, day_of, takes_seat,
+    check_classic_item, check_move, check_move_target, day_of, is_classic_limit, takes_seat,
 };
 use crate::error::EntitlementError;
 use crate::projection::{Answer, Projection};
@@ -503,8 +503,8 @@ impl Entitlements {
         })
     }
 
-    /// Adds a subscription's seats to its team's pool and, for sign-in
-    /// contracts, gives the owner a seat (R-SEAT-6).
+    /// Adds a subscription's seats to its team's pool and gives the owner
+    /// a seat, sign-in or classic (R-SEAT-6).
     async fn add_subscription(
         &self,
         tx: &mut WriteTx,
@@ -536,19 +536,23 @@ impl Entitlements {
         .await?;
         store::record_pool_day(tx.conn(), &sub.team, &product.id, day_of(meta.now_micros)).await?;
         let mut events = vec![self.subscription_event(meta, &sub, contract)];
-        if contract.activation == ActivationType::SignIn {
+        // R-SEAT-6: sign-in and classic alike (seeds 003, 004: "assigned by
+        // default on all new licenses").
+        {
+            let items = product.owner_seat_items(contract.activation);
             let seat = Seat {
                 team: &sub.team,
                 person: owner,
                 product,
-                items: &[],
+                items: &items,
                 source: Source::Direct,
             };
             match self.give_seat(tx, meta, seat).await {
                 Ok((_, _, evs)) => events.extend(evs),
-                // The owner's seat is a courtesy: a full pool does not stop
-                // the purchase.
+                // The owner's seat is a courtesy: a full pool (or a classic
+                // item at its limit) does not stop the purchase.
                 Err(EntitlementError::NoSeat { .. }) => {}
+                Err(EntitlementError::Precondition { kind, .. }) if is_classic_limit(kind) => {}
                 Err(e) => return Err(e),
             }
         }

@@ -49,6 +49,22 @@ pub struct Product {
 }
 
 impl Product {
+    /// R-SEAT-6: the items of the owner's automatic seat: everything on
+    /// sign-in pools; on classic pools the application only, since cloud
+    /// services and support benefits are few and handed out by the
+    /// contract's manager or coordinator (R-CLS-4, R-CLS-5).
+    pub fn owner_seat_items(&self, activation: ActivationType) -> Vec<String> {
+        match activation {
+            ActivationType::SignIn => Vec::new(),
+            ActivationType::SerialNumber => self
+                .items
+                .iter()
+                .filter(|i| i.kind == ItemKind::Application)
+                .map(|i| i.id.clone())
+                .collect(),
+        }
+    }
+
     pub fn item(&self, id: &str) -> Option<&Item> {
         self.items.iter().find(|i| i.id == id)
     }
@@ -374,6 +390,11 @@ pub fn check_activation(
 /// R-CLS-3: classic products are assigned by user only.
 pub fn check_classic_by_user(pool: &Pool, how: &str) -> Result<(), EntitlementError> {
     classic_by_user_only(&pool.team, &pool.product, pool.activation, how)
+}
+
+/// Whether a refusal is a classic item limit (R-CLS-4, R-CLS-5).
+pub fn is_classic_limit(kind: &str) -> bool {
+    matches!(kind, "CLASSIC_CLOUD_LIMIT" | "CLASSIC_SUPPORT_LIMIT")
 }
 
 /// R-CLS-3 for a product of `team` activated by `activation`, assigned
