@@ -1820,3 +1820,104 @@ async fn r_cls_1_the_contract_manager_role_passes_on(backend: Backend) {
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(r_cls_1_the_contract_manager_role_passes_on);
+
+/// R-CLS-7: only the contract manager and the software coordinator manage
+/// a classic contract's access; other admins of the team may view it. The
+/// coordinator needs no admin role for it, and gets no power over the
+/// team's other products.
+async fn r_cls_7_only_the_manager_and_coordinator_manage_classic_access(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("old").await;
+    shop.product("cad").await;
+    let owner = shop.owner.clients.clone();
+    let classic = shop
+        .buy(
+            &shop.owner.account,
+            classic_contract("SN-CLS7"),
+            &[("old", 4)],
+        )
+        .await;
+    let team = classic.team.clone();
+    shop.buy(
+        &shop.owner.account,
+        epb::Contract {
+            team: team.clone(),
+            ..sign_in_contract()
+        },
+        &[("cad", 4)],
+    )
+    .await;
+    let sam = shop.env.person("Sam").await;
+    add_account(
+        &mut owner.clone(),
+        &team,
+        &sam.account,
+        tpb::Role::SecondaryAdmin,
+        false,
+    )
+    .await
+    .expect("a secondary admin");
+    let coco = shop.member(&owner, &team, "Coco").await;
+    let ozzy = shop.member(&owner, &team, "Ozzy").await;
+    owner
+        .clone()
+        .entitlement
+        .set_software_coordinator(epb::SetSoftwareCoordinatorRequest {
+            contract: classic.name.clone(),
+            software_coordinator: coco.account.clone(),
+        })
+        .await
+        .expect("appoint Coco");
+
+    let err = assign(&sam.clients, &team, &ozzy.account, "old", &[])
+        .await
+        .expect_err("an admin who is neither");
+    assert_eq!(err.code(), Code::PermissionDenied, "{}", err.message());
+    assert!(err.message().contains("R-CLS-7"), "{}", err.message());
+    assign(&sam.clients, &team, &ozzy.account, "cad", &[])
+        .await
+        .expect("the admin still manages sign-in products");
+    let given = assign(&coco.clients, &team, &ozzy.account, "old", &[])
+        .await
+        .expect("the coordinator manages the classic product");
+    let assignment = given.results[0].assignment.clone().expect("assignment");
+    let err = assign(&coco.clients, &team, &ozzy.account, "cad", &[])
+        .await
+        .expect_err("but not the team's other products");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // Other admins view it, but cannot take it away.
+    let seen = sam
+        .clients
+        .clone()
+        .entitlement
+        .list_assignments(epb::ListAssignmentsRequest {
+            parent: team.clone(),
+            account: ozzy.account.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("admins view")
+        .into_inner()
+        .assignments;
+    assert!(seen.iter().any(|a| a.product == "products/old"));
+    let err = sam
+        .clients
+        .clone()
+        .entitlement
+        .delete_assignment(epb::DeleteAssignmentRequest {
+            name: assignment.name.clone(),
+        })
+        .await
+        .expect_err("not theirs to manage");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    owner
+        .clone()
+        .entitlement
+        .delete_assignment(epb::DeleteAssignmentRequest {
+            name: assignment.name,
+        })
+        .await
+        .expect("the contract manager may");
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_cls_7_only_the_manager_and_coordinator_manage_classic_access);

@@ -442,6 +442,32 @@ impl Entitlements {
             .activation)
     }
 
+    /// R-CLS-7 and R-ROLE-2: who may change seats of `product` in `team`:
+    /// on a classic pool its contract's manager or coordinator, whatever
+    /// their team role; on the others the team's admins.
+    async fn authorize_seats(
+        &self,
+        caller: &Caller,
+        team: &TeamId,
+        product: &ProductId,
+        standing: TeamStanding,
+    ) -> Result<()> {
+        if self.activation_in(team, product).await? != Some(ActivationType::SerialNumber) {
+            return Ok(authorize(caller, Action::ManageSeats { standing })?);
+        }
+        let holds_role = match caller.account() {
+            Some(me) => {
+                let mut conn = self.db.conn().await?;
+                store::holds_classic_role(&mut conn, team, product, me).await?
+            }
+            None => false,
+        };
+        Ok(authorize(
+            caller,
+            Action::ManageClassicSeats { holds_role },
+        )?)
+    }
+
     /// How `team` holds `product`, when it holds it at all.
     pub(crate) async fn activation_in(
         &self,
@@ -1303,7 +1329,13 @@ impl Entitlements {
         let (standing, members) = self
             .standing_and_members(&ctx.caller, team, &targets)
             .await?;
-        authorize(&ctx.caller, Action::ManageSeats { standing })?;
+        let mut products: Vec<&ProductId> = requests.iter().map(|r| &r.product).collect();
+        products.sort();
+        products.dedup();
+        for product in products {
+            self.authorize_seats(&ctx.caller, team, product, standing)
+                .await?;
+        }
         for r in &requests {
             if !members.contains_key(&r.account) {
                 return Err(EntitlementError::not_found(
@@ -1772,7 +1804,12 @@ impl Entitlements {
         items: Vec<String>,
     ) -> Result<Option<Assignment>> {
         let standing = self.standing(&ctx.caller, team).await?;
-        authorize(&ctx.caller, Action::ManageSeats { standing })?;
+        let product = {
+            let mut conn = self.db.conn().await?;
+            Self::assignment_in(&mut conn, team, id).await?.product
+        };
+        self.authorize_seats(&ctx.caller, team, &product, standing)
+            .await?;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
         let mut a = Self::assignment_in(tx.conn(), team, id).await?;
@@ -1802,7 +1839,12 @@ impl Entitlements {
     /// the person leaves the group or the group assignment goes.
     pub async fn delete_assignment(&self, ctx: &Ctx, team: &TeamId, id: &str) -> Result<()> {
         let standing = self.standing(&ctx.caller, team).await?;
-        authorize(&ctx.caller, Action::ManageSeats { standing })?;
+        let product = {
+            let mut conn = self.db.conn().await?;
+            Self::assignment_in(&mut conn, team, id).await?.product
+        };
+        self.authorize_seats(&ctx.caller, team, &product, standing)
+            .await?;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
         let mut a = Self::assignment_in(tx.conn(), team, id).await?;

@@ -516,6 +516,11 @@ pub enum Action<'a> {
     ManageSeats {
         standing: TeamStanding,
     },
+    /// R-CLS-7: seats of a classic product, whose contract's manager or
+    /// software coordinator the caller is (`holds_role`) or not.
+    ManageClassicSeats {
+        holds_role: bool,
+    },
     /// Pools and every assignment of a team (R-SEAT-7), reports (R-USE-2).
     ReadSeats {
         standing: TeamStanding,
@@ -604,6 +609,10 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), EntitlementE
         Action::ManageSeats {
             standing: TeamStanding::Admin,
         } => Ok(()),
+        Action::ManageClassicSeats { holds_role } if holds_role || caller.is_internal() => Ok(()),
+        Action::ManageClassicSeats { .. } => Err(denied(
+            "the contract manager or the software coordinator of the classic contract of this product (R-CLS-7); other admins may view it",
+        )),
         Action::ManageSeats { standing } => Err(denied(match standing {
             TeamStanding::Member => {
                 "an admin role in this team (primary, secondary or SSO admin); you are a user"

@@ -238,6 +238,27 @@ pub async fn list_contracts(
         .collect()
 }
 
+/// R-CLS-7: whether `account` manages or coordinates a classic contract
+/// with a subscription of `product` in `team`.
+pub async fn holds_classic_role(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    product: &ProductId,
+    account: &AccountId,
+) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM subscriptions s JOIN contracts c ON c.id = s.contract_id \
+         WHERE s.team_id = $1 AND s.product_id = $2 AND c.activation_type = 'SERIAL_NUMBER' \
+         AND (c.owner = $3 OR c.software_coordinator = $3) LIMIT 1",
+    )
+    .bind(team.as_str())
+    .bind(product.as_str())
+    .bind(account.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
 /// Gives a contract a new owner (its contract manager, R-CLS-1).
 pub async fn set_owner(
     conn: &mut AnyConnection,
