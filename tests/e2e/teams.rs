@@ -1396,3 +1396,87 @@ async fn r_inv_1_a_team_sends_a_bounded_number_of_invitations_an_hour(backend: B
     env.shutdown().await;
 }
 crate::on_both_backends!(r_inv_1_a_team_sends_a_bounded_number_of_invitations_an_hour);
+
+/// R-ROLE-5: when a team loses its premium plan, its SSO admins become
+/// secondary admins, each with a `member_updated` event.
+async fn r_role_5_sso_admins_become_secondary_admins_when_premium_ends(backend: Backend) {
+    let Fixture {
+        env,
+        team,
+        mut p,
+        u,
+    } = fixture(backend).await;
+    let set_plan = |plan: tpb::Plan| {
+        let name = team.name.clone();
+        let env = &env;
+        async move {
+            env.internal()
+                .await
+                .team
+                .update_team(tpb::UpdateTeamRequest {
+                    team: Some(tpb::Team {
+                        name,
+                        plan: plan as i32,
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["plan".into()],
+                    }),
+                })
+                .await
+                .expect("Allot sets the plan")
+        }
+    };
+    set_plan(tpb::Plan::Premium).await;
+    update_member(
+        &mut p.clients,
+        &team.name,
+        &u.account,
+        Some(tpb::Role::SsoAdmin),
+        None,
+    )
+    .await
+    .expect("an SSO admin on a premium team");
+    set_plan(tpb::Plan::Standard).await;
+    let m = p
+        .clients
+        .team
+        .get_member(tpb::GetMemberRequest {
+            name: member_name(&team.name, &u.account),
+        })
+        .await
+        .expect("member")
+        .into_inner();
+    assert_eq!(m.role, tpb::Role::SecondaryAdmin as i32);
+    let mut events = env
+        .internal()
+        .await
+        .team
+        .watch(tpb::WatchRequest {
+            event_types: vec!["member_updated".into()],
+            team: team.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let demoted = loop {
+        let item = tokio::time::timeout(Duration::from_secs(30), events.message())
+            .await
+            .expect("the stream answers")
+            .expect("no error")
+            .expect("open");
+        if let Some(tpb::watch_response::Kind::Event(e)) = item.kind
+            && let Some(tpb::event::Payload::MemberUpdated(u)) = e.payload
+            && u.previous_role == tpb::Role::SsoAdmin as i32
+        {
+            break u;
+        }
+    };
+    assert_eq!(
+        demoted.member.expect("member").role,
+        tpb::Role::SecondaryAdmin as i32
+    );
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_role_5_sso_admins_become_secondary_admins_when_premium_ends);

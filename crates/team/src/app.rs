@@ -351,14 +351,17 @@ impl Teams {
         if let Some(name) = &name {
             store::rename_team(tx.conn(), id, name).await?;
         }
+        let meta = self.meta(ctx);
+        let mut events = Vec::new();
         if let Some(plan) = plan {
             store::set_plan(tx.conn(), id, plan).await?;
+            events.extend(Self::follow_plan(&mut tx, &meta, id, plan).await?);
         }
         let team = store::get_team(tx.conn(), id)
             .await?
             .ok_or_else(|| TeamError::not_found("team", id.name()))?;
-        let event = team_updated(&self.meta(ctx), &team);
-        self.outbox.commit(tx, &[event]).await?;
+        events.insert(0, team_updated(&meta, &team));
+        self.outbox.commit(tx, &events).await?;
         Ok(team)
     }
 
@@ -1062,6 +1065,29 @@ impl Teams {
                 store::set_plan(tx.conn(), &t, plan).await?;
                 let updated = Team { plan, ..current };
                 events.push(team_updated(&meta, &updated));
+                events.extend(Self::follow_plan(tx, &meta, &t, plan).await?);
+            }
+        }
+        Ok(events)
+    }
+
+    /// R-ROLE-5: on a team that is no longer premium, SSO admins become
+    /// secondary admins, each with a `member_updated` event.
+    async fn follow_plan(
+        tx: &mut WriteTx,
+        meta: &ChangeMeta,
+        team: &TeamId,
+        plan: Plan,
+    ) -> Result<Vec<NewEvent>> {
+        if plan == Plan::Premium {
+            return Ok(Vec::new());
+        }
+        let mut events = Vec::new();
+        for m in store::members_with_role(tx.conn(), team, Role::SsoAdmin).await? {
+            if let Some(role) = crate::domain::role_after_losing_premium(m.role) {
+                let demoted = Member { role, ..m.clone() };
+                store::set_role(tx.conn(), &demoted).await?;
+                events.push(member_updated(meta, &demoted, (m.role, m.guest)));
             }
         }
         Ok(events)

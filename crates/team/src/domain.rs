@@ -432,6 +432,12 @@ pub fn check_transfer(new_primary: &Member, subject: &str) -> Result<(), TeamErr
     Ok(())
 }
 
+/// R-ROLE-5: the role a member keeps when the team loses its premium plan:
+/// SSO admins become secondary admins; other roles stay.
+pub fn role_after_losing_premium(current: Role) -> Option<Role> {
+    (current == Role::SsoAdmin).then_some(Role::SecondaryAdmin)
+}
+
 /// R-CLS-1: the role a member gets on becoming a contract's manager: a
 /// plain user becomes a secondary admin; admins keep their role.
 pub fn role_of_new_contract_manager(current: Role) -> Option<Role> {
@@ -441,6 +447,17 @@ pub fn role_of_new_contract_manager(current: Role) -> Option<Role> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r_role_5_sso_admins_become_secondary_admins_without_premium() {
+        assert_eq!(
+            role_after_losing_premium(Role::SsoAdmin),
+            Some(Role::SecondaryAdmin)
+        );
+        for r in [Role::PrimaryAdmin, Role::SecondaryAdmin, Role::User] {
+            assert_eq!(role_after_losing_premium(r), None);
+        }
+    }
 
     #[test]
     fn r_inv_4_semicolon_lists_with_names_as_mail_clients_paste_them() {

@@ -218,6 +218,25 @@ pub fn member_key(m: &Member) -> String {
     format!("{} {}", m.email.key(), m.account)
 }
 
+/// The members of a team who hold `role`.
+pub async fn members_with_role(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    role: Role,
+) -> Result<Vec<Member>> {
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM members WHERE team_id = $1 AND role = $2 ORDER BY account_id"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(team.as_str())
+        .bind(role.as_db())
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(member)
+        .collect()
+}
+
 /// All memberships of an account.
 pub async fn memberships_of(conn: &mut AnyConnection, account: &AccountId) -> Result<Vec<Member>> {
     let sql =
