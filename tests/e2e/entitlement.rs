@@ -1921,3 +1921,197 @@ async fn r_cls_7_only_the_manager_and_coordinator_manage_classic_access(backend:
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(r_cls_7_only_the_manager_and_coordinator_manage_classic_access);
+
+/// R-SEAT-5: a seat that comes only from a group cannot be unassigned,
+/// neither by DeleteAssignment nor by UpdateAssignment with no items
+/// (FROM_GROUP); one that is also direct stays for the group when unassigned.
+async fn r_seat_5_a_group_seat_is_not_unassigned_by_hand(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let team = shop.sign_in(&[("cad", 4)]).await.team;
+    let admin = shop.owner.clients.clone();
+    let ann = shop.member(&admin, &team, "Ann").await;
+    let group = admin
+        .clone()
+        .team
+        .create_group(tpb::CreateGroupRequest {
+            parent: team.clone(),
+            group: Some(tpb::Group {
+                display_name: "Designers".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("group")
+        .into_inner()
+        .name;
+    admin
+        .clone()
+        .team
+        .add_group_members(tpb::AddGroupMembersRequest {
+            group: group.clone(),
+            accounts: vec![ann.account.clone()],
+        })
+        .await
+        .expect("join");
+    admin
+        .clone()
+        .entitlement
+        .create_group_assignment(epb::CreateGroupAssignmentRequest {
+            parent: team.clone(),
+            group_assignment: Some(epb::GroupAssignment {
+                group: group.clone(),
+                product: "products/cad".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("group assignment");
+    let seat = || {
+        let admin = admin.clone();
+        let (team, account) = (team.clone(), ann.account.clone());
+        async move {
+            admin
+                .clone()
+                .entitlement
+                .list_assignments(epb::ListAssignmentsRequest {
+                    parent: team,
+                    account,
+                    ..Default::default()
+                })
+                .await
+                .expect("list")
+                .into_inner()
+                .assignments
+                .into_iter()
+                .next()
+        }
+    };
+    let a = seat().await.expect("the group's seat");
+    let err = admin
+        .clone()
+        .entitlement
+        .update_assignment(epb::UpdateAssignmentRequest {
+            assignment: Some(epb::Assignment {
+                name: a.name.clone(),
+                items: vec![],
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["items".into()],
+            }),
+        })
+        .await
+        .expect_err("no items does not unassign a group seat");
+    assert_eq!(kind(&err), "FROM_GROUP");
+    assert!(seat().await.is_some(), "the seat stays");
+    // Also assigned directly, then unassigned: the group's seat stays.
+    assign(&admin, &team, &ann.account, "cad", &[])
+        .await
+        .expect("direct too");
+    admin
+        .clone()
+        .entitlement
+        .delete_assignment(epb::DeleteAssignmentRequest {
+            name: a.name.clone(),
+        })
+        .await
+        .expect("unassign the direct source");
+    let kept = seat().await.expect("kept for the group");
+    assert_eq!(kept.groups.len(), 1);
+    assert_eq!(pool(&admin, &team, "cad").await.assigned, 2);
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_seat_5_a_group_seat_is_not_unassigned_by_hand);
+
+/// R-EVT-1: a seat whose sources change while it stays is an event too:
+/// assigned directly on top of a group, and unassigned again.
+async fn r_evt_1_source_changes_of_a_kept_seat_are_events(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let team = shop.sign_in(&[("cad", 4)]).await.team;
+    let admin = shop.owner.clients.clone();
+    let ann = shop.member(&admin, &team, "Ann").await;
+    let group = admin
+        .clone()
+        .team
+        .create_group(tpb::CreateGroupRequest {
+            parent: team.clone(),
+            group: Some(tpb::Group {
+                display_name: "Makers".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("group")
+        .into_inner()
+        .name;
+    admin
+        .clone()
+        .team
+        .add_group_members(tpb::AddGroupMembersRequest {
+            group: group.clone(),
+            accounts: vec![ann.account.clone()],
+        })
+        .await
+        .expect("join");
+    admin
+        .clone()
+        .entitlement
+        .create_group_assignment(epb::CreateGroupAssignmentRequest {
+            parent: team.clone(),
+            group_assignment: Some(epb::GroupAssignment {
+                group,
+                product: "products/cad".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("group assignment");
+    let r = assign(&admin, &team, &ann.account, "cad", &[])
+        .await
+        .expect("direct too");
+    let name = r.results[0].assignment.clone().expect("assignment").name;
+    admin
+        .clone()
+        .entitlement
+        .delete_assignment(epb::DeleteAssignmentRequest { name })
+        .await
+        .expect("unassign the direct source");
+    let mut events = shop
+        .env
+        .internal()
+        .await
+        .entitlement
+        .watch(epb::WatchRequest {
+            event_types: vec!["sources_changed".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let item = tokio::time::timeout(Duration::from_secs(30), events.message())
+            .await
+            .expect("the stream answers")
+            .expect("no error")
+            .expect("open");
+        if let Some(epb::watch_response::Kind::Event(e)) = item.kind
+            && let Some(epb::event::Payload::SourcesChanged(c)) = e.payload
+        {
+            let a = c.assignment.expect("assignment");
+            seen.push((
+                c.previous_direct,
+                a.source == epb::AssignmentSource::Direct as i32,
+            ));
+        }
+    }
+    assert_eq!(
+        seen,
+        [(false, false), (true, false)],
+        "direct added to a group seat, then taken away (DIRECT_AND_GROUP, then GROUP)"
+    );
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_evt_1_source_changes_of_a_kept_seat_are_events);

@@ -20,8 +20,9 @@ use allot_proto::team as tpb;
 use crate::convert;
 use crate::domain::{
     Action, ActivationType, Assignment, Billing, Contract, ContractPlan, Item, Pool, Product,
-    Source, Subscription, TeamStanding, authorize, check_activation, check_classic_by_user,
-    check_classic_item, check_move, check_move_target, day_of, is_classic_limit, takes_seat,
+    Source, Subscription, TeamStanding, Unassign, authorize, check_activation,
+    check_classic_by_user, check_classic_item, check_move, check_move_target, day_of,
+    is_classic_limit, takes_seat,
 };
 use crate::error::EntitlementError;
 use crate::projection::{Answer, Projection};
@@ -1126,6 +1127,24 @@ impl Entitlements {
         })
     }
 
+    /// R-EVT-1: a kept seat's sources changed.
+    fn sources_changed(meta: &ChangeMeta, a: &Assignment, before: &Assignment) -> NewEvent {
+        meta.event("sources_changed", Some(a.team.name()), |context| {
+            pb::Event {
+                context: Some(context),
+                payload: Some(Payload::SourcesChanged(pb::SourcesChanged {
+                    assignment: Some(convert::assignment(a)),
+                    previous_direct: before.direct,
+                    previous_groups: before
+                        .groups
+                        .iter()
+                        .map(|g| format!("{}/groupAssignments/{g}", a.team.name()))
+                        .collect(),
+                })),
+            }
+        })
+    }
+
     fn items_changed(meta: &ChangeMeta, a: &Assignment, previous: &[String]) -> NewEvent {
         meta.event("items_changed", Some(a.team.name()), |context| pb::Event {
             context: Some(context),
@@ -1181,6 +1200,7 @@ impl Entitlements {
             store::find_assignment(tx.conn(), team, &person.account, &product.id).await?
         {
             let previous = a.items.clone();
+            let before = a.clone();
             let mut events = Vec::new();
             match &source {
                 Source::Direct => {
@@ -1204,6 +1224,9 @@ impl Entitlements {
                 }
             }
             store::update_assignment(tx.conn(), &a).await?;
+            if a.direct != before.direct || a.groups != before.groups {
+                events.push(Self::sources_changed(meta, &a, &before));
+            }
             return Ok((Outcome::AlreadyAssigned, a, events));
         }
         let takes = if activation == ActivationType::SerialNumber {
@@ -1640,12 +1663,13 @@ impl Entitlements {
         mut a: Assignment,
         ga: &str,
     ) -> Result<Option<NewEvent>> {
+        let before = a.clone();
         store::remove_source(tx.conn(), &a.id, ga).await?;
         a.groups.retain(|g| g != ga);
         if !a.direct && a.groups.is_empty() {
             return Ok(Some(self.free_seat(tx, meta, &a).await?));
         }
-        Ok(None)
+        Ok((a.groups != before.groups).then(|| Self::sources_changed(meta, &a, &before)))
     }
 
     async fn remove_group_assignment(
@@ -1812,12 +1836,14 @@ impl Entitlements {
             .await?;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
-        let mut a = Self::assignment_in(tx.conn(), team, id).await?;
+        let a = Self::assignment_in(tx.conn(), team, id).await?;
         if items.is_empty() {
-            let event = self.free_seat(&mut tx, &meta, &a).await?;
-            self.commit(tx, &[event]).await?;
-            return Ok(None);
+            // No items left is unassigning, with its rules (FROM_GROUP).
+            let (kept, events) = self.unassign(&mut tx, &meta, a).await?;
+            self.commit(tx, &events).await?;
+            return Ok(kept);
         }
+        let mut a = a;
         let product = self.product_of(&mut tx, &a.product).await?;
         let items = product.select_items("assignment.items", &items)?;
         if items == a.items {
@@ -1847,22 +1873,29 @@ impl Entitlements {
             .await?;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
-        let mut a = Self::assignment_in(tx.conn(), team, id).await?;
-        if !a.groups.is_empty() {
-            if !a.direct {
-                return Err(EntitlementError::Precondition {
-                    kind: "FROM_GROUP",
-                    subject: a.name(),
-                    message: "this seat comes from a group assignment; remove the person from the group or delete the group assignment".into(),
-                });
+        let a = Self::assignment_in(tx.conn(), team, id).await?;
+        let (_, events) = self.unassign(&mut tx, &meta, a).await?;
+        self.commit(tx, &events).await
+    }
+
+    /// Unassigns inside `tx` by `Assignment::unassign`: frees the seat, or
+    /// keeps it for its groups (returned) with a `sources_changed` event.
+    async fn unassign(
+        &self,
+        tx: &mut WriteTx,
+        meta: &ChangeMeta,
+        mut a: Assignment,
+    ) -> Result<(Option<Assignment>, Vec<NewEvent>)> {
+        match a.unassign()? {
+            Unassign::Free => Ok((None, vec![self.free_seat(tx, meta, &a).await?])),
+            Unassign::KeepForGroups => {
+                let before = a.clone();
+                a.direct = false;
+                store::update_assignment(tx.conn(), &a).await?;
+                let event = Self::sources_changed(meta, &a, &before);
+                Ok((Some(a), vec![event]))
             }
-            a.direct = false;
-            store::update_assignment(tx.conn(), &a).await?;
-            tx.commit().await?;
-            return Ok(());
         }
-        let event = self.free_seat(&mut tx, &meta, &a).await?;
-        self.commit(tx, &[event]).await
     }
 
     // ---- the check --------------------------------------------------------

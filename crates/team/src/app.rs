@@ -808,12 +808,15 @@ impl Teams {
         let mut tx = self.begin().await?;
         store::set_member_invitation(tx.conn(), team, account, &invitation.name, expire_time)
             .await?;
-        tx.commit().await?;
-        Ok(Member {
+        let updated = Member {
             invitation: Some(invitation.name),
             invitation_expire_time: expire_time,
             ..member
-        })
+        };
+        // R-EVT-1: the member's invitation and its expiry changed.
+        let event = member_updated(&self.meta(ctx), &updated, (updated.role, updated.guest));
+        self.outbox.commit(tx, &[event]).await?;
+        Ok(updated)
     }
 
     fn member_subject(team: &TeamId, account: &AccountId) -> String {
