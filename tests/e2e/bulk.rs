@@ -538,6 +538,7 @@ async fn import_assignments(
             parent: team.into(),
             csv: csv.as_bytes().to_vec(),
             validate_only: false,
+            ..Default::default()
         })
         .await
         .expect("import starts")
@@ -625,6 +626,8 @@ async fn r_seat_3_assignments_by_csv(backend: Backend) {
     // The newcomer was invited into the team, and told about the product.
     let invitation = env_mail(&shop, &new, "invit").await;
     assert!(invitation.contains("Nova"), "{invitation}");
+    // R-MAIL-1: it names the admin who imported, not Allot.
+    assert!(invitation.contains("Olivia"), "{invitation}");
     let done = shop
         .env
         .mail_with_subject(&shop.owner.email, "import", 1)
@@ -656,6 +659,7 @@ async fn r_seat_3_assignments_by_csv(backend: Backend) {
             parent: team.clone(),
             csv: b"email\nx@example.com\n".to_vec(),
             validate_only: false,
+            ..Default::default()
         })
         .await
         .expect_err("no product column");
@@ -673,6 +677,7 @@ async fn r_seat_3_assignments_by_csv(backend: Backend) {
             parent: team.clone(),
             csv: csv.as_bytes().to_vec(),
             validate_only: false,
+            ..Default::default()
         })
         .await
         .expect_err("users do not assign");
@@ -876,15 +881,69 @@ async fn r_cls_3_classic_products_are_refused_by_csv(backend: Backend) {
     .expect("member import starts");
     let (_, done) = wait_done(&owner, &op).await;
     assert_eq!(done.invited, 1);
+    // The direct import's summary, the member import's, and the nested
+    // assignment import's (R-MAIL-3), which reports the refusal too.
     let mail = shop
         .env
-        .mail_with_subject(&shop.owner.email, "import", 2)
+        .mail_with_subject(&shop.owner.email, "import", 3)
         .await;
-    assert!(
-        mail.iter().any(|m| m.decoded().contains("by user")),
+    assert_eq!(
+        mail.iter()
+            .filter(|m| m.decoded().contains("by user"))
+            .count(),
+        2,
         "the nested assignment import reports the refusal"
     );
     assert_eq!(pool(&owner, &team, "old").await.assigned, before);
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(r_cls_3_classic_products_are_refused_by_csv);
+
+/// R-MAIL-3: the assignment job a member import starts for its product
+/// column is the admin's own: it mails them its summary, and they can
+/// follow it; invitations it leads to name the admin, not "Allot".
+async fn r_mail_3_the_nested_assignment_job_mails_the_admin(backend: Backend) {
+    use crate::entitlement::Shop;
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let team = shop.sign_in(&[("cad", 5)]).await.team;
+    let owner = shop.owner.clients.clone();
+    let new = unique_email("nested");
+    let op = import(
+        &owner,
+        &team,
+        &format!("email,first name,products\n{new},Nia,cad\n"),
+        false,
+    )
+    .await
+    .expect("member import");
+    wait_done(&owner, &op).await;
+    let mails = shop
+        .env
+        .mail_with_subject(&shop.owner.email, "import", 2)
+        .await;
+    let nested = mails
+        .iter()
+        .find(|m| m.decoded().contains("Assigned 1"))
+        .expect("the assignment job's summary reaches the admin");
+    let text = nested.decoded();
+    let name = text
+        .split_whitespace()
+        .find(|w| w.starts_with("operations/"))
+        .map(|w| {
+            w.trim_end_matches(|c: char| !c.is_alphanumeric())
+                .to_owned()
+        })
+        .expect("the summary names its operation");
+    owner
+        .entitlement
+        .clone()
+        .get_operation(allot_proto::entitlement::GetOperationRequest { name })
+        .await
+        .expect("the admin can read the nested operation");
+    let invitation = shop.env.mail_to(&new, 1).await.remove(0);
+    let subject = invitation.header("Subject").unwrap_or_default();
+    assert!(subject.contains("Olivia"), "names the admin: {subject}");
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_mail_3_the_nested_assignment_job_mails_the_admin);

@@ -224,3 +224,47 @@ async fn oversized_requests_are_refused_fast_while_others_keep_answering(backend
     env.shutdown().await;
 }
 crate::on_both_backends!(oversized_requests_are_refused_fast_while_others_keep_answering);
+
+/// `on_behalf_of` lets Allot's own services act for an admin; anyone else
+/// who sets it is refused, and nothing changes.
+async fn on_behalf_of_is_only_for_allots_own_services(backend: Backend) {
+    use allot_proto::team as tpb;
+    let env = Env::in_process(backend).await;
+    let admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let someone = env.person("Sue").await;
+    let fresh = crate::harness::unique_email("behalf");
+    let err = admin
+        .team
+        .clone()
+        .add_members(tpb::AddMembersRequest {
+            parent: team.clone(),
+            addresses: fresh.clone(),
+            on_behalf_of: someone.account.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("not Allot itself");
+    assert_eq!(
+        err.code(),
+        tonic::Code::PermissionDenied,
+        "{}",
+        err.message()
+    );
+    assert!(err.message().contains("on_behalf_of"), "{}", err.message());
+    let members = admin
+        .team
+        .clone()
+        .list_members(tpb::ListMembersRequest {
+            parent: team,
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .members;
+    assert!(!members.iter().any(|m| m.email.eq_ignore_ascii_case(&fresh)));
+    env.shutdown().await;
+}
+crate::on_both_backends!(on_behalf_of_is_only_for_allots_own_services);

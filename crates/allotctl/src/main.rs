@@ -747,6 +747,7 @@ async fn invite(g: &Global, a: InviteArgs) -> anyhow::Result<()> {
                     addresses: list,
                     role: tpb::Role::User as i32,
                     guest: a.guest,
+                    ..Default::default()
                 })
                 .await
                 .map_err(status_error)?

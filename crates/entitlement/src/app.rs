@@ -454,7 +454,7 @@ impl Entitlements {
         standing: TeamStanding,
     ) -> Result<()> {
         if self.activation_in(team, product).await? != Some(ActivationType::SerialNumber) {
-            return Ok(authorize(caller, Action::ManageSeats { standing })?);
+            return authorize(caller, Action::ManageSeats { standing });
         }
         let holds_role = match caller.account() {
             Some(me) => {
@@ -463,10 +463,7 @@ impl Entitlements {
             }
             None => false,
         };
-        Ok(authorize(
-            caller,
-            Action::ManageClassicSeats { holds_role },
-        )?)
+        authorize(caller, Action::ManageClassicSeats { holds_role })
     }
 
     /// How `team` holds `product`, when it holds it at all.

@@ -795,8 +795,9 @@ impl Service for EntitlementGrpc {
         &self,
         req: Request<pb::ImportAssignmentsRequest>,
     ) -> R<cpb::Operation> {
-        let ctx = ctx(&req)?;
+        let mut ctx = ctx(&req)?;
         let r = req.into_inner();
+        ctx.caller = ctx.caller.on_behalf_of("on_behalf_of", &r.on_behalf_of)?;
         let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
         let op = self
             .app

@@ -437,6 +437,8 @@ impl Entitlements {
                     addresses: addresses.join("; "),
                     role: tpb::Role::User as i32,
                     guest: false,
+                    // R-MAIL-1: invitations name the admin who imports.
+                    on_behalf_of: ctx.caller.account().map(|a| a.name()).unwrap_or_default(),
                 }))
                 .await
                 .map_err(EntitlementError::team)?

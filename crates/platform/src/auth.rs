@@ -137,6 +137,30 @@ impl Caller {
         self.principal.name()
     }
 
+    /// The person Allot's own service acts for, with that person's rights
+    /// only (no scopes), from a request's `on_behalf_of`: so work one
+    /// service does for another (a nested import) is authorised, mailed
+    /// and named as the admin who started it. Empty: the caller as it is;
+    /// anyone but Allot itself asking is refused.
+    pub fn on_behalf_of(self, field: &str, account: &str) -> Result<Caller, tonic::Status> {
+        if account.is_empty() {
+            return Ok(self);
+        }
+        if !self.is_internal() {
+            return Err(tonic::Status::permission_denied(format!(
+                "{field} is for Allot's own services"
+            )));
+        }
+        let account =
+            AccountId::parse(field, account).map_err(|v| crate::error::invalid_argument(&[v]))?;
+        Ok(Caller {
+            principal: Principal::Account(account),
+            actor: None,
+            scopes: Vec::new(),
+            expires_at: self.expires_at,
+        })
+    }
+
     /// A caller for work Allot does by itself (consumers, jobs).
     pub fn system() -> Caller {
         Caller {

@@ -433,8 +433,6 @@ impl Teams {
         })
     }
 
-    /// Asks identity to invite people who have no account (R-INV-1); the
-    /// result has one entry per person, in order.
     /// Invites each person into the team (R-INV-1: with or without an
     /// account, the same way), except those already members, who are
     /// answered from their membership. One result per person, in order.

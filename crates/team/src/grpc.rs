@@ -381,8 +381,9 @@ impl TeamService for TeamGrpc {
     }
 
     async fn add_members(&self, req: Request<pb::AddMembersRequest>) -> R<pb::AddMembersResponse> {
-        let ctx = ctx(&req)?;
+        let mut ctx = ctx(&req)?;
         let r = req.into_inner();
+        ctx.caller = ctx.caller.on_behalf_of("on_behalf_of", &r.on_behalf_of)?;
         let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
         let entries = parse_address_list(&r.addresses);
         if entries.is_empty() {

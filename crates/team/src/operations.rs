@@ -375,6 +375,11 @@ impl Teams {
                     parent: TeamId::from_db(job.scope.clone()).name(),
                     csv,
                     validate_only: false,
+                    // R-MAIL-3: the nested job is the admin's, and mails them.
+                    on_behalf_of: job
+                        .creator_caller()
+                        .and_then(|c| c.account().map(|a| a.name()))
+                        .unwrap_or_default(),
                 },
             ))
             .await
