@@ -2115,3 +2115,114 @@ async fn r_evt_1_source_changes_of_a_kept_seat_are_events(backend: Backend) {
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(r_evt_1_source_changes_of_a_kept_seat_are_events);
+
+/// R-SEAT-5: a group member left without a seat waits, visibly (the
+/// pool's `waiting`), and gets the next seat that frees, in the order
+/// they came; leaving the group ends the wait.
+async fn r_seat_5_members_without_a_seat_wait_for_one_in_order(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let team = shop.sign_in(&[("cad", 2)]).await.team;
+    let admin = shop.owner.clients.clone();
+    let mut people: Vec<Person> = Vec::new();
+    for i in 0..3 {
+        people.push(shop.member(&admin, &team, &format!("W{i}")).await);
+    }
+    let group = admin
+        .clone()
+        .team
+        .create_group(tpb::CreateGroupRequest {
+            parent: team.clone(),
+            group: Some(tpb::Group {
+                display_name: "Waiters".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("group")
+        .into_inner()
+        .name;
+    let join = |who: &Person| {
+        let (admin, group, account) = (admin.clone(), group.clone(), who.account.clone());
+        async move {
+            admin
+                .clone()
+                .team
+                .add_group_members(tpb::AddGroupMembersRequest {
+                    group,
+                    accounts: vec![account],
+                })
+                .await
+                .expect("join")
+        }
+    };
+    join(&people[0]).await;
+    admin
+        .clone()
+        .entitlement
+        .create_group_assignment(epb::CreateGroupAssignmentRequest {
+            parent: team.clone(),
+            group_assignment: Some(epb::GroupAssignment {
+                group: group.clone(),
+                product: "products/cad".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("group assignment");
+    // The owner and W0 hold both seats; W1 then W2 join and wait.
+    join(&people[1]).await;
+    let waiting = |n: i32| {
+        let (admin, team) = (admin.clone(), team.clone());
+        move || {
+            let (admin, team) = (admin.clone(), team.clone());
+            async move { pool(&admin, &team, "cad").await.waiting == n }
+        }
+    };
+    eventually("W1 to wait", waiting(1)).await;
+    join(&people[2]).await;
+    eventually("W2 to wait too", waiting(2)).await;
+    let holds = |who: &Person| {
+        let (internal, account) = (shop.env.internal(), who.account.clone());
+        async move { check(&internal.await, &account, "cad").await.allowed }
+    };
+    assert!(!holds(&people[1]).await && !holds(&people[2]).await);
+    // The owner's seat frees: W1, who came first, gets it at once.
+    let owners = admin
+        .clone()
+        .entitlement
+        .list_assignments(epb::ListAssignmentsRequest {
+            parent: team.clone(),
+            account: shop.owner.account.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("own")
+        .into_inner()
+        .assignments;
+    admin
+        .clone()
+        .entitlement
+        .delete_assignment(epb::DeleteAssignmentRequest {
+            name: owners[0].name.clone(),
+        })
+        .await
+        .expect("free the owner's seat");
+    let p = pool(&admin, &team, "cad").await;
+    assert_eq!((p.assigned, p.waiting), (2, 1));
+    assert!(holds(&people[1]).await, "the first in line is seated");
+    assert!(!holds(&people[2]).await);
+    // Leaving the group ends the wait.
+    admin
+        .clone()
+        .team
+        .remove_group_members(tpb::RemoveGroupMembersRequest {
+            group: group.clone(),
+            accounts: vec![people[2].account.clone()],
+        })
+        .await
+        .expect("leave");
+    eventually("W2's wait to end", waiting(0)).await;
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_seat_5_members_without_a_seat_wait_for_one_in_order);

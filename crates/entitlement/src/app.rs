@@ -88,13 +88,13 @@ pub struct SeatRequest {
 }
 
 /// One seat to give.
-struct Seat<'a> {
-    team: &'a TeamId,
-    person: &'a MemberInfo,
-    product: &'a Product,
+pub(crate) struct Seat<'a> {
+    pub(crate) team: &'a TeamId,
+    pub(crate) person: &'a MemberInfo,
+    pub(crate) product: &'a Product,
     /// Empty: all items.
-    items: &'a [String],
-    source: Source,
+    pub(crate) items: &'a [String],
+    pub(crate) source: Source,
 }
 
 /// Which assignments a list asks for.
@@ -419,7 +419,7 @@ impl Entitlements {
 
     /// A product, from the check's index when it has it (the catalog only
     /// grows, and writers wait for the index), else from the database.
-    async fn product_of(&self, tx: &mut WriteTx, id: &ProductId) -> Result<Product> {
+    pub(crate) async fn product_of(&self, tx: &mut WriteTx, id: &ProductId) -> Result<Product> {
         match self.projection.product(id.as_str()) {
             Some(p) => Ok(p),
             None => Self::product_in(tx, id).await,
@@ -1072,7 +1072,7 @@ impl Entitlements {
         caller: &Caller,
         team: &TeamId,
         product: &ProductId,
-    ) -> Result<(Pool, String)> {
+    ) -> Result<(Pool, String, i64)> {
         let standing = self.standing(caller, team).await?;
         authorize(caller, Action::ReadSeats { standing })?;
         let mut conn = self.db.conn().await?;
@@ -1085,11 +1085,16 @@ impl Entitlements {
             .await?
             .map(|p| p.display_name)
             .unwrap_or_default();
-        Ok((pool, name))
+        let waiting = crate::waiting::waiting(&mut conn, team, product).await?;
+        Ok((pool, name, waiting))
     }
 
     /// R-SEAT-7: per product, seats, assigned and available.
-    pub async fn list_pools(&self, caller: &Caller, team: &TeamId) -> Result<Vec<(Pool, String)>> {
+    pub async fn list_pools(
+        &self,
+        caller: &Caller,
+        team: &TeamId,
+    ) -> Result<Vec<(Pool, String, i64)>> {
         let standing = self.standing(caller, team).await?;
         authorize(caller, Action::ReadSeats { standing })?;
         let mut conn = self.db.conn().await?;
@@ -1100,7 +1105,8 @@ impl Entitlements {
                 .await?
                 .map(|x| x.display_name)
                 .unwrap_or_default();
-            out.push((p, name));
+            let waiting = crate::waiting::waiting(&mut conn, team, &p.product).await?;
+            out.push((p, name, waiting));
         }
         Ok(out)
     }
@@ -1178,7 +1184,7 @@ impl Entitlements {
     /// source to the seat they hold. A sign-in seat is one conditional
     /// write; a classic pool is locked first for its item limits. A full
     /// pool is `NoSeat` with the figures.
-    async fn give_seat(
+    pub(crate) async fn give_seat(
         &self,
         tx: &mut WriteTx,
         meta: &ChangeMeta,
@@ -1289,7 +1295,7 @@ impl Entitlements {
         tx: &mut WriteTx,
         meta: &ChangeMeta,
         a: &Assignment,
-    ) -> Result<NewEvent> {
+    ) -> Result<Vec<NewEvent>> {
         store::delete_assignment(tx.conn(), &a.id).await?;
         let holds = match self.activation_of(tx, &a.team, &a.product).await {
             Ok(ActivationType::SignIn) => true,
@@ -1304,7 +1310,7 @@ impl Entitlements {
             store::free_seat(tx.conn(), &a.team, &a.product).await?;
         }
         store::record_pool_day(tx.conn(), &a.team, &a.product, day_of(meta.now_micros)).await?;
-        Ok(
+        let mut events = vec![
             meta.event("seat_unassigned", Some(a.team.name()), |context| {
                 pb::Event {
                     context: Some(context),
@@ -1313,7 +1319,15 @@ impl Entitlements {
                     })),
                 }
             }),
-        )
+        ];
+        // R-SEAT-5: the freed seat goes to whoever waits for it.
+        if holds {
+            events.extend(
+                self.seat_next_waiting(tx, meta, &a.team, &a.product)
+                    .await?,
+            );
+        }
+        Ok(events)
     }
 
     /// Gives seats to a batch of people in one transaction, each with its
@@ -1560,17 +1574,30 @@ impl Entitlements {
                 }
                 Err(
                     e @ (EntitlementError::NoSeat { .. } | EntitlementError::Precondition { .. }),
-                ) => AssignResult {
-                    account: person.account.clone(),
-                    product: product.id.clone(),
-                    outcome: if matches!(e, EntitlementError::NoSeat { .. }) {
-                        Outcome::NoSeat
-                    } else {
-                        Outcome::Refused
-                    },
-                    assignment: None,
-                    reason: e.reason(),
-                },
+                ) => {
+                    if matches!(e, EntitlementError::NoSeat { .. }) {
+                        crate::waiting::wait_for_seat(
+                            tx.conn(),
+                            &ga.id,
+                            &ga.team,
+                            &product.id,
+                            person,
+                            meta.now_micros,
+                        )
+                        .await?;
+                    }
+                    AssignResult {
+                        account: person.account.clone(),
+                        product: product.id.clone(),
+                        outcome: if matches!(e, EntitlementError::NoSeat { .. }) {
+                            Outcome::NoSeat
+                        } else {
+                            Outcome::Refused
+                        },
+                        assignment: None,
+                        reason: e.reason(),
+                    }
+                }
                 Err(e) => return Err(e),
             };
             results.push(r);
@@ -1659,14 +1686,17 @@ impl Entitlements {
         meta: &ChangeMeta,
         mut a: Assignment,
         ga: &str,
-    ) -> Result<Option<NewEvent>> {
+    ) -> Result<Vec<NewEvent>> {
         let before = a.clone();
         store::remove_source(tx.conn(), &a.id, ga).await?;
         a.groups.retain(|g| g != ga);
         if !a.direct && a.groups.is_empty() {
-            return Ok(Some(self.free_seat(tx, meta, &a).await?));
+            return self.free_seat(tx, meta, &a).await;
         }
-        Ok((a.groups != before.groups).then(|| Self::sources_changed(meta, &a, &before)))
+        Ok((a.groups != before.groups)
+            .then(|| Self::sources_changed(meta, &a, &before))
+            .into_iter()
+            .collect())
     }
 
     async fn remove_group_assignment(
@@ -1676,6 +1706,7 @@ impl Entitlements {
         ga: &GroupAssignmentRow,
     ) -> Result<Vec<NewEvent>> {
         let mut events = Vec::new();
+        crate::waiting::close_line(tx.conn(), &ga.id).await?;
         for a in store::assignments_from(tx.conn(), &ga.id).await? {
             events.extend(self.drop_source(tx, meta, a, &ga.id).await?);
         }
@@ -1884,7 +1915,7 @@ impl Entitlements {
         mut a: Assignment,
     ) -> Result<(Option<Assignment>, Vec<NewEvent>)> {
         match a.unassign()? {
-            Unassign::Free => Ok((None, vec![self.free_seat(tx, meta, &a).await?])),
+            Unassign::Free => Ok((None, self.free_seat(tx, meta, &a).await?)),
             Unassign::KeepForGroups => {
                 let before = a.clone();
                 a.direct = false;
@@ -1996,9 +2027,10 @@ impl Entitlements {
         team: &TeamId,
         account: &AccountId,
     ) -> Result<Vec<NewEvent>> {
+        crate::waiting::stop_waiting(tx.conn(), team, account, None).await?;
         let mut events = Vec::new();
         for a in store::assignments_of(tx.conn(), team, account).await? {
-            events.push(self.free_seat(tx, meta, &a).await?);
+            events.extend(self.free_seat(tx, meta, &a).await?);
         }
         Ok(events)
     }
@@ -2048,6 +2080,9 @@ impl Entitlements {
     ) -> Result<Vec<NewEvent>> {
         let mut events = Vec::new();
         for ga in store::list_group_assignments(tx.conn(), team, Some(group)).await? {
+            for account in accounts {
+                crate::waiting::stop_waiting(tx.conn(), team, account, Some(&ga.id)).await?;
+            }
             for a in store::assignments_from(tx.conn(), &ga.id).await? {
                 if accounts.contains(&a.account) {
                     events.extend(self.drop_source(tx, meta, a, &ga.id).await?);

@@ -94,8 +94,9 @@ pub fn subscription(s: &Subscription, c: &Contract) -> pb::Subscription {
     }
 }
 
-pub fn pool(p: &Pool, display_name: &str) -> pb::Pool {
+pub fn pool(p: &Pool, display_name: &str, waiting: i64) -> pb::Pool {
     pb::Pool {
+        waiting: i32::try_from(waiting).unwrap_or(i32::MAX),
         name: format!("{}/pools/{}", p.team.name(), p.product),
         product: p.product.name(),
         product_display_name: display_name.to_owned(),

@@ -488,8 +488,8 @@ impl Service for EntitlementGrpc {
         let caller = caller(&req)?;
         let (team, product) = in_team("name", &req.get_ref().name, "pools")?;
         let product = ProductId::from_db(product);
-        let (p, name) = self.app.get_pool(&caller, &team, &product).await?;
-        Ok(Response::new(convert::pool(&p, &name)))
+        let (p, name, waiting) = self.app.get_pool(&caller, &team, &product).await?;
+        Ok(Response::new(convert::pool(&p, &name, waiting)))
     }
 
     async fn list_pools(&self, req: Request<pb::ListPoolsRequest>) -> R<pb::ListPoolsResponse> {
@@ -497,7 +497,10 @@ impl Service for EntitlementGrpc {
         let team = TeamId::parse("parent", &req.get_ref().parent).map_err(invalid)?;
         let pools = self.app.list_pools(&caller, &team).await?;
         Ok(Response::new(pb::ListPoolsResponse {
-            pools: pools.iter().map(|(p, n)| convert::pool(p, n)).collect(),
+            pools: pools
+                .iter()
+                .map(|(p, n, w)| convert::pool(p, n, *w))
+                .collect(),
         }))
     }
 

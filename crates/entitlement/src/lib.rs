@@ -12,6 +12,7 @@ pub mod projection;
 mod report;
 pub mod store;
 mod usage;
+mod waiting;
 
 use std::sync::Arc;
 
