@@ -222,6 +222,7 @@ impl World {
                     display_name: "Fresh".into(),
                     ..Default::default()
                 }),
+                ..Default::default()
             })
             .await
             .expect("group")
@@ -332,7 +333,8 @@ pub fn team_cases() -> Vec<Case> {
                     team: Some(tpb::Team {
                         display_name: "New".into(),
                         ..Default::default()
-                    })
+                    }),
+                    ..Default::default()
                 })
                 .await)),
         },
@@ -490,6 +492,7 @@ pub fn team_cases() -> Vec<Case> {
                         display_name: "G".into(),
                         ..Default::default()
                     }),
+                    ..Default::default()
                 })
                 .await)),
         },
@@ -900,6 +903,7 @@ pub fn entitlement_cases() -> Vec<Case> {
                         seats: 1,
                         ..Default::default()
                     }),
+                    ..Default::default()
                 })
                 .await)),
         },
@@ -963,6 +967,7 @@ pub fn entitlement_cases() -> Vec<Case> {
                             display_name: "Team A2".into(),
                             ..Default::default()
                         }),
+                        ..Default::default()
                     })
                     .await
                     .expect("another team of the owner's")

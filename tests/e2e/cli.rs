@@ -181,6 +181,7 @@ async fn allotctl_imports_exports_and_reports() {
                 display_name: "Watched".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("group");

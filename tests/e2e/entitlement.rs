@@ -264,6 +264,7 @@ async fn r_seat_1_and_2_a_pool_never_gives_more_than_it_has(backend: Backend) {
                 seats: 2,
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("second subscription");
@@ -437,6 +438,7 @@ async fn r_seat_3_by_user_by_product_and_by_group(backend: Backend) {
                 display_name: "Drafters".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("group")
@@ -566,6 +568,7 @@ async fn r_seat_5_groups_give_seats_to_members_now_and_later(backend: Backend) {
                 display_name: "G".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("group")
@@ -908,6 +911,7 @@ async fn r_team_3_placement_of_contracts_and_seats(backend: Backend) {
                 display_name: "Newer".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("newer team")
@@ -926,6 +930,7 @@ async fn r_team_3_placement_of_contracts_and_seats(backend: Backend) {
                 seats: 3,
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("subscription")
@@ -965,6 +970,7 @@ async fn r_team_4_moving_a_subscription(backend: Backend) {
                 display_name: "Target".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("target")
@@ -1343,6 +1349,7 @@ async fn r_cls_3_4_5_classic_limits(backend: Backend) {
                 display_name: "G".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("group")
@@ -1940,6 +1947,7 @@ async fn r_seat_5_a_group_seat_is_not_unassigned_by_hand(backend: Backend) {
                 display_name: "Designers".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("group")
@@ -2041,6 +2049,7 @@ async fn r_evt_1_source_changes_of_a_kept_seat_are_events(backend: Backend) {
                 display_name: "Makers".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("group")
@@ -2137,6 +2146,7 @@ async fn r_seat_5_members_without_a_seat_wait_for_one_in_order(backend: Backend)
                 display_name: "Waiters".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("group")
@@ -2226,3 +2236,112 @@ async fn r_seat_5_members_without_a_seat_wait_for_one_in_order(backend: Backend)
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(r_seat_5_members_without_a_seat_wait_for_one_in_order);
+
+/// AIP-155 on creates: CreateTeam, CreateGroup and CreateSubscription
+/// retried with one request id create once and answer the first result;
+/// the same id with another request is refused.
+async fn creates_retried_with_one_request_id_create_once(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    shop.product("cam").await;
+    let contract = shop.sign_in(&[("cad", 3)]).await;
+    let mut owner = shop.owner.clients.clone();
+    let team = |name: &str, id: &str| tpb::CreateTeamRequest {
+        team: Some(tpb::Team {
+            display_name: name.into(),
+            ..Default::default()
+        }),
+        request_id: id.into(),
+    };
+    let first = owner
+        .team
+        .create_team(team("Retry", "t-1"))
+        .await
+        .expect("first")
+        .into_inner();
+    let again = owner
+        .team
+        .create_team(team("Retry", "t-1"))
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(first.name, again.name, "the retry gets the first team");
+    let err = owner
+        .team
+        .create_team(team("Other", "t-1"))
+        .await
+        .expect_err("same id, other request");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("request_id:"),
+        "{}",
+        err.message()
+    );
+
+    let group = |id: &str| tpb::CreateGroupRequest {
+        parent: contract.team.clone(),
+        group: Some(tpb::Group {
+            display_name: "Once".into(),
+            ..Default::default()
+        }),
+        request_id: id.into(),
+    };
+    let g1 = owner
+        .team
+        .create_group(group("g-1"))
+        .await
+        .expect("group")
+        .into_inner();
+    let g2 = owner
+        .team
+        .create_group(group("g-1"))
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(g1.name, g2.name);
+    let groups = owner
+        .team
+        .list_groups(tpb::ListGroupsRequest {
+            parent: contract.team.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("groups")
+        .into_inner()
+        .groups;
+    assert_eq!(
+        groups.iter().filter(|g| g.display_name == "Once").count(),
+        1
+    );
+
+    let subscription = || epb::CreateSubscriptionRequest {
+        parent: contract.name.clone(),
+        subscription: Some(epb::Subscription {
+            product: "products/cam".into(),
+            seats: 2,
+            ..Default::default()
+        }),
+        request_id: "s-1".into(),
+    };
+    let mut commerce = shop.commerce.clone();
+    let s1 = commerce
+        .entitlement
+        .create_subscription(subscription())
+        .await
+        .expect("subscription")
+        .into_inner();
+    let s2 = commerce
+        .entitlement
+        .create_subscription(subscription())
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(s1.name, s2.name);
+    assert_eq!(
+        pool(&owner, &contract.team, "cam").await.seats,
+        2,
+        "added once"
+    );
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(creates_retried_with_one_request_id_create_once);

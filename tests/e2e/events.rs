@@ -41,6 +41,7 @@ async fn create_group(
                 display_name: name.into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .map(tonic::Response::into_inner)

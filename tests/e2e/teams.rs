@@ -19,6 +19,7 @@ pub async fn new_team(owner: &mut Clients, name: &str) -> tpb::Team {
                 display_name: name.into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("create team")
@@ -38,6 +39,7 @@ pub async fn team_for(env: &Env, founder: &Person, name: &str) -> tpb::Team {
                 primary_admin: founder.account.clone(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("a first team")
@@ -804,6 +806,7 @@ async fn r_team_1_people_who_administer_no_team_cannot_create_one(backend: Backe
                 display_name: "Squat".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect_err("a user of one team administers none");
@@ -934,6 +937,7 @@ async fn groups_are_created_renamed_filled_and_deleted(backend: Backend) {
                 display_name: "Drafters".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("create group")
@@ -1050,6 +1054,7 @@ async fn team_bad_input(backend: Backend) {
                 display_name: "   ".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect_err("empty name");

@@ -846,6 +846,7 @@ async fn team_cmd(g: &Global, cmd: TeamCmd) -> anyhow::Result<()> {
                         display_name,
                         ..Default::default()
                     }),
+                    ..Default::default()
                 })
                 .await
         }
@@ -991,6 +992,7 @@ async fn group_cmd(g: &Global, cmd: GroupCmd) -> anyhow::Result<()> {
                         display_name,
                         ..Default::default()
                     }),
+                    ..Default::default()
                 })
                 .await
                 .map_err(status_error)?

@@ -823,6 +823,7 @@ impl Entitlements {
         contract_id: &ContractId,
         product_id: &ProductId,
         seats: i32,
+        key: Option<&RequestKey>,
     ) -> Result<(Subscription, Contract)> {
         authorize(&ctx.caller, Action::RecordPurchase)?;
         let mut conn = self.db.conn().await?;
@@ -839,10 +840,27 @@ impl Entitlements {
         });
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
+        if let Some(key) = key
+            && let Claim::Replay(first) = idempotency::claim(
+                tx.conn(),
+                key,
+                meta.now_micros,
+                idempotency::DEFAULT_RETENTION,
+            )
+            .await?
+        {
+            tx.commit().await?;
+            return self
+                .subscription_and_contract(&SubscriptionId::from_db(first))
+                .await;
+        }
         let product = Self::product_in(&mut tx, product_id).await?;
         let (sub, events) = self
             .add_subscription(&mut tx, &meta, &contract, &product, seats, &owner)
             .await?;
+        if let Some(key) = key {
+            idempotency::remember(tx.conn(), key, sub.id.as_str(), meta.now_micros).await?;
+        }
         self.commit(tx, &events).await?;
         Ok((sub, contract))
     }

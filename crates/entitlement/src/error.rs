@@ -72,7 +72,7 @@ impl From<IdempotencyError> for EntitlementError {
                 EntitlementError::Invalid(vec![IdempotencyError::violation()])
             }
             IdempotencyError::InFlight => EntitlementError::Precondition {
-                kind: "REQUEST_IN_FLIGHT",
+                kind: IdempotencyError::IN_FLIGHT,
                 subject: "request_id".into(),
                 message: e.to_string(),
             },

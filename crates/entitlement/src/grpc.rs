@@ -408,13 +408,25 @@ impl Service for EntitlementGrpc {
     ) -> R<pb::Subscription> {
         let ctx = ctx(&req)?;
         let r = req.into_inner();
+        let body = pb::CreateSubscriptionRequest {
+            request_id: String::new(),
+            ..r.clone()
+        }
+        .encode_to_vec();
+        let key = RequestKey::parse(
+            &ctx.caller.name(),
+            "CreateSubscription",
+            &r.request_id,
+            &body,
+        )
+        .map_err(invalid)?;
         let contract = ContractId::parse("parent", &r.parent).map_err(invalid)?;
         let s = required("subscription", r.subscription)?;
         let product = product_ref("subscription.product", &s.product)?;
         let seats = parse_seats("subscription.seats", s.seats).map_err(invalid)?;
         let (sub, c) = self
             .app
-            .create_subscription(&ctx, &contract, &product, seats)
+            .create_subscription(&ctx, &contract, &product, seats, key.as_ref())
             .await?;
         Ok(Response::new(convert::subscription(&sub, &c)))
     }

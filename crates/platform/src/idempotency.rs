@@ -87,6 +87,9 @@ pub enum IdempotencyError {
 }
 
 impl IdempotencyError {
+    /// The precondition type of an id whose first call is still running.
+    pub const IN_FLIGHT: &'static str = "REQUEST_IN_FLIGHT";
+
     /// The field violation a caller sees for a reused id.
     pub fn violation() -> FieldViolation {
         FieldViolation::new(

@@ -2,6 +2,7 @@
 
 use allot_platform::db::{DbFailure, classify};
 use allot_platform::error::{self as status, FieldViolation};
+use allot_platform::idempotency::IdempotencyError;
 use tonic::Status;
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +73,20 @@ impl From<TeamError> for Status {
             TeamError::Db(db) => status::database("team", &db),
             TeamError::Peer { service, status } => status::peer(service, status),
             TeamError::Internal(m) => status::internal("team", &m),
+        }
+    }
+}
+
+impl From<IdempotencyError> for TeamError {
+    fn from(e: IdempotencyError) -> Self {
+        match e {
+            IdempotencyError::Reused => TeamError::Invalid(vec![IdempotencyError::violation()]),
+            IdempotencyError::InFlight => TeamError::Precondition {
+                kind: IdempotencyError::IN_FLIGHT,
+                subject: "request_id".into(),
+                message: e.to_string(),
+            },
+            IdempotencyError::Db(db) => TeamError::Db(db),
         }
     }
 }

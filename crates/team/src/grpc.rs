@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use allot_platform::auth::caller;
 use allot_platform::error::FieldViolation;
+use allot_platform::idempotency::RequestKey;
 use allot_platform::ids::{AccountId, GroupId, TeamId, parse_nested};
 use allot_platform::mask::update_paths;
 use allot_platform::outbox::WatchParams;
@@ -35,6 +36,23 @@ fn ctx<T>(req: &Request<T>) -> Result<Ctx, Status> {
         caller: (*caller(req)?).clone(),
         request_id: request_id(req),
     })
+}
+
+/// AIP-155: the idempotency key of a create, from its `request_id` and
+/// the rest of the request (`body`, with the id cleared).
+fn request_key<M: prost::Message>(
+    ctx: &Ctx,
+    method: &'static str,
+    request_id: &str,
+    body: &M,
+) -> Result<Option<RequestKey>, Status> {
+    RequestKey::parse(
+        &ctx.caller.name(),
+        method,
+        request_id,
+        &body.encode_to_vec(),
+    )
+    .map_err(invalid)
 }
 
 fn invalid(v: FieldViolation) -> Status {
@@ -110,8 +128,17 @@ type R<T> = Result<Response<T>, Status>;
 impl TeamService for TeamGrpc {
     async fn create_team(&self, req: Request<pb::CreateTeamRequest>) -> R<pb::Team> {
         let ctx = ctx(&req)?;
-        let team = req
-            .into_inner()
+        let r = req.into_inner();
+        let key = request_key(
+            &ctx,
+            "CreateTeam",
+            &r.request_id,
+            &pb::CreateTeamRequest {
+                request_id: String::new(),
+                ..r.clone()
+            },
+        )?;
+        let team = r
             .team
             .ok_or_else(|| invalid(FieldViolation::new("team", "is required")))?;
         let name = parse_team_name("team.display_name", &team.display_name).map_err(invalid)?;
@@ -120,7 +147,10 @@ impl TeamService for TeamGrpc {
         } else {
             Some(AccountId::parse("team.primary_admin", &team.primary_admin).map_err(invalid)?)
         };
-        let t = self.app.create_team(&ctx, name, admin, None).await?;
+        let t = self
+            .app
+            .create_team(&ctx, name, admin, None, key.as_ref())
+            .await?;
         Ok(Response::new(convert::team(&t)))
     }
 
@@ -252,12 +282,24 @@ impl TeamService for TeamGrpc {
     async fn create_group(&self, req: Request<pb::CreateGroupRequest>) -> R<pb::Group> {
         let ctx = ctx(&req)?;
         let r = req.into_inner();
+        let key = request_key(
+            &ctx,
+            "CreateGroup",
+            &r.request_id,
+            &pb::CreateGroupRequest {
+                request_id: String::new(),
+                ..r.clone()
+            },
+        )?;
         let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
         let group = r
             .group
             .ok_or_else(|| invalid(FieldViolation::new("group", "is required")))?;
         let name = parse_team_name("group.display_name", &group.display_name).map_err(invalid)?;
-        let g = self.app.create_group(&ctx, &team, name).await?;
+        let g = self
+            .app
+            .create_group(&ctx, &team, name, key.as_ref())
+            .await?;
         Ok(Response::new(convert::group(&g)))
     }
 
