@@ -849,6 +849,22 @@ pub fn entitlement_cases() -> Vec<Case> {
                 .await)),
         },
         Case {
+            rpc: "EntitlementService.PublishRelease",
+            scope: Some("catalog"),
+            allowed: SCOPED_SERVICE_ACCOUNT,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| ok(c
+                .entitlement
+                .publish_release(epb::PublishReleaseRequest {
+                    parent: w.shelf().contract.subscriptions[0].product.clone(),
+                    release: Some(epb::Release {
+                        version: format!("v{}", &allot_platform::ids::new_id()[..24]),
+                        ..Default::default()
+                    }),
+                })
+                .await)),
+        },
+        Case {
             rpc: "EntitlementService.UpdateProduct",
             scope: Some("catalog"),
             allowed: SCOPED_SERVICE_ACCOUNT,

@@ -2345,3 +2345,99 @@ async fn creates_retried_with_one_request_id_create_once(backend: Backend) {
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(creates_retried_with_one_request_id_create_once);
+
+/// R-MAIL-4: publishing a release of a product mails each software
+/// coordinator of a classic contract holding it, once (one email however
+/// many of their contracts hold it); nobody else, and not twice.
+async fn r_mail_4_release_news_reaches_each_coordinator_once(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("old").await;
+    shop.product("cad").await;
+    shop.buy(
+        &shop.owner.account,
+        classic_contract("SN-R1"),
+        &[("old", 1)],
+    )
+    .await;
+    shop.buy(
+        &shop.owner.account,
+        classic_contract("SN-R2"),
+        &[("old", 1)],
+    )
+    .await;
+    let bob = shop.env.person("Bob").await;
+    crate::teams::team_for(&shop.env, &bob, "Bob's").await;
+    shop.buy(&bob.account, classic_contract("SN-R3"), &[("old", 1)])
+        .await;
+    let sid = shop.env.person("Sid").await;
+    crate::teams::team_for(&shop.env, &sid, "Sid's").await;
+    shop.buy(&sid.account, sign_in_contract(), &[("old", 1)])
+        .await;
+
+    let publish = |version: &str, c: Clients| {
+        let version = version.to_owned();
+        async move {
+            c.clone()
+                .entitlement
+                .publish_release(epb::PublishReleaseRequest {
+                    parent: "products/old".into(),
+                    release: Some(epb::Release {
+                        version,
+                        notes: "Faster.\nSmaller.".into(),
+                        ..Default::default()
+                    }),
+                })
+                .await
+        }
+    };
+    let err = publish("2027.1", shop.owner.clients.clone())
+        .await
+        .expect_err("the catalog's back end publishes");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = publish("not a version", shop.catalog.clone())
+        .await
+        .expect_err("bad version");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let r = publish("2027.1", shop.catalog.clone())
+        .await
+        .expect("publish")
+        .into_inner();
+    assert_eq!(r.name, "products/old/releases/2027.1");
+    let err = publish("2027.1", shop.catalog.clone())
+        .await
+        .expect_err("once per version");
+    assert_eq!(err.code(), Code::AlreadyExists);
+    let olivia = shop
+        .env
+        .mail_with_subject(&shop.owner.email, "2027.1", 1)
+        .await;
+    assert!(
+        olivia[0].decoded().contains("Smaller."),
+        "{}",
+        olivia[0].decoded()
+    );
+    shop.env.mail_with_subject(&bob.email, "2027.1", 1).await;
+    // A later release arrives after any second copy of the first would.
+    publish("2027.2", shop.catalog.clone()).await.expect("next");
+    shop.env
+        .mail_with_subject(&shop.owner.email, "2027.2", 1)
+        .await;
+    shop.env.mail_with_subject(&bob.email, "2027.2", 1).await;
+    let count = |to: &str| {
+        shop.env
+            .smtp
+            .messages_to(to)
+            .iter()
+            .filter(|m| m.header("Subject").unwrap_or_default().contains("2027.1"))
+            .count()
+    };
+    assert_eq!(count(&shop.owner.email), 1, "two contracts, one email");
+    assert_eq!(count(&bob.email), 1);
+    assert_eq!(
+        count(&sid.email),
+        0,
+        "sign-in contracts have no coordinator"
+    );
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_mail_4_release_news_reaches_each_coordinator_once);

@@ -188,6 +188,22 @@ impl Service for EntitlementGrpc {
         Ok(Response::new(convert::product(&p)))
     }
 
+    async fn publish_release(&self, req: Request<pb::PublishReleaseRequest>) -> R<pb::Release> {
+        let ctx = ctx(&req)?;
+        let r = req.into_inner();
+        let product = product_ref("parent", &r.parent)?;
+        let release = required("release", r.release)?;
+        let version =
+            crate::releases::parse_version("release.version", &release.version).map_err(invalid)?;
+        let notes =
+            crate::releases::parse_notes("release.notes", &release.notes).map_err(invalid)?;
+        let published = self
+            .app
+            .publish_release(&ctx, &product, version, notes)
+            .await?;
+        Ok(Response::new(crate::releases::to_pb(&published)))
+    }
+
     async fn get_product(&self, req: Request<pb::GetProductRequest>) -> R<pb::Product> {
         let caller = caller(&req)?;
         let id = product_ref("name", &req.get_ref().name)?;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod grpc;
 pub mod imports;
 pub mod projection;
+mod releases;
 mod report;
 pub mod store;
 mod usage;

@@ -171,8 +171,12 @@ impl Handler<idpb::Event> for IdentityMail {
 pub const ENTITLEMENT_CONSUMER: &str = "notification.entitlement-events";
 
 /// The entitlement events that cause emails.
-pub const ENTITLEMENT_EVENTS: &[&str] =
-    &["seat_assigned", "contract_created", "operation_finished"];
+pub const ENTITLEMENT_EVENTS: &[&str] = &[
+    "seat_assigned",
+    "contract_created",
+    "operation_finished",
+    "release_news",
+];
 
 /// Product assignment (R-MAIL-2) and contract confirmation (R-MAIL-4) emails.
 pub struct EntitlementMail {
@@ -282,6 +286,26 @@ impl Handler<allot_proto::entitlement::Event> for EntitlementMail {
                 if let Some(mail) = assignment_import_mail(&ctx.id, done) {
                     self.app.enqueue(tx, mail).await.map_err(handle_error)?;
                 }
+            }
+            // R-MAIL-4: once per release and coordinator.
+            Some(E::ReleaseNews(news)) => {
+                let release = news.release.clone().unwrap_or_default();
+                let mail = NewMail {
+                    kind: TemplateKind::ReleaseNews,
+                    recipient: news.coordinator_email.clone(),
+                    params: [
+                        ("product", news.product_display_name.clone().into()),
+                        ("version", release.version.clone().into()),
+                        ("notes", release.notes.clone().into()),
+                        ("contract", news.contract.clone().into()),
+                    ]
+                    .into_iter()
+                    .map(|(k, v): (&str, serde_json::Value)| (k.to_owned(), v))
+                    .collect(),
+                    dedupe_key: format!("{}/{}", release.name, news.coordinator),
+                    source_event: source,
+                };
+                self.app.enqueue(tx, mail).await.map_err(handle_error)?;
             }
             _ => {}
         }

@@ -21,6 +21,8 @@ pub enum TemplateKind {
     ContractConfirmation,
     /// R-MAIL-3.
     ImportFinished,
+    /// R-MAIL-4.
+    ReleaseNews,
 }
 
 /// What a template needs, with sample values for previews (JSON; strings
@@ -38,7 +40,20 @@ pub const TEMPLATES: &[TemplateInfo] = &[
     PRODUCT_ASSIGNMENT,
     CONTRACT_CONFIRMATION,
     IMPORT_FINISHED,
+    RELEASE_NEWS,
 ];
+
+const RELEASE_NEWS: TemplateInfo = TemplateInfo {
+    kind: TemplateKind::ReleaseNews,
+    name: "release_news",
+    description: "Sent once to each software coordinator of a classic contract holding a product when a new release of it is published (R-MAIL-4).",
+    parameters: &[
+        ("product", r#""CAD Suite""#),
+        ("version", r#""2027.1""#),
+        ("notes", r#""Faster rendering; new export formats.""#),
+        ("contract", r#""contracts/0199""#),
+    ],
+};
 
 const IMPORT_FINISHED: TemplateInfo = TemplateInfo {
     kind: TemplateKind::ImportFinished,
@@ -113,6 +128,7 @@ impl TemplateKind {
             TemplateKind::ProductAssignment => &PRODUCT_ASSIGNMENT,
             TemplateKind::ContractConfirmation => &CONTRACT_CONFIRMATION,
             TemplateKind::ImportFinished => &IMPORT_FINISHED,
+            TemplateKind::ReleaseNews => &RELEASE_NEWS,
         }
     }
 

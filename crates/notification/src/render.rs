@@ -56,6 +56,18 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/contract_confirmation.html"),
     ),
     (
+        "release_news.subject",
+        include_str!("../templates/release_news.subject"),
+    ),
+    (
+        "release_news.txt",
+        include_str!("../templates/release_news.txt"),
+    ),
+    (
+        "release_news.html",
+        include_str!("../templates/release_news.html"),
+    ),
+    (
         "import_finished.subject",
         include_str!("../templates/import_finished.subject"),
     ),
