@@ -2441,3 +2441,82 @@ async fn r_mail_4_release_news_reaches_each_coordinator_once(backend: Backend) {
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(r_mail_4_release_news_reaches_each_coordinator_once);
+
+/// R-MAIL-4: a term contract's owner is reminded 30 and 7 days before its
+/// end date, once each; an end date must be in the future and on a TERM
+/// contract.
+async fn r_mail_4_renewal_reminders_30_and_7_days_before(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let date = |d: time::Date| allot_proto::common::Date {
+        year: d.year(),
+        month: i32::from(u8::from(d.month())),
+        day: i32::from(d.day()),
+    };
+    let term = |end: time::Date, billing: epb::Billing| epb::Contract {
+        end_date: Some(date(end)),
+        billing: billing as i32,
+        ..sign_in_contract()
+    };
+    let err = shop
+        .try_buy(
+            &shop.owner.account,
+            term(today - time::Duration::days(1), epb::Billing::Term),
+            &[("cad", 1)],
+        )
+        .await
+        .expect_err("an end in the past");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().contains("contract.end_date"),
+        "{}",
+        err.message()
+    );
+    let err = shop
+        .try_buy(
+            &shop.owner.account,
+            term(today + time::Duration::days(40), epb::Billing::PayPerUse),
+            &[("cad", 1)],
+        )
+        .await
+        .expect_err("pay-per-use does not end");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let c = shop
+        .buy(
+            &shop.owner.account,
+            term(today + time::Duration::days(40), epb::Billing::Term),
+            &[("cad", 3)],
+        )
+        .await;
+    assert_eq!(c.end_date, Some(date(today + time::Duration::days(40))));
+    let reminders = |days: &str| {
+        shop.env
+            .smtp
+            .messages_to(&shop.owner.email)
+            .iter()
+            .filter(|m| {
+                m.header("Subject")
+                    .unwrap_or_default()
+                    .contains(&format!("ends in {days} days"))
+            })
+            .count()
+    };
+    shop.env.clock.advance(time::Duration::days(11));
+    let first = shop
+        .env
+        .mail_with_subject(&shop.owner.email, "ends in 30 days", 1)
+        .await;
+    assert!(
+        first[0].decoded().contains("products/cad: 3 seats"),
+        "{}",
+        first[0].decoded()
+    );
+    shop.env.clock.advance(time::Duration::days(23));
+    shop.env
+        .mail_with_subject(&shop.owner.email, "ends in 7 days", 1)
+        .await;
+    assert_eq!((reminders("30"), reminders("7")), (1, 1), "once each");
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_mail_4_renewal_reminders_30_and_7_days_before);

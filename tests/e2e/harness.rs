@@ -140,6 +140,7 @@ async fn test_config(backend: Backend, dir: &std::path::Path, smtp: &SmtpSink) -
     c.delivery.max_backoff = Duration::from_millis(500);
     c.delivery.smtp_timeout = Duration::from_secs(5);
     c.outbox.poll_interval = Duration::from_millis(20);
+    c.renewal.scan_interval = Duration::from_millis(200);
     c.outbox.checkpoint_interval = Duration::from_millis(500);
     c.database_max_connections = 8;
     c.databases.identity = Some(fresh_database(backend, dir, "identity").await);

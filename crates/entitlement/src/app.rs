@@ -57,6 +57,8 @@ pub struct NewContract {
     pub billing: Billing,
     pub collaboration_site: String,
     pub sso_enabled: bool,
+    /// TERM contracts: the term's last day, for renewal reminders.
+    pub end_day: Option<i64>,
 }
 
 /// What happened to one requested seat.
@@ -189,6 +191,10 @@ impl Entitlements {
 
     pub fn clock(&self) -> &SharedClock {
         &self.clock
+    }
+
+    pub(crate) fn now_micros(&self) -> i64 {
+        self.now()
     }
 
     fn now(&self) -> i64 {
@@ -631,6 +637,7 @@ impl Entitlements {
             // R-CLS-1: the coordinator starts as the contract manager.
             coordinator: new.owner,
             create_time: meta.now_micros,
+            end_day: new.end_day,
         };
         let mut tx = self.begin().await?;
         store::insert_contract(tx.conn(), &contract, request_id.as_deref()).await?;

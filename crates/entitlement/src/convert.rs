@@ -77,6 +77,7 @@ pub fn contract(c: &Contract, subscriptions: &[Subscription]) -> pb::Contract {
         },
         create_time: Some(timestamp(c.create_time)),
         subscriptions: subscriptions.iter().map(|s| subscription(s, c)).collect(),
+        end_date: c.end_day.map(crate::grpc::day_to_date),
     }
 }
 

@@ -184,6 +184,8 @@ pub struct Contract {
     pub team: TeamId,
     pub coordinator: AccountId,
     pub create_time: i64,
+    /// TERM contracts: the last day of the term (days since 1970-01-01).
+    pub end_day: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -709,6 +711,7 @@ mod tests {
             team: TeamId::generate(),
             coordinator: AccountId::generate(),
             create_time: 0,
+            end_day: None,
         }
     }
 

@@ -323,6 +323,25 @@ impl Service for EntitlementGrpc {
                 Billing::Term
             }
         };
+        let end_day = match c.end_date.as_ref() {
+            None => None,
+            Some(d) => match date_to_day("contract.end_date", Some(d)) {
+                Ok(day) => {
+                    let today = crate::domain::day_of(self.app.now_micros());
+                    if let Err(v) = crate::renewals::check_end_day(billing, day, today) {
+                        violations.push(v);
+                    }
+                    Some(day)
+                }
+                Err(_) => {
+                    violations.push(FieldViolation::new(
+                        "contract.end_date",
+                        "is not a calendar date",
+                    ));
+                    None
+                }
+            },
+        };
         let mut subs = Vec::new();
         if r.subscriptions.is_empty() {
             violations.push(FieldViolation::new(
@@ -353,6 +372,7 @@ impl Service for EntitlementGrpc {
             billing,
             collaboration_site: c.collaboration_site.trim().to_owned(),
             sso_enabled: c.sso_enabled,
+            end_day,
         };
         let request_id = (!r.request_id.is_empty()).then_some(r.request_id);
         let (contract, subs) = self

@@ -10,6 +10,7 @@ pub mod grpc;
 pub mod imports;
 pub mod projection;
 mod releases;
+mod renewals;
 mod report;
 pub mod store;
 mod usage;
@@ -54,6 +55,7 @@ pub struct EntitlementService {
     usage_task: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
     /// Most rows one CSV import takes (`import.max_rows`).
     import_max_rows: usize,
+    renewal_scan: std::time::Duration,
 }
 
 impl EntitlementService {
@@ -78,6 +80,7 @@ impl EntitlementService {
             usage_stop,
             usage_task: Arc::new(std::sync::Mutex::new(Some(usage_task))),
             import_max_rows: config.import.max_rows,
+            renewal_scan: config.renewal.scan_interval,
         })
     }
 
@@ -102,6 +105,11 @@ impl EntitlementService {
                 async move { app.fail_job(&job, code, message).await }
             },
         ));
+        tasks.push(
+            self.app
+                .clone()
+                .spawn_renewal_sweeper(self.renewal_scan, stop.clone()),
+        );
         let usage_stop = self.usage_stop.clone();
         let usage_task = self.usage_task.lock().ok().and_then(|mut t| t.take());
         tasks.push(tokio::spawn(async move {

@@ -141,7 +141,7 @@ pub async fn list_products(
 // ---- contracts and subscriptions -------------------------------------------
 
 const CONTRACT_COLUMNS: &str = "id, owner, owner_email, activation_type, serial_number, plan, billing, \
-     collaboration_site, sso_enabled, team_id, software_coordinator, create_time";
+     collaboration_site, sso_enabled, team_id, software_coordinator, create_time, end_day";
 
 fn contract(row: &AnyRow) -> Result<Contract> {
     Ok(Contract {
@@ -157,6 +157,7 @@ fn contract(row: &AnyRow) -> Result<Contract> {
         team: TeamId::from_db(row.try_get("team_id")?),
         coordinator: AccountId::from_db(row.try_get("software_coordinator")?),
         create_time: row.try_get("create_time")?,
+        end_day: row.try_get("end_day")?,
     })
 }
 
@@ -167,8 +168,8 @@ pub async fn insert_contract(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO contracts (id, owner, owner_email, activation_type, serial_number, plan, billing, \
-         collaboration_site, sso_enabled, team_id, software_coordinator, request_id, create_time) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         collaboration_site, sso_enabled, team_id, software_coordinator, request_id, create_time, end_day) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(c.id.as_str())
     .bind(c.owner.as_str())
@@ -183,6 +184,7 @@ pub async fn insert_contract(
     .bind(c.coordinator.as_str())
     .bind(request_id)
     .bind(c.create_time)
+    .bind(c.end_day)
     .execute(conn)
     .await?;
     Ok(())

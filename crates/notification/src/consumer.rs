@@ -176,6 +176,7 @@ pub const ENTITLEMENT_EVENTS: &[&str] = &[
     "contract_created",
     "operation_finished",
     "release_news",
+    "renewal_due",
 ];
 
 /// Product assignment (R-MAIL-2) and contract confirmation (R-MAIL-4) emails.
@@ -286,6 +287,36 @@ impl Handler<allot_proto::entitlement::Event> for EntitlementMail {
                 if let Some(mail) = assignment_import_mail(&ctx.id, done) {
                     self.app.enqueue(tx, mail).await.map_err(handle_error)?;
                 }
+            }
+            // R-MAIL-4: once per contract and reminder.
+            Some(E::RenewalDue(due)) => {
+                let c = due.contract.clone().unwrap_or_default();
+                let end_date = c
+                    .end_date
+                    .as_ref()
+                    .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+                    .unwrap_or_default();
+                let subscriptions: Vec<serde_json::Value> = c
+                    .subscriptions
+                    .iter()
+                    .map(|s| serde_json::json!({ "product": s.product, "seats": s.seats }))
+                    .collect();
+                let mail = NewMail {
+                    kind: TemplateKind::RenewalReminder,
+                    recipient: due.owner_email.clone(),
+                    params: [
+                        ("contract", c.name.clone().into()),
+                        ("end_date", end_date.into()),
+                        ("days", due.days_before.into()),
+                        ("subscriptions", serde_json::Value::Array(subscriptions)),
+                    ]
+                    .into_iter()
+                    .map(|(k, v): (&str, serde_json::Value)| (k.to_owned(), v))
+                    .collect(),
+                    dedupe_key: format!("renewal/{}/{}", c.name, due.days_before),
+                    source_event: source,
+                };
+                self.app.enqueue(tx, mail).await.map_err(handle_error)?;
             }
             // R-MAIL-4: once per release and coordinator.
             Some(E::ReleaseNews(news)) => {

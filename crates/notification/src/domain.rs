@@ -23,6 +23,8 @@ pub enum TemplateKind {
     ImportFinished,
     /// R-MAIL-4.
     ReleaseNews,
+    /// R-MAIL-4.
+    RenewalReminder,
 }
 
 /// What a template needs, with sample values for previews (JSON; strings
@@ -41,7 +43,23 @@ pub const TEMPLATES: &[TemplateInfo] = &[
     CONTRACT_CONFIRMATION,
     IMPORT_FINISHED,
     RELEASE_NEWS,
+    RENEWAL_REMINDER,
 ];
+
+const RENEWAL_REMINDER: TemplateInfo = TemplateInfo {
+    kind: TemplateKind::RenewalReminder,
+    name: "renewal_reminder",
+    description: "Sent to a term contract's owner 30 and 7 days before its term ends (R-MAIL-4).",
+    parameters: &[
+        ("contract", r#""contracts/0199""#),
+        ("end_date", r#""2027-03-31""#),
+        ("days", "30"),
+        (
+            "subscriptions",
+            r#"[{"product": "products/cad", "seats": 10}]"#,
+        ),
+    ],
+};
 
 const RELEASE_NEWS: TemplateInfo = TemplateInfo {
     kind: TemplateKind::ReleaseNews,
@@ -129,6 +147,7 @@ impl TemplateKind {
             TemplateKind::ContractConfirmation => &CONTRACT_CONFIRMATION,
             TemplateKind::ImportFinished => &IMPORT_FINISHED,
             TemplateKind::ReleaseNews => &RELEASE_NEWS,
+            TemplateKind::RenewalReminder => &RENEWAL_REMINDER,
         }
     }
 

@@ -56,6 +56,18 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/contract_confirmation.html"),
     ),
     (
+        "renewal_reminder.subject",
+        include_str!("../templates/renewal_reminder.subject"),
+    ),
+    (
+        "renewal_reminder.txt",
+        include_str!("../templates/renewal_reminder.txt"),
+    ),
+    (
+        "renewal_reminder.html",
+        include_str!("../templates/renewal_reminder.html"),
+    ),
+    (
         "release_news.subject",
         include_str!("../templates/release_news.subject"),
     ),

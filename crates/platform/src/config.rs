@@ -41,6 +41,7 @@ pub struct Config {
     pub outbox: OutboxConfig,
     pub delivery: DeliveryConfig,
     pub import: ImportConfig,
+    pub renewal: RenewalConfig,
     pub log: LogConfig,
 }
 
@@ -147,6 +148,23 @@ pub struct DeliveryConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct RenewalConfig {
+    /// How often entitlement looks for term contracts whose renewal
+    /// reminders are due (R-MAIL-4).
+    #[serde(with = "humantime_serde")]
+    pub scan_interval: Duration,
+}
+
+impl Default for RenewalConfig {
+    fn default() -> Self {
+        RenewalConfig {
+            scan_interval: Duration::from_secs(600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ImportConfig {
     /// Most rows a CSV import may have (R-INV-5).
     pub max_rows: usize,
@@ -181,6 +199,7 @@ impl Default for Config {
             outbox: OutboxConfig::default(),
             delivery: DeliveryConfig::default(),
             import: ImportConfig::default(),
+            renewal: RenewalConfig::default(),
             log: LogConfig::default(),
         }
     }
