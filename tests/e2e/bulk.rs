@@ -947,3 +947,64 @@ async fn r_mail_3_the_nested_assignment_job_mails_the_admin(backend: Backend) {
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(r_mail_3_the_nested_assignment_job_mails_the_admin);
+
+/// R-MAIL-3 at scale: a 100,000-row import (here every row names a member
+/// already in the team, so no mail floods the test's SMTP server) finishes,
+/// its answer and its event stay small, and its summary email arrives.
+async fn r_mail_3_a_100000_row_import_still_mails_its_summary(backend: Backend) {
+    const ROWS: usize = 100_000;
+    let env = Env::in_process_with(backend, |c| c.import.max_rows = ROWS).await;
+    let admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let mut csv = String::with_capacity(ROWS * 40);
+    csv.push_str("email,first name\n");
+    for i in 0..ROWS {
+        // Every 10th row is not an address, so the problem rows are many.
+        if i % 10 == 0 {
+            csv.push_str(&format!("not-an-address-{i},X\n"));
+        } else {
+            csv.push_str(&format!("{ADMIN_EMAIL},Admin\n"));
+        }
+    }
+    let started = Instant::now();
+    let op = import(&admin, &team, &csv, false)
+        .await
+        .expect("import starts");
+    let mut stream = admin
+        .team
+        .clone()
+        .watch_operation(tpb::WatchOperationRequest {
+            name: op.name.clone(),
+        })
+        .await
+        .expect("watch operation")
+        .into_inner();
+    let done = loop {
+        let op = tokio::time::timeout(Duration::from_secs(600), stream.next())
+            .await
+            .expect("the operation moves on")
+            .expect("open")
+            .expect("every answer fits a message");
+        if op.done {
+            break response_of(&op);
+        }
+    };
+    assert_eq!(
+        (done.already_member, done.invalid),
+        (90_000, 10_000),
+        "the counts are complete"
+    );
+    assert_eq!(done.rows.len(), allot_platform::jobs::RESPONSE_ROWS);
+    let mail = env.mail_with_subject(ADMIN_EMAIL, "import", 1).await;
+    assert!(
+        mail[0].decoded().contains("10000 invalid"),
+        "{}",
+        mail[0].decoded()
+    );
+    eprintln!(
+        "{ROWS}-row import to its summary email: {:?}",
+        started.elapsed()
+    );
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_mail_3_a_100000_row_import_still_mails_its_summary);

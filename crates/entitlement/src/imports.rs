@@ -226,6 +226,7 @@ impl Entitlements {
         let rows: Vec<pb::ImportAssignmentRow> = all
             .into_iter()
             .filter(|r| job.total_rows <= ALL_ROWS_UP_TO || !is_success(r.outcome))
+            .take(jobs::RESPONSE_ROWS)
             .map(|r| pb::ImportAssignmentRow {
                 line: i32::try_from(r.line).unwrap_or(i32::MAX),
                 email: r.email,

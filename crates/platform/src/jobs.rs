@@ -27,12 +27,18 @@ use crate::ids::{AccountId, ServiceAccountId, new_id};
 pub const LEASE: Duration = Duration::from_secs(10);
 
 /// The longest cell a recorded row keeps whole (an email address is at
-/// most 254 characters); longer ones are kept as a short quote.
-pub const MAX_CELL_CHARS: usize = 320;
+/// most 254 characters); longer ones are kept as a short quote. With
+/// messages of at most 300 characters, 5,000 rows stay near 3 MB.
+pub const MAX_CELL_CHARS: usize = 254;
 
 /// The most problem rows an `operation_finished` event carries, for its
 /// email; the rest are read from the operation.
 pub const EVENT_ROWS: usize = 20;
+
+/// The most rows an operation's response lists (every row of a file up to
+/// 5,000 rows; of a larger one its problem rows, the first of them), so a
+/// response always fits a gRPC message; the counts are always complete.
+pub const RESPONSE_ROWS: usize = 5000;
 
 /// The largest request a service with imports accepts: room for a CSV
 /// file of 100,000 rows and more (gRPC's default is 4 MiB).
@@ -360,7 +366,7 @@ impl Jobs {
             .bind(crate::error::clip(&r.detail, MAX_CELL_CHARS))
             .bind(email)
             .bind(i64::from(r.outcome))
-            .bind(crate::error::clip(&r.message, 2 * MAX_CELL_CHARS))
+            .bind(crate::error::clip(&r.message, 300))
             .execute(tx.conn())
             .await?;
         }

@@ -167,7 +167,8 @@ impl Teams {
             let c = self.counts(job).await?;
             let only =
                 (job.total_rows > ALL_ROWS_UP_TO).then_some(pb::AddMemberOutcome::Invalid as i32);
-            let rows = self.jobs.rows(&job.id, only).await?;
+            let mut rows = self.jobs.rows(&job.id, only).await?;
+            rows.truncate(jobs::RESPONSE_ROWS);
             Some(cpb::operation::Result::Response(jobs::any(
                 "allot.team.v1.ImportMembersResponse",
                 &pb::ImportMembersResponse {
