@@ -696,6 +696,7 @@ async fn watch_on(backend: Backend) -> serde_json::Value {
                             display_name: name.clone(),
                             ..Default::default()
                         }),
+                        ..Default::default()
                     })
                     .await
                     .expect("create group");
