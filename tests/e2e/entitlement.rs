@@ -2081,12 +2081,23 @@ async fn r_evt_1_source_changes_of_a_kept_seat_are_events(backend: Backend) {
         .await
         .expect("direct too");
     let name = r.results[0].assignment.clone().expect("assignment").name;
-    admin
-        .clone()
-        .entitlement
-        .delete_assignment(epb::DeleteAssignmentRequest { name })
-        .await
-        .expect("unassign the direct source");
+    // The group's own event may be handled at this very moment; a busy
+    // database answers UNAVAILABLE, which callers retry.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match admin
+            .clone()
+            .entitlement
+            .delete_assignment(epb::DeleteAssignmentRequest { name: name.clone() })
+            .await
+        {
+            Ok(_) => break,
+            Err(s) if s.code() == Code::Unavailable && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(s) => panic!("unassign the direct source: {s:?}"),
+        }
+    }
     let mut events = shop
         .env
         .internal()
