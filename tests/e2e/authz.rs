@@ -861,6 +861,7 @@ pub fn entitlement_cases() -> Vec<Case> {
                         version: format!("v{}", &allot_platform::ids::new_id()[..24]),
                         ..Default::default()
                     }),
+                    ..Default::default()
                 })
                 .await)),
         },

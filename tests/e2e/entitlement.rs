@@ -1938,43 +1938,7 @@ async fn r_seat_5_a_group_seat_is_not_unassigned_by_hand(backend: Backend) {
     let team = shop.sign_in(&[("cad", 4)]).await.team;
     let admin = shop.owner.clients.clone();
     let ann = shop.member(&admin, &team, "Ann").await;
-    let group = admin
-        .clone()
-        .team
-        .create_group(tpb::CreateGroupRequest {
-            parent: team.clone(),
-            group: Some(tpb::Group {
-                display_name: "Designers".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .expect("group")
-        .into_inner()
-        .name;
-    admin
-        .clone()
-        .team
-        .add_group_members(tpb::AddGroupMembersRequest {
-            group: group.clone(),
-            accounts: vec![ann.account.clone()],
-        })
-        .await
-        .expect("join");
-    admin
-        .clone()
-        .entitlement
-        .create_group_assignment(epb::CreateGroupAssignmentRequest {
-            parent: team.clone(),
-            group_assignment: Some(epb::GroupAssignment {
-                group: group.clone(),
-                product: "products/cad".into(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("group assignment");
+    group_giving(&admin, &team, "Designers", &ann.account, "products/cad").await;
     let seat = || {
         let admin = admin.clone();
         let (team, account) = (team.clone(), ann.account.clone());
@@ -2040,43 +2004,7 @@ async fn r_evt_1_source_changes_of_a_kept_seat_are_events(backend: Backend) {
     let team = shop.sign_in(&[("cad", 4)]).await.team;
     let admin = shop.owner.clients.clone();
     let ann = shop.member(&admin, &team, "Ann").await;
-    let group = admin
-        .clone()
-        .team
-        .create_group(tpb::CreateGroupRequest {
-            parent: team.clone(),
-            group: Some(tpb::Group {
-                display_name: "Makers".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .expect("group")
-        .into_inner()
-        .name;
-    admin
-        .clone()
-        .team
-        .add_group_members(tpb::AddGroupMembersRequest {
-            group: group.clone(),
-            accounts: vec![ann.account.clone()],
-        })
-        .await
-        .expect("join");
-    admin
-        .clone()
-        .entitlement
-        .create_group_assignment(epb::CreateGroupAssignmentRequest {
-            parent: team.clone(),
-            group_assignment: Some(epb::GroupAssignment {
-                group,
-                product: "products/cad".into(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("group assignment");
+    group_giving(&admin, &team, "Makers", &ann.account, "products/cad").await;
     let r = assign(&admin, &team, &ann.account, "cad", &[])
         .await
         .expect("direct too");
@@ -2397,6 +2325,7 @@ async fn r_mail_4_release_news_reaches_each_coordinator_once(backend: Backend) {
                         notes: "Faster.\nSmaller.".into(),
                         ..Default::default()
                     }),
+                    ..Default::default()
                 })
                 .await
         }
@@ -2531,3 +2460,157 @@ async fn r_mail_4_renewal_reminders_30_and_7_days_before(backend: Backend) {
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(r_mail_4_renewal_reminders_30_and_7_days_before);
+
+/// A new group of `team` with `member` in it, assigned `product` (R-SEAT-5);
+/// returns the group's name.
+async fn group_giving(
+    admin: &Clients,
+    team: &str,
+    display_name: &str,
+    member: &str,
+    product: &str,
+) -> String {
+    let group = admin
+        .clone()
+        .team
+        .create_group(tpb::CreateGroupRequest {
+            parent: team.into(),
+            group: Some(tpb::Group {
+                display_name: display_name.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("group")
+        .into_inner()
+        .name;
+    admin
+        .clone()
+        .team
+        .add_group_members(tpb::AddGroupMembersRequest {
+            group: group.clone(),
+            accounts: vec![member.into()],
+        })
+        .await
+        .expect("join");
+    admin
+        .clone()
+        .entitlement
+        .create_group_assignment(epb::CreateGroupAssignmentRequest {
+            parent: team.into(),
+            group_assignment: Some(epb::GroupAssignment {
+                group: group.clone(),
+                product: product.into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("group assignment");
+    group
+}
+
+/// AIP-155 on adds and jobs: AddMember, ImportMembers, ImportAssignments
+/// and PublishRelease retried with one request id answer the first result
+/// and do nothing twice (no second member, operation or release).
+async fn adds_and_imports_retried_with_one_request_id_happen_once(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let team = shop.sign_in(&[("cad", 3)]).await.team;
+    let mut owner = shop.owner.clients.clone();
+    let email = crate::harness::unique_email("once");
+    let add = || tpb::AddMemberRequest {
+        parent: team.clone(),
+        who: Some(tpb::add_member_request::Who::Person(tpb::Person {
+            given_name: "Once".into(),
+            family_name: "Only".into(),
+            email: email.clone(),
+        })),
+        request_id: "m-1".into(),
+        ..Default::default()
+    };
+    let first = owner
+        .team
+        .add_member(add())
+        .await
+        .expect("add")
+        .into_inner();
+    let again = owner
+        .team
+        .add_member(add())
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(
+        first.name, again.name,
+        "the first member, not ALREADY_EXISTS"
+    );
+    assert_eq!(shop.env.mail_to(&email, 1).await.len(), 1);
+
+    let members_csv = format!("email\n{}\n", crate::harness::unique_email("imp.once"));
+    let import = || tpb::ImportMembersRequest {
+        parent: team.clone(),
+        csv: members_csv.clone().into_bytes(),
+        request_id: "i-1".into(),
+        ..Default::default()
+    };
+    let op1 = owner
+        .team
+        .import_members(import())
+        .await
+        .expect("import")
+        .into_inner();
+    let op2 = owner
+        .team
+        .import_members(import())
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(op1.name, op2.name, "one operation");
+
+    let assign_csv = format!("email,product\n{},cad\n", shop.owner.email);
+    let assign = || epb::ImportAssignmentsRequest {
+        parent: team.clone(),
+        csv: assign_csv.clone().into_bytes(),
+        request_id: "a-1".into(),
+        ..Default::default()
+    };
+    let a1 = owner
+        .entitlement
+        .import_assignments(assign())
+        .await
+        .expect("import")
+        .into_inner();
+    let a2 = owner
+        .entitlement
+        .import_assignments(assign())
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(a1.name, a2.name, "one operation");
+
+    let mut catalog = shop.catalog.clone();
+    let publish = || epb::PublishReleaseRequest {
+        parent: "products/cad".into(),
+        release: Some(epb::Release {
+            version: "9.0".into(),
+            ..Default::default()
+        }),
+        request_id: "r-1".into(),
+    };
+    let r1 = catalog
+        .entitlement
+        .publish_release(publish())
+        .await
+        .expect("publish")
+        .into_inner();
+    let r2 = catalog
+        .entitlement
+        .publish_release(publish())
+        .await
+        .expect("retry, not ALREADY_EXISTS")
+        .into_inner();
+    assert_eq!(r1, r2);
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(adds_and_imports_retried_with_one_request_id_happen_once);

@@ -59,6 +59,7 @@ pub async fn add_account(
             who: Some(tpb::add_member_request::Who::Account(account.into())),
             role: role as i32,
             guest,
+            ..Default::default()
         })
         .await
         .map(tonic::Response::into_inner)
@@ -696,6 +697,7 @@ async fn r_role_7_guests_are_flagged_listed_and_added_by_collaboration_products(
             })),
             role: tpb::Role::User as i32,
             guest: true,
+            ..Default::default()
         })
         .await
         .expect("collaboration product adds a guest")

@@ -807,6 +807,7 @@ async fn run_import(c: &Clients, team: &str, csv: &str) -> f64 {
             parent: team.into(),
             csv: csv.as_bytes().to_vec(),
             validate_only: false,
+            ..Default::default()
         })
         .await
         .expect("import starts")

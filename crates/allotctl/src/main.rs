@@ -780,6 +780,7 @@ async fn invite(g: &Global, a: InviteArgs) -> anyhow::Result<()> {
                     })),
                     role: tpb::Role::User as i32,
                     guest: a.guest,
+                    ..Default::default()
                 })
                 .await
                 .map_err(status_error)?
@@ -1872,6 +1873,7 @@ async fn import_cmd(g: &Global, args: ImportArgs) -> anyhow::Result<()> {
                     parent: team_name(team),
                     csv,
                     validate_only: args.validate_only,
+                    ..Default::default()
                 })
                 .await
                 .map_err(status_error)?

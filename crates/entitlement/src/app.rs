@@ -764,18 +764,22 @@ impl Entitlements {
             coordinator: coordinator.clone(),
             ..c
         };
-        let event = self
-            .meta(ctx)
-            .event("contract_updated", Some(c.team.name()), |context| {
-                pb::Event {
-                    context: Some(context),
-                    payload: Some(Payload::ContractUpdated(pb::ContractUpdated {
-                        contract: Some(convert::contract(&c, &[])),
-                    })),
-                }
-            });
+        let event = Self::contract_updated(&self.meta(ctx), &c);
         self.commit(tx, &[event]).await?;
         Ok(c)
+    }
+
+    /// `contract_updated`: team follows the contract's manager and
+    /// coordinator from it (R-CLS-1, R-CLS-6).
+    fn contract_updated(meta: &ChangeMeta, c: &Contract) -> NewEvent {
+        meta.event("contract_updated", Some(c.team.name()), |context| {
+            pb::Event {
+                context: Some(context),
+                payload: Some(Payload::ContractUpdated(pb::ContractUpdated {
+                    contract: Some(convert::contract(c, &[])),
+                })),
+            }
+        })
     }
 
     /// R-CLS-1: passes the contract manager role (and the contract's
@@ -808,16 +812,7 @@ impl Entitlements {
             owner_email: member.email.clone(),
             ..c
         };
-        let event = self
-            .meta(ctx)
-            .event("contract_updated", Some(c.team.name()), |context| {
-                pb::Event {
-                    context: Some(context),
-                    payload: Some(Payload::ContractUpdated(pb::ContractUpdated {
-                        contract: Some(convert::contract(&c, &[])),
-                    })),
-                }
-            });
+        let event = Self::contract_updated(&self.meta(ctx), &c);
         self.commit(tx, &[event]).await?;
         tracing::info!(contract = %id, manager = %manager, "contract manager passed on");
         Ok(c)

@@ -191,6 +191,13 @@ impl Service for EntitlementGrpc {
     async fn publish_release(&self, req: Request<pb::PublishReleaseRequest>) -> R<pb::Release> {
         let ctx = ctx(&req)?;
         let r = req.into_inner();
+        let body = pb::PublishReleaseRequest {
+            request_id: String::new(),
+            ..r.clone()
+        }
+        .encode_to_vec();
+        let key = RequestKey::parse(&ctx.caller.name(), "PublishRelease", &r.request_id, &body)
+            .map_err(invalid)?;
         let product = product_ref("parent", &r.parent)?;
         let release = required("release", r.release)?;
         let version =
@@ -199,7 +206,7 @@ impl Service for EntitlementGrpc {
             crate::releases::parse_notes("release.notes", &release.notes).map_err(invalid)?;
         let published = self
             .app
-            .publish_release(&ctx, &product, version, notes)
+            .publish_release(&ctx, &product, version, notes, key.as_ref())
             .await?;
         Ok(Response::new(crate::releases::to_pb(&published)))
     }
@@ -849,10 +856,29 @@ impl Service for EntitlementGrpc {
         let mut ctx = ctx(&req)?;
         let r = req.into_inner();
         ctx.caller = ctx.caller.on_behalf_of("on_behalf_of", &r.on_behalf_of)?;
+        let body = pb::ImportAssignmentsRequest {
+            request_id: String::new(),
+            ..r.clone()
+        }
+        .encode_to_vec();
+        let key = RequestKey::parse(
+            &ctx.caller.name(),
+            "ImportAssignments",
+            &r.request_id,
+            &body,
+        )
+        .map_err(invalid)?;
         let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
         let op = self
             .app
-            .start_assignment_import(&ctx, &team, &r.csv, r.validate_only, self.max_rows)
+            .start_assignment_import(
+                &ctx,
+                &team,
+                &r.csv,
+                r.validate_only,
+                self.max_rows,
+                key.as_ref(),
+            )
             .await?;
         Ok(Response::new(op))
     }

@@ -116,6 +116,7 @@ impl Entitlements {
         csv: &[u8],
         validate_only: bool,
         max_rows: usize,
+        key: Option<&allot_platform::idempotency::RequestKey>,
     ) -> Result<cpb::Operation> {
         let standing = self.standing(&ctx.caller, team).await?;
         authorize(&ctx.caller, Action::ManageSeats { standing })?;
@@ -130,6 +131,7 @@ impl Entitlements {
                 validate_only,
                 input: csv,
                 total_rows: rows.len(),
+                key,
             })
             .await?;
         tracing::info!(operation = %id, team = %team, rows = rows.len(), validate_only, "assignment import started");

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use allot_platform::error::FieldViolation;
+use allot_platform::idempotency::{self, Claim, RequestKey};
 use allot_platform::ids::{AccountId, ProductId, TeamId};
 use allot_proto::entitlement as pb;
 use sqlx::AnyConnection;
@@ -75,6 +76,26 @@ pub fn parse_notes(field: &str, notes: &str) -> std::result::Result<String, Fiel
     Ok(notes.to_owned())
 }
 
+async fn get_release(
+    conn: &mut AnyConnection,
+    product: &ProductId,
+    version: &str,
+) -> Result<Option<Release>> {
+    let row: Option<(String, i64)> = sqlx::query_as(
+        "SELECT notes, publish_time FROM product_releases WHERE product_id = $1 AND version = $2",
+    )
+    .bind(product.as_str())
+    .bind(version)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(notes, publish_time)| Release {
+        product: product.clone(),
+        version: version.to_owned(),
+        notes,
+        publish_time,
+    }))
+}
+
 /// Records a release; false when that version was published already.
 async fn insert_release(conn: &mut AnyConnection, r: &Release) -> Result<bool> {
     let n = sqlx::query(
@@ -124,6 +145,7 @@ impl Entitlements {
         product: &ProductId,
         version: String,
         notes: String,
+        key: Option<&RequestKey>,
     ) -> Result<Release> {
         authorize(&ctx.caller, Action::ManageCatalog)?;
         let meta = self.meta(ctx);
@@ -152,6 +174,20 @@ impl Entitlements {
             publish_time: meta.now_micros,
         };
         let mut tx = self.begin().await?;
+        if let Some(key) = key
+            && let Claim::Replay(first) = idempotency::claim(
+                tx.conn(),
+                key,
+                meta.now_micros,
+                idempotency::DEFAULT_RETENTION,
+            )
+            .await?
+        {
+            let first = get_release(tx.conn(), product, &first).await?;
+            tx.commit().await?;
+            return first
+                .ok_or_else(|| EntitlementError::Internal("a remembered release is gone".into()));
+        }
         if !insert_release(tx.conn(), &release).await? {
             return Err(EntitlementError::AlreadyExists(format!(
                 "release {} is published already",
@@ -176,6 +212,9 @@ impl Entitlements {
                 )
             })
             .collect();
+        if let Some(key) = key {
+            idempotency::remember(tx.conn(), key, &release.version, meta.now_micros).await?;
+        }
         self.commit(tx, &events).await?;
         tracing::info!(release = %release.name(), coordinators = events.len(), "release published");
         Ok(release)

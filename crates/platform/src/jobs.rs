@@ -179,6 +179,8 @@ pub struct NewJob<'a> {
     pub validate_only: bool,
     pub input: &'a [u8],
     pub total_rows: usize,
+    /// AIP-155: a retry with this key gets the job its first call started.
+    pub key: Option<&'a crate::idempotency::RequestKey>,
 }
 
 impl Jobs {
@@ -195,10 +197,21 @@ impl Jobs {
     }
 
     /// Stores a new job and wakes the worker; returns its id.
-    pub async fn create(&self, new: NewJob<'_>) -> Result<String, sqlx::Error> {
+    pub async fn create(
+        &self,
+        new: NewJob<'_>,
+    ) -> Result<String, crate::idempotency::IdempotencyError> {
+        use crate::idempotency::{self, Claim};
         let id = new_id();
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
+        if let Some(key) = new.key
+            && let Claim::Replay(first) =
+                idempotency::claim(tx.conn(), key, now, idempotency::DEFAULT_RETENTION).await?
+        {
+            tx.commit().await?;
+            return Ok(first);
+        }
         sqlx::query(
             "INSERT INTO jobs (id, scope, kind, creator, creator_scopes, request_id, validate_only, input, \
              total_rows, processed, done, lease_until, create_time, update_time) \
@@ -216,6 +229,9 @@ impl Jobs {
         .bind(now)
         .execute(tx.conn())
         .await?;
+        if let Some(key) = new.key {
+            idempotency::remember(tx.conn(), key, &id, now).await?;
+        }
         tx.commit().await?;
         self.wake.notify_one();
         Ok(id)

@@ -532,6 +532,7 @@ impl Teams {
         who: Who,
         role: Role,
         guest: bool,
+        key: Option<&RequestKey>,
     ) -> Result<(Member, AddOutcome)> {
         let action = if guest && role == Role::User {
             TeamAction::AddGuest
@@ -551,9 +552,22 @@ impl Teams {
         };
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
+        if let Some(first) = replayed(&mut tx, key, meta.now_micros).await? {
+            let member = Self::member_in(&mut tx, &team.id, &AccountId::from_db(first)).await?;
+            tx.commit().await?;
+            let outcome = if member.state == MemberState::Invited {
+                AddOutcome::Invited
+            } else {
+                AddOutcome::Added
+            };
+            return Ok((member, outcome));
+        }
         let (member, outcome, event) = self
             .insert_member(&mut tx, &meta, &team, person, role, guest)
             .await?;
+        if outcome != AddOutcome::AlreadyMember {
+            remember(&mut tx, key, member.account.as_str(), meta.now_micros).await?;
+        }
         self.outbox.commit(tx, event.as_slice()).await?;
         Ok((member, outcome))
     }

@@ -394,6 +394,15 @@ impl TeamService for TeamGrpc {
     async fn add_member(&self, req: Request<pb::AddMemberRequest>) -> R<pb::Member> {
         let ctx = ctx(&req)?;
         let r = req.into_inner();
+        let key = request_key(
+            &ctx,
+            "AddMember",
+            &r.request_id,
+            &pb::AddMemberRequest {
+                request_id: String::new(),
+                ..r.clone()
+            },
+        )?;
         let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
         let who = match r.who {
             Some(pb::add_member_request::Who::Person(p)) => Who::Person(
@@ -411,7 +420,10 @@ impl TeamService for TeamGrpc {
             }
         };
         let role = role_field("role", r.role)?;
-        let (member, outcome) = self.app.add_member(&ctx, &team, who, role, r.guest).await?;
+        let (member, outcome) = self
+            .app
+            .add_member(&ctx, &team, who, role, r.guest, key.as_ref())
+            .await?;
         if outcome == AddOutcome::AlreadyMember {
             return Err(Status::already_exists(format!(
                 "{} is already a member of {}",
@@ -525,11 +537,20 @@ impl TeamService for TeamGrpc {
     ) -> R<allot_proto::common::Operation> {
         let ctx = ctx(&req)?;
         let r = req.into_inner();
+        let key = request_key(
+            &ctx,
+            "ImportMembers",
+            &r.request_id,
+            &pb::ImportMembersRequest {
+                request_id: String::new(),
+                ..r.clone()
+            },
+        )?;
         let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
         let max = self.app.import_max_rows;
         let op = self
             .app
-            .start_import(&ctx, &team, &r.csv, r.validate_only, max)
+            .start_import(&ctx, &team, &r.csv, r.validate_only, max, key.as_ref())
             .await?;
         Ok(Response::new(op))
     }

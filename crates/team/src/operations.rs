@@ -70,6 +70,7 @@ impl Teams {
         csv: &[u8],
         validate_only: bool,
         max_rows: usize,
+        key: Option<&allot_platform::idempotency::RequestKey>,
     ) -> Result<cpb::Operation> {
         self.check(&ctx.caller, team_id, TeamAction::ManageMembers)
             .await?;
@@ -84,6 +85,7 @@ impl Teams {
                 validate_only,
                 input: csv,
                 total_rows: rows.len(),
+                key,
             })
             .await?;
         tracing::info!(operation = %id, team = %team_id, rows = rows.len(), validate_only, "import started");
@@ -381,6 +383,7 @@ impl Teams {
                         .creator_caller()
                         .and_then(|c| c.account().map(|a| a.name()))
                         .unwrap_or_default(),
+                    ..Default::default()
                 },
             ))
             .await
