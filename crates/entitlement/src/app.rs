@@ -80,6 +80,23 @@ pub struct AssignResult {
     pub reason: String,
 }
 
+impl AssignResult {
+    /// A request that got no seat (NO_SEAT) or broke a rule (REFUSED).
+    fn refused(account: &AccountId, product: &ProductId, e: &EntitlementError) -> AssignResult {
+        AssignResult {
+            account: account.clone(),
+            product: product.clone(),
+            outcome: if matches!(e, EntitlementError::NoSeat { .. }) {
+                Outcome::NoSeat
+            } else {
+                Outcome::Refused
+            },
+            assignment: None,
+            reason: e.reason(),
+        }
+    }
+}
+
 /// One person's one product in a batch.
 #[derive(Debug, Clone)]
 pub struct SeatRequest {
@@ -842,15 +859,7 @@ impl Entitlements {
         });
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
-        if let Some(key) = key
-            && let Claim::Replay(first) = idempotency::claim(
-                tx.conn(),
-                key,
-                meta.now_micros,
-                idempotency::DEFAULT_RETENTION,
-            )
-            .await?
-        {
+        if let Some(first) = idempotency::replayed(tx.conn(), key, meta.now_micros).await? {
             tx.commit().await?;
             return self
                 .subscription_and_contract(&SubscriptionId::from_db(first))
@@ -860,9 +869,7 @@ impl Entitlements {
         let (sub, events) = self
             .add_subscription(&mut tx, &meta, &contract, &product, seats, &owner)
             .await?;
-        if let Some(key) = key {
-            idempotency::remember(tx.conn(), key, sub.id.as_str(), meta.now_micros).await?;
-        }
+        idempotency::remember_if(tx.conn(), key, sub.id.as_str(), meta.now_micros).await?;
         self.commit(tx, &events).await?;
         Ok((sub, contract))
     }
@@ -1443,17 +1450,7 @@ impl Entitlements {
                 }
                 Err(
                     e @ (EntitlementError::NoSeat { .. } | EntitlementError::Precondition { .. }),
-                ) if each => AssignResult {
-                    account: r.account.clone(),
-                    product: r.product.clone(),
-                    outcome: if matches!(e, EntitlementError::NoSeat { .. }) {
-                        Outcome::NoSeat
-                    } else {
-                        Outcome::Refused
-                    },
-                    assignment: None,
-                    reason: e.reason(),
-                },
+                ) if each => AssignResult::refused(&r.account, &r.product, &e),
                 Err(e) => return Err(e),
             };
             results[i] = Some(result);
@@ -1606,17 +1603,7 @@ impl Entitlements {
                         )
                         .await?;
                     }
-                    AssignResult {
-                        account: person.account.clone(),
-                        product: product.id.clone(),
-                        outcome: if matches!(e, EntitlementError::NoSeat { .. }) {
-                            Outcome::NoSeat
-                        } else {
-                            Outcome::Refused
-                        },
-                        assignment: None,
-                        reason: e.reason(),
-                    }
+                    AssignResult::refused(&person.account, &product.id, &e)
                 }
                 Err(e) => return Err(e),
             };

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use allot_platform::error::FieldViolation;
-use allot_platform::idempotency::{self, Claim, RequestKey};
+use allot_platform::idempotency::{self, RequestKey};
 use allot_platform::ids::{AccountId, ProductId, TeamId};
 use allot_proto::entitlement as pb;
 use sqlx::AnyConnection;
@@ -174,15 +174,7 @@ impl Entitlements {
             publish_time: meta.now_micros,
         };
         let mut tx = self.begin().await?;
-        if let Some(key) = key
-            && let Claim::Replay(first) = idempotency::claim(
-                tx.conn(),
-                key,
-                meta.now_micros,
-                idempotency::DEFAULT_RETENTION,
-            )
-            .await?
-        {
+        if let Some(first) = idempotency::replayed(tx.conn(), key, meta.now_micros).await? {
             let first = get_release(tx.conn(), product, &first).await?;
             tx.commit().await?;
             return first
@@ -212,9 +204,7 @@ impl Entitlements {
                 )
             })
             .collect();
-        if let Some(key) = key {
-            idempotency::remember(tx.conn(), key, &release.version, meta.now_micros).await?;
-        }
+        idempotency::remember_if(tx.conn(), key, &release.version, meta.now_micros).await?;
         self.commit(tx, &events).await?;
         tracing::info!(release = %release.name(), coordinators = events.len(), "release published");
         Ok(release)

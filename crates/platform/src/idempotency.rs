@@ -134,6 +134,35 @@ pub async fn claim(
     }
 }
 
+/// [`claim`] for a request that may have no key, with the default
+/// retention: the first call's answer when this is a retry, else `None`.
+pub async fn replayed(
+    conn: &mut AnyConnection,
+    key: Option<&RequestKey>,
+    now_micros: i64,
+) -> Result<Option<String>, IdempotencyError> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    match claim(conn, key, now_micros, DEFAULT_RETENTION).await? {
+        Claim::First => Ok(None),
+        Claim::Replay(first) => Ok(Some(first)),
+    }
+}
+
+/// [`remember`] for a request that may have no key.
+pub async fn remember_if(
+    conn: &mut AnyConnection,
+    key: Option<&RequestKey>,
+    answer: &str,
+    now_micros: i64,
+) -> Result<(), IdempotencyError> {
+    match key {
+        Some(key) => remember(conn, key, answer, now_micros).await,
+        None => Ok(()),
+    }
+}
+
 /// Stores the first answer under `key`, in the change's transaction. Two
 /// first tries racing with one id: the second fails on the primary key and
 /// its whole transaction rolls back.

@@ -201,14 +201,11 @@ impl Jobs {
         &self,
         new: NewJob<'_>,
     ) -> Result<String, crate::idempotency::IdempotencyError> {
-        use crate::idempotency::{self, Claim};
+        use crate::idempotency;
         let id = new_id();
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
-        if let Some(key) = new.key
-            && let Claim::Replay(first) =
-                idempotency::claim(tx.conn(), key, now, idempotency::DEFAULT_RETENTION).await?
-        {
+        if let Some(first) = idempotency::replayed(tx.conn(), new.key, now).await? {
             tx.commit().await?;
             return Ok(first);
         }
@@ -229,9 +226,7 @@ impl Jobs {
         .bind(now)
         .execute(tx.conn())
         .await?;
-        if let Some(key) = new.key {
-            idempotency::remember(tx.conn(), key, &id, now).await?;
-        }
+        idempotency::remember_if(tx.conn(), new.key, &id, now).await?;
         tx.commit().await?;
         self.wake.notify_one();
         Ok(id)

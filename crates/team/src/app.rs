@@ -6,7 +6,7 @@ use allot_platform::clock::{SharedClock, to_micros};
 use allot_platform::db::{Db, DbFailure, WriteTx, classify};
 use allot_platform::error::FieldViolation;
 use allot_platform::grpc::{EntitlementClient, IdentityClient, request};
-use allot_platform::idempotency::{self, Claim, RequestKey};
+use allot_platform::idempotency::{self, RequestKey};
 use allot_platform::ids::{AccountId, GroupId, TeamId};
 use allot_platform::outbox::{ChangeMeta, NewEvent, Outbox};
 use allot_platform::paging;
@@ -260,14 +260,14 @@ impl Teams {
         let meta = self.meta(ctx);
         let team = new_team(&meta, display_name, &person, owner);
         let mut tx = self.begin().await?;
-        if let Some(first) = replayed(&mut tx, key, meta.now_micros).await? {
+        if let Some(first) = idempotency::replayed(tx.conn(), key, meta.now_micros).await? {
             tx.commit().await?;
             return self.get_team(&ctx.caller, &TeamId::from_db(first)).await;
         }
         let events = self
             .insert_team_with_admin(&mut tx, &meta, &team, &person)
             .await?;
-        remember(&mut tx, key, team.id.as_str(), meta.now_micros).await?;
+        idempotency::remember_if(tx.conn(), key, team.id.as_str(), meta.now_micros).await?;
         self.outbox.commit(tx, &events).await?;
         Ok(team)
     }
@@ -552,7 +552,7 @@ impl Teams {
         };
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
-        if let Some(first) = replayed(&mut tx, key, meta.now_micros).await? {
+        if let Some(first) = idempotency::replayed(tx.conn(), key, meta.now_micros).await? {
             let member = Self::member_in(&mut tx, &team.id, &AccountId::from_db(first)).await?;
             tx.commit().await?;
             let outcome = if member.state == MemberState::Invited {
@@ -566,7 +566,8 @@ impl Teams {
             .insert_member(&mut tx, &meta, &team, person, role, guest)
             .await?;
         if outcome != AddOutcome::AlreadyMember {
-            remember(&mut tx, key, member.account.as_str(), meta.now_micros).await?;
+            idempotency::remember_if(tx.conn(), key, member.account.as_str(), meta.now_micros)
+                .await?;
         }
         self.outbox.commit(tx, event.as_slice()).await?;
         Ok((member, outcome))
@@ -1134,7 +1135,7 @@ impl Teams {
         self.authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)
             .await?;
         let meta = self.meta(ctx);
-        if let Some(first) = replayed(&mut tx, key, meta.now_micros).await? {
+        if let Some(first) = idempotency::replayed(tx.conn(), key, meta.now_micros).await? {
             tx.commit().await?;
             return self
                 .get_group(&ctx.caller, team_id, &GroupId::from_db(first))
@@ -1148,7 +1149,7 @@ impl Teams {
             member_count: 0,
         };
         store::insert_group(tx.conn(), &group).await?;
-        remember(&mut tx, key, group.id.as_str(), meta.now_micros).await?;
+        idempotency::remember_if(tx.conn(), key, group.id.as_str(), meta.now_micros).await?;
         let event = group_created_event(&meta, &group);
         self.outbox.commit(tx, &[event]).await?;
         Ok(group)
@@ -1403,35 +1404,6 @@ impl Teams {
         }
         Ok(events)
     }
-}
-
-/// AIP-155 inside a create's transaction: the id the first call with
-/// this key created, when this is a retry.
-async fn replayed(
-    tx: &mut WriteTx,
-    key: Option<&RequestKey>,
-    now_micros: i64,
-) -> Result<Option<String>> {
-    let Some(key) = key else {
-        return Ok(None);
-    };
-    match idempotency::claim(tx.conn(), key, now_micros, idempotency::DEFAULT_RETENTION).await? {
-        Claim::First => Ok(None),
-        Claim::Replay(first) => Ok(Some(first)),
-    }
-}
-
-/// Records what a create made under its key, in the same transaction.
-async fn remember(
-    tx: &mut WriteTx,
-    key: Option<&RequestKey>,
-    id: &str,
-    now_micros: i64,
-) -> Result<()> {
-    if let Some(key) = key {
-        idempotency::remember(tx.conn(), key, id, now_micros).await?;
-    }
-    Ok(())
 }
 
 fn new_team(
