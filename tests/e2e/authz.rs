@@ -813,6 +813,7 @@ impl World {
                     product: "products/alpha".into(),
                     items: vec![],
                 }],
+                ..Default::default()
             })
             .await
             .expect("assign")
@@ -1015,6 +1016,7 @@ pub fn entitlement_cases() -> Vec<Case> {
                             product: "products/alpha".into(),
                             items: vec![],
                         }],
+                        ..Default::default()
                     })
                     .await)
             }),
@@ -1032,6 +1034,7 @@ pub fn entitlement_cases() -> Vec<Case> {
                         product: "products/alpha".into(),
                         items: vec![],
                         accounts: vec![account],
+                        ..Default::default()
                     })
                     .await)
             }),
@@ -1051,6 +1054,7 @@ pub fn entitlement_cases() -> Vec<Case> {
                             product: "products/alpha".into(),
                             ..Default::default()
                         }),
+                        ..Default::default()
                     })
                     .await)
             }),
@@ -1074,6 +1078,7 @@ pub fn entitlement_cases() -> Vec<Case> {
                             product: "products/alpha".into(),
                             ..Default::default()
                         }),
+                        ..Default::default()
                     })
                     .await
                     .expect("group assignment")

@@ -171,6 +171,7 @@ pub async fn assign(
                 product: format!("products/{product}"),
                 items: items.iter().map(|s| (*s).to_owned()).collect(),
             }],
+            ..Default::default()
         })
         .await
         .map(tonic::Response::into_inner)
@@ -397,6 +398,7 @@ async fn r_seat_3_by_user_by_product_and_by_group(backend: Backend) {
                     items: vec!["desktop".into()],
                 },
             ],
+            ..Default::default()
         })
         .await
         .expect("by user")
@@ -415,6 +417,7 @@ async fn r_seat_3_by_user_by_product_and_by_group(backend: Backend) {
             product: "products/viz".into(),
             items: vec![],
             accounts: vec![ben.account.clone(), cy.account.clone(), ann.account.clone()],
+            ..Default::default()
         })
         .await
         .expect("by product")
@@ -462,6 +465,7 @@ async fn r_seat_3_by_user_by_product_and_by_group(backend: Backend) {
                 product: "products/cad".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("by group")
@@ -597,6 +601,7 @@ async fn r_seat_5_groups_give_seats_to_members_now_and_later(backend: Backend) {
                 product: "products/cad".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("group assignment")
@@ -690,6 +695,7 @@ async fn r_seat_5_groups_give_seats_to_members_now_and_later(backend: Backend) {
                 product: "products/viz".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("short group assignment")
@@ -1336,6 +1342,7 @@ async fn r_cls_3_4_5_classic_limits(backend: Backend) {
             product: "products/old".into(),
             items: vec![],
             accounts: vec![people[0].account.clone()],
+            ..Default::default()
         })
         .await
         .expect_err("by product");
@@ -1365,6 +1372,7 @@ async fn r_cls_3_4_5_classic_limits(backend: Backend) {
                 product: "products/old".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect_err("by group");
@@ -1569,6 +1577,7 @@ async fn r_mail_2_4_assignment_and_contract_emails(backend: Backend) {
                     items: vec![],
                 },
             ],
+            ..Default::default()
         })
         .await
         .expect("assign");
@@ -1687,54 +1696,6 @@ async fn entitlement_bad_input(backend: Backend) {
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(entitlement_bad_input);
-
-/// AIP-155: a retried AddSeats with the same request id adds once and gets
-/// the first answer; the same id with another request is refused.
-async fn add_seats_retried_with_one_request_id_adds_once(backend: Backend) {
-    let shop = Shop::open(backend).await;
-    shop.product("cad").await;
-    let contract = shop.sign_in(&[("cad", 3)]).await;
-    let sub = contract.subscriptions[0].name.clone();
-    let add = |seats: i32, request_id: &str| {
-        let mut c = shop.commerce.clone();
-        let req = epb::AddSeatsRequest {
-            subscription: sub.clone(),
-            seats,
-            request_id: request_id.into(),
-        };
-        async move { c.entitlement.add_seats(req).await }
-    };
-    let first = add(4, "buy-42").await.expect("first").into_inner();
-    assert_eq!(first.seats, 7);
-    let again = add(4, "buy-42").await.expect("retry").into_inner();
-    assert_eq!(again.seats, 7, "the retry gets the first answer");
-    assert_eq!(
-        pool(&shop.owner.clients, &contract.team, "cad").await.seats,
-        7
-    );
-    let err = add(5, "buy-42").await.expect_err("same id, other request");
-    assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(
-        err.message().starts_with("request_id:"),
-        "{}",
-        err.message()
-    );
-    let err = add(1, "no spaces allowed").await.expect_err("odd id");
-    assert_eq!(err.code(), Code::InvalidArgument);
-    assert_eq!(
-        pool(&shop.owner.clients, &contract.team, "cad").await.seats,
-        7
-    );
-    // Without a request id every call adds.
-    add(1, "").await.expect("plain");
-    add(1, "").await.expect("plain again");
-    assert_eq!(
-        pool(&shop.owner.clients, &contract.team, "cad").await.seats,
-        9
-    );
-    shop.env.shutdown().await;
-}
-crate::on_both_backends!(add_seats_retried_with_one_request_id_adds_once);
 
 /// R-CLS-1: the contract manager passes the role (and the contract) to
 /// another member, who becomes a secondary admin and the one who appoints
@@ -2116,6 +2077,7 @@ async fn r_seat_5_members_without_a_seat_wait_for_one_in_order(backend: Backend)
                 product: "products/cad".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("group assignment");
@@ -2175,115 +2137,6 @@ async fn r_seat_5_members_without_a_seat_wait_for_one_in_order(backend: Backend)
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(r_seat_5_members_without_a_seat_wait_for_one_in_order);
-
-/// AIP-155 on creates: CreateTeam, CreateGroup and CreateSubscription
-/// retried with one request id create once and answer the first result;
-/// the same id with another request is refused.
-async fn creates_retried_with_one_request_id_create_once(backend: Backend) {
-    let shop = Shop::open(backend).await;
-    shop.product("cad").await;
-    shop.product("cam").await;
-    let contract = shop.sign_in(&[("cad", 3)]).await;
-    let mut owner = shop.owner.clients.clone();
-    let team = |name: &str, id: &str| tpb::CreateTeamRequest {
-        team: Some(tpb::Team {
-            display_name: name.into(),
-            ..Default::default()
-        }),
-        request_id: id.into(),
-    };
-    let first = owner
-        .team
-        .create_team(team("Retry", "t-1"))
-        .await
-        .expect("first")
-        .into_inner();
-    let again = owner
-        .team
-        .create_team(team("Retry", "t-1"))
-        .await
-        .expect("retry")
-        .into_inner();
-    assert_eq!(first.name, again.name, "the retry gets the first team");
-    let err = owner
-        .team
-        .create_team(team("Other", "t-1"))
-        .await
-        .expect_err("same id, other request");
-    assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(
-        err.message().starts_with("request_id:"),
-        "{}",
-        err.message()
-    );
-
-    let group = |id: &str| tpb::CreateGroupRequest {
-        parent: contract.team.clone(),
-        group: Some(tpb::Group {
-            display_name: "Once".into(),
-            ..Default::default()
-        }),
-        request_id: id.into(),
-    };
-    let g1 = owner
-        .team
-        .create_group(group("g-1"))
-        .await
-        .expect("group")
-        .into_inner();
-    let g2 = owner
-        .team
-        .create_group(group("g-1"))
-        .await
-        .expect("retry")
-        .into_inner();
-    assert_eq!(g1.name, g2.name);
-    let groups = owner
-        .team
-        .list_groups(tpb::ListGroupsRequest {
-            parent: contract.team.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("groups")
-        .into_inner()
-        .groups;
-    assert_eq!(
-        groups.iter().filter(|g| g.display_name == "Once").count(),
-        1
-    );
-
-    let subscription = || epb::CreateSubscriptionRequest {
-        parent: contract.name.clone(),
-        subscription: Some(epb::Subscription {
-            product: "products/cam".into(),
-            seats: 2,
-            ..Default::default()
-        }),
-        request_id: "s-1".into(),
-    };
-    let mut commerce = shop.commerce.clone();
-    let s1 = commerce
-        .entitlement
-        .create_subscription(subscription())
-        .await
-        .expect("subscription")
-        .into_inner();
-    let s2 = commerce
-        .entitlement
-        .create_subscription(subscription())
-        .await
-        .expect("retry")
-        .into_inner();
-    assert_eq!(s1.name, s2.name);
-    assert_eq!(
-        pool(&owner, &contract.team, "cam").await.seats,
-        2,
-        "added once"
-    );
-    shop.env.shutdown().await;
-}
-crate::on_both_backends!(creates_retried_with_one_request_id_create_once);
 
 /// R-MAIL-4: publishing a release of a product mails each software
 /// coordinator of a classic contract holding it, once (one email however
@@ -2504,113 +2357,9 @@ async fn group_giving(
                 product: product.into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("group assignment");
     group
 }
-
-/// AIP-155 on adds and jobs: AddMember, ImportMembers, ImportAssignments
-/// and PublishRelease retried with one request id answer the first result
-/// and do nothing twice (no second member, operation or release).
-async fn adds_and_imports_retried_with_one_request_id_happen_once(backend: Backend) {
-    let shop = Shop::open(backend).await;
-    shop.product("cad").await;
-    let team = shop.sign_in(&[("cad", 3)]).await.team;
-    let mut owner = shop.owner.clients.clone();
-    let email = crate::harness::unique_email("once");
-    let add = || tpb::AddMemberRequest {
-        parent: team.clone(),
-        who: Some(tpb::add_member_request::Who::Person(tpb::Person {
-            given_name: "Once".into(),
-            family_name: "Only".into(),
-            email: email.clone(),
-        })),
-        request_id: "m-1".into(),
-        ..Default::default()
-    };
-    let first = owner
-        .team
-        .add_member(add())
-        .await
-        .expect("add")
-        .into_inner();
-    let again = owner
-        .team
-        .add_member(add())
-        .await
-        .expect("retry")
-        .into_inner();
-    assert_eq!(
-        first.name, again.name,
-        "the first member, not ALREADY_EXISTS"
-    );
-    assert_eq!(shop.env.mail_to(&email, 1).await.len(), 1);
-
-    let members_csv = format!("email\n{}\n", crate::harness::unique_email("imp.once"));
-    let import = || tpb::ImportMembersRequest {
-        parent: team.clone(),
-        csv: members_csv.clone().into_bytes(),
-        request_id: "i-1".into(),
-        ..Default::default()
-    };
-    let op1 = owner
-        .team
-        .import_members(import())
-        .await
-        .expect("import")
-        .into_inner();
-    let op2 = owner
-        .team
-        .import_members(import())
-        .await
-        .expect("retry")
-        .into_inner();
-    assert_eq!(op1.name, op2.name, "one operation");
-
-    let assign_csv = format!("email,product\n{},cad\n", shop.owner.email);
-    let assign = || epb::ImportAssignmentsRequest {
-        parent: team.clone(),
-        csv: assign_csv.clone().into_bytes(),
-        request_id: "a-1".into(),
-        ..Default::default()
-    };
-    let a1 = owner
-        .entitlement
-        .import_assignments(assign())
-        .await
-        .expect("import")
-        .into_inner();
-    let a2 = owner
-        .entitlement
-        .import_assignments(assign())
-        .await
-        .expect("retry")
-        .into_inner();
-    assert_eq!(a1.name, a2.name, "one operation");
-
-    let mut catalog = shop.catalog.clone();
-    let publish = || epb::PublishReleaseRequest {
-        parent: "products/cad".into(),
-        release: Some(epb::Release {
-            version: "9.0".into(),
-            ..Default::default()
-        }),
-        request_id: "r-1".into(),
-    };
-    let r1 = catalog
-        .entitlement
-        .publish_release(publish())
-        .await
-        .expect("publish")
-        .into_inner();
-    let r2 = catalog
-        .entitlement
-        .publish_release(publish())
-        .await
-        .expect("retry, not ALREADY_EXISTS")
-        .into_inner();
-    assert_eq!(r1, r2);
-    shop.env.shutdown().await;
-}
-crate::on_both_backends!(adds_and_imports_retried_with_one_request_id_happen_once);

@@ -12,4 +12,5 @@ mod events;
 mod harness;
 mod invitations;
 mod platform;
+mod retries;
 mod teams;

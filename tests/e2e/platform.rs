@@ -146,6 +146,7 @@ async fn oversized_requests_are_refused_fast_while_others_keep_answering(backend
         parent: team.clone(),
         account: "accounts/x".into(),
         products: (0..400_000).map(selection).collect(),
+        ..Default::default()
     };
     let started = std::time::Instant::now();
     let mut refusals = Vec::new();

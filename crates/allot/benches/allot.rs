@@ -199,6 +199,7 @@ async fn assign_one(
                 product: format!("products/{product}"),
                 items: vec![],
             }],
+            ..Default::default()
         })
         .await
         .map(|r| {

@@ -1285,6 +1285,7 @@ async fn assign_cmd(
                             items: items.clone(),
                         })
                         .collect(),
+                    ..Default::default()
                 })
                 .await
         }
@@ -1295,6 +1296,7 @@ async fn assign_cmd(
                     product: product_name(product),
                     items: items.clone(),
                     accounts: accounts.clone(),
+                    ..Default::default()
                 })
                 .await
         }

@@ -62,7 +62,7 @@ pub struct NewContract {
 }
 
 /// What happened to one requested seat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Assigned,
     AlreadyAssigned,
@@ -136,7 +136,7 @@ pub struct UsageRow {
 }
 
 pub struct Entitlements {
-    db: Db,
+    pub(crate) db: Db,
     outbox: Outbox,
     clock: SharedClock,
     team: TeamClient,
@@ -1366,10 +1366,17 @@ impl Entitlements {
         team: &TeamId,
         requests: Vec<SeatRequest>,
         how: &str,
+        key: Option<&RequestKey>,
     ) -> Result<Vec<AssignResult>> {
+        if let Some((_, first)) = self.replayed_batch(ctx, team, key).await? {
+            return Ok(first);
+        }
         // One request answers with its error; a batch reports per person.
         let each = requests.len() != 1;
-        let (tx, results, events) = self.assign_open(ctx, team, requests, how, each).await?;
+        let (mut tx, results, events) = self.assign_open(ctx, team, requests, how, each).await?;
+        // Two first tries racing with one id: the second rolls back here.
+        let answer = crate::answers::record(None, &results);
+        idempotency::remember_if(tx.conn(), key, &answer, self.meta(ctx).now_micros).await?;
         self.commit(tx, &events).await?;
         Ok(results)
     }
@@ -1494,6 +1501,7 @@ impl Entitlements {
         team: &TeamId,
         account: &AccountId,
         selections: Vec<(ProductId, Vec<String>)>,
+        key: Option<&RequestKey>,
     ) -> Result<Vec<AssignResult>> {
         let requests = selections
             .into_iter()
@@ -1503,7 +1511,7 @@ impl Entitlements {
                 items,
             })
             .collect();
-        self.assign_batch(ctx, team, requests, "by user").await
+        self.assign_batch(ctx, team, requests, "by user", key).await
     }
 
     /// R-SEAT-3 by product: several people for one product.
@@ -1514,6 +1522,7 @@ impl Entitlements {
         product: &ProductId,
         items: Vec<String>,
         accounts: Vec<AccountId>,
+        key: Option<&RequestKey>,
     ) -> Result<Vec<AssignResult>> {
         let requests = accounts
             .into_iter()
@@ -1523,7 +1532,8 @@ impl Entitlements {
                 items: items.clone(),
             })
             .collect();
-        self.assign_batch(ctx, team, requests, "by product").await
+        self.assign_batch(ctx, team, requests, "by product", key)
+            .await
     }
 
     /// The members of a team's group, from the team service.
@@ -1620,9 +1630,22 @@ impl Entitlements {
         group: &str,
         product_id: &ProductId,
         items: Vec<String>,
+        key: Option<&RequestKey>,
     ) -> Result<(GroupAssignmentRow, Vec<AssignResult>)> {
         let standing = self.standing(&ctx.caller, team).await?;
         authorize(&ctx.caller, Action::ManageSeats { standing })?;
+        if let Some((Some(ga), first)) = self.replayed_batch(ctx, team, key).await? {
+            let mut conn = self.db.conn().await?;
+            let row = store::get_group_assignment(&mut conn, team, &ga)
+                .await?
+                .ok_or_else(|| {
+                    EntitlementError::not_found(
+                        "group assignment",
+                        format!("{}/groupAssignments/{ga}", team.name()),
+                    )
+                })?;
+            return Ok((row, first));
+        }
         let people = self.group_members(team, group).await?;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
@@ -1670,6 +1693,8 @@ impl Entitlements {
             .seat_group(&mut tx, &meta, &ga, &product, &people)
             .await?;
         events.extend(evs);
+        let answer = crate::answers::record(Some(&ga.id), &results);
+        idempotency::remember_if(tx.conn(), key, &answer, meta.now_micros).await?;
         self.commit(tx, &events).await?;
         Ok((ga, results))
     }

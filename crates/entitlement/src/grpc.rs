@@ -5,15 +5,14 @@ use std::sync::Arc;
 
 use allot_platform::auth::caller;
 use allot_platform::error::FieldViolation;
-use allot_platform::idempotency::RequestKey;
 use allot_platform::ids::{AccountId, ContractId, ProductId, SubscriptionId, TeamId, parse_nested};
 use allot_platform::mask::update_paths;
 use allot_platform::outbox::WatchParams;
+use allot_platform::request_key;
 use allot_platform::server::request_id;
 use allot_proto::common as cpb;
 use allot_proto::entitlement as pb;
 use allot_proto::entitlement::entitlement_service_server::EntitlementService as Service;
-use prost::Message as _;
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
@@ -191,13 +190,7 @@ impl Service for EntitlementGrpc {
     async fn publish_release(&self, req: Request<pb::PublishReleaseRequest>) -> R<pb::Release> {
         let ctx = ctx(&req)?;
         let r = req.into_inner();
-        let body = pb::PublishReleaseRequest {
-            request_id: String::new(),
-            ..r.clone()
-        }
-        .encode_to_vec();
-        let key = RequestKey::parse(&ctx.caller.name(), "PublishRelease", &r.request_id, &body)
-            .map_err(invalid)?;
+        let key = request_key!(ctx.caller, "PublishRelease", r).map_err(invalid)?;
         let product = product_ref("parent", &r.parent)?;
         let release = required("release", r.release)?;
         let version =
@@ -451,18 +444,7 @@ impl Service for EntitlementGrpc {
     ) -> R<pb::Subscription> {
         let ctx = ctx(&req)?;
         let r = req.into_inner();
-        let body = pb::CreateSubscriptionRequest {
-            request_id: String::new(),
-            ..r.clone()
-        }
-        .encode_to_vec();
-        let key = RequestKey::parse(
-            &ctx.caller.name(),
-            "CreateSubscription",
-            &r.request_id,
-            &body,
-        )
-        .map_err(invalid)?;
+        let key = request_key!(ctx.caller, "CreateSubscription", r).map_err(invalid)?;
         let contract = ContractId::parse("parent", &r.parent).map_err(invalid)?;
         let s = required("subscription", r.subscription)?;
         let product = product_ref("subscription.product", &s.product)?;
@@ -516,13 +498,7 @@ impl Service for EntitlementGrpc {
         let r = req.get_ref();
         let id = SubscriptionId::parse("subscription", &r.subscription).map_err(invalid)?;
         let seats = parse_seats("seats", r.seats).map_err(invalid)?;
-        let body = pb::AddSeatsRequest {
-            request_id: String::new(),
-            ..r.clone()
-        }
-        .encode_to_vec();
-        let key = RequestKey::parse(&ctx.caller.name(), "AddSeats", &r.request_id, &body)
-            .map_err(invalid)?;
+        let key = request_key!(ctx.caller, "AddSeats", *r).map_err(invalid)?;
         let (s, c) = self.app.add_seats(&ctx, &id, seats, key.as_ref()).await?;
         Ok(Response::new(convert::subscription(&s, &c)))
     }
@@ -596,9 +572,10 @@ impl Service for EntitlementGrpc {
             }
             selections.push((p, s.items.clone()));
         }
+        let key = request_key!(ctx.caller, "AssignProducts", r).map_err(invalid)?;
         let results = self
             .app
-            .assign_products(&ctx, &team, &account, selections)
+            .assign_products(&ctx, &team, &account, selections, key.as_ref())
             .await?;
         Ok(Response::new(pb::AssignResponse {
             results: results.iter().map(|r| r.to_pb()).collect(),
@@ -627,9 +604,10 @@ impl Service for EntitlementGrpc {
                 accounts.push(a);
             }
         }
+        let key = request_key!(ctx.caller, "AssignUsers", r).map_err(invalid)?;
         let results = self
             .app
-            .assign_users(&ctx, &team, &product, r.items, accounts)
+            .assign_users(&ctx, &team, &product, r.items, accounts, key.as_ref())
             .await?;
         Ok(Response::new(pb::AssignResponse {
             results: results.iter().map(|r| r.to_pb()).collect(),
@@ -643,6 +621,7 @@ impl Service for EntitlementGrpc {
         let ctx = ctx(&req)?;
         let r = req.into_inner();
         let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
+        let key = request_key!(ctx.caller, "CreateGroupAssignment", r).map_err(invalid)?;
         let ga = required("group_assignment", r.group_assignment)?;
         let (group_team, group) = in_team("group_assignment.group", &ga.group, "groups")?;
         if group_team != team {
@@ -654,7 +633,7 @@ impl Service for EntitlementGrpc {
         let product = product_ref("group_assignment.product", &ga.product)?;
         let (row, results) = self
             .app
-            .create_group_assignment(&ctx, &team, &group, &product, ga.items)
+            .create_group_assignment(&ctx, &team, &group, &product, ga.items, key.as_ref())
             .await?;
         Ok(Response::new(pb::GroupAssignmentResponse {
             group_assignment: Some(convert::group_assignment(&row)),
@@ -856,18 +835,7 @@ impl Service for EntitlementGrpc {
         let mut ctx = ctx(&req)?;
         let r = req.into_inner();
         ctx.caller = ctx.caller.on_behalf_of("on_behalf_of", &r.on_behalf_of)?;
-        let body = pb::ImportAssignmentsRequest {
-            request_id: String::new(),
-            ..r.clone()
-        }
-        .encode_to_vec();
-        let key = RequestKey::parse(
-            &ctx.caller.name(),
-            "ImportAssignments",
-            &r.request_id,
-            &body,
-        )
-        .map_err(invalid)?;
+        let key = request_key!(ctx.caller, "ImportAssignments", r).map_err(invalid)?;
         let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
         let op = self
             .app

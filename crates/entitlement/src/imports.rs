@@ -442,6 +442,8 @@ impl Entitlements {
                     guest: false,
                     // R-MAIL-1: invitations name the admin who imports.
                     on_behalf_of: ctx.caller.account().map(|a| a.name()).unwrap_or_default(),
+                    // A resumed batch finds these people members already.
+                    request_id: String::new(),
                 }))
                 .await
                 .map_err(EntitlementError::team)?

@@ -1,6 +1,7 @@
 //! The entitlement service: catalog, contracts, subscriptions, seat pools,
 //! assignments, the entitlement check and usage.
 
+mod answers;
 pub mod app;
 pub mod consumer;
 mod convert;

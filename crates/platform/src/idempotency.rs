@@ -62,6 +62,24 @@ impl RequestKey {
     }
 }
 
+/// The [`RequestKey`] of a protobuf request with a `request_id` field:
+/// `request_key!(caller, "Method", request)` fingerprints the request with
+/// its id cleared and answers `Result<Option<RequestKey>, FieldViolation>`.
+#[macro_export]
+macro_rules! request_key {
+    ($caller:expr, $method:literal, $request:expr) => {{
+        let request = &$request;
+        let mut body = request.clone();
+        body.request_id = ::std::string::String::new();
+        $crate::idempotency::RequestKey::parse(
+            &$caller.name(),
+            $method,
+            &request.request_id,
+            &::prost::Message::encode_to_vec(&body),
+        )
+    }};
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -41,7 +41,7 @@ pub enum Who {
 }
 
 /// What adding one person did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AddOutcome {
     Invited,
     Added,
@@ -581,6 +581,7 @@ impl Teams {
         entries: Vec<crate::domain::ListedAddress>,
         role: Role,
         guest: bool,
+        key: Option<&RequestKey>,
     ) -> Result<Vec<ListOutcome>> {
         let action = if guest && role == Role::User {
             TeamAction::AddGuest
@@ -595,7 +596,13 @@ impl Teams {
                 "at most 1000 addresses per call",
             ));
         }
-        let (tx, outcomes, events) = self.add_listed(ctx, &team, entries, role, guest).await?;
+        if let Some(first) = self.replayed_list(ctx, &team.id, key, &entries).await? {
+            return Ok(first);
+        }
+        let (mut tx, outcomes, events) = self.add_listed(ctx, &team, entries, role, guest).await?;
+        // Two first tries racing with one id: the second rolls back here.
+        let answer = crate::answers::record(&outcomes);
+        idempotency::remember_if(tx.conn(), key, &answer, self.meta(ctx).now_micros).await?;
         self.outbox.commit(tx, &events).await?;
         Ok(outcomes)
     }

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use allot_platform::auth::caller;
 use allot_platform::error::FieldViolation;
-use allot_platform::idempotency::RequestKey;
 use allot_platform::ids::{AccountId, GroupId, TeamId, parse_nested};
 use allot_platform::mask::update_paths;
 use allot_platform::outbox::WatchParams;
+use allot_platform::request_key;
 use allot_platform::server::request_id;
 use allot_proto::team as pb;
 use allot_proto::team::team_service_server::TeamService;
@@ -36,23 +36,6 @@ fn ctx<T>(req: &Request<T>) -> Result<Ctx, Status> {
         caller: (*caller(req)?).clone(),
         request_id: request_id(req),
     })
-}
-
-/// AIP-155: the idempotency key of a create, from its `request_id` and
-/// the rest of the request (`body`, with the id cleared).
-fn request_key<M: prost::Message>(
-    ctx: &Ctx,
-    method: &'static str,
-    request_id: &str,
-    body: &M,
-) -> Result<Option<RequestKey>, Status> {
-    RequestKey::parse(
-        &ctx.caller.name(),
-        method,
-        request_id,
-        &body.encode_to_vec(),
-    )
-    .map_err(invalid)
 }
 
 fn invalid(v: FieldViolation) -> Status {
@@ -129,15 +112,7 @@ impl TeamService for TeamGrpc {
     async fn create_team(&self, req: Request<pb::CreateTeamRequest>) -> R<pb::Team> {
         let ctx = ctx(&req)?;
         let r = req.into_inner();
-        let key = request_key(
-            &ctx,
-            "CreateTeam",
-            &r.request_id,
-            &pb::CreateTeamRequest {
-                request_id: String::new(),
-                ..r.clone()
-            },
-        )?;
+        let key = request_key!(ctx.caller, "CreateTeam", r).map_err(invalid)?;
         let team = r
             .team
             .ok_or_else(|| invalid(FieldViolation::new("team", "is required")))?;
@@ -282,15 +257,7 @@ impl TeamService for TeamGrpc {
     async fn create_group(&self, req: Request<pb::CreateGroupRequest>) -> R<pb::Group> {
         let ctx = ctx(&req)?;
         let r = req.into_inner();
-        let key = request_key(
-            &ctx,
-            "CreateGroup",
-            &r.request_id,
-            &pb::CreateGroupRequest {
-                request_id: String::new(),
-                ..r.clone()
-            },
-        )?;
+        let key = request_key!(ctx.caller, "CreateGroup", r).map_err(invalid)?;
         let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
         let group = r
             .group
@@ -394,15 +361,7 @@ impl TeamService for TeamGrpc {
     async fn add_member(&self, req: Request<pb::AddMemberRequest>) -> R<pb::Member> {
         let ctx = ctx(&req)?;
         let r = req.into_inner();
-        let key = request_key(
-            &ctx,
-            "AddMember",
-            &r.request_id,
-            &pb::AddMemberRequest {
-                request_id: String::new(),
-                ..r.clone()
-            },
-        )?;
+        let key = request_key!(ctx.caller, "AddMember", r).map_err(invalid)?;
         let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
         let who = match r.who {
             Some(pb::add_member_request::Who::Person(p)) => Who::Person(
@@ -438,6 +397,7 @@ impl TeamService for TeamGrpc {
         let mut ctx = ctx(&req)?;
         let r = req.into_inner();
         ctx.caller = ctx.caller.on_behalf_of("on_behalf_of", &r.on_behalf_of)?;
+        let key = request_key!(ctx.caller, "AddMembers", r).map_err(invalid)?;
         let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
         let entries = parse_address_list(&r.addresses);
         if entries.is_empty() {
@@ -449,7 +409,7 @@ impl TeamService for TeamGrpc {
         let role = role_field("role", r.role)?;
         let outcomes = self
             .app
-            .add_members(&ctx, &team, entries, role, r.guest)
+            .add_members(&ctx, &team, entries, role, r.guest, key.as_ref())
             .await?;
         let results = outcomes
             .into_iter()
@@ -537,15 +497,7 @@ impl TeamService for TeamGrpc {
     ) -> R<allot_proto::common::Operation> {
         let ctx = ctx(&req)?;
         let r = req.into_inner();
-        let key = request_key(
-            &ctx,
-            "ImportMembers",
-            &r.request_id,
-            &pb::ImportMembersRequest {
-                request_id: String::new(),
-                ..r.clone()
-            },
-        )?;
+        let key = request_key!(ctx.caller, "ImportMembers", r).map_err(invalid)?;
         let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
         let max = self.app.import_max_rows;
         let op = self

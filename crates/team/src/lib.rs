@@ -1,6 +1,7 @@
 //! The team service: teams, memberships, roles, groups, and per-team
 //! authorization.
 
+mod answers;
 pub mod app;
 pub mod consumer;
 mod convert;
