@@ -646,3 +646,100 @@ async fn r_evt_1_watch_streams_per_caller_are_capped(backend: Backend) {
     env.shutdown().await;
 }
 crate::on_both_backends!(r_evt_1_watch_streams_per_caller_are_capped);
+
+/// R-EVT-1: an event a consumer parked is where an operator can see it
+/// (`allot parked list`) and retry it (`allot parked retry`): the running
+/// service handles it within seconds, here by sending the import email it
+/// owed, and the event leaves the list.
+async fn r_evt_1_an_operator_lists_and_retries_parked_events(backend: Backend) {
+    use allot_proto::common as cpb;
+    use prost::Message as _;
+    let env = Env::in_process(backend).await;
+    let url = env.config.database_url_for("notification");
+    let db = allot_platform::Db::connect(&url, 1).await.expect("db");
+    let creator = unique_email("parked.creator");
+    let owed = tpb::Event {
+        context: Some(cpb::EventContext {
+            id: "parked-import-1".into(),
+            ..Default::default()
+        }),
+        payload: Some(tpb::event::Payload::OperationFinished(
+            tpb::OperationFinished {
+                operation: Some(cpb::Operation {
+                    name: "operations/parked-1".into(),
+                    done: true,
+                    ..Default::default()
+                }),
+                summary: "3 added".into(),
+                creator_email: creator.clone(),
+                team_display_name: "Parked Team".into(),
+            },
+        )),
+    };
+    {
+        let mut conn = db.conn().await.expect("conn");
+        sqlx::query(
+            "INSERT INTO parked_events (consumer, event_id, cursor, reason, payload, park_time) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(allot_notification::consumer::TEAM_CONSUMER)
+        .bind("parked-import-1")
+        .bind("0")
+        .bind("template store was unreadable")
+        .bind(owed.encode_to_vec())
+        .bind(0_i64)
+        .execute(&mut *conn)
+        .await
+        .expect("park");
+    }
+    let allot = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_allot"))
+            .arg("parked")
+            .args(args)
+            .env("ALLOT_DATABASES__NOTIFICATION", &url)
+            .env("ALLOT_DATA_DIR", &env.config.data_dir)
+            .output()
+            .expect("run allot parked");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (ok, out, err) = allot(&["list", "--service", "notification"]);
+    assert!(ok, "{err}");
+    let row = out
+        .lines()
+        .find(|l| l.contains("parked-import-1"))
+        .unwrap_or_else(|| panic!("listed: {out}"));
+    assert!(
+        row.contains("notification.team-events") && row.contains("template store was unreadable"),
+        "{row}"
+    );
+
+    let (ok, _, err) = allot(&["retry", "--service", "notification", "no-such-event"]);
+    assert!(!ok, "an unknown event is refused");
+    assert!(err.contains("no parked event matches"), "{err}");
+    let (ok, _, err) = allot(&["retry", "--service", "notification"]);
+    assert!(!ok, "naming nothing retries nothing");
+    assert!(err.contains("<EVENT_IDS>"), "{err}");
+
+    let (ok, out, err) = allot(&["retry", "--service", "notification", "parked-import-1"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("asked for 1"), "{out}");
+    let mail = env.mail_to(&creator, 1).await;
+    assert_eq!(mail.len(), 1, "the owed email went out");
+    eventually("the handled event leaves the list", || async {
+        allot_platform::parked::list(&db, None)
+            .await
+            .expect("list")
+            .is_empty()
+    })
+    .await;
+    let (ok, out, err) = allot(&["list", "--service", "notification"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("no parked events"), "{out}");
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_evt_1_an_operator_lists_and_retries_parked_events);

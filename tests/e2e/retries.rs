@@ -412,10 +412,7 @@ async fn batches_retried_with_one_request_id_answer_the_first_results(backend: B
         .expect("retry, not ALREADY_EXISTS")
         .into_inner();
     assert_eq!(g1.group_assignment, g2.group_assignment);
-    assert_eq!(
-        outcomes(&g2.results),
-        vec![(cy.account.clone(), assigned)]
-    );
+    assert_eq!(outcomes(&g2.results), vec![(cy.account.clone(), assigned)]);
     assert_eq!(pool(&owner, &team, "cam").await.assigned, 3);
 
     let email = crate::harness::unique_email("list.once");

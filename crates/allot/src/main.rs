@@ -12,6 +12,8 @@ use allot_platform::server::shutdown_signal;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod parked;
+
 #[derive(Parser)]
 #[command(
     name = "allot",
@@ -47,6 +49,15 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:50051")]
         url: String,
     },
+    /// Events a service's consumer could not handle: list them, or have
+    /// the running service handle them again once the cause is fixed.
+    Parked {
+        /// Where `allot dev` keeps its databases (default ./data).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        action: parked::Action,
+    },
     /// Writes a new token signing key and invitation key for `allot serve
     /// identity`.
     Keygen {
@@ -72,6 +83,12 @@ async fn run_cli(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Keygen { dir } => keygen(&dir),
         Command::Health { url } => health(&url).await,
+        Command::Parked { data_dir, action } => {
+            if let Some(d) = data_dir {
+                config.data_dir = d;
+            }
+            parked::run(&config, action).await
+        }
         Command::Dev { listen, data_dir } => {
             if let Some(l) = listen {
                 config.listen = l;

@@ -153,6 +153,10 @@ pub struct Consumer<S, H> {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
+/// How often a running consumer looks for parked events an operator asked
+/// to retry (`allot parked retry`).
+pub const PARKED_POLL: Duration = Duration::from_secs(2);
+
 impl<S, H> Consumer<S, H>
 where
     S: Source,
@@ -166,7 +170,7 @@ where
     async fn run(self, stop: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
         let mut failures: u32 = 0;
-        if let Err(e) = self.retry_parked().await {
+        if let Err(e) = self.retry_parked(false).await {
             tracing::warn!(consumer = self.name, error = %e, "could not retry parked events");
         }
         loop {
@@ -247,10 +251,18 @@ where
             () = stop.cancelled() => return Ok(()),
             s = self.source.open(Some(cursor), self.event_types) => s?,
         };
+        let mut parked_poll = tokio::time::interval(PARKED_POLL);
+        parked_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let item = tokio::select! {
                 () = stop.cancelled() => return Ok(()),
                 item = stream.next() => item,
+                _ = parked_poll.tick() => {
+                    if let Err(e) = self.retry_parked(true).await {
+                        tracing::warn!(consumer = self.name, error = %e, "could not retry parked events");
+                    }
+                    continue;
+                }
             };
             match item {
                 None => return Err(Status::unavailable("event stream ended")),
@@ -341,7 +353,7 @@ where
         sqlx::query(
             "INSERT INTO parked_events (consumer, event_id, cursor, reason, payload, park_time) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (consumer, event_id) DO UPDATE \
-             SET reason = excluded.reason, park_time = excluded.park_time",
+             SET reason = excluded.reason, park_time = excluded.park_time, retry_time = NULL",
         )
         .bind(self.name)
         .bind(id)
@@ -354,17 +366,18 @@ where
         Ok(())
     }
 
-    /// Handles each parked event once more, in the order they were parked:
-    /// those that now succeed leave the table, the others stay with their
-    /// new reason.
-    async fn retry_parked(&self) -> Result<(), HandleError> {
+    /// Handles parked events once more (all of them, or only those an
+    /// operator asked to retry), in the order they were parked: those that
+    /// now succeed leave the table, the others stay with their new reason.
+    async fn retry_parked(&self, only_requested: bool) -> Result<(), HandleError> {
         let parked: Vec<(String, String, Vec<u8>)> = {
             let mut conn = self.outbox.db().conn().await?;
             sqlx::query_as(
                 "SELECT event_id, cursor, payload FROM parked_events WHERE consumer = $1 \
-                 ORDER BY park_time, event_id",
+                 AND ($2 = 0 OR retry_time IS NOT NULL) ORDER BY park_time, event_id",
             )
             .bind(self.name)
+            .bind(i64::from(only_requested))
             .fetch_all(&mut *conn)
             .await?
         };
@@ -527,6 +540,112 @@ mod tests {
                 .await
                 .expect("parked");
         assert_eq!(parked, vec![("e1".to_owned(), "1 is odd".to_owned())]);
+    }
+
+    /// Fails permanently until `fixed` is set (an operator fixed the cause).
+    struct UntilFixed(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+    impl Handler<prost_types::Timestamp> for UntilFixed {
+        async fn handle(
+            &self,
+            tx: &mut WriteTx,
+            event: &prost_types::Timestamp,
+        ) -> Result<Vec<NewEvent>, HandleError> {
+            if !self.0.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(HandleError::Permanent("not yet".into()));
+            }
+            save_cursor(tx.conn(), &format!("wrote-{}", event.seconds), "x", 0).await?;
+            Ok(Vec::new())
+        }
+    }
+
+    async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !done().await {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn r_evt_1_an_operator_sees_and_retries_a_parked_event() {
+        let dir = tempfile::tempdir().expect("dir");
+        let outbox = outbox(&dir).await;
+        let event = prost_types::Timestamp {
+            seconds: 7,
+            nanos: 0,
+        };
+        let fixed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = CancellationToken::new();
+        let task = Consumer {
+            name: "test",
+            source: Scripted(vec![("e7".into(), event)]),
+            event_types: &[],
+            handler: UntilFixed(fixed.clone()),
+            outbox: outbox.clone(),
+            clock: SystemClock::shared(),
+        }
+        .spawn(stop.clone());
+        let db = outbox.db().clone();
+        wait_for("the event is parked", async || {
+            !crate::parked::list(&db, None)
+                .await
+                .expect("list")
+                .is_empty()
+        })
+        .await;
+        let parked = crate::parked::list(&db, Some("test")).await.expect("list");
+        assert_eq!(
+            parked
+                .iter()
+                .map(|p| (p.event_id.as_str(), p.reason.as_str(), p.retry_time))
+                .collect::<Vec<_>>(),
+            vec![("e7", "not yet", None)]
+        );
+        assert!(
+            crate::parked::list(&db, Some("other"))
+                .await
+                .expect("list")
+                .is_empty(),
+            "listed per consumer"
+        );
+
+        // Asked again before the cause is fixed: it stays, the request is
+        // spent, the reason is fresh.
+        let all = crate::parked::Selection::default();
+        let selected = crate::parked::request_retry(&db, &all, time::OffsetDateTime::now_utc())
+            .await
+            .expect("retry");
+        assert_eq!(selected, 1);
+        wait_for("the failed retry is recorded", async || {
+            crate::parked::list(&db, None).await.expect("list")[0]
+                .retry_time
+                .is_none()
+        })
+        .await;
+        assert_eq!(cursor_of(&outbox, "wrote-7").await, None);
+
+        fixed.store(true, std::sync::atomic::Ordering::SeqCst);
+        let one = crate::parked::Selection {
+            consumer: Some("test".into()),
+            event_ids: vec!["e7".into()],
+        };
+        crate::parked::request_retry(&db, &one, time::OffsetDateTime::now_utc())
+            .await
+            .expect("retry");
+        wait_for("the retried event leaves the table", async || {
+            crate::parked::list(&db, None)
+                .await
+                .expect("list")
+                .is_empty()
+        })
+        .await;
+        assert!(
+            cursor_of(&outbox, "wrote-7").await.is_some(),
+            "the handler's writes committed"
+        );
+        stop.cancel();
+        task.await.expect("consumer ends");
     }
 
     #[tokio::test]

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod mask;
 pub mod outbox;
 pub mod paging;
+pub mod parked;
 pub mod relay;
 pub mod server;
 pub mod telemetry;
