@@ -13,21 +13,8 @@ use rand::{Rng, SeedableRng};
 use tokio_stream::StreamExt;
 
 use crate::entitlement::Shop;
-use crate::harness::{Clients, Env, unique_email};
+use crate::harness::{Clients, Env, eventually, unique_email};
 use crate::invitations::invite;
-
-/// Polls `f` until it holds, for up to 60 seconds.
-async fn eventually<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !f().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn create_group(
     c: &mut Clients,

@@ -1170,29 +1170,20 @@ crate::on_both_backends!(r_team_3_an_owner_who_administers_no_team_is_told_what_
 /// invited into another team and then added here has no invitation of this
 /// team: the resend is refused, and the other team's link keeps working.
 async fn r_inv_7_admins_resend_only_their_own_teams_invitations(backend: Backend) {
-    let Fixture { env, team, p, .. } = fixture(backend).await;
-    // Vic is invited into the bootstrap team, and added to Design as he is.
+    let Fixture { env, p, .. } = fixture(backend).await;
+    // Vic is invited into the bootstrap team, which P does not administer.
     let vic = env.person("Vic").await;
-    add_account(
-        &mut p.clients.clone(),
-        &team.name,
-        &vic.account,
-        tpb::Role::User,
-        false,
-    )
-    .await
-    .expect("add vic");
+    let bootstrap = env.first_team().await.name;
     let err = p
         .clients
         .clone()
         .team
         .resend_invitation(tpb::ResendInvitationRequest {
-            name: member_name(&team.name, &vic.account),
+            name: member_name(&bootstrap, &vic.account),
         })
         .await
-        .expect_err("the bootstrap team's invitation is not Design's to resend");
-    assert_eq!(err.code(), Code::FailedPrecondition, "{}", err.message());
-    assert_eq!(precondition_type(&err), "NO_PENDING_INVITATION");
+        .expect_err("the bootstrap team's invitation is not P's to resend");
+    assert_eq!(err.code(), Code::PermissionDenied, "{}", err.message());
     // The other team's invitation was not voided: its link still works.
     let mail = env.mail_to(&vic.email, 1).await;
     let token = crate::harness::accept_token(&mail[0]);
@@ -1204,6 +1195,65 @@ async fn r_inv_7_admins_resend_only_their_own_teams_invitations(backend: Backend
     env.shutdown().await;
 }
 crate::on_both_backends!(r_inv_7_admins_resend_only_their_own_teams_invitations);
+
+/// R-INV-1: an admin who adds an existing account by its id invites it,
+/// as by email: INVITED with an expiry and an invitation email for that
+/// team, a member once the person accepts. A platform's service account
+/// provisions directly (it acts for the organisation, not as one admin).
+async fn r_inv_1_an_admin_adding_an_account_by_id_invites_it(backend: Backend) {
+    let Fixture {
+        env, team, p, u, ..
+    } = fixture(backend).await;
+    let member = |by: &Clients, team: &str, account: &str| {
+        let (mut by, name) = (by.clone(), member_name(team, account));
+        async move {
+            by.team
+                .get_member(tpb::GetMemberRequest { name })
+                .await
+                .expect("member")
+                .into_inner()
+        }
+    };
+    let m = member(&p.clients, &team.name, &u.account).await;
+    assert_eq!(m.state, tpb::MemberState::Invited as i32);
+    assert!(m.invitation_expire_time.is_some(), "with its expiry");
+    let mails = env.mail_to(&u.email, 2).await;
+    let design = mails
+        .iter()
+        .find(|m| m.decoded().contains("Design"))
+        .expect("an invitation into Design");
+    env.clients_with(None)
+        .identity
+        .accept_invitation(allot_proto::identity::AcceptInvitationRequest {
+            token: crate::harness::accept_token(design),
+        })
+        .await
+        .expect("U accepts");
+    crate::harness::eventually("U is a member of Design", || async {
+        member(&p.clients, &team.name, &u.account).await.state == tpb::MemberState::Active as i32
+    })
+    .await;
+
+    let platform = env.service_account(&["guests"]).await;
+    let ops = team_for(&env, &p, "Ops").await;
+    let added = add_account(
+        &mut platform.clone(),
+        &ops.name,
+        &u.account,
+        tpb::Role::User,
+        true,
+    )
+    .await
+    .expect("the platform adds a guest");
+    assert_eq!(
+        added.state,
+        tpb::MemberState::Active as i32,
+        "no invitation"
+    );
+    assert!(added.invitation.is_empty(), "{added:?}");
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_1_an_admin_adding_an_account_by_id_invites_it);
 
 /// R-INV-1: an outsider admin who adds an existing, active person by email
 /// learns nothing: the answer holds what they typed and INVITED, exactly as

@@ -475,6 +475,14 @@ impl Teams {
             .collect()
     }
 
+    async fn invite_one(&self, ctx: &Ctx, team: &Team, person: &NewPerson) -> Result<Person> {
+        self.invite(ctx, team, &[person])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| TeamError::Internal("identity returned no result".into()))
+    }
+
     async fn invite_new(
         &self,
         ctx: &Ctx,
@@ -542,13 +550,20 @@ impl Teams {
         let team = self.check(&ctx.caller, team_id, action).await?;
         check_role_change(team.plan, &team.id.name(), None, role, guest)?;
         let person = match &who {
-            Who::Person(p) => self
-                .invite(ctx, &team, &[p])
-                .await?
-                .into_iter()
-                .next()
-                .ok_or_else(|| TeamError::Internal("identity returned no result".into()))?,
-            Who::Account(a) => self.fetch_person(a).await?,
+            Who::Person(p) => self.invite_one(ctx, &team, p).await?,
+            Who::Account(a) => {
+                let person = self.fetch_person(a).await?;
+                if crate::domain::adding_an_account_invites(&ctx.caller) {
+                    let invitee = NewPerson {
+                        given_name: person.given_name,
+                        family_name: person.family_name,
+                        email: person.email,
+                    };
+                    self.invite_one(ctx, &team, &invitee).await?
+                } else {
+                    person
+                }
+            }
         };
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;

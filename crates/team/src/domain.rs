@@ -309,6 +309,14 @@ pub fn may_create_team(caller: &Caller, administers_a_team: bool) -> Result<(), 
     ))
 }
 
+/// R-INV-1: a person who adds an existing account to a team (by its id)
+/// invites it, exactly as by email: the account is a member once its owner
+/// accepts. Platforms (service accounts, Allot's own services) provision
+/// people directly: they act for the organisation, not as one admin.
+pub fn adding_an_account_invites(caller: &Caller) -> bool {
+    caller.account().is_some() && !caller.is_internal()
+}
+
 /// R-TEAM-3: a new contract goes to the newest team its owner administers;
 /// an owner whose first team exists but who administers no team any more
 /// has nowhere to receive it until an admin role is given back.
