@@ -30,11 +30,17 @@ pub struct EntitlementGrpc {
     app: Arc<Entitlements>,
     /// Most rows one CSV import takes.
     max_rows: usize,
+    /// Open WatchOperation streams per caller.
+    operation_watchers: allot_platform::streams::StreamSlots,
 }
 
 impl EntitlementGrpc {
     pub fn new(app: Arc<Entitlements>, max_rows: usize) -> EntitlementGrpc {
-        EntitlementGrpc { app, max_rows }
+        EntitlementGrpc {
+            app,
+            max_rows,
+            operation_watchers: allot_platform::jobs::operation_watchers(),
+        }
     }
 
     /// The usage report a request asks for (R-USE-2).
@@ -883,19 +889,18 @@ impl Service for EntitlementGrpc {
     ) -> R<BoxStream<cpb::Operation>> {
         let caller = (*caller(&req)?).clone();
         let name = req.into_inner().name;
-        let first = self.app.get_operation(&caller, &name).await?;
+        let holder = caller.name();
         let app = self.app.clone();
-        Ok(Response::new(allot_platform::jobs::follow(
-            first,
-            move || {
-                let (app, caller, name) = (app.clone(), caller.clone(), name.clone());
-                async move {
-                    app.get_operation(&caller, &name)
-                        .await
-                        .map_err(Status::from)
-                }
-            },
-        )))
+        let stream = allot_platform::jobs::watch(&self.operation_watchers, &holder, move || {
+            let (app, caller, name) = (app.clone(), caller.clone(), name.clone());
+            async move {
+                app.get_operation(&caller, &name)
+                    .await
+                    .map_err(Status::from)
+            }
+        })
+        .await?;
+        Ok(Response::new(stream))
     }
 
     /// R-USE-2 as a CSV file: one line per day and product.

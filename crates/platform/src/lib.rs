@@ -21,6 +21,7 @@ pub mod paging;
 pub mod parked;
 pub mod relay;
 pub mod server;
+pub mod streams;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

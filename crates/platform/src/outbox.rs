@@ -77,25 +77,6 @@ pub struct WatchParams {
 /// The most Watch streams one caller may hold open on one server.
 pub const MAX_WATCHES_PER_CALLER: usize = 16;
 
-/// One open Watch stream of a caller; closing the stream frees it.
-struct WatchSlot {
-    inner: Arc<Inner>,
-    holder: String,
-}
-
-impl Drop for WatchSlot {
-    fn drop(&mut self) {
-        if let Ok(mut open) = self.inner.watchers.lock()
-            && let Some(n) = open.get_mut(&self.holder)
-        {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                open.remove(&self.holder);
-            }
-        }
-    }
-}
-
 /// Formats a position as the opaque cursor clients pass back.
 pub fn cursor(position: i64) -> String {
     position.to_string()
@@ -194,7 +175,7 @@ struct Inner {
     /// Writers waiting to learn the position of their commit's last event.
     waiters: std::sync::Mutex<HashMap<String, oneshot::Sender<i64>>>,
     /// Open Watch streams per caller.
-    watchers: std::sync::Mutex<HashMap<String, usize>>,
+    watchers: crate::streams::StreamSlots,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -220,7 +201,11 @@ impl Outbox {
                 head,
                 closing: CancellationToken::new(),
                 waiters: std::sync::Mutex::new(HashMap::new()),
-                watchers: std::sync::Mutex::new(HashMap::new()),
+                watchers: crate::streams::StreamSlots::new(
+                    "Watch",
+                    "TOO_MANY_WATCHES",
+                    MAX_WATCHES_PER_CALLER,
+                ),
             }),
         }
     }
@@ -575,7 +560,7 @@ impl Outbox {
             None if params.start_at_now => stored_head,
             None => retained,
         };
-        let slot = self.take_watch_slot(&params.holder)?;
+        let slot = self.inner.watchers.take(&params.holder)?;
         let (tx, rx) = mpsc::channel(64);
         let this = self.clone();
         tokio::spawn(async move {
@@ -585,37 +570,6 @@ impl Outbox {
             }
         });
         Ok(ReceiverStream::new(rx))
-    }
-
-    /// Counts a new stream of `holder`; RESOURCE_EXHAUSTED with the figures
-    /// when they hold the most already.
-    fn take_watch_slot(&self, holder: &str) -> Result<WatchSlot, Status> {
-        let mut open = self
-            .inner
-            .watchers
-            .lock()
-            .map_err(|_| Status::internal("watch registry poisoned"))?;
-        let n = open.entry(holder.to_owned()).or_default();
-        if *n >= MAX_WATCHES_PER_CALLER {
-            return Err(crate::error::resource_exhausted(
-                "TOO_MANY_WATCHES",
-                format!(
-                    "{holder} already has {n} Watch streams open here, the most one caller may; close one or resume one from its cursor"
-                ),
-                &[
-                    ("open", i64::try_from(*n).unwrap_or(i64::MAX)),
-                    (
-                        "limit",
-                        i64::try_from(MAX_WATCHES_PER_CALLER).unwrap_or(i64::MAX),
-                    ),
-                ],
-            ));
-        }
-        *n += 1;
-        Ok(WatchSlot {
-            inner: self.inner.clone(),
-            holder: holder.to_owned(),
-        })
     }
 
     async fn stream_loop<R, F>(

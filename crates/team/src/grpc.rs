@@ -23,11 +23,16 @@ use crate::store::GuestFilter;
 #[derive(Debug, Clone)]
 pub struct TeamGrpc {
     app: Arc<Teams>,
+    /// Open WatchOperation streams per caller.
+    operation_watchers: allot_platform::streams::StreamSlots,
 }
 
 impl TeamGrpc {
     pub fn new(app: Arc<Teams>) -> TeamGrpc {
-        TeamGrpc { app }
+        TeamGrpc {
+            app,
+            operation_watchers: allot_platform::jobs::operation_watchers(),
+        }
     }
 }
 
@@ -543,19 +548,18 @@ impl TeamService for TeamGrpc {
     ) -> R<BoxStream<allot_proto::common::Operation>> {
         let caller = (*caller(&req)?).clone();
         let name = req.into_inner().name;
-        let first = self.app.get_operation(&caller, &name).await?;
+        let holder = caller.name();
         let app = self.app.clone();
-        Ok(Response::new(allot_platform::jobs::follow(
-            first,
-            move || {
-                let (app, caller, name) = (app.clone(), caller.clone(), name.clone());
-                async move {
-                    app.get_operation(&caller, &name)
-                        .await
-                        .map_err(Status::from)
-                }
-            },
-        )))
+        let stream = allot_platform::jobs::watch(&self.operation_watchers, &holder, move || {
+            let (app, caller, name) = (app.clone(), caller.clone(), name.clone());
+            async move {
+                app.get_operation(&caller, &name)
+                    .await
+                    .map_err(Status::from)
+            }
+        })
+        .await?;
+        Ok(Response::new(stream))
     }
 
     async fn export_members(
