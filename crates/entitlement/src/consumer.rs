@@ -11,8 +11,8 @@ use allot_platform::outbox::{ChangeMeta, NewEvent};
 use allot_proto::team as tpb;
 use allot_proto::team::event::Payload;
 
-use crate::app::Entitlements;
 use crate::error::EntitlementError;
+use crate::service::Entitlements;
 
 /// The durable name of this consumer's cursor.
 pub const CONSUMER: &str = "entitlement.team-events";

@@ -16,7 +16,6 @@ use allot_proto::entitlement::entitlement_service_server::EntitlementService as 
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
-use crate::app::{AssignmentQuery, Ctx, Entitlements, NewContract};
 use crate::convert;
 use crate::domain::{
     ActivationType, Billing, ContractPlan, Item, ItemKind, parse_display_name, parse_item_id,
@@ -24,6 +23,7 @@ use crate::domain::{
 };
 use crate::error::EntitlementError;
 use crate::projection::Answer;
+use crate::service::{AssignmentQuery, Ctx, Entitlements, NewContract};
 
 #[derive(Debug, Clone)]
 pub struct EntitlementGrpc {
@@ -50,7 +50,7 @@ impl EntitlementGrpc {
         parent: &str,
         start: Option<&cpb::Date>,
         end: Option<&cpb::Date>,
-    ) -> Result<(TeamId, Vec<crate::app::UsageRow>), Status> {
+    ) -> Result<(TeamId, Vec<crate::service::UsageRow>), Status> {
         let caller = caller(req)?;
         let team = TeamId::parse("parent", parent).map_err(invalid)?;
         let first = date_to_day("start_date", start)?;
@@ -199,15 +199,15 @@ impl Service for EntitlementGrpc {
         let key = request_key!(ctx.caller, "PublishRelease", r).map_err(invalid)?;
         let product = product_ref("parent", &r.parent)?;
         let release = required("release", r.release)?;
-        let version =
-            crate::releases::parse_version("release.version", &release.version).map_err(invalid)?;
-        let notes =
-            crate::releases::parse_notes("release.notes", &release.notes).map_err(invalid)?;
+        let version = crate::service::releases::parse_version("release.version", &release.version)
+            .map_err(invalid)?;
+        let notes = crate::service::releases::parse_notes("release.notes", &release.notes)
+            .map_err(invalid)?;
         let published = self
             .app
             .publish_release(&ctx, &product, version, notes, key.as_ref())
             .await?;
-        Ok(Response::new(crate::releases::to_pb(&published)))
+        Ok(Response::new(crate::service::releases::to_pb(&published)))
     }
 
     async fn get_product(&self, req: Request<pb::GetProductRequest>) -> R<pb::Product> {
@@ -334,7 +334,7 @@ impl Service for EntitlementGrpc {
             Some(d) => match date_to_day("contract.end_date", Some(d)) {
                 Ok(day) => {
                     let today = crate::domain::day_of(self.app.now_micros());
-                    if let Err(v) = crate::renewals::check_end_day(billing, day, today) {
+                    if let Err(v) = crate::service::renewals::check_end_day(billing, day, today) {
                         violations.push(v);
                     }
                     Some(day)

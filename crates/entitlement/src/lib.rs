@@ -1,21 +1,16 @@
 //! The entitlement service: catalog, contracts, subscriptions, seat pools,
 //! assignments, the entitlement check and usage.
 
-mod answers;
-pub mod app;
 pub mod consumer;
 mod convert;
 pub mod domain;
 pub mod error;
 pub mod grpc;
-pub mod imports;
 pub mod projection;
-mod releases;
-mod renewals;
 mod report;
+pub mod service;
 pub mod store;
 mod usage;
-mod waiting;
 
 use std::sync::Arc;
 
@@ -30,8 +25,8 @@ use sqlx::migrate::Migrator;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use app::Entitlements;
 pub use error::EntitlementError;
+pub use service::Entitlements;
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");

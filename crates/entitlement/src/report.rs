@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::app::UsageRow;
+use crate::service::UsageRow;
 
 /// Builds the report for days `first..=last`. `history` has the pool's
 /// figures on each day they changed, ordered by product and day; a day

@@ -12,9 +12,9 @@ use allot_proto::entitlement as pb;
 use sqlx::AnyConnection;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::Entitlements;
 use crate::domain::{Billing, Contract, day_of};
 use crate::error::EntitlementError;
+use crate::service::Entitlements;
 
 type Result<T> = std::result::Result<T, EntitlementError>;
 

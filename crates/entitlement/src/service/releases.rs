@@ -10,9 +10,9 @@ use allot_platform::ids::{AccountId, ProductId, TeamId};
 use allot_proto::entitlement as pb;
 use sqlx::AnyConnection;
 
-use crate::app::{Ctx, Entitlements};
 use crate::domain::{Action, authorize};
 use crate::error::EntitlementError;
+use crate::service::{Ctx, Entitlements};
 
 type Result<T> = std::result::Result<T, EntitlementError>;
 

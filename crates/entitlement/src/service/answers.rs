@@ -4,7 +4,7 @@
 use allot_platform::idempotency::{self, RequestKey};
 use serde::{Deserialize, Serialize};
 
-use crate::app::{AssignResult, Ctx, Entitlements, Outcome};
+use crate::service::{AssignResult, Ctx, Entitlements, Outcome};
 use allot_platform::ids::{AccountId, ProductId, TeamId};
 
 use crate::domain::{Action, authorize};

@@ -15,9 +15,9 @@ use allot_proto::common as cpb;
 use allot_proto::entitlement as pb;
 use allot_proto::team as tpb;
 
-use crate::app::{Ctx, Entitlements, Outcome, SeatRequest};
 use crate::domain::{Action, Product, authorize, classic_by_user_only};
 use crate::error::EntitlementError;
+use crate::service::{Ctx, Entitlements, Outcome, SeatRequest};
 
 type Result<T> = std::result::Result<T, EntitlementError>;
 

@@ -8,9 +8,9 @@ use allot_platform::ids::{AccountId, ProductId, TeamId};
 use allot_platform::outbox::{ChangeMeta, NewEvent};
 use sqlx::AnyConnection;
 
-use crate::app::{Entitlements, MemberInfo, Seat};
 use crate::domain::Source;
 use crate::error::EntitlementError;
+use crate::service::{Entitlements, MemberInfo, Seat};
 
 type Result<T> = std::result::Result<T, EntitlementError>;
 

@@ -1,0 +1,583 @@
+//! Contracts and subscriptions: recording purchases, adding seats, moving
+//! a subscription between teams, the contract manager and coordinator.
+
+use super::*;
+
+impl Entitlements {
+    /// R-TEAM-1, R-TEAM-3: the owner's newest administered team, created
+    /// when they have none.
+    pub(crate) async fn owner_team(&self, owner: &AccountId) -> Result<TeamId> {
+        let team = self
+            .team
+            .clone()
+            .ensure_owner_team(request(tpb::EnsureOwnerTeamRequest {
+                owner: owner.name(),
+                always_create: false,
+            }))
+            .await
+            .map_err(EntitlementError::team)?
+            .into_inner();
+        TeamId::parse("team", &team.name).map_err(|e| EntitlementError::Internal(e.to_string()))
+    }
+
+    pub(crate) fn subscription_event(
+        &self,
+        meta: &ChangeMeta,
+        s: &Subscription,
+        c: &Contract,
+    ) -> NewEvent {
+        meta.event("subscription_created", Some(s.team.name()), |context| {
+            pb::Event {
+                context: Some(context),
+                payload: Some(Payload::SubscriptionCreated(pb::SubscriptionCreated {
+                    subscription: Some(convert::subscription(s, c)),
+                })),
+            }
+        })
+    }
+
+    /// Adds a subscription's seats to its team's pool and gives the owner
+    /// a seat, sign-in or classic (R-SEAT-6).
+    pub(crate) async fn add_subscription(
+        &self,
+        tx: &mut WriteTx,
+        meta: &ChangeMeta,
+        contract: &Contract,
+        product: &Product,
+        seats: i32,
+        owner: &MemberInfo,
+    ) -> Result<(Subscription, Vec<NewEvent>)> {
+        let sub = Subscription {
+            id: SubscriptionId::generate(),
+            contract: contract.id.clone(),
+            product: product.id.clone(),
+            seats,
+            team: contract.team.clone(),
+            create_time: meta.now_micros,
+        };
+        let pool = store::lock_pool(tx.conn(), &sub.team, &product.id).await?;
+        check_activation(pool.as_ref(), contract.activation, &sub.id.name())?;
+        store::insert_subscription(tx.conn(), &sub).await?;
+        store::add_pool_seats(
+            tx.conn(),
+            &sub.team,
+            &product.id,
+            seats,
+            contract.activation,
+            &contract.serial_number,
+        )
+        .await?;
+        store::record_pool_day(tx.conn(), &sub.team, &product.id, day_of(meta.now_micros)).await?;
+        let mut events = vec![self.subscription_event(meta, &sub, contract)];
+        // R-SEAT-6: sign-in and classic alike (seeds 003, 004: "assigned by
+        // default on all new licenses").
+        {
+            let items = product.owner_seat_items(contract.activation);
+            let seat = Seat {
+                team: &sub.team,
+                person: owner,
+                product,
+                items: &items,
+                source: Source::Direct,
+            };
+            match self.give_seat(tx, meta, seat).await {
+                Ok((_, _, evs)) => events.extend(evs),
+                // The owner's seat is a courtesy: a full pool (or a classic
+                // item at its limit) does not stop the purchase.
+                Err(EntitlementError::NoSeat { .. }) => {}
+                Err(EntitlementError::Precondition { kind, .. }) if is_classic_limit(kind) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((sub, events))
+    }
+
+    /// Records a purchase (R-TEAM-3, R-SEAT-6, R-MAIL-4).
+    pub async fn create_contract(
+        &self,
+        ctx: &Ctx,
+        new: NewContract,
+        subscriptions: Vec<(ProductId, i32)>,
+        request_id: Option<String>,
+    ) -> Result<(Contract, Vec<Subscription>)> {
+        authorize(&ctx.caller, Action::RecordPurchase)?;
+        if let Some(rid) = &request_id {
+            let mut conn = self.db.conn().await?;
+            if let Some(c) = store::contract_by_request(&mut conn, rid).await? {
+                let subs =
+                    store::list_subscriptions(&mut conn, None, Some(&c.id), None, 10_000).await?;
+                return Ok((c, subs));
+            }
+        }
+        {
+            let mut conn = self.db.conn().await?;
+            for (p, _) in &subscriptions {
+                store::get_product(&mut conn, p)
+                    .await?
+                    .ok_or_else(|| EntitlementError::not_found("product", p.name()))?;
+            }
+        }
+        let team = self.owner_team(&new.owner).await?;
+        let owner = self
+            .members(&team, &[&new.owner])
+            .await?
+            .remove(&new.owner)
+            .ok_or_else(|| {
+                EntitlementError::Internal("the owner is not in their own team".into())
+            })?;
+        let meta = self.meta(ctx);
+        let contract = Contract {
+            id: ContractId::generate(),
+            owner: new.owner.clone(),
+            owner_email: owner.email.clone(),
+            activation: new.activation,
+            serial_number: new.serial_number,
+            plan: new.plan,
+            billing: new.billing,
+            collaboration_site: new.collaboration_site,
+            sso_enabled: new.sso_enabled,
+            team,
+            // R-CLS-1: the coordinator starts as the contract manager.
+            coordinator: new.owner,
+            create_time: meta.now_micros,
+            end_day: new.end_day,
+        };
+        let mut tx = self.begin().await?;
+        store::insert_contract(tx.conn(), &contract, request_id.as_deref()).await?;
+        let mut events = Vec::new();
+        let mut subs = Vec::new();
+        let mut names = HashMap::new();
+        for (product_id, seats) in subscriptions {
+            let product = Self::product_in(&mut tx, &product_id).await?;
+            let (sub, evs) = self
+                .add_subscription(&mut tx, &meta, &contract, &product, seats, &owner)
+                .await?;
+            names.insert(product.id.name(), product.display_name.clone());
+            subs.push(sub);
+            events.extend(evs);
+        }
+        let created = meta.event("contract_created", Some(contract.team.name()), |context| {
+            pb::Event {
+                context: Some(context),
+                payload: Some(Payload::ContractCreated(pb::ContractCreated {
+                    contract: Some(convert::contract(&contract, &subs)),
+                    owner_email: contract.owner_email.clone(),
+                    product_display_names: names,
+                })),
+            }
+        });
+        events.insert(0, created);
+        self.commit(tx, &events).await?;
+        tracing::info!(contract = %contract.id, team = %contract.team, owner = %contract.owner, "contract recorded");
+        Ok((contract, subs))
+    }
+
+    pub(crate) async fn contract_in(
+        conn: &mut sqlx::AnyConnection,
+        id: &ContractId,
+    ) -> Result<Contract> {
+        store::get_contract(conn, id)
+            .await?
+            .ok_or_else(|| EntitlementError::not_found("contract", id.name()))
+    }
+
+    pub async fn get_contract(
+        &self,
+        caller: &Caller,
+        id: &ContractId,
+    ) -> Result<(Contract, Vec<Subscription>)> {
+        let mut conn = self.db.conn().await?;
+        let c = Self::contract_in(&mut conn, id).await?;
+        drop(conn);
+        let standing = self.standing(caller, &c.team).await?;
+        authorize(
+            caller,
+            Action::ReadContract {
+                contract: &c,
+                standing,
+            },
+        )?;
+        let mut conn = self.db.conn().await?;
+        let subs = store::list_subscriptions(&mut conn, None, Some(&c.id), None, 10_000).await?;
+        Ok((c, subs))
+    }
+
+    pub async fn list_contracts(
+        &self,
+        caller: &Caller,
+        account: Option<&AccountId>,
+        team: Option<&TeamId>,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<(Contract, Vec<Subscription>)>, String)> {
+        let team_admin = match (team, account) {
+            (Some(t), None) => self.standing(caller, t).await? == TeamStanding::Admin,
+            _ => false,
+        };
+        if !team_admin {
+            authorize(caller, Action::ListContractsOf { account })?;
+        }
+        let limit = paging::page_size(page_size)?;
+        let after = paging::decode_token(page_token)?;
+        let mut conn = self.db.conn().await?;
+        let rows = store::list_contracts(&mut conn, account, team, after.as_deref(), limit).await?;
+        let (rows, next) = paging::finish(rows, limit, |c| c.id.as_str().to_owned());
+        let mut out = Vec::with_capacity(rows.len());
+        for c in rows {
+            let subs =
+                store::list_subscriptions(&mut conn, None, Some(&c.id), None, 10_000).await?;
+            out.push((c, subs));
+        }
+        Ok((out, next))
+    }
+
+    /// R-CLS-1: the contract manager appoints the software coordinator, a
+    /// member of the contract's team.
+    pub async fn set_software_coordinator(
+        &self,
+        ctx: &Ctx,
+        id: &ContractId,
+        coordinator: &AccountId,
+    ) -> Result<Contract> {
+        let mut conn = self.db.conn().await?;
+        let c = Self::contract_in(&mut conn, id).await?;
+        drop(conn);
+        authorize(
+            &ctx.caller,
+            Action::ActAsContractManager { owner: &c.owner },
+        )?;
+        if c.activation != ActivationType::SerialNumber {
+            return Err(EntitlementError::Precondition {
+                kind: "NOT_CLASSIC",
+                subject: id.name(),
+                message: "only classic (serial number) contracts have a software coordinator"
+                    .into(),
+            });
+        }
+        if !self
+            .members(&c.team, &[coordinator])
+            .await?
+            .contains_key(coordinator)
+        {
+            return Err(EntitlementError::not_found(
+                "member",
+                format!("{}/members/{coordinator}", c.team.name()),
+            ));
+        }
+        let mut tx = self.begin().await?;
+        store::set_coordinator(tx.conn(), id, coordinator).await?;
+        let c = Contract {
+            coordinator: coordinator.clone(),
+            ..c
+        };
+        let event = Self::contract_updated(&self.meta(ctx), &c);
+        self.commit(tx, &[event]).await?;
+        Ok(c)
+    }
+
+    /// `contract_updated`: team follows the contract's manager and
+    /// coordinator from it (R-CLS-1, R-CLS-6).
+    pub(crate) fn contract_updated(meta: &ChangeMeta, c: &Contract) -> NewEvent {
+        meta.event("contract_updated", Some(c.team.name()), |context| {
+            pb::Event {
+                context: Some(context),
+                payload: Some(Payload::ContractUpdated(pb::ContractUpdated {
+                    contract: Some(convert::contract(c, &[])),
+                })),
+            }
+        })
+    }
+
+    /// R-CLS-1: passes the contract manager role (and the contract's
+    /// ownership) to another member of its team; team makes them a
+    /// secondary admin when it reads the change. The coordinator stays.
+    pub async fn set_contract_manager(
+        &self,
+        ctx: &Ctx,
+        id: &ContractId,
+        manager: &AccountId,
+    ) -> Result<Contract> {
+        let mut conn = self.db.conn().await?;
+        let c = Self::contract_in(&mut conn, id).await?;
+        drop(conn);
+        authorize(&ctx.caller, Action::PassContractManager { owner: &c.owner })?;
+        let member = self
+            .members(&c.team, &[manager])
+            .await?
+            .remove(manager)
+            .ok_or_else(|| {
+                EntitlementError::not_found(
+                    "member",
+                    format!("{}/members/{manager}", c.team.name()),
+                )
+            })?;
+        let mut tx = self.begin().await?;
+        store::set_owner(tx.conn(), id, manager, member.email.as_str()).await?;
+        let c = Contract {
+            owner: manager.clone(),
+            owner_email: member.email.clone(),
+            ..c
+        };
+        let event = Self::contract_updated(&self.meta(ctx), &c);
+        self.commit(tx, &[event]).await?;
+        tracing::info!(contract = %id, manager = %manager, "contract manager passed on");
+        Ok(c)
+    }
+
+    /// R-TEAM-3: a subscription added to a contract goes to its team.
+    pub async fn create_subscription(
+        &self,
+        ctx: &Ctx,
+        contract_id: &ContractId,
+        product_id: &ProductId,
+        seats: i32,
+        key: Option<&RequestKey>,
+    ) -> Result<(Subscription, Contract)> {
+        authorize(&ctx.caller, Action::RecordPurchase)?;
+        let mut conn = self.db.conn().await?;
+        let contract = Self::contract_in(&mut conn, contract_id).await?;
+        drop(conn);
+        let owner = self
+            .members(&contract.team, &[&contract.owner])
+            .await?
+            .remove(&contract.owner);
+        let owner = owner.unwrap_or(MemberInfo {
+            account: contract.owner.clone(),
+            email: contract.owner_email.clone(),
+            admin: false,
+        });
+        let meta = self.meta(ctx);
+        let mut tx = self.begin().await?;
+        if let Some(first) = idempotency::replayed(tx.conn(), key, meta.now_micros).await? {
+            tx.commit().await?;
+            return self
+                .subscription_and_contract(&SubscriptionId::from_db(first))
+                .await;
+        }
+        let product = Self::product_in(&mut tx, product_id).await?;
+        let (sub, events) = self
+            .add_subscription(&mut tx, &meta, &contract, &product, seats, &owner)
+            .await?;
+        idempotency::remember_if(tx.conn(), key, sub.id.as_str(), meta.now_micros).await?;
+        self.commit(tx, &events).await?;
+        Ok((sub, contract))
+    }
+
+    pub(crate) async fn subscription_and_contract(
+        &self,
+        id: &SubscriptionId,
+    ) -> Result<(Subscription, Contract)> {
+        let mut conn = self.db.conn().await?;
+        let sub = store::get_subscription(&mut conn, id)
+            .await?
+            .ok_or_else(|| EntitlementError::not_found("subscription", id.name()))?;
+        let contract = Self::contract_in(&mut conn, &sub.contract).await?;
+        Ok((sub, contract))
+    }
+
+    pub async fn get_subscription(
+        &self,
+        caller: &Caller,
+        id: &SubscriptionId,
+    ) -> Result<(Subscription, Contract)> {
+        let (sub, contract) = self.subscription_and_contract(id).await?;
+        let standing = self.standing(caller, &sub.team).await?;
+        authorize(
+            caller,
+            Action::ReadContract {
+                contract: &contract,
+                standing,
+            },
+        )?;
+        Ok((sub, contract))
+    }
+
+    pub async fn list_subscriptions(
+        &self,
+        caller: &Caller,
+        team: Option<&TeamId>,
+        contract_id: Option<&ContractId>,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<(Subscription, Contract)>, String)> {
+        let allowed = match (team, contract_id) {
+            (_, Some(c)) => {
+                let mut conn = self.db.conn().await?;
+                let contract = Self::contract_in(&mut conn, c).await?;
+                drop(conn);
+                let standing = self.standing(caller, &contract.team).await?;
+                authorize(
+                    caller,
+                    Action::ReadContract {
+                        contract: &contract,
+                        standing,
+                    },
+                )
+                .is_ok()
+            }
+            (Some(t), None) => {
+                caller.has_scope(allot_platform::auth::scopes::CONTRACTS)
+                    || self.standing(caller, t).await? == TeamStanding::Admin
+            }
+            (None, None) => caller.has_scope(allot_platform::auth::scopes::CONTRACTS),
+        };
+        if !allowed && !caller.is_internal() {
+            return Err(EntitlementError::PermissionDenied(
+                "this needs an admin role in the team, the contract's manager or coordinator, or the `contracts` scope".into(),
+            ));
+        }
+        let limit = paging::page_size(page_size)?;
+        let after = paging::decode_token(page_token)?;
+        let mut conn = self.db.conn().await?;
+        let rows = store::list_subscriptions(&mut conn, team, contract_id, after.as_deref(), limit)
+            .await?;
+        let (rows, next) = paging::finish(rows, limit, |s| s.id.as_str().to_owned());
+        let mut out = Vec::with_capacity(rows.len());
+        for s in rows {
+            let c = Self::contract_in(&mut conn, &s.contract).await?;
+            out.push((s, c));
+        }
+        Ok((out, next))
+    }
+
+    /// R-TEAM-3: added seats stay in the subscription's team.
+    pub async fn add_seats(
+        &self,
+        ctx: &Ctx,
+        id: &SubscriptionId,
+        seats: i32,
+        key: Option<&RequestKey>,
+    ) -> Result<(Subscription, Contract)> {
+        authorize(&ctx.caller, Action::RecordPurchase)?;
+        let meta = self.meta(ctx);
+        let mut tx = self.begin().await?;
+        let mut sub = store::get_subscription(tx.conn(), id)
+            .await?
+            .ok_or_else(|| EntitlementError::not_found("subscription", id.name()))?;
+        let contract = Self::contract_in(tx.conn(), &sub.contract).await?;
+        if let Some(key) = key {
+            let claim = idempotency::claim(
+                tx.conn(),
+                key,
+                meta.now_micros,
+                idempotency::DEFAULT_RETENTION,
+            )
+            .await?;
+            if let Claim::Replay(first) = claim {
+                // The first answer's seat count; nothing changes.
+                sub.seats = first.parse().unwrap_or(sub.seats);
+                return Ok((sub, contract));
+            }
+        }
+        let previous = sub.seats;
+        sub.seats = sub
+            .seats
+            .checked_add(seats)
+            .filter(|s| *s <= crate::domain::MAX_SEATS)
+            .ok_or_else(|| {
+                EntitlementError::invalid(
+                    "seats",
+                    format!("a subscription holds at most {}", crate::domain::MAX_SEATS),
+                )
+            })?;
+        store::lock_pool(tx.conn(), &sub.team, &sub.product).await?;
+        store::set_subscription(tx.conn(), &sub).await?;
+        store::add_pool_seats(
+            tx.conn(),
+            &sub.team,
+            &sub.product,
+            seats,
+            contract.activation,
+            &contract.serial_number,
+        )
+        .await?;
+        if let Some(key) = key {
+            idempotency::remember(tx.conn(), key, &sub.seats.to_string(), meta.now_micros).await?;
+        }
+        store::record_pool_day(tx.conn(), &sub.team, &sub.product, day_of(meta.now_micros)).await?;
+        let event = meta.event("subscription_resized", Some(sub.team.name()), |context| {
+            pb::Event {
+                context: Some(context),
+                payload: Some(Payload::SubscriptionResized(pb::SubscriptionResized {
+                    subscription: Some(convert::subscription(&sub, &contract)),
+                    previous_seats: previous,
+                })),
+            }
+        });
+        self.commit(tx, &[event]).await?;
+        Ok((sub, contract))
+    }
+
+    /// R-TEAM-4: the contract manager moves a subscription to another team;
+    /// its assignments stay behind.
+    pub async fn move_subscription(
+        &self,
+        ctx: &Ctx,
+        id: &SubscriptionId,
+        target: &TeamId,
+    ) -> Result<(Subscription, Contract)> {
+        let (sub, contract) = self.subscription_and_contract(id).await?;
+        authorize(
+            &ctx.caller,
+            Action::ActAsContractManager {
+                owner: &contract.owner,
+            },
+        )?;
+        if sub.team == *target {
+            return Err(EntitlementError::invalid(
+                "target_team",
+                "the subscription already sits in this team",
+            ));
+        }
+        let owner_in_target = self.members(target, &[&contract.owner]).await?;
+        check_move_target(
+            owner_in_target
+                .get(&contract.owner)
+                .is_some_and(|m| m.admin),
+        )?;
+        let mut tx = self.begin().await?;
+        let mut sub = store::get_subscription(tx.conn(), id)
+            .await?
+            .ok_or_else(|| EntitlementError::not_found("subscription", id.name()))?;
+        let source = store::lock_pool(tx.conn(), &sub.team, &sub.product)
+            .await?
+            .ok_or_else(|| EntitlementError::Internal(format!("subscription {id} has no pool")))?;
+        check_move(
+            &contract,
+            &id.name(),
+            source.seats - sub.seats,
+            source.assigned,
+        )?;
+        let dest = store::lock_pool(tx.conn(), target, &sub.product).await?;
+        check_activation(dest.as_ref(), contract.activation, &id.name())?;
+        let previous = sub.team.clone();
+        store::remove_pool_seats(tx.conn(), &previous, &sub.product, sub.seats).await?;
+        store::add_pool_seats(
+            tx.conn(),
+            target,
+            &sub.product,
+            sub.seats,
+            contract.activation,
+            &contract.serial_number,
+        )
+        .await?;
+        sub.team = target.clone();
+        store::set_subscription(tx.conn(), &sub).await?;
+        let meta = self.meta(ctx);
+        let day = day_of(meta.now_micros);
+        store::record_pool_day(tx.conn(), &previous, &sub.product, day).await?;
+        store::record_pool_day(tx.conn(), target, &sub.product, day).await?;
+        let event = meta.event("subscription_moved", Some(target.name()), |context| {
+            pb::Event {
+                context: Some(context),
+                payload: Some(Payload::SubscriptionMoved(pb::SubscriptionMoved {
+                    subscription: Some(convert::subscription(&sub, &contract)),
+                    previous_team: previous.name(),
+                })),
+            }
+        });
+        self.commit(tx, &[event]).await?;
+        tracing::info!(subscription = %id, from = %previous, to = %target, "subscription moved");
+        Ok((sub, contract))
+    }
+}

@@ -1,0 +1,84 @@
+//! What entitlement asks the team service: memberships and standing.
+
+use super::*;
+
+impl Entitlements {
+    /// Memberships of `accounts` in `team` (NOT_FOUND for an unknown team).
+    pub(crate) async fn members(
+        &self,
+        team: &TeamId,
+        accounts: &[&AccountId],
+    ) -> Result<HashMap<AccountId, MemberInfo>> {
+        if accounts.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut names: Vec<String> = accounts.iter().map(|a| a.name()).collect();
+        names.sort();
+        names.dedup();
+        let mut out = HashMap::new();
+        for chunk in names.chunks(1000) {
+            let members = self
+                .team
+                .clone()
+                .batch_get_members(request(tpb::BatchGetMembersRequest {
+                    parent: team.name(),
+                    accounts: chunk.to_vec(),
+                }))
+                .await
+                .map_err(EntitlementError::team)?
+                .into_inner()
+                .members;
+            for m in members {
+                let Ok(account) = AccountId::parse("account", &m.account) else {
+                    continue;
+                };
+                let admin = matches!(
+                    tpb::Role::try_from(m.role),
+                    Ok(tpb::Role::PrimaryAdmin | tpb::Role::SecondaryAdmin | tpb::Role::SsoAdmin)
+                );
+                out.insert(
+                    account.clone(),
+                    MemberInfo {
+                        account,
+                        email: m.email,
+                        admin,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// The caller's standing in `team`.
+    pub(crate) async fn standing(&self, caller: &Caller, team: &TeamId) -> Result<TeamStanding> {
+        Ok(self.standing_and_members(caller, team, &[]).await?.0)
+    }
+
+    /// The caller's standing and the memberships of `targets`, in one call.
+    pub(crate) async fn standing_and_members(
+        &self,
+        caller: &Caller,
+        team: &TeamId,
+        targets: &[&AccountId],
+    ) -> Result<(TeamStanding, HashMap<AccountId, MemberInfo>)> {
+        let mut ask: Vec<&AccountId> = targets.to_vec();
+        if let Some(me) = caller.account() {
+            ask.push(me);
+        }
+        if ask.is_empty() {
+            // Still tell an unknown team apart.
+            self.team
+                .clone()
+                .get_team(request(tpb::GetTeamRequest { name: team.name() }))
+                .await
+                .map_err(EntitlementError::team)?;
+        }
+        let members = self.members(team, &ask).await?;
+        let standing = match caller.account().and_then(|me| members.get(me)) {
+            Some(m) if m.admin => TeamStanding::Admin,
+            Some(_) => TeamStanding::Member,
+            None => TeamStanding::Outsider,
+        };
+        Ok((standing, members))
+    }
+}

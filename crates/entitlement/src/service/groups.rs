@@ -1,0 +1,249 @@
+//! Group assignments: seats given through a group (R-SEAT-5).
+
+use super::*;
+
+impl Entitlements {
+    /// The members of a team's group, from the team service.
+    pub(crate) async fn group_members(
+        &self,
+        team: &TeamId,
+        group: &str,
+    ) -> Result<Vec<MemberInfo>> {
+        let mut out = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let r = self
+                .team
+                .clone()
+                .list_group_members(request(tpb::ListGroupMembersRequest {
+                    group: format!("{}/groups/{group}", team.name()),
+                    page_size: 1000,
+                    page_token: page_token.clone(),
+                }))
+                .await
+                .map_err(EntitlementError::team)?
+                .into_inner();
+            for m in r.members {
+                if let Ok(account) = AccountId::parse("account", &m.account) {
+                    out.push(MemberInfo {
+                        account,
+                        email: m.email,
+                        admin: false,
+                    });
+                }
+            }
+            if r.next_page_token.is_empty() {
+                return Ok(out);
+            }
+            page_token = r.next_page_token;
+        }
+    }
+
+    /// Gives each person a seat from a group assignment; those without one
+    /// are reported, the others keep theirs (R-SEAT-5).
+    pub(crate) async fn seat_group(
+        &self,
+        tx: &mut WriteTx,
+        meta: &ChangeMeta,
+        ga: &GroupAssignmentRow,
+        product: &Product,
+        people: &[MemberInfo],
+    ) -> Result<(Vec<AssignResult>, Vec<NewEvent>)> {
+        let mut results = Vec::new();
+        let mut events = Vec::new();
+        for person in people {
+            let seat = Seat {
+                team: &ga.team,
+                person,
+                product,
+                items: &ga.items,
+                source: Source::Group(ga.id.clone()),
+            };
+            let r = match self.give_seat(tx, meta, seat).await {
+                Ok((outcome, a, evs)) => {
+                    events.extend(evs);
+                    AssignResult {
+                        account: person.account.clone(),
+                        product: product.id.clone(),
+                        outcome,
+                        assignment: Some(a),
+                        reason: String::new(),
+                    }
+                }
+                Err(
+                    e @ (EntitlementError::NoSeat { .. } | EntitlementError::Precondition { .. }),
+                ) => {
+                    if matches!(e, EntitlementError::NoSeat { .. }) {
+                        crate::service::waiting::wait_for_seat(
+                            tx.conn(),
+                            &ga.id,
+                            &ga.team,
+                            &product.id,
+                            person,
+                            meta.now_micros,
+                        )
+                        .await?;
+                    }
+                    AssignResult::refused(&person.account, &product.id, &e)
+                }
+                Err(e) => return Err(e),
+            };
+            results.push(r);
+        }
+        Ok((results, events))
+    }
+
+    /// R-SEAT-5: gives a product to every member of a group, now and later.
+    pub async fn create_group_assignment(
+        &self,
+        ctx: &Ctx,
+        team: &TeamId,
+        group: &str,
+        product_id: &ProductId,
+        items: Vec<String>,
+        key: Option<&RequestKey>,
+    ) -> Result<(GroupAssignmentRow, Vec<AssignResult>)> {
+        let standing = self.standing(&ctx.caller, team).await?;
+        authorize(&ctx.caller, Action::ManageSeats { standing })?;
+        if let Some((Some(ga), first)) = self.replayed_batch(ctx, team, key).await? {
+            let mut conn = self.db.conn().await?;
+            let row = store::get_group_assignment(&mut conn, team, &ga)
+                .await?
+                .ok_or_else(|| {
+                    EntitlementError::not_found(
+                        "group assignment",
+                        format!("{}/groupAssignments/{ga}", team.name()),
+                    )
+                })?;
+            return Ok((row, first));
+        }
+        let people = self.group_members(team, group).await?;
+        let meta = self.meta(ctx);
+        let mut tx = self.begin().await?;
+        let product = self.product_of(&mut tx, product_id).await?;
+        let pool = store::get_pool(tx.conn(), team, product_id)
+            .await?
+            .ok_or_else(|| {
+                EntitlementError::not_found("pool", format!("{}/pools/{product_id}", team.name()))
+            })?;
+        check_classic_by_user(&pool, "by group")?;
+        let items = product.select_items("group_assignment.items", &items)?;
+        if store::list_group_assignments(tx.conn(), team, Some(group))
+            .await?
+            .iter()
+            .any(|g| g.product == *product_id)
+        {
+            return Err(EntitlementError::AlreadyExists(format!(
+                "group {group} already has {product_id}; change the items of its members' assignments instead"
+            )));
+        }
+        let ga = GroupAssignmentRow {
+            id: new_id(),
+            team: team.clone(),
+            group: group.to_owned(),
+            product: product_id.clone(),
+            items,
+            create_time: meta.now_micros,
+        };
+        store::insert_group_assignment(tx.conn(), &ga).await?;
+        let mut events =
+            vec![
+                meta.event("group_assignment_changed", Some(team.name()), |context| {
+                    pb::Event {
+                        context: Some(context),
+                        payload: Some(Payload::GroupAssignmentChanged(
+                            pb::GroupAssignmentChanged {
+                                group_assignment: Some(convert::group_assignment(&ga)),
+                                deleted: false,
+                            },
+                        )),
+                    }
+                }),
+            ];
+        let (results, evs) = self
+            .seat_group(&mut tx, &meta, &ga, &product, &people)
+            .await?;
+        events.extend(evs);
+        let answer = crate::service::answers::record(Some(&ga.id), &results);
+        idempotency::remember_if(tx.conn(), key, &answer, meta.now_micros).await?;
+        self.commit(tx, &events).await?;
+        Ok((ga, results))
+    }
+
+    pub async fn list_group_assignments(
+        &self,
+        caller: &Caller,
+        team: &TeamId,
+    ) -> Result<Vec<GroupAssignmentRow>> {
+        let standing = self.standing(caller, team).await?;
+        authorize(caller, Action::ReadSeats { standing })?;
+        let mut conn = self.db.conn().await?;
+        Ok(store::list_group_assignments(&mut conn, team, None).await?)
+    }
+
+    /// Removes one group source from an assignment; frees the seat when no
+    /// source is left.
+    pub(crate) async fn drop_source(
+        &self,
+        tx: &mut WriteTx,
+        meta: &ChangeMeta,
+        mut a: Assignment,
+        ga: &str,
+    ) -> Result<Vec<NewEvent>> {
+        let before = a.clone();
+        store::remove_source(tx.conn(), &a.id, ga).await?;
+        a.groups.retain(|g| g != ga);
+        if !a.direct && a.groups.is_empty() {
+            return self.free_seat(tx, meta, &a).await;
+        }
+        Ok((a.groups != before.groups)
+            .then(|| Self::sources_changed(meta, &a, &before))
+            .into_iter()
+            .collect())
+    }
+
+    pub(crate) async fn remove_group_assignment(
+        &self,
+        tx: &mut WriteTx,
+        meta: &ChangeMeta,
+        ga: &GroupAssignmentRow,
+    ) -> Result<Vec<NewEvent>> {
+        let mut events = Vec::new();
+        crate::service::waiting::close_line(tx.conn(), &ga.id).await?;
+        for a in store::assignments_from(tx.conn(), &ga.id).await? {
+            events.extend(self.drop_source(tx, meta, a, &ga.id).await?);
+        }
+        store::delete_group_assignment(tx.conn(), &ga.id).await?;
+        events.push(meta.event(
+            "group_assignment_changed",
+            Some(ga.team.name()),
+            |context| pb::Event {
+                context: Some(context),
+                payload: Some(Payload::GroupAssignmentChanged(
+                    pb::GroupAssignmentChanged {
+                        group_assignment: Some(convert::group_assignment(ga)),
+                        deleted: true,
+                    },
+                )),
+            },
+        ));
+        Ok(events)
+    }
+
+    pub async fn delete_group_assignment(&self, ctx: &Ctx, team: &TeamId, id: &str) -> Result<()> {
+        let standing = self.standing(&ctx.caller, team).await?;
+        authorize(&ctx.caller, Action::ManageSeats { standing })?;
+        let meta = self.meta(ctx);
+        let mut tx = self.begin().await?;
+        let ga = store::get_group_assignment(tx.conn(), team, id)
+            .await?
+            .ok_or_else(|| {
+                EntitlementError::not_found(
+                    "group assignment",
+                    format!("{}/groupAssignments/{id}", team.name()),
+                )
+            })?;
+        let events = self.remove_group_assignment(&mut tx, &meta, &ga).await?;
+        self.commit(tx, &events).await
+    }
+}

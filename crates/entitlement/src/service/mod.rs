@@ -1,0 +1,255 @@
+//! Entitlement's use cases, one file per concept: each checks the caller, applies the domain
+//! rules, writes the change and its events in one transaction, and (when the
+//! change affects checks) waits until the check's index shows it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use allot_platform::auth::Caller;
+use allot_platform::clock::{SharedClock, to_micros};
+use allot_platform::db::{Db, WriteTx};
+use allot_platform::grpc::{TeamClient, request};
+use allot_platform::ids::{AccountId, ContractId, ProductId, SubscriptionId, TeamId, new_id};
+use allot_platform::jobs::Jobs;
+use allot_platform::outbox::{ChangeMeta, NewEvent, Outbox};
+use allot_platform::paging;
+use allot_proto::entitlement as pb;
+use allot_proto::entitlement::event::Payload;
+use allot_proto::team as tpb;
+
+use crate::convert;
+use crate::domain::{
+    Action, ActivationType, Assignment, Billing, Contract, ContractPlan, Item, Pool, Product,
+    Source, Subscription, TeamStanding, Unassign, authorize, check_activation,
+    check_classic_by_user, check_classic_item, check_move, check_move_target, day_of,
+    is_classic_limit, takes_seat,
+};
+use crate::error::EntitlementError;
+use crate::projection::{Answer, Projection};
+use crate::store::{self, AssignmentFilter, GroupAssignmentRow, UsageRecord};
+use crate::usage::UsageRecorder;
+use allot_platform::idempotency::{self, Claim, RequestKey};
+
+mod answers;
+mod catalog;
+mod checks;
+mod contracts;
+mod directory;
+mod groups;
+pub mod imports;
+mod pools;
+mod reactions;
+pub(crate) mod releases;
+pub(crate) mod renewals;
+mod seats;
+mod usage;
+mod waiting;
+
+type Result<T> = std::result::Result<T, EntitlementError>;
+
+/// Who is asking, and under which request id.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub caller: Caller,
+    pub request_id: String,
+}
+
+/// A team member as the team service reports them.
+#[derive(Debug, Clone)]
+pub struct MemberInfo {
+    pub account: AccountId,
+    pub email: String,
+    pub admin: bool,
+}
+
+/// What a purchase records.
+#[derive(Debug, Clone)]
+pub struct NewContract {
+    pub owner: AccountId,
+    pub activation: ActivationType,
+    pub serial_number: String,
+    pub plan: ContractPlan,
+    pub billing: Billing,
+    pub collaboration_site: String,
+    pub sso_enabled: bool,
+    /// TERM contracts: the term's last day, for renewal reminders.
+    pub end_day: Option<i64>,
+}
+
+/// What happened to one requested seat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Outcome {
+    Assigned,
+    AlreadyAssigned,
+    NoSeat,
+    Refused,
+}
+
+/// One entry of a batch's answer.
+#[derive(Debug, Clone)]
+pub struct AssignResult {
+    pub account: AccountId,
+    pub product: ProductId,
+    pub outcome: Outcome,
+    pub assignment: Option<Assignment>,
+    pub reason: String,
+}
+
+impl AssignResult {
+    /// A request that got no seat (NO_SEAT) or broke a rule (REFUSED).
+    fn refused(account: &AccountId, product: &ProductId, e: &EntitlementError) -> AssignResult {
+        AssignResult {
+            account: account.clone(),
+            product: product.clone(),
+            outcome: if matches!(e, EntitlementError::NoSeat { .. }) {
+                Outcome::NoSeat
+            } else {
+                Outcome::Refused
+            },
+            assignment: None,
+            reason: e.reason(),
+        }
+    }
+}
+
+/// One person's one product in a batch.
+#[derive(Debug, Clone)]
+pub struct SeatRequest {
+    pub account: AccountId,
+    pub product: ProductId,
+    /// Empty: all items.
+    pub items: Vec<String>,
+}
+
+/// One seat to give.
+pub(crate) struct Seat<'a> {
+    pub(crate) team: &'a TeamId,
+    pub(crate) person: &'a MemberInfo,
+    pub(crate) product: &'a Product,
+    /// Empty: all items.
+    pub(crate) items: &'a [String],
+    pub(crate) source: Source,
+}
+
+/// Which assignments a list asks for.
+#[derive(Debug, Clone, Default)]
+pub struct AssignmentQuery {
+    pub account: Option<AccountId>,
+    pub product: Option<ProductId>,
+    /// Under one contract (R-CLS-2).
+    pub contract: Option<ContractId>,
+}
+
+/// A day of the usage report (R-USE-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRow {
+    pub day: i64,
+    pub product: String,
+    pub seats: i32,
+    pub assigned: i32,
+    pub users: i64,
+}
+
+pub struct Entitlements {
+    pub(crate) db: Db,
+    outbox: Outbox,
+    clock: SharedClock,
+    team: TeamClient,
+    projection: Arc<Projection>,
+    usage: UsageRecorder,
+    jobs: Jobs,
+}
+
+impl std::fmt::Debug for Entitlements {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entitlements").finish_non_exhaustive()
+    }
+}
+
+fn assign_outcome(o: Outcome) -> pb::AssignOutcome {
+    match o {
+        Outcome::Assigned => pb::AssignOutcome::Assigned,
+        Outcome::AlreadyAssigned => pb::AssignOutcome::AlreadyAssigned,
+        Outcome::NoSeat => pb::AssignOutcome::NoSeat,
+        Outcome::Refused => pb::AssignOutcome::Refused,
+    }
+}
+
+impl AssignResult {
+    pub fn to_pb(&self) -> pb::AssignResult {
+        pb::AssignResult {
+            account: self.account.name(),
+            product: self.product.name(),
+            outcome: assign_outcome(self.outcome) as i32,
+            assignment: self.assignment.as_ref().map(convert::assignment),
+            reason: self.reason.clone(),
+        }
+    }
+}
+
+impl Entitlements {
+    pub fn new(
+        db: Db,
+        outbox: Outbox,
+        clock: SharedClock,
+        team: TeamClient,
+        projection: Arc<Projection>,
+        usage: UsageRecorder,
+    ) -> Entitlements {
+        Entitlements {
+            jobs: Jobs::new(db.clone(), clock.clone()),
+            db,
+            outbox,
+            clock,
+            team,
+            projection,
+            usage,
+        }
+    }
+
+    /// Assignment imports (R-SEAT-3 by CSV).
+    pub fn jobs(&self) -> &Jobs {
+        &self.jobs
+    }
+
+    /// The team service, with Allot's own token.
+    pub(crate) fn team_client(&self) -> TeamClient {
+        self.team.clone()
+    }
+
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    pub(crate) fn now_micros(&self) -> i64 {
+        self.now()
+    }
+
+    fn now(&self) -> i64 {
+        to_micros(self.clock.now())
+    }
+
+    pub(crate) fn meta(&self, ctx: &Ctx) -> ChangeMeta {
+        ChangeMeta {
+            actor: ctx.caller.name(),
+            request_id: ctx.request_id.clone(),
+            now_micros: self.now(),
+        }
+    }
+
+    pub(crate) async fn begin(&self) -> Result<WriteTx> {
+        Ok(self.db.begin_write().await?)
+    }
+
+    /// Commits and waits until checks see the change.
+    pub(crate) async fn commit(&self, tx: WriteTx, events: &[NewEvent]) -> Result<()> {
+        if let Some(position) = self.outbox.commit_positioned(tx, events).await? {
+            self.projection.wait_applied(position).await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,591 @@
+//! Seat assignments: by user, by product, items, unassigning (R-SEAT-2..4).
+
+use super::*;
+
+impl Entitlements {
+    pub(crate) fn seat_assigned(meta: &ChangeMeta, a: &Assignment, product: &Product) -> NewEvent {
+        let items = product
+            .items
+            .iter()
+            .filter(|i| a.items.contains(&i.id))
+            .map(convert::item)
+            .collect();
+        meta.event("seat_assigned", Some(a.team.name()), |context| pb::Event {
+            context: Some(context),
+            payload: Some(Payload::SeatAssigned(pb::SeatAssigned {
+                assignment: Some(convert::assignment(a)),
+                product_display_name: product.display_name.clone(),
+                items,
+            })),
+        })
+    }
+
+    /// R-EVT-1: a kept seat's sources changed.
+    pub(crate) fn sources_changed(
+        meta: &ChangeMeta,
+        a: &Assignment,
+        before: &Assignment,
+    ) -> NewEvent {
+        meta.event("sources_changed", Some(a.team.name()), |context| {
+            pb::Event {
+                context: Some(context),
+                payload: Some(Payload::SourcesChanged(pb::SourcesChanged {
+                    assignment: Some(convert::assignment(a)),
+                    previous_direct: before.direct,
+                    previous_groups: before
+                        .groups
+                        .iter()
+                        .map(|g| format!("{}/groupAssignments/{g}", a.team.name()))
+                        .collect(),
+                })),
+            }
+        })
+    }
+
+    pub(crate) fn items_changed(
+        meta: &ChangeMeta,
+        a: &Assignment,
+        previous: &[String],
+    ) -> NewEvent {
+        meta.event("items_changed", Some(a.team.name()), |context| pb::Event {
+            context: Some(context),
+            payload: Some(Payload::ItemsChanged(pb::ItemsChanged {
+                assignment: Some(convert::assignment(a)),
+                previous_items: previous.to_vec(),
+            })),
+        })
+    }
+
+    /// R-CLS-4, R-CLS-5: a classic pool's limited items, for the items the
+    /// person does not hold yet. The caller holds the pool's lock.
+    pub(crate) async fn check_classic_items(
+        tx: &mut WriteTx,
+        pool: &Pool,
+        product: &Product,
+        items: &[String],
+        held: &[String],
+    ) -> Result<()> {
+        if pool.activation != ActivationType::SerialNumber {
+            return Ok(());
+        }
+        for id in items.iter().filter(|i| !held.contains(i)) {
+            if let Some(item) = product.item(id) {
+                let holders =
+                    store::count_item_holders(tx.conn(), &pool.team, &pool.product, id).await?;
+                check_classic_item(pool, item, holders)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// R-SEAT-1: gives one person a seat of `product` in `team`, or adds a
+    /// source to the seat they hold. A sign-in seat is one conditional
+    /// write; a classic pool is locked first for its item limits. A full
+    /// pool is `NoSeat` with the figures.
+    pub(crate) async fn give_seat(
+        &self,
+        tx: &mut WriteTx,
+        meta: &ChangeMeta,
+        seat: Seat<'_>,
+    ) -> Result<(Outcome, Assignment, Vec<NewEvent>)> {
+        let Seat {
+            team,
+            person,
+            product,
+            items: wanted_items,
+            source,
+        } = seat;
+        let activation = self.activation_of(tx, team, &product.id).await?;
+        let items = product.select_items("items", wanted_items)?;
+        if let Some(mut a) =
+            store::find_assignment(tx.conn(), team, &person.account, &product.id).await?
+        {
+            let previous = a.items.clone();
+            let before = a.clone();
+            let mut events = Vec::new();
+            match &source {
+                Source::Direct => {
+                    a.direct = true;
+                    if !wanted_items.is_empty() && a.items != items {
+                        if activation == ActivationType::SerialNumber {
+                            let pool = Self::locked_pool(tx, team, &product.id).await?;
+                            Self::check_classic_items(tx, &pool, product, &items, &previous)
+                                .await?;
+                            Self::reseat(tx, &pool, product, &previous, &items).await?;
+                        }
+                        a.items = items;
+                        events.push(Self::items_changed(meta, &a, &previous));
+                    }
+                }
+                Source::Group(g) => {
+                    store::add_source(tx.conn(), &a.id, g).await?;
+                    if !a.groups.contains(g) {
+                        a.groups.push(g.clone());
+                    }
+                }
+            }
+            store::update_assignment(tx.conn(), &a).await?;
+            if a.direct != before.direct || a.groups != before.groups {
+                events.push(Self::sources_changed(meta, &a, &before));
+            }
+            return Ok((Outcome::AlreadyAssigned, a, events));
+        }
+        let takes = if activation == ActivationType::SerialNumber {
+            let pool = Self::locked_pool(tx, team, &product.id).await?;
+            Self::check_classic_items(tx, &pool, product, &items, &[]).await?;
+            takes_seat(activation, product, &items)
+        } else {
+            true
+        };
+        if takes && !store::take_seat(tx.conn(), team, &product.id).await? {
+            let pool = store::get_pool(tx.conn(), team, &product.id)
+                .await?
+                .ok_or_else(|| Self::no_pool(team, &product.id))?;
+            return Err(pool.exhausted());
+        }
+        let a = Assignment {
+            id: new_id(),
+            team: team.clone(),
+            account: person.account.clone(),
+            email: person.email.clone(),
+            product: product.id.clone(),
+            items,
+            direct: source == Source::Direct,
+            groups: match source {
+                Source::Group(g) => vec![g],
+                Source::Direct => Vec::new(),
+            },
+            create_time: meta.now_micros,
+        };
+        store::insert_assignment(tx.conn(), &a).await?;
+        store::record_pool_day(tx.conn(), team, &product.id, day_of(meta.now_micros)).await?;
+        let event = Self::seat_assigned(meta, &a, product);
+        Ok((Outcome::Assigned, a, vec![event]))
+    }
+
+    /// Takes or frees a seat when an assignment's items change whether it
+    /// needs one (classic benefits). The caller holds the pool's lock.
+    pub(crate) async fn reseat(
+        tx: &mut WriteTx,
+        pool: &Pool,
+        product: &Product,
+        before: &[String],
+        after: &[String],
+    ) -> Result<()> {
+        let had = takes_seat(pool.activation, product, before);
+        let needs = takes_seat(pool.activation, product, after);
+        if needs && !had && !store::take_seat(tx.conn(), &pool.team, &pool.product).await? {
+            let now = store::get_pool(tx.conn(), &pool.team, &pool.product)
+                .await?
+                .unwrap_or_else(|| pool.clone());
+            return Err(now.exhausted());
+        }
+        if had && !needs {
+            store::free_seat(tx.conn(), &pool.team, &pool.product).await?;
+        }
+        Ok(())
+    }
+
+    /// Frees a seat (R-SEAT-4): deletes the assignment, and gives its seat
+    /// back if it held one.
+    pub(crate) async fn free_seat(
+        &self,
+        tx: &mut WriteTx,
+        meta: &ChangeMeta,
+        a: &Assignment,
+    ) -> Result<Vec<NewEvent>> {
+        store::delete_assignment(tx.conn(), &a.id).await?;
+        let holds = match self.activation_of(tx, &a.team, &a.product).await {
+            Ok(ActivationType::SignIn) => true,
+            Ok(activation) => {
+                let product = self.product_of(tx, &a.product).await?;
+                takes_seat(activation, &product, &a.items)
+            }
+            Err(EntitlementError::NotFound { .. }) => false,
+            Err(e) => return Err(e),
+        };
+        if holds {
+            store::free_seat(tx.conn(), &a.team, &a.product).await?;
+        }
+        store::record_pool_day(tx.conn(), &a.team, &a.product, day_of(meta.now_micros)).await?;
+        let mut events = vec![
+            meta.event("seat_unassigned", Some(a.team.name()), |context| {
+                pb::Event {
+                    context: Some(context),
+                    payload: Some(Payload::SeatUnassigned(pb::SeatUnassigned {
+                        assignment: Some(convert::assignment(a)),
+                    })),
+                }
+            }),
+        ];
+        // R-SEAT-5: the freed seat goes to whoever waits for it.
+        if holds {
+            events.extend(
+                self.seat_next_waiting(tx, meta, &a.team, &a.product)
+                    .await?,
+            );
+        }
+        Ok(events)
+    }
+
+    /// Gives seats to a batch of people in one transaction, each with its
+    /// own outcome. A single request that cannot be met fails as a whole
+    /// (RESOURCE_EXHAUSTED for a full pool) and writes nothing.
+    pub(crate) async fn assign_batch(
+        &self,
+        ctx: &Ctx,
+        team: &TeamId,
+        requests: Vec<SeatRequest>,
+        how: &str,
+        key: Option<&RequestKey>,
+    ) -> Result<Vec<AssignResult>> {
+        if let Some((_, first)) = self.replayed_batch(ctx, team, key).await? {
+            return Ok(first);
+        }
+        // One request answers with its error; a batch reports per person.
+        let each = requests.len() != 1;
+        let (mut tx, results, events) = self.assign_open(ctx, team, requests, how, each).await?;
+        // Two first tries racing with one id: the second rolls back here.
+        let answer = crate::service::answers::record(None, &results);
+        idempotency::remember_if(tx.conn(), key, &answer, self.meta(ctx).now_micros).await?;
+        self.commit(tx, &events).await?;
+        Ok(results)
+    }
+
+    /// Takes the seats of a batch in a transaction it returns open, with
+    /// each request's result and the events, so the caller can write more
+    /// before committing. With `each`, a request that finds no seat or
+    /// breaks a rule gets its outcome instead of failing the batch.
+    pub(crate) async fn assign_open(
+        &self,
+        ctx: &Ctx,
+        team: &TeamId,
+        requests: Vec<SeatRequest>,
+        how: &str,
+        each: bool,
+    ) -> Result<(WriteTx, Vec<AssignResult>, Vec<NewEvent>)> {
+        let targets: Vec<&AccountId> = requests.iter().map(|r| &r.account).collect();
+        let (standing, members) = self
+            .standing_and_members(&ctx.caller, team, &targets)
+            .await?;
+        let mut products: Vec<&ProductId> = requests.iter().map(|r| &r.product).collect();
+        products.sort();
+        products.dedup();
+        for product in products {
+            self.authorize_seats(&ctx.caller, team, product, standing)
+                .await?;
+        }
+        for r in &requests {
+            if !members.contains_key(&r.account) {
+                return Err(EntitlementError::not_found(
+                    "member",
+                    format!("{}/members/{}", team.name(), r.account),
+                ));
+            }
+        }
+        let meta = self.meta(ctx);
+        let mut tx = self.begin().await?;
+        // Products in a stable order, so two batches lock pools alike.
+        let mut products: HashMap<ProductId, Product> = HashMap::new();
+        let mut order: Vec<usize> = (0..requests.len()).collect();
+        order.sort_by(|a, b| requests[*a].product.cmp(&requests[*b].product));
+        for r in &requests {
+            if !products.contains_key(&r.product) {
+                let p = self.product_of(&mut tx, &r.product).await?;
+                if how != "by user"
+                    && self.activation_of(&mut tx, team, &r.product).await?
+                        == ActivationType::SerialNumber
+                {
+                    let pool = Self::locked_pool(&mut tx, team, &r.product).await?;
+                    check_classic_by_user(&pool, how)?;
+                }
+                products.insert(r.product.clone(), p);
+            }
+        }
+        let mut results: Vec<Option<AssignResult>> = vec![None; requests.len()];
+        let mut events = Vec::new();
+        for i in order {
+            let r = &requests[i];
+            let person = &members[&r.account];
+            let product = &products[&r.product];
+            let seat = Seat {
+                team,
+                person,
+                product,
+                items: &r.items,
+                source: Source::Direct,
+            };
+            let result = match self.give_seat(&mut tx, &meta, seat).await {
+                Ok((outcome, a, evs)) => {
+                    events.extend(evs);
+                    AssignResult {
+                        account: r.account.clone(),
+                        product: r.product.clone(),
+                        outcome,
+                        assignment: Some(a),
+                        reason: String::new(),
+                    }
+                }
+                Err(
+                    e @ (EntitlementError::NoSeat { .. } | EntitlementError::Precondition { .. }),
+                ) if each => AssignResult::refused(&r.account, &r.product, &e),
+                Err(e) => return Err(e),
+            };
+            results[i] = Some(result);
+        }
+        Ok((tx, results.into_iter().flatten().collect(), events))
+    }
+
+    /// A catalog product by id.
+    pub(crate) async fn product_by_id(&self, id: &ProductId) -> Result<Option<Product>> {
+        if let Some(p) = self.projection.product(id.as_str()) {
+            return Ok(Some(p));
+        }
+        let mut conn = self.db.conn().await?;
+        Ok(store::get_product(&mut conn, id).await?)
+    }
+
+    /// A catalog product by its display name, ignoring case.
+    pub(crate) async fn product_by_display_name(&self, name: &str) -> Result<Option<Product>> {
+        let mut conn = self.db.conn().await?;
+        let mut after: Option<String> = None;
+        loop {
+            let page = store::list_products(&mut conn, after.as_deref(), 500).await?;
+            if let Some(p) = page
+                .iter()
+                .take(500)
+                .find(|p| p.display_name.eq_ignore_ascii_case(name))
+            {
+                return Ok(Some(p.clone()));
+            }
+            if page.len() <= 500 {
+                return Ok(None);
+            }
+            after = page.get(499).map(|p| p.id.as_str().to_owned());
+        }
+    }
+
+    /// R-SEAT-3 by user: several products for one person.
+    pub async fn assign_products(
+        &self,
+        ctx: &Ctx,
+        team: &TeamId,
+        account: &AccountId,
+        selections: Vec<(ProductId, Vec<String>)>,
+        key: Option<&RequestKey>,
+    ) -> Result<Vec<AssignResult>> {
+        let requests = selections
+            .into_iter()
+            .map(|(product, items)| SeatRequest {
+                account: account.clone(),
+                product,
+                items,
+            })
+            .collect();
+        self.assign_batch(ctx, team, requests, "by user", key).await
+    }
+
+    /// R-SEAT-3 by product: several people for one product.
+    pub async fn assign_users(
+        &self,
+        ctx: &Ctx,
+        team: &TeamId,
+        product: &ProductId,
+        items: Vec<String>,
+        accounts: Vec<AccountId>,
+        key: Option<&RequestKey>,
+    ) -> Result<Vec<AssignResult>> {
+        let requests = accounts
+            .into_iter()
+            .map(|account| SeatRequest {
+                account,
+                product: product.clone(),
+                items: items.clone(),
+            })
+            .collect();
+        self.assign_batch(ctx, team, requests, "by product", key)
+            .await
+    }
+
+    pub(crate) async fn assignment_in(
+        conn: &mut sqlx::AnyConnection,
+        team: &TeamId,
+        id: &str,
+    ) -> Result<Assignment> {
+        store::get_assignment(conn, team, id).await?.ok_or_else(|| {
+            EntitlementError::not_found("assignment", format!("{}/assignments/{id}", team.name()))
+        })
+    }
+
+    pub async fn get_assignment(
+        &self,
+        caller: &Caller,
+        team: &TeamId,
+        id: &str,
+    ) -> Result<Assignment> {
+        let mut conn = self.db.conn().await?;
+        let a = Self::assignment_in(&mut conn, team, id).await?;
+        drop(conn);
+        let standing = self.standing(caller, team).await?;
+        authorize(
+            caller,
+            Action::ReadSeatsOf {
+                account: &a.account,
+                standing,
+            },
+        )?;
+        Ok(a)
+    }
+
+    /// Assignments of a team, of one person (their own, R-SEAT-7), of one
+    /// product, or under one contract (its coordinator, R-CLS-2).
+    /// When each assignment's holder last launched its product (R-USE-3),
+    /// flushing recorded launches first.
+    pub async fn last_uses(
+        &self,
+        team: &TeamId,
+        rows: &[Assignment],
+    ) -> Result<HashMap<(String, String), i64>> {
+        if rows.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.usage.flush().await;
+        let accounts: Vec<&AccountId> = rows.iter().map(|a| &a.account).collect();
+        let mut conn = self.db.conn().await?;
+        Ok(store::last_uses(&mut conn, team, &accounts).await?)
+    }
+
+    pub async fn list_assignments(
+        &self,
+        caller: &Caller,
+        team: &TeamId,
+        query: &AssignmentQuery,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<Assignment>, String)> {
+        let standing = self.standing(caller, team).await?;
+        let (account, product) = (query.account.as_ref(), query.product.as_ref());
+        let mut conn = self.db.conn().await?;
+        let contract_products = match &query.contract {
+            Some(c) => {
+                let contract = Self::contract_in(&mut conn, c).await?;
+                if contract.team != *team {
+                    return Err(EntitlementError::not_found(
+                        "contract",
+                        format!("{} in {}", c.name(), team.name()),
+                    ));
+                }
+                authorize(
+                    caller,
+                    Action::ReadContractSeats {
+                        contract: &contract,
+                        standing,
+                    },
+                )?;
+                Some(store::contract_products(&mut conn, c, team).await?)
+            }
+            None => {
+                match account {
+                    Some(a) => authorize(
+                        caller,
+                        Action::ReadSeatsOf {
+                            account: a,
+                            standing,
+                        },
+                    )?,
+                    None => authorize(caller, Action::ReadSeats { standing })?,
+                }
+                None
+            }
+        };
+        let limit = paging::page_size(page_size)?;
+        let after = paging::decode_token(page_token)?;
+        let filter = AssignmentFilter {
+            account,
+            product,
+            products: contract_products.as_deref(),
+        };
+        let rows =
+            store::list_assignments(&mut conn, team, &filter, after.as_deref(), limit).await?;
+        Ok(paging::finish(rows, limit, store::assignment_key))
+    }
+
+    /// R-SEAT-4: changes the items; none left frees the seat.
+    pub async fn update_assignment_items(
+        &self,
+        ctx: &Ctx,
+        team: &TeamId,
+        id: &str,
+        items: Vec<String>,
+    ) -> Result<Option<Assignment>> {
+        let standing = self.standing(&ctx.caller, team).await?;
+        let product = {
+            let mut conn = self.db.conn().await?;
+            Self::assignment_in(&mut conn, team, id).await?.product
+        };
+        self.authorize_seats(&ctx.caller, team, &product, standing)
+            .await?;
+        let meta = self.meta(ctx);
+        let mut tx = self.begin().await?;
+        let a = Self::assignment_in(tx.conn(), team, id).await?;
+        if items.is_empty() {
+            // No items left is unassigning, with its rules (FROM_GROUP).
+            let (kept, events) = self.unassign(&mut tx, &meta, a).await?;
+            self.commit(tx, &events).await?;
+            return Ok(kept);
+        }
+        let mut a = a;
+        let product = self.product_of(&mut tx, &a.product).await?;
+        let items = product.select_items("assignment.items", &items)?;
+        if items == a.items {
+            return Ok(Some(a));
+        }
+        if self.activation_of(&mut tx, team, &a.product).await? == ActivationType::SerialNumber {
+            let pool = Self::locked_pool(&mut tx, team, &a.product).await?;
+            Self::check_classic_items(&mut tx, &pool, &product, &items, &a.items).await?;
+            Self::reseat(&mut tx, &pool, &product, &a.items, &items).await?;
+        }
+        let previous = std::mem::replace(&mut a.items, items);
+        store::update_assignment(tx.conn(), &a).await?;
+        let event = Self::items_changed(&meta, &a, &previous);
+        self.commit(tx, &[event]).await?;
+        Ok(Some(a))
+    }
+
+    /// R-SEAT-4: unassigns. A seat that also comes from a group stays until
+    /// the person leaves the group or the group assignment goes.
+    pub async fn delete_assignment(&self, ctx: &Ctx, team: &TeamId, id: &str) -> Result<()> {
+        let standing = self.standing(&ctx.caller, team).await?;
+        let product = {
+            let mut conn = self.db.conn().await?;
+            Self::assignment_in(&mut conn, team, id).await?.product
+        };
+        self.authorize_seats(&ctx.caller, team, &product, standing)
+            .await?;
+        let meta = self.meta(ctx);
+        let mut tx = self.begin().await?;
+        let a = Self::assignment_in(tx.conn(), team, id).await?;
+        let (_, events) = self.unassign(&mut tx, &meta, a).await?;
+        self.commit(tx, &events).await
+    }
+
+    /// Unassigns inside `tx` by `Assignment::unassign`: frees the seat, or
+    /// keeps it for its groups (returned) with a `sources_changed` event.
+    pub(crate) async fn unassign(
+        &self,
+        tx: &mut WriteTx,
+        meta: &ChangeMeta,
+        mut a: Assignment,
+    ) -> Result<(Option<Assignment>, Vec<NewEvent>)> {
+        match a.unassign()? {
+            Unassign::Free => Ok((None, self.free_seat(tx, meta, &a).await?)),
+            Unassign::KeepForGroups => {
+                let before = a.clone();
+                a.direct = false;
+                store::update_assignment(tx.conn(), &a).await?;
+                let event = Self::sources_changed(meta, &a, &before);
+                Ok((Some(a), vec![event]))
+            }
+        }
+    }
+}
