@@ -7,7 +7,7 @@ use allot_proto::entitlement as epb;
 use allot_proto::team as tpb;
 use tonic::Code;
 
-use crate::entitlement::{Shop, pool};
+use crate::entitlement::{Shop, pool, sign_in_contract};
 
 /// AIP-155: a retried AddSeats with the same request id adds once and gets
 /// the first answer; the same id with another request is refused.
@@ -57,7 +57,8 @@ async fn add_seats_retried_with_one_request_id_adds_once(backend: Backend) {
 }
 crate::on_both_backends!(add_seats_retried_with_one_request_id_adds_once);
 
-/// AIP-155 on creates: CreateTeam, CreateGroup and CreateSubscription
+/// AIP-155 on creates: CreateTeam, CreateGroup, CreateSubscription and
+/// CreateContract
 /// retried with one request id create once and answer the first result;
 /// the same id with another request is refused.
 async fn creates_retried_with_one_request_id_create_once(backend: Backend) {
@@ -161,6 +162,48 @@ async fn creates_retried_with_one_request_id_create_once(backend: Backend) {
         pool(&owner, &contract.team, "cam").await.seats,
         2,
         "added once"
+    );
+
+    let purchase = |seats: i32| epb::CreateContractRequest {
+        contract: Some(epb::Contract {
+            owner: shop.owner.account.clone(),
+            ..sign_in_contract()
+        }),
+        subscriptions: vec![epb::Subscription {
+            product: "products/cam".into(),
+            seats,
+            ..Default::default()
+        }],
+        request_id: "c-1".into(),
+    };
+    let c1 = commerce
+        .entitlement
+        .create_contract(purchase(5))
+        .await
+        .expect("contract")
+        .into_inner();
+    let c2 = commerce
+        .entitlement
+        .create_contract(purchase(5))
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(c1.name, c2.name, "the retry gets the first contract");
+    let err = commerce
+        .entitlement
+        .create_contract(purchase(6))
+        .await
+        .expect_err("same id, other purchase");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("request_id:"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(
+        pool(&owner, &c1.team, "cam").await.seats,
+        if c1.team == contract.team { 7 } else { 5 },
+        "bought once"
     );
     shop.env.shutdown().await;
 }

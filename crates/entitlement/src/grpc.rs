@@ -267,6 +267,7 @@ impl Service for EntitlementGrpc {
     async fn create_contract(&self, req: Request<pb::CreateContractRequest>) -> R<pb::Contract> {
         let ctx = ctx(&req)?;
         let r = req.into_inner();
+        let key = request_key!(ctx.caller, "CreateContract", r).map_err(invalid)?;
         let c = required("contract", r.contract)?;
         let mut violations = Vec::new();
         let owner = AccountId::parse("contract.owner", &c.owner)
@@ -380,10 +381,9 @@ impl Service for EntitlementGrpc {
             sso_enabled: c.sso_enabled,
             end_day,
         };
-        let request_id = (!r.request_id.is_empty()).then_some(r.request_id);
         let (contract, subs) = self
             .app
-            .create_contract(&ctx, new, subs, request_id)
+            .create_contract(&ctx, new, subs, key.as_ref())
             .await?;
         Ok(Response::new(convert::contract(&contract, &subs)))
     }

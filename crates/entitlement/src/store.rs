@@ -161,11 +161,7 @@ fn contract(row: &AnyRow) -> Result<Contract> {
     })
 }
 
-pub async fn insert_contract(
-    conn: &mut AnyConnection,
-    c: &Contract,
-    request_id: Option<&str>,
-) -> Result<()> {
+pub async fn insert_contract(conn: &mut AnyConnection, c: &Contract) -> Result<()> {
     sqlx::query(
         "INSERT INTO contracts (id, owner, owner_email, activation_type, serial_number, plan, billing, \
          collaboration_site, sso_enabled, team_id, software_coordinator, request_id, create_time, end_day) \
@@ -182,7 +178,8 @@ pub async fn insert_contract(
     .bind(int_flag(c.sso_enabled))
     .bind(c.team.as_str())
     .bind(c.coordinator.as_str())
-    .bind(request_id)
+    // Request ids live in idempotency_keys; this older column stays empty.
+    .bind(None::<String>)
     .bind(c.create_time)
     .bind(c.end_day)
     .execute(conn)
@@ -194,20 +191,6 @@ pub async fn get_contract(conn: &mut AnyConnection, id: &ContractId) -> Result<O
     let sql = format!("SELECT {CONTRACT_COLUMNS} FROM contracts WHERE id = $1");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id.as_str())
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(contract)
-        .transpose()
-}
-
-pub async fn contract_by_request(
-    conn: &mut AnyConnection,
-    request_id: &str,
-) -> Result<Option<Contract>> {
-    let sql = format!("SELECT {CONTRACT_COLUMNS} FROM contracts WHERE request_id = $1");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(request_id)
         .fetch_optional(conn)
         .await?
         .as_ref()

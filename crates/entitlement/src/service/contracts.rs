@@ -98,19 +98,17 @@ impl Entitlements {
         ctx: &Ctx,
         new: NewContract,
         subscriptions: Vec<(ProductId, i32)>,
-        request_id: Option<String>,
+        key: Option<&RequestKey>,
     ) -> Result<(Contract, Vec<Subscription>)> {
         authorize(&ctx.caller, Action::RecordPurchase)?;
-        if let Some(rid) = &request_id {
-            let mut conn = self.db.conn().await?;
-            if let Some(c) = store::contract_by_request(&mut conn, rid).await? {
-                let subs =
-                    store::list_subscriptions(&mut conn, None, Some(&c.id), None, 10_000).await?;
-                return Ok((c, subs));
-            }
-        }
         {
             let mut conn = self.db.conn().await?;
+            let now = self.meta(ctx).now_micros;
+            if let Some(first) = idempotency::replayed(&mut conn, key, now).await? {
+                return self
+                    .get_contract(&ctx.caller, &ContractId::from_db(first))
+                    .await;
+            }
             for (p, _) in &subscriptions {
                 store::get_product(&mut conn, p)
                     .await?
@@ -143,7 +141,9 @@ impl Entitlements {
             end_day: new.end_day,
         };
         let mut tx = self.begin().await?;
-        store::insert_contract(tx.conn(), &contract, request_id.as_deref()).await?;
+        store::insert_contract(tx.conn(), &contract).await?;
+        // A concurrent first try with the same id fails here and rolls back.
+        idempotency::remember_if(tx.conn(), key, contract.id.as_str(), meta.now_micros).await?;
         let mut events = Vec::new();
         let mut subs = Vec::new();
         let mut names = HashMap::new();
