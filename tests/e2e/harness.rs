@@ -751,7 +751,7 @@ impl Env {
     }
 
     /// The in-process team service (to prune its events as retention would).
-    pub fn team_app(&self) -> std::sync::Arc<allot_team::app::Teams> {
+    pub fn team_app(&self) -> std::sync::Arc<allot_team::service::Teams> {
         match &self.shape {
             Shape::InProcess { main: Some(m), .. } => {
                 m.team.as_ref().expect("team runs here").app.clone()

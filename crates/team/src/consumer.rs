@@ -10,8 +10,8 @@ use allot_platform::outbox::NewEvent;
 use allot_proto::identity as idpb;
 use allot_proto::identity::event::Payload;
 
-use crate::app::Teams;
 use crate::error::TeamError;
+use crate::service::Teams;
 
 /// The durable name of this consumer's cursor.
 pub const CONSUMER: &str = "team.identity-events";

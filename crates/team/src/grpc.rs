@@ -14,10 +14,10 @@ use allot_proto::team::team_service_server::TeamService;
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
-use crate::app::{AddOutcome, Ctx, Teams, Who};
 use crate::convert;
 use crate::domain::{NewPerson, Role, parse_address_list, parse_team_name};
 use crate::error::TeamError;
+use crate::service::{AddOutcome, Ctx, Teams, Who};
 use crate::store::GuestFilter;
 
 #[derive(Debug, Clone)]

@@ -1,15 +1,14 @@
 //! The team service: teams, memberships, roles, groups, and per-team
 //! authorization.
 
-mod answers;
-pub mod app;
 pub mod consumer;
 mod convert;
 pub mod domain;
 pub mod error;
+mod events;
 pub mod grpc;
 pub mod import;
-pub mod operations;
+pub mod service;
 pub mod store;
 
 use std::sync::Arc;
@@ -22,8 +21,8 @@ use allot_platform::outbox::Outbox;
 use allot_proto::team::team_service_server::TeamServiceServer;
 use sqlx::migrate::Migrator;
 
-pub use app::Teams;
 pub use error::TeamError;
+pub use service::Teams;
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");

@@ -4,9 +4,9 @@
 use allot_platform::idempotency::{self, RequestKey};
 use allot_platform::ids::{AccountId, TeamId};
 
-use crate::app::{AddOutcome, Ctx, ListOutcome, Teams};
 use crate::domain::ListedAddress;
 use crate::error::TeamError;
+use crate::service::{AddOutcome, Ctx, ListOutcome, Teams};
 use crate::store;
 
 type Result<T> = std::result::Result<T, TeamError>;

@@ -1,0 +1,283 @@
+//! Invitations through identity: inviting people, resending, and what
+//! accepting one changes in the team (R-INV-1..4, R-INV-7).
+
+use super::*;
+
+impl Teams {
+    pub(crate) async fn fetch_person(&self, account: &AccountId) -> Result<Person> {
+        let a = self
+            .identity
+            .clone()
+            .get_account(request(idpb::GetAccountRequest {
+                name: account.name(),
+            }))
+            .await
+            .map_err(peer)?
+            .into_inner();
+        Person::from_pb(&a, None)
+    }
+
+    /// How the inviter is named in the invitation email.
+    pub(crate) async fn inviter_name(&self, caller: &Caller, team: &TeamId) -> Result<String> {
+        let Some(account) = caller.account() else {
+            return Ok("Allot".into());
+        };
+        let mut conn = self.db.conn().await?;
+        Ok(match store::get_member(&mut conn, team, account).await? {
+            Some(m) => m.display_name(),
+            None => "A team administrator".into(),
+        })
+    }
+
+    /// Invites each person into the team (R-INV-1: with or without an
+    /// account, the same way), except those already members, who are
+    /// answered from their membership. One result per person, in order.
+    pub(crate) async fn invite(
+        &self,
+        ctx: &Ctx,
+        team: &Team,
+        people: &[&NewPerson],
+    ) -> Result<Vec<Person>> {
+        let mut known: Vec<Option<Person>> = Vec::with_capacity(people.len());
+        {
+            let mut conn = self.db.conn().await?;
+            for p in people {
+                let member = match store::member_by_email(&mut conn, &team.id, &p.email).await? {
+                    Some(account) => {
+                        store::get_member(&mut conn, &team.id, &AccountId::from_db(account)).await?
+                    }
+                    None => None,
+                };
+                known.push(member.map(Person::from_member));
+            }
+        }
+        let new: Vec<&NewPerson> = people
+            .iter()
+            .zip(&known)
+            .filter(|(_, k)| k.is_none())
+            .map(|(p, _)| *p)
+            .collect();
+        let mut invited = self.invite_new(ctx, team, &new).await?.into_iter();
+        known
+            .into_iter()
+            .map(|k| match k {
+                Some(person) => Ok(person),
+                None => invited
+                    .next()
+                    .ok_or_else(|| TeamError::Internal("identity returned too few results".into())),
+            })
+            .collect()
+    }
+
+    pub(crate) async fn invite_one(
+        &self,
+        ctx: &Ctx,
+        team: &Team,
+        person: &NewPerson,
+    ) -> Result<Person> {
+        self.invite(ctx, team, &[person])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| TeamError::Internal("identity returned no result".into()))
+    }
+
+    pub(crate) async fn invite_new(
+        &self,
+        ctx: &Ctx,
+        team: &Team,
+        people: &[&NewPerson],
+    ) -> Result<Vec<Person>> {
+        if people.is_empty() {
+            return Ok(Vec::new());
+        }
+        let request_body = idpb::CreateInvitationsRequest {
+            team: team.id.name(),
+            team_display_name: team.display_name.clone(),
+            inviter: ctx.caller.name(),
+            inviter_display_name: self.inviter_name(&ctx.caller, &team.id).await?,
+            invitees: people
+                .iter()
+                .map(|p| idpb::Invitee {
+                    given_name: p.given_name.clone(),
+                    family_name: p.family_name.clone(),
+                    email: p.email.as_str().to_owned(),
+                })
+                .collect(),
+        };
+        let mut req = request(request_body);
+        req.metadata_mut().insert(
+            "x-request-id",
+            ctx.request_id
+                .parse()
+                .map_err(|_| TeamError::Internal("bad request id".into()))?,
+        );
+        let results = self
+            .identity
+            .clone()
+            .create_invitations(req)
+            .await
+            .map_err(peer)?
+            .into_inner()
+            .results;
+        results
+            .iter()
+            .map(|r| {
+                let account = r.account.as_ref().ok_or_else(|| {
+                    TeamError::Internal(format!("identity refused an invitee: {:?}", r.violations))
+                })?;
+                Person::from_pb(account, r.invitation.as_ref())
+            })
+            .collect()
+    }
+
+    /// R-INV-3: sends a pending member's invitation again.
+    pub async fn resend_invitation(
+        &self,
+        ctx: &Ctx,
+        team: &TeamId,
+        account: &AccountId,
+    ) -> Result<Member> {
+        self.check(&ctx.caller, team, TeamAction::ManageMembers)
+            .await?;
+        let member = {
+            let mut conn = self.db.conn().await?;
+            store::get_member(&mut conn, team, account)
+                .await?
+                .ok_or_else(|| {
+                    TeamError::not_found("member", format!("{}/members/{account}", team.name()))
+                })?
+        };
+        if member.state == MemberState::Active {
+            return Err(TeamError::Precondition {
+                kind: "ALREADY_ACTIVE",
+                subject: account.name(),
+                message: format!(
+                    "{} has already accepted an invitation; there is nothing to resend",
+                    member.email
+                ),
+            });
+        }
+        let mut identity = self.identity.clone();
+        let pending = identity
+            .list_invitations(request(idpb::ListInvitationsRequest {
+                account: account.name(),
+                // R-INV-7: only this team's invitation, never another's.
+                team: team.name(),
+                page_size: 10,
+                ..Default::default()
+            }))
+            .await
+            .map_err(peer)?
+            .into_inner()
+            .invitations
+            .into_iter()
+            .find(|i| {
+                i.state == idpb::InvitationState::Pending as i32
+                    || i.state == idpb::InvitationState::Expired as i32
+            })
+            .ok_or_else(|| TeamError::Precondition {
+                kind: "NO_PENDING_INVITATION",
+                subject: account.name(),
+                message: format!("{} has no pending invitation to resend", member.email),
+            })?;
+        let mut req = request(idpb::ResendInvitationRequest { name: pending.name });
+        req.metadata_mut().insert(
+            "x-request-id",
+            ctx.request_id
+                .parse()
+                .map_err(|_| TeamError::Internal("bad request id".into()))?,
+        );
+        let invitation = identity
+            .resend_invitation(req)
+            .await
+            .map_err(peer)?
+            .into_inner();
+        // R-INV-3: the new link restarts the expiry the admins see.
+        let expire_time = invitation.expire_time.as_ref().map(micros);
+        let mut tx = self.begin().await?;
+        store::set_member_invitation(tx.conn(), team, account, &invitation.name, expire_time)
+            .await?;
+        let updated = Member {
+            invitation: Some(invitation.name),
+            invitation_expire_time: expire_time,
+            ..member
+        };
+        // R-EVT-1: the member's invitation and its expiry changed.
+        let event = member_updated(&self.meta(ctx), &updated, (updated.role, updated.guest));
+        self.outbox.commit(tx, &[event]).await?;
+        Ok(updated)
+    }
+
+    /// Copies a person's state and names into their memberships.
+    /// R-INV-1: the person accepted this team's invitation; their
+    /// membership becomes active, with the names they keep in identity.
+    pub async fn accept_membership(
+        &self,
+        tx: &mut WriteTx,
+        invitation: &idpb::Invitation,
+        account: &idpb::Account,
+        event_id: &str,
+    ) -> Result<Vec<NewEvent>> {
+        let person = Person::from_pb(account, None)?;
+        let team = TeamId::parse("team", &invitation.team)
+            .map_err(|e| TeamError::Internal(format!("identity sent {e}")))?;
+        let Some(m) = store::get_member(tx.conn(), &team, &person.account).await? else {
+            // Removed before accepting: nothing to activate.
+            return Ok(Vec::new());
+        };
+        if m.state == MemberState::Active {
+            return Ok(Vec::new());
+        }
+        let changed = Member {
+            state: MemberState::Active,
+            given_name: person.given_name,
+            family_name: person.family_name,
+            ..m.clone()
+        };
+        store::update_person(tx.conn(), &changed).await?;
+        let meta = ChangeMeta {
+            actor: Caller::system().name(),
+            request_id: event_id.to_owned(),
+            now_micros: self.now(),
+        };
+        Ok(vec![member_updated(&meta, &changed, (m.role, m.guest))])
+    }
+
+    pub async fn refresh_person(
+        &self,
+        tx: &mut WriteTx,
+        account: &idpb::Account,
+        event_id: &str,
+    ) -> Result<Vec<NewEvent>> {
+        let person = Person::from_pb(account, None)?;
+        let meta = ChangeMeta {
+            actor: Caller::system().name(),
+            request_id: event_id.to_owned(),
+            now_micros: self.now(),
+        };
+        let mut events = Vec::new();
+        for m in store::memberships_of(tx.conn(), &person.account).await? {
+            // R-INV-1: a team that invited the person sees what it typed
+            // until the person accepts its invitation.
+            if m.state == MemberState::Invited && m.invitation.is_some() {
+                continue;
+            }
+            let changed = Member {
+                state: person.state,
+                given_name: person.given_name.clone(),
+                family_name: person.family_name.clone(),
+                ..m.clone()
+            };
+            if changed.state == m.state
+                && changed.given_name == m.given_name
+                && changed.family_name == m.family_name
+            {
+                continue;
+            }
+            store::update_person(tx.conn(), &changed).await?;
+            events.push(member_updated(&meta, &changed, (m.role, m.guest)));
+        }
+        Ok(events)
+    }
+}

@@ -1,0 +1,189 @@
+//! Roles that follow from elsewhere: the primary admin hand-over
+//! (R-ROLE-1), the contract roles (R-CLS-1, R-CLS-6) and the plan
+//! (R-ROLE-5).
+
+use super::*;
+
+impl Teams {
+    /// R-ROLE-4: hands the primary admin role to another member; the former
+    /// primary admin becomes a secondary admin in the same transaction.
+    pub async fn transfer_primary_admin(
+        &self,
+        ctx: &Ctx,
+        team_id: &TeamId,
+        new_primary: &AccountId,
+    ) -> Result<Team> {
+        let mut tx = self.begin().await?;
+        self.authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)
+            .await?;
+        let new = Self::member_in(&mut tx, team_id, new_primary).await?;
+        check_transfer(&new, &Self::member_subject(team_id, new_primary))?;
+        let old = store::primary_admin(tx.conn(), team_id)
+            .await?
+            .ok_or_else(|| TeamError::Internal(format!("team {team_id} has no primary admin")))?;
+        if old.account == new.account {
+            let team = store::get_team(tx.conn(), team_id)
+                .await?
+                .ok_or_else(|| TeamError::not_found("team", team_id.name()))?;
+            return Ok(team);
+        }
+        let meta = self.meta(ctx);
+        // Demote first: the index allows one primary admin per team at every
+        // statement, not only at commit.
+        let demoted = Member {
+            role: Role::SecondaryAdmin,
+            ..old.clone()
+        };
+        store::set_role(tx.conn(), &demoted).await?;
+        let promoted = Member {
+            role: Role::PrimaryAdmin,
+            ..new.clone()
+        };
+        store::set_role(tx.conn(), &promoted).await?;
+        let team = store::get_team(tx.conn(), team_id)
+            .await?
+            .ok_or_else(|| TeamError::not_found("team", team_id.name()))?;
+        let events = [
+            member_updated(&meta, &demoted, (old.role, old.guest)),
+            member_updated(&meta, &promoted, (new.role, new.guest)),
+            team_updated(&meta, &team),
+        ];
+        self.outbox.commit(tx, &events).await?;
+        tracing::info!(team = %team_id, from = %old.account, to = %new.account, "primary admin handed over");
+        Ok(team)
+    }
+
+    /// R-CLS-6: the contract manager and the software coordinator of a
+    /// classic contract held by the team stay until their role passes on.
+    /// Read from the roles followed from entitlement's events, so removals
+    /// work while entitlement is unavailable.
+    pub(crate) async fn check_no_contract_role(
+        &self,
+        team: &TeamId,
+        account: &AccountId,
+    ) -> Result<()> {
+        let held = {
+            let mut conn = self.db.conn().await?;
+            store::contract_role_of(&mut conn, &team.name(), &account.name()).await?
+        };
+        if let Some((contract, is_manager)) = held {
+            let role = if is_manager {
+                "contract manager"
+            } else {
+                "software coordinator"
+            };
+            return Err(TeamError::Precondition {
+                kind: "CONTRACT_ROLE",
+                subject: Self::member_subject(team, account),
+                message: format!(
+                    "this member is the {role} of {contract}; pass that role to someone else first"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Follows a contract's manager: a member who becomes it is made a
+    /// secondary admin unless already an admin (R-CLS-1); and a classic
+    /// contract's manager and coordinator are kept for R-CLS-6.
+    pub async fn follow_contract(
+        &self,
+        tx: &mut WriteTx,
+        contract: &allot_proto::entitlement::Contract,
+        event_id: &str,
+    ) -> Result<Vec<NewEvent>> {
+        use allot_proto::entitlement::ActivationType;
+        let mut events = Vec::new();
+        if let (Ok(team), Ok(owner)) = (
+            TeamId::parse("team", &contract.team),
+            AccountId::parse("owner", &contract.owner),
+        ) && let Some(m) = store::get_member(tx.conn(), &team, &owner).await?
+            && let Some(role) = crate::domain::role_of_new_contract_manager(m.role)
+        {
+            let promoted = Member {
+                role,
+                guest: false,
+                ..m.clone()
+            };
+            store::set_role(tx.conn(), &promoted).await?;
+            let meta = ChangeMeta {
+                actor: Caller::system().name(),
+                request_id: event_id.to_owned(),
+                now_micros: self.now(),
+            };
+            events.push(member_updated(&meta, &promoted, (m.role, m.guest)));
+        }
+        if contract.activation_type != ActivationType::SerialNumber as i32 {
+            return Ok(events);
+        }
+        let coordinator = if contract.software_coordinator.is_empty() {
+            &contract.owner
+        } else {
+            &contract.software_coordinator
+        };
+        store::save_contract_roles(
+            tx.conn(),
+            &contract.name,
+            &contract.team,
+            &contract.owner,
+            coordinator,
+        )
+        .await?;
+        Ok(events)
+    }
+
+    /// R-ROLE-5: a team is premium while it holds a premium subscription.
+    pub async fn place_premium_subscription(
+        &self,
+        tx: &mut WriteTx,
+        subscription: &str,
+        team: Option<&TeamId>,
+        event_id: &str,
+    ) -> Result<Vec<NewEvent>> {
+        let meta = ChangeMeta {
+            actor: Caller::system().name(),
+            request_id: event_id.to_owned(),
+            now_micros: self.now(),
+        };
+        let mut events = Vec::new();
+        for t in store::place_premium_subscription(tx.conn(), subscription, team).await? {
+            let Some(current) = store::get_team(tx.conn(), &t).await? else {
+                continue;
+            };
+            let plan = if store::holds_premium(tx.conn(), &t).await? {
+                Plan::Premium
+            } else {
+                Plan::Standard
+            };
+            if plan != current.plan {
+                store::set_plan(tx.conn(), &t, plan).await?;
+                let updated = Team { plan, ..current };
+                events.push(team_updated(&meta, &updated));
+                events.extend(Self::follow_plan(tx, &meta, &t, plan).await?);
+            }
+        }
+        Ok(events)
+    }
+
+    /// R-ROLE-5: on a team that is no longer premium, SSO admins become
+    /// secondary admins, each with a `member_updated` event.
+    pub(crate) async fn follow_plan(
+        tx: &mut WriteTx,
+        meta: &ChangeMeta,
+        team: &TeamId,
+        plan: Plan,
+    ) -> Result<Vec<NewEvent>> {
+        if plan == Plan::Premium {
+            return Ok(Vec::new());
+        }
+        let mut events = Vec::new();
+        for m in store::members_with_role(tx.conn(), team, Role::SsoAdmin).await? {
+            if let Some(role) = crate::domain::role_after_losing_premium(m.role) {
+                let demoted = Member { role, ..m.clone() };
+                store::set_role(tx.conn(), &demoted).await?;
+                events.push(member_updated(meta, &demoted, (m.role, m.guest)));
+            }
+        }
+        Ok(events)
+    }
+}
