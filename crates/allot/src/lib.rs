@@ -28,7 +28,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
-pub use allot_identity::app::BootstrapCredential;
+pub use allot_identity::service::BootstrapCredential;
 
 /// One of Allot's services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -3,9 +3,11 @@
 
 use std::path::Path;
 
-use allot_platform::auth::{Caller, scopes, write_private_file};
+use allot_platform::auth::{
+    Caller, INTERNAL_SERVICE_ACCOUNT, Principal, scopes, write_private_file,
+};
 use allot_platform::error::FieldViolation;
-use allot_platform::ids::{AccountId, InvitationId, TeamId};
+use allot_platform::ids::{AccountId, InvitationId, ServiceAccountId, TeamId};
 use allot_platform::values::{Email, parse_person_name, parse_text};
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -361,6 +363,26 @@ pub fn check_invitation_budget(sent: i64, asked: usize, limit: u32) -> Result<()
         return Err(IdentityError::TooManyInvitations { sent, asked, limit });
     }
     Ok(())
+}
+
+/// The service account Allot's own services use is managed by
+/// configuration, never through the API.
+pub fn protect_internal(id: &ServiceAccountId) -> Result<(), IdentityError> {
+    if id.as_str() == INTERNAL_SERVICE_ACCOUNT {
+        return Err(IdentityError::Precondition {
+            kind: "RESERVED",
+            subject: id.name(),
+            message: "the service account Allot's services use is managed by configuration (auth.internal_secret)".into(),
+        });
+    }
+    Ok(())
+}
+
+pub fn protect_internal_principal(p: &Principal) -> Result<(), IdentityError> {
+    match p {
+        Principal::ServiceAccount(id) => protect_internal(id),
+        Principal::Account(_) => Ok(()),
+    }
 }
 
 #[cfg(test)]

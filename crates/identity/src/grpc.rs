@@ -16,10 +16,10 @@ use allot_proto::identity::identity_service_server::IdentityService;
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
-use crate::app::{Ctx, Identity, InviteInto, InviteOutcome};
 use crate::convert;
 use crate::domain::{Invitee, parse_display_name, parse_scopes};
 use crate::error::IdentityError;
+use crate::service::{Ctx, Identity, InviteInto, InviteOutcome};
 
 #[derive(Debug, Clone)]
 pub struct IdentityGrpc {

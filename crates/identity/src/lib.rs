@@ -1,11 +1,12 @@
 //! The identity service: people, invitations, service accounts and the
 //! bearer tokens every service verifies.
 
-pub mod app;
 mod convert;
 pub mod domain;
 pub mod error;
+mod events;
 pub mod grpc;
+pub mod service;
 pub mod store;
 
 use std::path::PathBuf;
@@ -19,8 +20,8 @@ use allot_platform::outbox::Outbox;
 use allot_proto::identity::identity_service_server::IdentityServiceServer;
 use sqlx::migrate::Migrator;
 
-pub use app::Identity;
 pub use error::IdentityError;
+pub use service::Identity;
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");

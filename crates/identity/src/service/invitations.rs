@@ -1,0 +1,246 @@
+//! Invitations: creating them for a team (R-INV-1..3), resending
+//! (R-INV-7), and accepting one (R-INV-4).
+
+use super::*;
+
+impl Identity {
+    /// R-INV-1, R-INV-4: invites each person on their own, whether or not
+    /// they have an account (an existing one gets an invitation into this
+    /// team and keeps its password). All valid entries commit together.
+    pub async fn create_invitations(
+        &self,
+        ctx: &Ctx,
+        into: &InviteInto,
+        invitees: Vec<std::result::Result<Invitee, Vec<FieldViolation>>>,
+    ) -> Result<Vec<InviteOutcome>> {
+        authorize(&ctx.caller, Action::ManageInvitations)?;
+        if invitees.len() > 1000 {
+            return Err(IdentityError::invalid(
+                "invitees",
+                "at most 1000 invitees per call",
+            ));
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_create_invitations(ctx, into, &invitees).await {
+                Err(e) if e.is_retryable() && attempt < RETRIES => continue,
+                other => return other,
+            }
+        }
+    }
+
+    pub(crate) async fn try_create_invitations(
+        &self,
+        ctx: &Ctx,
+        into: &InviteInto,
+        invitees: &[std::result::Result<Invitee, Vec<FieldViolation>>],
+    ) -> Result<Vec<InviteOutcome>> {
+        let meta = self.meta(ctx);
+        let now = meta.now_micros;
+        let mut tx = self.begin().await?;
+        let sent = store::invitations_since(tx.conn(), &into.team, now - HOUR_MICROS).await?;
+        crate::domain::check_invitation_budget(
+            sent,
+            invitees.iter().filter(|i| i.is_ok()).count(),
+            self.invitations_per_hour,
+        )?;
+        let mut outcomes = Vec::with_capacity(invitees.len());
+        let mut events = Vec::new();
+        for invitee in invitees {
+            let invitee = match invitee {
+                Ok(i) => i,
+                Err(v) => {
+                    outcomes.push(InviteOutcome::Invalid(v.clone()));
+                    continue;
+                }
+            };
+            // R-INV-1: the inviting team sees only what it typed, whether
+            // or not the address has an account.
+            let typed = Account {
+                id: AccountId::generate(),
+                email: invitee.email.clone(),
+                given_name: invitee.given_name.clone(),
+                family_name: invitee.family_name.clone(),
+                state: AccountState::Invited,
+                create_time: now,
+                activate_time: None,
+            };
+            let existing = store::find_account_by_email(tx.conn(), &invitee.email).await?;
+            if let Some(existing) = &existing
+                && let Some(inv) =
+                    store::pending_invitation(tx.conn(), &existing.id, &into.team).await?
+            {
+                let seen = Account {
+                    id: existing.id.clone(),
+                    ..typed
+                };
+                outcomes.push(InviteOutcome::AlreadyInvited(seen, inv));
+                continue;
+            }
+            // The email greets an active person by their own names.
+            let (account, greeted) = match existing {
+                Some(existing) => {
+                    let greeted = if existing.state == AccountState::Active {
+                        existing.clone()
+                    } else {
+                        Account {
+                            id: existing.id.clone(),
+                            ..typed.clone()
+                        }
+                    };
+                    (
+                        Account {
+                            id: existing.id,
+                            ..typed
+                        },
+                        Some(greeted),
+                    )
+                }
+                None => (typed, None),
+            };
+            let invitation = Invitation {
+                id: InvitationId::generate(),
+                account_id: account.id.clone(),
+                email: account.email.clone(),
+                team: into.team.clone(),
+                team_display_name: into.team_display_name.clone(),
+                inviter: into.inviter.clone(),
+                inviter_display_name: into.inviter_display_name.clone(),
+                state: InvitationState::Pending,
+                generation: 1,
+                create_time: now,
+                expire_time: now.saturating_add(self.ttl_micros()),
+                accept_time: None,
+            };
+            if greeted.is_none() {
+                store::insert_account(tx.conn(), &account, false).await?;
+                events.push(account_created(&meta, &account, false));
+            }
+            let token = self
+                .invitation_key
+                .token(&invitation.id, invitation.generation);
+            store::insert_invitation(tx.conn(), &invitation, &hash_secret(&token)).await?;
+            events.push(invitation_event(
+                &meta,
+                &invitation,
+                greeted.as_ref().unwrap_or(&account),
+                false,
+            ));
+            outcomes.push(InviteOutcome::Invited(account, invitation));
+        }
+        self.outbox.commit(tx, &events).await?;
+        Ok(outcomes)
+    }
+
+    pub async fn get_invitation(&self, caller: &Caller, id: &InvitationId) -> Result<Invitation> {
+        authorize(caller, Action::ReadInvitations)?;
+        let mut conn = self.db.conn().await?;
+        store::get_invitation(&mut conn, id)
+            .await?
+            .ok_or_else(|| IdentityError::not_found("invitation", id.name()))
+    }
+
+    pub async fn list_invitations(
+        &self,
+        caller: &Caller,
+        team: Option<&TeamId>,
+        account: Option<&AccountId>,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<Invitation>, String)> {
+        authorize(caller, Action::ReadInvitations)?;
+        let limit = paging::page_size(page_size)?;
+        let before = paging::decode_token(page_token)?;
+        let mut conn = self.db.conn().await?;
+        let rows =
+            store::list_invitations(&mut conn, team, account, before.as_deref(), limit).await?;
+        Ok(paging::finish(rows, limit, |i| i.id.as_str().to_owned()))
+    }
+
+    /// R-INV-3: a new token (the old one void), a new expiry, a new email.
+    pub async fn resend_invitation(&self, ctx: &Ctx, id: &InvitationId) -> Result<Invitation> {
+        authorize(&ctx.caller, Action::ManageInvitations)?;
+        let meta = self.meta(ctx);
+        let mut tx = self.begin().await?;
+        let mut inv = store::get_invitation(tx.conn(), id)
+            .await?
+            .ok_or_else(|| IdentityError::not_found("invitation", id.name()))?;
+        inv.check_resendable()?;
+        let account = store::get_account(tx.conn(), &inv.account_id)
+            .await?
+            .ok_or_else(|| IdentityError::Internal(format!("invitation {id} has no account")))?;
+        inv.generation += 1;
+        inv.expire_time = meta.now_micros.saturating_add(self.ttl_micros());
+        let token = self.invitation_key.token(&inv.id, inv.generation);
+        if !store::renew_invitation(tx.conn(), &inv, &hash_secret(&token)).await? {
+            return Err(IdentityError::Precondition {
+                kind: "CONCURRENT_CHANGE",
+                subject: id.name(),
+                message: "the invitation changed while it was being resent; try again".into(),
+            });
+        }
+        let event = invitation_event(&meta, &inv, &account, true);
+        self.outbox.commit(tx, &[event]).await?;
+        Ok(inv)
+    }
+
+    /// R-INV-2: accepting with the newest token of a pending invitation
+    /// activates the account.
+    pub async fn accept_invitation(
+        &self,
+        request_id: &str,
+        token: &str,
+    ) -> Result<(Account, Invitation)> {
+        let token = parse_token(token)?;
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let (mut inv, token_generation) = store::find_by_token_hash(tx.conn(), &hash_secret(token))
+            .await?
+            .ok_or(IdentityError::UnknownToken)?;
+        inv.check_acceptable(token_generation, now)?;
+        if !store::accept_invitation(tx.conn(), &inv.id, inv.generation, now).await? {
+            return Err(IdentityError::InvitationUsed);
+        }
+        inv.state = InvitationState::Accepted;
+        inv.accept_time = Some(now);
+        let activated = store::activate_account(tx.conn(), &inv.account_id, now).await?;
+        let account = store::get_account(tx.conn(), &inv.account_id)
+            .await?
+            .ok_or_else(|| {
+                IdentityError::Internal(format!("invitation {} has no account", inv.id))
+            })?;
+        let meta = ChangeMeta {
+            actor: account.id.name(),
+            request_id: request_id.to_owned(),
+            now_micros: now,
+        };
+        let mut events = vec![invitation_accepted(&meta, &inv, &account)];
+        if activated {
+            events.push(account_activated(&meta, &account));
+        }
+        self.outbox.commit(tx, &events).await?;
+        tracing::info!(account = %account.id, invitation = %inv.id, "invitation accepted");
+        Ok((account, inv))
+    }
+
+    /// The accept token of the given generation, for the email. Refused when
+    /// a newer generation exists or the invitation is no longer pending.
+    pub async fn invitation_token(
+        &self,
+        caller: &Caller,
+        id: &InvitationId,
+        generation: i32,
+    ) -> Result<(String, i64)> {
+        authorize(caller, Action::IssueInvitationToken)?;
+        let mut conn = self.db.conn().await?;
+        let inv = store::get_invitation(&mut conn, id)
+            .await?
+            .ok_or_else(|| IdentityError::not_found("invitation", id.name()))?;
+        inv.check_acceptable(generation, self.now())?;
+        Ok((
+            self.invitation_key.token(&inv.id, generation),
+            inv.expire_time,
+        ))
+    }
+}

@@ -1,0 +1,148 @@
+//! Identity's use cases, one file per concept: each checks the caller,
+//! applies the domain rules, and writes the change and its events in one
+//! transaction.
+
+pub mod accounts;
+pub mod invitations;
+pub mod keys;
+pub mod service_accounts;
+pub mod startup;
+pub mod tokens;
+
+use std::time::Duration;
+
+use allot_platform::auth::{
+    Caller, INTERNAL_SERVICE_ACCOUNT, Principal, SigningKeyPair, TokenIssuer, hash_secret,
+    hashes_equal, random_secret, scopes,
+};
+use allot_platform::clock::{SharedClock, to_micros};
+use allot_platform::db::{Db, WriteTx};
+use allot_platform::error::FieldViolation;
+use allot_platform::ids::{AccountId, InvitationId, ServiceAccountId, TeamId, new_id};
+use allot_platform::outbox::{ChangeMeta, Outbox};
+use allot_platform::paging;
+use allot_platform::values::Email;
+use allot_proto::identity as pb;
+
+use crate::domain::{
+    Account, AccountState, Action, Invitation, InvitationKey, InvitationState, Invitee, authorize,
+    parse_token, protect_internal, protect_internal_principal,
+};
+use crate::error::IdentityError;
+use crate::events::*;
+use crate::store::{self, CredentialRow, ServiceAccountRow};
+
+type Result<T> = std::result::Result<T, IdentityError>;
+
+/// Who is asking, and under which request id.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub caller: Caller,
+    pub request_id: String,
+}
+
+/// The outcome of inviting one person.
+#[derive(Debug, Clone)]
+pub enum InviteOutcome {
+    Invited(Account, Invitation),
+    AlreadyInvited(Account, Invitation),
+    Invalid(Vec<FieldViolation>),
+}
+
+/// Where a team invites people, as the team service tells identity.
+#[derive(Debug, Clone)]
+pub struct InviteInto {
+    pub team: TeamId,
+    pub team_display_name: String,
+    pub inviter: String,
+    pub inviter_display_name: String,
+}
+
+/// What `allot dev` prints once on first start.
+#[derive(Debug, Clone)]
+pub struct BootstrapCredential {
+    pub account: Account,
+    pub client_id: String,
+    /// Set only when generated here; a configured secret is not echoed.
+    pub generated_secret: Option<String>,
+}
+
+/// How many times a transaction that lost a race on a unique key is run
+/// again (two invitations of the same new address at the same moment).
+const RETRIES: usize = 3;
+
+const HOUR_MICROS: i64 = 3_600_000_000;
+
+pub struct Identity {
+    db: Db,
+    outbox: Outbox,
+    clock: SharedClock,
+    signing: SigningKeyPair,
+    issuer: TokenIssuer,
+    invitation_key: InvitationKey,
+    invitation_ttl: Duration,
+    invitations_per_hour: u32,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity").finish_non_exhaustive()
+    }
+}
+
+impl Identity {
+    pub fn new(
+        db: Db,
+        outbox: Outbox,
+        clock: SharedClock,
+        signing: SigningKeyPair,
+        token_ttl: Duration,
+        invitation_key: InvitationKey,
+        invitations: allot_platform::config::InvitationConfig,
+    ) -> Result<Identity> {
+        let issuer = TokenIssuer::new(&signing, token_ttl)
+            .map_err(|e| IdentityError::Config(e.to_string()))?;
+        Ok(Identity {
+            db,
+            outbox,
+            clock,
+            signing,
+            issuer,
+            invitation_key,
+            invitation_ttl: invitations.ttl,
+            invitations_per_hour: invitations.max_per_team_per_hour,
+        })
+    }
+
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        to_micros(self.clock.now())
+    }
+
+    pub(crate) fn meta(&self, ctx: &Ctx) -> ChangeMeta {
+        ChangeMeta {
+            actor: ctx.caller.name(),
+            request_id: ctx.request_id.clone(),
+            now_micros: self.now(),
+        }
+    }
+
+    pub(crate) fn ttl_micros(&self) -> i64 {
+        i64::try_from(self.invitation_ttl.as_micros()).unwrap_or(i64::MAX)
+    }
+
+    pub(crate) async fn begin(&self) -> Result<WriteTx> {
+        Ok(self.db.begin_write().await?)
+    }
+
+    pub fn authorize_watch(&self, caller: &Caller) -> Result<()> {
+        authorize(caller, Action::Watch)
+    }
+}

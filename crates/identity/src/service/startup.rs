@@ -1,0 +1,104 @@
+//! Start-up: the internal client Allot's services use and the bootstrap
+//! administrator.
+
+use super::*;
+
+impl Identity {
+    /// Makes sure the service account Allot's services call each other with
+    /// exists and accepts `secret`.
+    pub async fn ensure_internal_client(&self, secret: &str) -> Result<()> {
+        let now = self.now();
+        let id = ServiceAccountId::from_db(INTERNAL_SERVICE_ACCOUNT.to_owned());
+        let mut tx = self.begin().await?;
+        store::upsert_service_account(
+            tx.conn(),
+            &ServiceAccountRow {
+                id: id.clone(),
+                display_name: "Allot services".into(),
+                scopes: vec![scopes::INTERNAL.to_owned()],
+                create_time: now,
+            },
+        )
+        .await?;
+        store::upsert_credential(
+            tx.conn(),
+            &CredentialRow {
+                id: INTERNAL_SERVICE_ACCOUNT.to_owned(),
+                client_id: INTERNAL_SERVICE_ACCOUNT.to_owned(),
+                owner: id.name(),
+                secret_hash: hash_secret(secret),
+                scopes: Vec::new(),
+                create_time: now,
+                last_use_time: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates the bootstrap administrator on first start: an active person
+    /// with an `admin` credential. Returns `None` when it already exists.
+    pub async fn bootstrap(
+        &self,
+        email: &Email,
+        client_id: &str,
+        secret: Option<&str>,
+    ) -> Result<Option<BootstrapCredential>> {
+        let mut tx = self.begin().await?;
+        if store::bootstrap_account(tx.conn()).await?.is_some() {
+            return Ok(None);
+        }
+        let now = self.now();
+        let account = match store::find_account_by_email(tx.conn(), email).await? {
+            Some(a) => {
+                store::mark_bootstrap(tx.conn(), &a.id).await?;
+                a
+            }
+            None => {
+                let a = Account {
+                    id: AccountId::generate(),
+                    email: email.clone(),
+                    given_name: "Allot".into(),
+                    family_name: "Administrator".into(),
+                    state: AccountState::Active,
+                    create_time: now,
+                    activate_time: Some(now),
+                };
+                store::insert_account(tx.conn(), &a, true).await?;
+                a
+            }
+        };
+        let generated = secret.is_none().then(random_secret);
+        let secret_value = secret
+            .map(str::to_owned)
+            .or_else(|| generated.clone())
+            .unwrap_or_default();
+        store::upsert_credential(
+            tx.conn(),
+            &CredentialRow {
+                id: new_id(),
+                client_id: client_id.to_owned(),
+                owner: account.id.name(),
+                secret_hash: hash_secret(&secret_value),
+                scopes: vec![scopes::ADMIN.to_owned()],
+                create_time: now,
+                last_use_time: None,
+            },
+        )
+        .await?;
+        let meta = ChangeMeta {
+            actor: Caller::system().name(),
+            request_id: String::new(),
+            now_micros: now,
+        };
+        let event = account_created(&meta, &account, true);
+        self.outbox.commit(tx, &[event]).await?;
+        tracing::info!(account = %account.id, email = %account.email, "bootstrap administrator created");
+        Ok(Some(BootstrapCredential {
+            account,
+            client_id: client_id.to_owned(),
+            generated_secret: generated,
+        }))
+    }
+}
