@@ -7,6 +7,8 @@ use crate::domain::{
     ActivationType, Assignment, Billing, Contract, ContractPlan, Item, ItemKind, Pool, Product,
     Subscription,
 };
+use crate::service::checks::MyProduct;
+use crate::service::{AssignResult, Outcome};
 use crate::store::GroupAssignmentRow;
 
 pub fn item(i: &Item) -> pb::Item {
@@ -138,5 +140,47 @@ pub fn group_assignment(g: &GroupAssignmentRow) -> pb::GroupAssignment {
         product: g.product.name(),
         items: g.items.clone(),
         create_time: Some(timestamp(g.create_time)),
+    }
+}
+
+/// A release as the API shows it.
+pub fn release(r: &crate::service::releases::Release) -> pb::Release {
+    pb::Release {
+        name: r.name(),
+        version: r.version.clone(),
+        notes: r.notes.clone(),
+        publish_time: Some(allot_platform::clock::timestamp(r.publish_time)),
+    }
+}
+
+fn assign_outcome(o: Outcome) -> pb::AssignOutcome {
+    match o {
+        Outcome::Assigned => pb::AssignOutcome::Assigned,
+        Outcome::AlreadyAssigned => pb::AssignOutcome::AlreadyAssigned,
+        Outcome::NoSeat => pb::AssignOutcome::NoSeat,
+        Outcome::Refused => pb::AssignOutcome::Refused,
+    }
+}
+
+/// One requested seat's outcome as the API shows it.
+pub fn assign_result(r: &AssignResult) -> pb::AssignResult {
+    pb::AssignResult {
+        account: r.account.name(),
+        product: r.product.name(),
+        outcome: assign_outcome(r.outcome) as i32,
+        assignment: r.assignment.as_ref().map(assignment),
+        reason: r.reason.clone(),
+    }
+}
+
+/// R-SEAT-8: one of a person's products as the API shows it.
+pub fn my_product(p: &MyProduct) -> pb::MyProduct {
+    pb::MyProduct {
+        product: format!("products/{}", p.product),
+        display_name: p.display_name.clone(),
+        items: p.items.iter().map(item).collect(),
+        activation_type: activation(p.activation) as i32,
+        serial_number: p.serial_number.clone(),
+        team: format!("teams/{}", p.team),
     }
 }

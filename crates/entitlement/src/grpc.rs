@@ -207,7 +207,7 @@ impl Service for EntitlementGrpc {
             .app
             .publish_release(&ctx, &product, version, notes, key.as_ref())
             .await?;
-        Ok(Response::new(crate::service::releases::to_pb(&published)))
+        Ok(Response::new(convert::release(&published)))
     }
 
     async fn get_product(&self, req: Request<pb::GetProductRequest>) -> R<pb::Product> {
@@ -584,7 +584,7 @@ impl Service for EntitlementGrpc {
             .assign_products(&ctx, &team, &account, selections, key.as_ref())
             .await?;
         Ok(Response::new(pb::AssignResponse {
-            results: results.iter().map(|r| r.to_pb()).collect(),
+            results: results.iter().map(convert::assign_result).collect(),
         }))
     }
 
@@ -616,7 +616,7 @@ impl Service for EntitlementGrpc {
             .assign_users(&ctx, &team, &product, r.items, accounts, key.as_ref())
             .await?;
         Ok(Response::new(pb::AssignResponse {
-            results: results.iter().map(|r| r.to_pb()).collect(),
+            results: results.iter().map(convert::assign_result).collect(),
         }))
     }
 
@@ -643,7 +643,7 @@ impl Service for EntitlementGrpc {
             .await?;
         Ok(Response::new(pb::GroupAssignmentResponse {
             group_assignment: Some(convert::group_assignment(&row)),
-            results: results.iter().map(|r| r.to_pb()).collect(),
+            results: results.iter().map(convert::assign_result).collect(),
         }))
     }
 
@@ -806,7 +806,12 @@ impl Service for EntitlementGrpc {
             (a, _) => AccountId::parse("account", a).map_err(invalid)?,
         };
         Ok(Response::new(pb::ListMyProductsResponse {
-            products: self.app.my_products(&caller, &account)?,
+            products: self
+                .app
+                .my_products(&caller, &account)?
+                .iter()
+                .map(convert::my_product)
+                .collect(),
         }))
     }
 

@@ -3,8 +3,10 @@
 
 pub mod consumer;
 mod convert;
+pub mod directory;
 pub mod domain;
 pub mod error;
+mod events;
 pub mod grpc;
 pub mod projection;
 mod report;
@@ -63,11 +65,30 @@ impl EntitlementService {
         clock: SharedClock,
         team: TeamClient,
     ) -> Result<EntitlementService, EntitlementError> {
+        let directory = Arc::new(directory::GrpcTeamDirectory::new(team));
+        Self::build_with_directory(config, db, clock, directory).await
+    }
+
+    /// [`EntitlementService::build`] with another answer to "who is in
+    /// which team" (tests answer it from memory).
+    pub async fn build_with_directory(
+        config: &Config,
+        db: Db,
+        clock: SharedClock,
+        directory: Arc<dyn directory::TeamDirectory>,
+    ) -> Result<EntitlementService, EntitlementError> {
         let outbox = Outbox::new(db.clone(), clock.clone(), config.outbox.clone());
         let (projection, head) = projection::Projection::load(&db).await?;
         let usage_stop = CancellationToken::new();
         let (usage, usage_task) = usage::UsageRecorder::spawn(db.clone(), usage_stop.clone());
-        let app = Entitlements::new(db.clone(), outbox, clock, team, projection.clone(), usage);
+        let app = Entitlements::new(
+            db.clone(),
+            outbox,
+            clock,
+            directory,
+            projection.clone(),
+            usage,
+        );
         Ok(EntitlementService {
             app: Arc::new(app),
             projection,

@@ -4,15 +4,6 @@
 use super::*;
 
 impl Entitlements {
-    pub(crate) fn product_event(&self, meta: &ChangeMeta, p: &Product) -> NewEvent {
-        meta.event("product_changed", None, |context| pb::Event {
-            context: Some(context),
-            payload: Some(Payload::ProductChanged(pb::ProductChanged {
-                product: Some(convert::product(p)),
-            })),
-        })
-    }
-
     pub async fn create_product(
         &self,
         ctx: &Ctx,
@@ -36,7 +27,7 @@ impl Entitlements {
             )));
         }
         store::insert_product(tx.conn(), &product).await?;
-        let event = self.product_event(&meta, &product);
+        let event = product_changed(&meta, &product);
         self.commit(tx, &[event]).await?;
         Ok(product)
     }
@@ -118,7 +109,7 @@ impl Entitlements {
             store::add_items(tx.conn(), id, product.items.len(), &added).await?;
             product.items.extend(added);
         }
-        let event = self.product_event(&self.meta(ctx), &product);
+        let event = product_changed(&self.meta(ctx), &product);
         self.commit(tx, &[event]).await?;
         Ok(product)
     }

@@ -2,6 +2,18 @@
 
 use super::*;
 
+/// R-SEAT-8: one product a person may use, with the items they hold and
+/// how it activates.
+#[derive(Debug, Clone)]
+pub struct MyProduct {
+    pub product: String,
+    pub display_name: String,
+    pub items: Vec<Item>,
+    pub activation: ActivationType,
+    pub serial_number: String,
+    pub team: String,
+}
+
 impl Entitlements {
     /// R-USE-1: may `account` use `product` now; optionally records the
     /// launch.
@@ -28,7 +40,7 @@ impl Entitlements {
     }
 
     /// R-SEAT-8: a person's products with their items and activation.
-    pub fn my_products(&self, caller: &Caller, account: &AccountId) -> Result<Vec<pb::MyProduct>> {
+    pub fn my_products(&self, caller: &Caller, account: &AccountId) -> Result<Vec<MyProduct>> {
         authorize(caller, Action::Check { account })?;
         Ok(self
             .projection
@@ -39,18 +51,18 @@ impl Entitlements {
                     activation: ActivationType::SignIn,
                     serial_number: String::new(),
                 });
-                pb::MyProduct {
-                    product: format!("products/{product}"),
+                MyProduct {
+                    product,
                     display_name: info.display_name.clone(),
                     items: info
                         .items
                         .iter()
                         .filter(|i| grant.items.contains(&i.id))
-                        .map(convert::item)
+                        .cloned()
                         .collect(),
-                    activation_type: convert::activation(pool.activation) as i32,
+                    activation: pool.activation,
                     serial_number: pool.serial_number,
-                    team: format!("teams/{}", grant.team),
+                    team: grant.team.clone(),
                 }
             })
             .collect())

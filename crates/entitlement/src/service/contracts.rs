@@ -7,33 +7,7 @@ impl Entitlements {
     /// R-TEAM-1, R-TEAM-3: the owner's newest administered team, created
     /// when they have none.
     pub(crate) async fn owner_team(&self, owner: &AccountId) -> Result<TeamId> {
-        let team = self
-            .team
-            .clone()
-            .ensure_owner_team(request(tpb::EnsureOwnerTeamRequest {
-                owner: owner.name(),
-                always_create: false,
-            }))
-            .await
-            .map_err(EntitlementError::team)?
-            .into_inner();
-        TeamId::parse("team", &team.name).map_err(|e| EntitlementError::Internal(e.to_string()))
-    }
-
-    pub(crate) fn subscription_event(
-        &self,
-        meta: &ChangeMeta,
-        s: &Subscription,
-        c: &Contract,
-    ) -> NewEvent {
-        meta.event("subscription_created", Some(s.team.name()), |context| {
-            pb::Event {
-                context: Some(context),
-                payload: Some(Payload::SubscriptionCreated(pb::SubscriptionCreated {
-                    subscription: Some(convert::subscription(s, c)),
-                })),
-            }
-        })
+        self.team.ensure_owner_team(owner).await
     }
 
     /// Adds a subscription's seats to its team's pool and gives the owner
@@ -68,7 +42,7 @@ impl Entitlements {
         )
         .await?;
         store::record_pool_day(tx.conn(), &sub.team, &product.id, day_of(meta.now_micros)).await?;
-        let mut events = vec![self.subscription_event(meta, &sub, contract)];
+        let mut events = vec![subscription_created(meta, &sub, contract)];
         // R-SEAT-6: sign-in and classic alike (seeds 003, 004: "assigned by
         // default on all new licenses").
         {
@@ -156,17 +130,7 @@ impl Entitlements {
             subs.push(sub);
             events.extend(evs);
         }
-        let created = meta.event("contract_created", Some(contract.team.name()), |context| {
-            pb::Event {
-                context: Some(context),
-                payload: Some(Payload::ContractCreated(pb::ContractCreated {
-                    contract: Some(convert::contract(&contract, &subs)),
-                    owner_email: contract.owner_email.clone(),
-                    product_display_names: names,
-                })),
-            }
-        });
-        events.insert(0, created);
+        events.insert(0, contract_created(&meta, &contract, &subs, names));
         self.commit(tx, &events).await?;
         tracing::info!(contract = %contract.id, team = %contract.team, owner = %contract.owner, "contract recorded");
         Ok((contract, subs))
@@ -270,22 +234,9 @@ impl Entitlements {
             coordinator: coordinator.clone(),
             ..c
         };
-        let event = Self::contract_updated(&self.meta(ctx), &c);
+        let event = contract_updated(&self.meta(ctx), &c);
         self.commit(tx, &[event]).await?;
         Ok(c)
-    }
-
-    /// `contract_updated`: team follows the contract's manager and
-    /// coordinator from it (R-CLS-1, R-CLS-6).
-    pub(crate) fn contract_updated(meta: &ChangeMeta, c: &Contract) -> NewEvent {
-        meta.event("contract_updated", Some(c.team.name()), |context| {
-            pb::Event {
-                context: Some(context),
-                payload: Some(Payload::ContractUpdated(pb::ContractUpdated {
-                    contract: Some(convert::contract(c, &[])),
-                })),
-            }
-        })
     }
 
     /// R-CLS-1: passes the contract manager role (and the contract's
@@ -318,7 +269,7 @@ impl Entitlements {
             owner_email: member.email.clone(),
             ..c
         };
-        let event = Self::contract_updated(&self.meta(ctx), &c);
+        let event = contract_updated(&self.meta(ctx), &c);
         self.commit(tx, &[event]).await?;
         tracing::info!(contract = %id, manager = %manager, "contract manager passed on");
         Ok(c)
@@ -495,15 +446,7 @@ impl Entitlements {
             idempotency::remember(tx.conn(), key, &sub.seats.to_string(), meta.now_micros).await?;
         }
         store::record_pool_day(tx.conn(), &sub.team, &sub.product, day_of(meta.now_micros)).await?;
-        let event = meta.event("subscription_resized", Some(sub.team.name()), |context| {
-            pb::Event {
-                context: Some(context),
-                payload: Some(Payload::SubscriptionResized(pb::SubscriptionResized {
-                    subscription: Some(convert::subscription(&sub, &contract)),
-                    previous_seats: previous,
-                })),
-            }
-        });
+        let event = subscription_resized(&meta, &sub, &contract, previous);
         self.commit(tx, &[event]).await?;
         Ok((sub, contract))
     }
@@ -567,15 +510,7 @@ impl Entitlements {
         let day = day_of(meta.now_micros);
         store::record_pool_day(tx.conn(), &previous, &sub.product, day).await?;
         store::record_pool_day(tx.conn(), target, &sub.product, day).await?;
-        let event = meta.event("subscription_moved", Some(target.name()), |context| {
-            pb::Event {
-                context: Some(context),
-                payload: Some(Payload::SubscriptionMoved(pb::SubscriptionMoved {
-                    subscription: Some(convert::subscription(&sub, &contract)),
-                    previous_team: previous.name(),
-                })),
-            }
-        });
+        let event = subscription_moved(&meta, &sub, &contract, &previous);
         self.commit(tx, &[event]).await?;
         tracing::info!(subscription = %id, from = %previous, to = %target, "subscription moved");
         Ok((sub, contract))

@@ -1,4 +1,5 @@
-//! What entitlement asks the team service: memberships and standing.
+//! What entitlement asks the team directory: memberships and the caller's
+//! standing.
 
 use super::*;
 
@@ -16,34 +17,9 @@ impl Entitlements {
         names.sort();
         names.dedup();
         let mut out = HashMap::new();
-        for chunk in names.chunks(1000) {
-            let members = self
-                .team
-                .clone()
-                .batch_get_members(request(tpb::BatchGetMembersRequest {
-                    parent: team.name(),
-                    accounts: chunk.to_vec(),
-                }))
-                .await
-                .map_err(EntitlementError::team)?
-                .into_inner()
-                .members;
-            for m in members {
-                let Ok(account) = AccountId::parse("account", &m.account) else {
-                    continue;
-                };
-                let admin = matches!(
-                    tpb::Role::try_from(m.role),
-                    Ok(tpb::Role::PrimaryAdmin | tpb::Role::SecondaryAdmin | tpb::Role::SsoAdmin)
-                );
-                out.insert(
-                    account.clone(),
-                    MemberInfo {
-                        account,
-                        email: m.email,
-                        admin,
-                    },
-                );
+        for chunk in names.chunks(crate::directory::MEMBERS_PER_CALL) {
+            for m in self.team.members(team, chunk).await? {
+                out.insert(m.account.clone(), m);
             }
         }
         Ok(out)
@@ -67,11 +43,7 @@ impl Entitlements {
         }
         if ask.is_empty() {
             // Still tell an unknown team apart.
-            self.team
-                .clone()
-                .get_team(request(tpb::GetTeamRequest { name: team.name() }))
-                .await
-                .map_err(EntitlementError::team)?;
+            self.team.team_display_name(team).await?;
         }
         let members = self.members(team, &ask).await?;
         let standing = match caller.account().and_then(|me| members.get(me)) {

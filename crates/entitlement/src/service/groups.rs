@@ -12,30 +12,16 @@ impl Entitlements {
         let mut out = Vec::new();
         let mut page_token = String::new();
         loop {
-            let r = self
-                .team
-                .clone()
-                .list_group_members(request(tpb::ListGroupMembersRequest {
-                    group: format!("{}/groups/{group}", team.name()),
-                    page_size: 1000,
-                    page_token: page_token.clone(),
-                }))
-                .await
-                .map_err(EntitlementError::team)?
-                .into_inner();
-            for m in r.members {
-                if let Ok(account) = AccountId::parse("account", &m.account) {
-                    out.push(MemberInfo {
-                        account,
-                        email: m.email,
-                        admin: false,
-                    });
-                }
-            }
-            if r.next_page_token.is_empty() {
+            let (members, next) = self.team.group_members(team, group, &page_token).await?;
+            out.extend(
+                members
+                    .into_iter()
+                    .map(|m| MemberInfo { admin: false, ..m }),
+            );
+            if next.is_empty() {
                 return Ok(out);
             }
-            page_token = r.next_page_token;
+            page_token = next;
         }
     }
 
@@ -146,20 +132,7 @@ impl Entitlements {
             create_time: meta.now_micros,
         };
         store::insert_group_assignment(tx.conn(), &ga).await?;
-        let mut events =
-            vec![
-                meta.event("group_assignment_changed", Some(team.name()), |context| {
-                    pb::Event {
-                        context: Some(context),
-                        payload: Some(Payload::GroupAssignmentChanged(
-                            pb::GroupAssignmentChanged {
-                                group_assignment: Some(convert::group_assignment(&ga)),
-                                deleted: false,
-                            },
-                        )),
-                    }
-                }),
-            ];
+        let mut events = vec![group_assignment_changed(&meta, &ga, false)];
         let (results, evs) = self
             .seat_group(&mut tx, &meta, &ga, &product, &people)
             .await?;
@@ -197,7 +170,7 @@ impl Entitlements {
             return self.free_seat(tx, meta, &a).await;
         }
         Ok((a.groups != before.groups)
-            .then(|| Self::sources_changed(meta, &a, &before))
+            .then(|| sources_changed(meta, &a, &before))
             .into_iter()
             .collect())
     }
@@ -214,19 +187,7 @@ impl Entitlements {
             events.extend(self.drop_source(tx, meta, a, &ga.id).await?);
         }
         store::delete_group_assignment(tx.conn(), &ga.id).await?;
-        events.push(meta.event(
-            "group_assignment_changed",
-            Some(ga.team.name()),
-            |context| pb::Event {
-                context: Some(context),
-                payload: Some(Payload::GroupAssignmentChanged(
-                    pb::GroupAssignmentChanged {
-                        group_assignment: Some(convert::group_assignment(ga)),
-                        deleted: true,
-                    },
-                )),
-            },
-        ));
+        events.push(group_assignment_changed(meta, ga, true));
         Ok(events)
     }
 

@@ -7,13 +7,11 @@ use std::collections::HashMap;
 
 use allot_platform::csvfile::{self, Column};
 use allot_platform::error::quote;
-use allot_platform::grpc::request;
 use allot_platform::ids::{AccountId, ProductId, TeamId};
 use allot_platform::jobs::{self, Job, JobError, NewJob, RowOutcome};
 use allot_platform::values::Email;
 use allot_proto::common as cpb;
 use allot_proto::entitlement as pb;
-use allot_proto::team as tpb;
 
 use crate::domain::{Action, Product, authorize, classic_by_user_only};
 use crate::error::EntitlementError;
@@ -306,10 +304,9 @@ impl Entitlements {
             None => String::new(),
         };
         let team_display_name = self
-            .team_client()
-            .get_team(request(tpb::GetTeamRequest { name: team.name() }))
+            .directory()
+            .team_display_name(&team)
             .await
-            .map(|t| t.into_inner().display_name)
             .unwrap_or_default();
         let mut tx = self.begin().await?;
         let finished = self.jobs().finish(&mut tx, job, error.clone()).await?;
@@ -433,29 +430,13 @@ impl Entitlements {
             }
         }
         if !addresses.is_empty() && !job.validate_only {
-            let results = self
-                .team_client()
-                .add_members(request(tpb::AddMembersRequest {
-                    parent: team.name(),
-                    addresses: addresses.join("; "),
-                    role: tpb::Role::User as i32,
-                    guest: false,
-                    // R-MAIL-1: invitations name the admin who imports.
-                    on_behalf_of: ctx.caller.account().map(|a| a.name()).unwrap_or_default(),
-                    // A resumed batch finds these people members already.
-                    request_id: String::new(),
-                }))
-                .await
-                .map_err(EntitlementError::team)?
-                .into_inner()
-                .results;
-            for r in results {
-                if let Some(m) = r.member {
-                    let account = AccountId::parse("account", &m.account)
-                        .map_err(|v| EntitlementError::Invalid(vec![v]))?;
-                    let invited = r.outcome == tpb::AddMemberOutcome::Invited as i32;
-                    people.insert(m.email.to_lowercase(), (account, invited));
-                }
+            // R-MAIL-1: invitations name the admin who imports.
+            let added = self
+                .directory()
+                .add_members(team, &addresses.join("; "), ctx.caller.account())
+                .await?;
+            for a in added {
+                people.insert(a.email.to_lowercase(), (a.account, a.invited));
             }
         }
         if job.validate_only {

@@ -8,16 +8,12 @@ use std::sync::Arc;
 use allot_platform::auth::Caller;
 use allot_platform::clock::{SharedClock, to_micros};
 use allot_platform::db::{Db, WriteTx};
-use allot_platform::grpc::{TeamClient, request};
 use allot_platform::ids::{AccountId, ContractId, ProductId, SubscriptionId, TeamId, new_id};
 use allot_platform::jobs::Jobs;
 use allot_platform::outbox::{ChangeMeta, NewEvent, Outbox};
 use allot_platform::paging;
-use allot_proto::entitlement as pb;
-use allot_proto::entitlement::event::Payload;
-use allot_proto::team as tpb;
 
-use crate::convert;
+use crate::directory::TeamDirectory;
 use crate::domain::{
     Action, ActivationType, Assignment, Billing, Contract, ContractPlan, Item, Pool, Product,
     Source, Subscription, TeamStanding, Unassign, authorize, check_activation,
@@ -25,6 +21,7 @@ use crate::domain::{
     is_classic_limit, takes_seat,
 };
 use crate::error::EntitlementError;
+use crate::events::*;
 use crate::projection::{Answer, Projection};
 use crate::store::{self, AssignmentFilter, GroupAssignmentRow, UsageRecord};
 use crate::usage::UsageRecorder;
@@ -32,7 +29,7 @@ use allot_platform::idempotency::{self, Claim, RequestKey};
 
 mod answers;
 mod catalog;
-mod checks;
+pub mod checks;
 mod contracts;
 mod directory;
 mod groups;
@@ -44,6 +41,9 @@ pub(crate) mod renewals;
 mod seats;
 mod usage;
 mod waiting;
+
+#[cfg(test)]
+mod tests;
 
 type Result<T> = std::result::Result<T, EntitlementError>;
 
@@ -154,7 +154,8 @@ pub struct Entitlements {
     pub(crate) db: Db,
     outbox: Outbox,
     clock: SharedClock,
-    team: TeamClient,
+    /// Who is in which team (R-ROLE-2, R-SEAT-5): the team service.
+    team: Arc<dyn TeamDirectory>,
     projection: Arc<Projection>,
     usage: UsageRecorder,
     jobs: Jobs,
@@ -166,33 +167,12 @@ impl std::fmt::Debug for Entitlements {
     }
 }
 
-fn assign_outcome(o: Outcome) -> pb::AssignOutcome {
-    match o {
-        Outcome::Assigned => pb::AssignOutcome::Assigned,
-        Outcome::AlreadyAssigned => pb::AssignOutcome::AlreadyAssigned,
-        Outcome::NoSeat => pb::AssignOutcome::NoSeat,
-        Outcome::Refused => pb::AssignOutcome::Refused,
-    }
-}
-
-impl AssignResult {
-    pub fn to_pb(&self) -> pb::AssignResult {
-        pb::AssignResult {
-            account: self.account.name(),
-            product: self.product.name(),
-            outcome: assign_outcome(self.outcome) as i32,
-            assignment: self.assignment.as_ref().map(convert::assignment),
-            reason: self.reason.clone(),
-        }
-    }
-}
-
 impl Entitlements {
     pub fn new(
         db: Db,
         outbox: Outbox,
         clock: SharedClock,
-        team: TeamClient,
+        team: Arc<dyn TeamDirectory>,
         projection: Arc<Projection>,
         usage: UsageRecorder,
     ) -> Entitlements {
@@ -212,9 +192,9 @@ impl Entitlements {
         &self.jobs
     }
 
-    /// The team service, with Allot's own token.
-    pub(crate) fn team_client(&self) -> TeamClient {
-        self.team.clone()
+    /// Teams and their members.
+    pub(crate) fn directory(&self) -> &dyn TeamDirectory {
+        self.team.as_ref()
     }
 
     pub fn outbox(&self) -> &Outbox {

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use allot_platform::error::FieldViolation;
 use allot_platform::idempotency::{self, RequestKey};
 use allot_platform::ids::{AccountId, ProductId, TeamId};
-use allot_proto::entitlement as pb;
 use sqlx::AnyConnection;
 
 use crate::domain::{Action, authorize};
@@ -190,34 +189,20 @@ impl Entitlements {
             .iter()
             .filter_map(|(account, (team, contract))| {
                 let email = emails.get(account)?;
-                Some(
-                    meta.event("release_news", Some(team.name()), |context| pb::Event {
-                        context: Some(context),
-                        payload: Some(pb::event::Payload::ReleaseNews(pb::ReleaseNews {
-                            release: Some(to_pb(&release)),
-                            product_display_name: display_name.clone(),
-                            coordinator: account.name(),
-                            coordinator_email: email.clone(),
-                            contract: contract.clone(),
-                        })),
-                    }),
-                )
+                Some(crate::events::release_news(
+                    &meta,
+                    team,
+                    &release,
+                    &display_name,
+                    (account, email),
+                    contract,
+                ))
             })
             .collect();
         idempotency::remember_if(tx.conn(), key, &release.version, meta.now_micros).await?;
         self.commit(tx, &events).await?;
         tracing::info!(release = %release.name(), coordinators = events.len(), "release published");
         Ok(release)
-    }
-}
-
-/// A release as the API shows it.
-pub fn to_pb(r: &Release) -> pb::Release {
-    pb::Release {
-        name: r.name(),
-        version: r.version.clone(),
-        notes: r.notes.clone(),
-        publish_time: Some(allot_platform::clock::timestamp(r.publish_time)),
     }
 }
 

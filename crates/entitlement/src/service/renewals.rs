@@ -8,7 +8,6 @@ use std::time::Duration;
 use allot_platform::auth::Caller;
 use allot_platform::error::FieldViolation;
 use allot_platform::outbox::ChangeMeta;
-use allot_proto::entitlement as pb;
 use sqlx::AnyConnection;
 use tokio_util::sync::CancellationToken;
 
@@ -145,16 +144,7 @@ impl Entitlements {
                     request_id: format!("renewal/{}/{days}", c.id),
                     now_micros: now,
                 };
-                events.push(
-                    meta.event("renewal_due", Some(c.team.name()), |context| pb::Event {
-                        context: Some(context),
-                        payload: Some(pb::event::Payload::RenewalDue(pb::RenewalDue {
-                            contract: Some(crate::convert::contract(&c, &subs)),
-                            owner_email: c.owner_email.clone(),
-                            days_before: i32::try_from(days).unwrap_or(i32::MAX),
-                        })),
-                    }),
-                );
+                events.push(crate::events::renewal_due(&meta, &c, &subs, days));
                 sent += 1;
             }
             self.commit(tx, &events).await?;

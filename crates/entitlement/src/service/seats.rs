@@ -3,59 +3,6 @@
 use super::*;
 
 impl Entitlements {
-    pub(crate) fn seat_assigned(meta: &ChangeMeta, a: &Assignment, product: &Product) -> NewEvent {
-        let items = product
-            .items
-            .iter()
-            .filter(|i| a.items.contains(&i.id))
-            .map(convert::item)
-            .collect();
-        meta.event("seat_assigned", Some(a.team.name()), |context| pb::Event {
-            context: Some(context),
-            payload: Some(Payload::SeatAssigned(pb::SeatAssigned {
-                assignment: Some(convert::assignment(a)),
-                product_display_name: product.display_name.clone(),
-                items,
-            })),
-        })
-    }
-
-    /// R-EVT-1: a kept seat's sources changed.
-    pub(crate) fn sources_changed(
-        meta: &ChangeMeta,
-        a: &Assignment,
-        before: &Assignment,
-    ) -> NewEvent {
-        meta.event("sources_changed", Some(a.team.name()), |context| {
-            pb::Event {
-                context: Some(context),
-                payload: Some(Payload::SourcesChanged(pb::SourcesChanged {
-                    assignment: Some(convert::assignment(a)),
-                    previous_direct: before.direct,
-                    previous_groups: before
-                        .groups
-                        .iter()
-                        .map(|g| format!("{}/groupAssignments/{g}", a.team.name()))
-                        .collect(),
-                })),
-            }
-        })
-    }
-
-    pub(crate) fn items_changed(
-        meta: &ChangeMeta,
-        a: &Assignment,
-        previous: &[String],
-    ) -> NewEvent {
-        meta.event("items_changed", Some(a.team.name()), |context| pb::Event {
-            context: Some(context),
-            payload: Some(Payload::ItemsChanged(pb::ItemsChanged {
-                assignment: Some(convert::assignment(a)),
-                previous_items: previous.to_vec(),
-            })),
-        })
-    }
-
     /// R-CLS-4, R-CLS-5: a classic pool's limited items, for the items the
     /// person does not hold yet. The caller holds the pool's lock.
     pub(crate) async fn check_classic_items(
@@ -114,7 +61,7 @@ impl Entitlements {
                             Self::reseat(tx, &pool, product, &previous, &items).await?;
                         }
                         a.items = items;
-                        events.push(Self::items_changed(meta, &a, &previous));
+                        events.push(items_changed(meta, &a, &previous));
                     }
                 }
                 Source::Group(g) => {
@@ -126,7 +73,7 @@ impl Entitlements {
             }
             store::update_assignment(tx.conn(), &a).await?;
             if a.direct != before.direct || a.groups != before.groups {
-                events.push(Self::sources_changed(meta, &a, &before));
+                events.push(sources_changed(meta, &a, &before));
             }
             return Ok((Outcome::AlreadyAssigned, a, events));
         }
@@ -159,7 +106,7 @@ impl Entitlements {
         };
         store::insert_assignment(tx.conn(), &a).await?;
         store::record_pool_day(tx.conn(), team, &product.id, day_of(meta.now_micros)).await?;
-        let event = Self::seat_assigned(meta, &a, product);
+        let event = seat_assigned(meta, &a, product);
         Ok((Outcome::Assigned, a, vec![event]))
     }
 
@@ -208,16 +155,7 @@ impl Entitlements {
             store::free_seat(tx.conn(), &a.team, &a.product).await?;
         }
         store::record_pool_day(tx.conn(), &a.team, &a.product, day_of(meta.now_micros)).await?;
-        let mut events = vec![
-            meta.event("seat_unassigned", Some(a.team.name()), |context| {
-                pb::Event {
-                    context: Some(context),
-                    payload: Some(Payload::SeatUnassigned(pb::SeatUnassigned {
-                        assignment: Some(convert::assignment(a)),
-                    })),
-                }
-            }),
-        ];
+        let mut events = vec![seat_unassigned(meta, a)];
         // R-SEAT-5: the freed seat goes to whoever waits for it.
         if holds {
             events.extend(
@@ -547,7 +485,7 @@ impl Entitlements {
         }
         let previous = std::mem::replace(&mut a.items, items);
         store::update_assignment(tx.conn(), &a).await?;
-        let event = Self::items_changed(&meta, &a, &previous);
+        let event = items_changed(&meta, &a, &previous);
         self.commit(tx, &[event]).await?;
         Ok(Some(a))
     }
@@ -583,7 +521,7 @@ impl Entitlements {
                 let before = a.clone();
                 a.direct = false;
                 store::update_assignment(tx.conn(), &a).await?;
-                let event = Self::sources_changed(meta, &a, &before);
+                let event = sources_changed(meta, &a, &before);
                 Ok((Some(a), vec![event]))
             }
         }
