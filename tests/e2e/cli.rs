@@ -1,5 +1,6 @@
 //! `allotctl` as an admin uses it, against a real server: import with the
-//! outcome table, export, usage report as CSV and as a chart, watch.
+//! outcome table, export, usage report as CSV and as a chart, seats under
+//! the noun-verb name and the old flat one, watch.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -137,6 +138,25 @@ async fn allotctl_imports_exports_and_reports() {
     );
     assert!(!ok);
     assert!(err.contains("YYYY-MM-DD"), "{err}");
+
+    // Noun-verb commands, and the flat names of earlier versions still
+    // working as aliases of them (`pools` is `seat list`, `teams` is
+    // `team list`).
+    let (ok, seats, err) = run(&server, &["--json", "seat", "list", "--team", &team]);
+    assert!(ok, "{err}");
+    let pools: serde_json::Value = serde_json::from_str(&seats).expect("JSON");
+    assert_eq!(pools[0]["product"], "products/cad");
+    assert_eq!(pools[0]["seats"], 3);
+    assert_eq!(pools[0]["assigned"], 2);
+    let (ok, old, err) = run(&server, &["--json", "pools", "--team", &team]);
+    assert!(ok, "{err}");
+    assert_eq!(old, seats, "`pools` prints what `seat list` prints");
+    let (ok, teams, err) = run(&server, &["--json", "team", "list"]);
+    assert!(ok, "{err}");
+    assert!(teams.contains(&team), "{teams}");
+    let (ok, old, err) = run(&server, &["--json", "teams"]);
+    assert!(ok, "{err}");
+    assert_eq!(old, teams, "`teams` prints what `team list` prints");
     // Watch: prints the stream and keeps the cursor for the next run.
     let cursor = dir.path().join("team.cursor");
     let watch = |extra: &[&str]| {

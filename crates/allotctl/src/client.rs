@@ -1,0 +1,155 @@
+//! Connecting to Allot: the channel, the credential exchanged for a bearer
+//! token, the three service clients, and names resolved on the server.
+
+use std::time::Duration;
+
+use allot_proto::entitlement::entitlement_service_client::EntitlementServiceClient;
+use allot_proto::identity::identity_service_client::IdentityServiceClient;
+use allot_proto::identity::{self as idpb};
+use allot_proto::team::team_service_client::TeamServiceClient;
+use anyhow::{Context, anyhow};
+use tonic::metadata::MetadataValue;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::Global;
+
+/// Adds the bearer token to every call.
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<tonic::metadata::Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(v) = &self.0 {
+            req.metadata_mut().insert("authorization", v.clone());
+        }
+        req.set_timeout(Duration::from_secs(30));
+        Ok(req)
+    }
+}
+
+type Authed = InterceptedService<Channel, Bearer>;
+
+/// One client per service, sharing a channel and a bearer token.
+pub struct Clients {
+    pub identity: IdentityServiceClient<Authed>,
+    pub team: TeamServiceClient<Authed>,
+    pub entitlement: EntitlementServiceClient<Authed>,
+}
+
+async fn channel(g: &Global) -> anyhow::Result<Channel> {
+    Endpoint::from_shared(g.server.clone())
+        .with_context(|| format!("server URL {:?}", g.server))?
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .with_context(|| {
+            format!(
+                "cannot reach Allot at {} (is `allot dev` running?)",
+                g.server
+            )
+        })
+}
+
+/// Exchanges the credential for a bearer token.
+pub async fn token_for(g: &Global) -> anyhow::Result<String> {
+    let cred = g.credential.as_deref().ok_or_else(|| {
+        anyhow!("no credential: set ALLOT_CREDENTIAL=CLIENT_ID:SECRET or pass --credential")
+    })?;
+    let (client_id, secret) = cred
+        .split_once(':')
+        .ok_or_else(|| anyhow!("the credential must look like CLIENT_ID:SECRET"))?;
+    Ok(IdentityServiceClient::new(channel(g).await?)
+        .create_token(idpb::CreateTokenRequest {
+            client_id: client_id.into(),
+            client_secret: secret.into(),
+            ..Default::default()
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .access_token)
+}
+
+/// Connects to the server; with a credential (required when
+/// `need_credential`), every call carries its bearer token.
+pub async fn connect(g: &Global, need_credential: bool) -> anyhow::Result<Clients> {
+    let channel = channel(g).await?;
+    let bearer = if need_credential || g.credential.is_some() {
+        Some(format!("Bearer {}", token_for(g).await?).parse()?)
+    } else {
+        None
+    };
+    let b = Bearer(bearer);
+    Ok(Clients {
+        identity: IdentityServiceClient::with_interceptor(channel.clone(), b.clone()),
+        team: TeamServiceClient::with_interceptor(channel.clone(), b.clone()),
+        entitlement: EntitlementServiceClient::with_interceptor(channel, b),
+    })
+}
+
+/// A gRPC refusal in words: the message, and the fields it names.
+pub fn status_error(s: tonic::Status) -> anyhow::Error {
+    use tonic_types::StatusExt;
+    let mut text = format!("{:?}: {}", s.code(), s.message());
+    if let Some(br) = s.get_details_bad_request() {
+        for v in br.field_violations {
+            text.push_str(&format!("\n  {}: {}", v.field, v.description));
+        }
+    }
+    anyhow!(text)
+}
+
+/// `teams/ID` for `teams/ID` or just the id.
+pub fn team_name(t: &str) -> String {
+    if t.starts_with("teams/") {
+        t.to_owned()
+    } else {
+        format!("teams/{t}")
+    }
+}
+
+/// `products/ID` for `products/ID` or just the id.
+pub fn product_name(p: &str) -> String {
+    if p.starts_with("products/") {
+        p.to_owned()
+    } else {
+        format!("products/{p}")
+    }
+}
+
+/// The account of an email address.
+pub async fn account_of(c: &mut Clients, email: &str) -> anyhow::Result<String> {
+    Ok(c.identity
+        .lookup_account(idpb::LookupAccountRequest {
+            email: email.into(),
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .name)
+}
+
+/// `teams/T/members/A` for an email address.
+pub async fn member_of(c: &mut Clients, team: &str, email: &str) -> anyhow::Result<String> {
+    let account = account_of(c, email).await?;
+    Ok(format!(
+        "{}/members/{}",
+        team_name(team),
+        account.trim_start_matches("accounts/")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_take_an_id_or_a_full_name() {
+        assert_eq!(team_name("t1"), "teams/t1");
+        assert_eq!(team_name("teams/t1"), "teams/t1");
+        assert_eq!(product_name("cad"), "products/cad");
+        assert_eq!(product_name("products/cad"), "products/cad");
+    }
+}
