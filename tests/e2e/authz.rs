@@ -480,6 +480,20 @@ pub fn team_cases() -> Vec<Case> {
             }),
         },
         Case {
+            rpc: "TeamService.RevokeInvitation",
+            scope: None,
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let account = w.fresh_member().await;
+                ok(c.team
+                    .revoke_invitation(tpb::RevokeInvitationRequest {
+                        name: member_name(&w.team, &account),
+                    })
+                    .await)
+            }),
+        },
+        Case {
             rpc: "TeamService.CreateGroup",
             scope: None,
             allowed: TEAM_ADMINS,
@@ -631,6 +645,39 @@ pub fn identity_and_notification_cases() -> Vec<Case> {
                     .clone();
                 ok(c.identity
                     .resend_invitation(idpb::ResendInvitationRequest { name })
+                    .await)
+            }),
+        },
+        Case {
+            rpc: "IdentityService.RevokeInvitation",
+            scope: Some("admin"),
+            allowed: SCOPED_SERVICE_ACCOUNT,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let r = w
+                    .internal
+                    .clone()
+                    .identity
+                    .create_invitations(idpb::CreateInvitationsRequest {
+                        team: w.team.clone(),
+                        invitees: vec![idpb::Invitee {
+                            given_name: "R".into(),
+                            family_name: "V".into(),
+                            email: unique_email("rev"),
+                        }],
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("invite")
+                    .into_inner();
+                let name = r.results[0]
+                    .invitation
+                    .as_ref()
+                    .expect("invitation")
+                    .name
+                    .clone();
+                ok(c.identity
+                    .revoke_invitation(idpb::RevokeInvitationRequest { name })
                     .await)
             }),
         },

@@ -11,7 +11,8 @@ use prost::Message;
 use tokio_stream::StreamExt;
 use tonic::Code;
 
-use crate::harness::{ADMIN_EMAIL, Clients, Env, unique_email};
+use crate::entitlement::Shop;
+use crate::harness::{ADMIN_EMAIL, Clients, Env, Person, unique_email};
 
 async fn import(
     c: &Clients,
@@ -399,12 +400,10 @@ async fn launch(c: &Clients, product: &str) {
     assert!(r.allowed);
 }
 
-/// R-USE-2, R-USE-3: per product and day, seats, assigned and distinct
-/// users who launched, over gRPC and as CSV, for a range with known
-/// launches.
-async fn r_use_2_3_usage_report_over_a_range(backend: Backend) {
-    use crate::entitlement::{Shop, assign};
-    use allot_proto::entitlement as epb;
+/// A team with cad (4 seats) and cam (2): Ann holds both and launched cad
+/// three times and cam once today, Bob holds cad and launched it once.
+async fn launched_cad_and_cam(backend: Backend) -> (Shop, String, Person, Person) {
+    use crate::entitlement::assign;
     let shop = Shop::open(backend).await;
     shop.product("cad").await;
     shop.product("cam").await;
@@ -426,6 +425,16 @@ async fn r_use_2_3_usage_report_over_a_range(backend: Backend) {
     }
     launch(&ann.clients, "cam").await;
     launch(&bob.clients, "cad").await;
+    (shop, team, ann, bob)
+}
+
+/// R-USE-2: per product and day, seats, assigned and distinct users who
+/// launched, over gRPC and as CSV, for a range with known launches; users
+/// see no report.
+async fn r_use_2_usage_report_over_a_range(backend: Backend) {
+    use allot_proto::entitlement as epb;
+    let (shop, team, ann, _bob) = launched_cad_and_cam(backend).await;
+    let owner = shop.owner.clients.clone();
     let (start, end) = (days_before(&today(), 2), today());
     let report = owner
         .entitlement
@@ -481,7 +490,29 @@ async fn r_use_2_3_usage_report_over_a_range(backend: Backend) {
     assert!(text.contains(&format!("{day},cad,4,3,2\n")), "{text}");
     assert!(text.contains(&format!("{day},cam,2,2,1\n")), "{text}");
     assert_eq!(text.lines().count(), report.rows.len() + 1);
-    // R-USE-3: the user list with each person's products and last use.
+    // Users see no report.
+    let err = ann
+        .clients
+        .entitlement
+        .clone()
+        .get_usage_report(epb::GetUsageReportRequest {
+            parent: team.clone(),
+            start_date: Some(end),
+            end_date: Some(end),
+        })
+        .await
+        .expect_err("users see no report");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_use_2_usage_report_over_a_range);
+
+/// R-USE-3: the user list exports with each person's products and last
+/// use.
+async fn r_use_3_the_user_export_carries_products_and_last_use(backend: Backend) {
+    let (shop, team, ann, _bob) = launched_cad_and_cam(backend).await;
+    let owner = shop.owner.clients.clone();
+    let end = today();
     let bytes = export_users(&owner, &team, true).await;
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
     let headers = reader.headers().expect("headers").clone();
@@ -511,22 +542,9 @@ async fn r_use_2_3_usage_report_over_a_range(backend: Backend) {
     let owner_row = of(&shop.owner.email);
     assert_eq!(&owner_row[7], "cad;cam");
     assert_eq!(&owner_row[8], "cad never;cam never");
-    // Users see no report.
-    let err = ann
-        .clients
-        .entitlement
-        .clone()
-        .get_usage_report(epb::GetUsageReportRequest {
-            parent: team.clone(),
-            start_date: Some(end),
-            end_date: Some(end),
-        })
-        .await
-        .expect_err("users see no report");
-    assert_eq!(err.code(), Code::PermissionDenied);
     shop.env.shutdown().await;
 }
-crate::on_both_backends!(r_use_2_3_usage_report_over_a_range);
+crate::on_both_backends!(r_use_3_the_user_export_carries_products_and_last_use);
 
 async fn import_assignments(
     c: &Clients,

@@ -474,6 +474,42 @@ async fn r_mail_1_an_invitation_pruned_while_notification_was_down_is_mailed(bac
 }
 crate::on_both_backends!(r_mail_1_an_invitation_pruned_while_notification_was_down_is_mailed);
 
+/// R-INV-2 after lost events: team was down while a person accepted and
+/// retention pruned identity's `invitation_accepted`; on start team
+/// reconciles with identity's invitations and the member is ACTIVE.
+async fn r_inv_2_an_acceptance_pruned_while_team_was_down_still_activates(backend: Backend) {
+    let mut env = Env::processes(backend, &[]).await;
+    let mut admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let email = unique_email("accepted.meanwhile");
+    let member = invite(&mut admin, &team, "Ida", "Meanwhile", &email).await;
+    let mail = env.mail_to(&email, 1).await;
+    env.kill(ServiceKind::Team);
+    env.clients_with(None)
+        .identity
+        .accept_invitation(allot_proto::identity::AcceptInvitationRequest {
+            token: crate::harness::accept_token(&mail[0]),
+        })
+        .await
+        .expect("Ida accepts while team is down");
+    assert!(env.prune_all_events(ServiceKind::Identity).await > 0);
+    env.restart(ServiceKind::Team).await;
+    let admin = env.admin().await;
+    crate::harness::eventually("Ida to be an active member", || {
+        let (mut c, name) = (admin.clone(), member.name.clone());
+        async move {
+            c.team
+                .get_member(tpb::GetMemberRequest { name })
+                .await
+                .map(|m| m.into_inner().state == tpb::MemberState::Active as i32)
+                .unwrap_or(false)
+        }
+    })
+    .await;
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_2_an_acceptance_pruned_while_team_was_down_still_activates);
+
 /// R-EVT-1 on NATS: with the relay on, JetStream holds every team event
 /// exactly once by id, in commit order, although team's process was killed
 /// in the middle of a burst of writes and started again.

@@ -1196,6 +1196,81 @@ async fn r_inv_7_admins_resend_only_their_own_teams_invitations(backend: Backend
 }
 crate::on_both_backends!(r_inv_7_admins_resend_only_their_own_teams_invitations);
 
+/// R-INV-7: an admin revokes only their own team's invitations; a revoked
+/// link no longer works and the person is off the team. Taking an invited
+/// person off the team with RemoveMember voids their link the same way.
+async fn r_inv_7_admins_revoke_only_their_own_teams_invitations(backend: Backend) {
+    let Fixture { env, team, p, .. } = fixture(backend).await;
+    let accept = |token: String| {
+        let mut c = env.clients_with(None);
+        async move {
+            c.identity
+                .accept_invitation(allot_proto::identity::AcceptInvitationRequest { token })
+                .await
+        }
+    };
+    // Vic is invited into the bootstrap team, which P does not administer.
+    let vic = env.person("Vic").await;
+    let bootstrap = env.first_team().await.name;
+    let vic_member = member_name(&bootstrap, &vic.account);
+    let vic_mail = env.mail_to(&vic.email, 1).await;
+    let err = p
+        .clients
+        .clone()
+        .team
+        .revoke_invitation(tpb::RevokeInvitationRequest {
+            name: vic_member.clone(),
+        })
+        .await
+        .expect_err("not P's invitation to revoke");
+    assert_eq!(err.code(), Code::PermissionDenied, "{}", err.message());
+    let mut admin = env.admin().await;
+    admin
+        .team
+        .revoke_invitation(tpb::RevokeInvitationRequest {
+            name: vic_member.clone(),
+        })
+        .await
+        .expect("the team's admin revokes it");
+    let gone = admin
+        .team
+        .get_member(tpb::GetMemberRequest { name: vic_member })
+        .await
+        .expect_err("Vic is off the team");
+    assert_eq!(gone.code(), Code::NotFound);
+    let err = accept(crate::harness::accept_token(&vic_mail[0]))
+        .await
+        .expect_err("a revoked link");
+    assert_eq!(err.code(), Code::FailedPrecondition, "{}", err.message());
+    assert!(err.message().contains("withdrawn"), "{}", err.message());
+
+    // Removing an invited member revokes the link too.
+    let wes_email = unique_email("wes");
+    let wes = crate::invitations::invite(
+        &mut p.clients.clone(),
+        &team.name,
+        "Wes",
+        "West",
+        &wes_email,
+    )
+    .await;
+    let mail = env.mail_to(&wes_email, 1).await;
+    p.clients
+        .clone()
+        .team
+        .remove_member(tpb::RemoveMemberRequest {
+            name: wes.name.clone(),
+        })
+        .await
+        .expect("P removes Wes before he accepts");
+    let err = accept(crate::harness::accept_token(&mail[0]))
+        .await
+        .expect_err("the removed person's link");
+    assert_eq!(err.code(), Code::FailedPrecondition, "{}", err.message());
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_7_admins_revoke_only_their_own_teams_invitations);
+
 /// R-INV-1: an admin who adds an existing account by its id invites it,
 /// as by email: INVITED with an expiry and an invitation email for that
 /// team, a member once the person accepts. A platform's service account
@@ -1453,6 +1528,39 @@ async fn r_inv_1_a_team_sends_a_bounded_number_of_invitations_an_hour(backend: B
     env.shutdown().await;
 }
 crate::on_both_backends!(r_inv_1_a_team_sends_a_bounded_number_of_invitations_an_hour);
+
+/// R-INV-1: resending counts against the hourly share too, so no admin
+/// mails one address without end.
+async fn r_inv_1_resent_invitations_count_against_the_hourly_share(backend: Backend) {
+    use tonic_types::StatusExt;
+    let env = Env::in_process_with(backend, |c| c.invitation.max_per_team_per_hour = 3).await;
+    let mut admin = env.admin().await;
+    let team = new_team(&mut admin.clone(), "Resends").await.name;
+    let m =
+        crate::invitations::invite(&mut admin, &team, "Rae", "Resent", &unique_email("rae")).await;
+    let resend = |name: String| {
+        let mut c = admin.team.clone();
+        async move {
+            c.resend_invitation(tpb::ResendInvitationRequest { name })
+                .await
+        }
+    };
+    for _ in 0..2 {
+        resend(m.name.clone()).await.expect("within the share");
+    }
+    let err = resend(m.name.clone())
+        .await
+        .expect_err("a fourth email in the hour");
+    assert_eq!(err.code(), Code::ResourceExhausted, "{}", err.message());
+    let info = err.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, "INVITATIONS_PER_HOUR");
+    assert_eq!(
+        info.metadata.get("sent_last_hour").map(String::as_str),
+        Some("3")
+    );
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_1_resent_invitations_count_against_the_hourly_share);
 
 /// R-ROLE-5: when a team loses its premium plan, its SSO admins become
 /// secondary admins, each with a `member_updated` event.

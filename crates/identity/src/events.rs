@@ -90,3 +90,15 @@ pub(crate) fn invitation_accepted(meta: &ChangeMeta, i: &Invitation, a: &Account
         }
     })
 }
+
+/// R-INV-7: the invitation was revoked; its link no longer works.
+pub(crate) fn invitation_revoked(meta: &ChangeMeta, i: &Invitation) -> NewEvent {
+    meta.event("invitation_revoked", Some(i.team.name()), |context| {
+        pb::Event {
+            context: Some(context),
+            payload: Some(Payload::InvitationRevoked(pb::InvitationRevoked {
+                invitation: Some(convert::invitation(i, meta.now_micros)),
+            })),
+        }
+    })
+}

@@ -242,6 +242,16 @@ impl IdentityService for IdentityGrpc {
         Ok(Response::new(convert::invitation(&i, self.now())))
     }
 
+    async fn revoke_invitation(
+        &self,
+        req: Request<pb::RevokeInvitationRequest>,
+    ) -> R<pb::Invitation> {
+        let ctx = ctx(&req)?;
+        let id = InvitationId::parse("name", &req.get_ref().name).map_err(invalid)?;
+        let i = self.app.revoke_invitation(&ctx, &id).await?;
+        Ok(Response::new(convert::invitation(&i, self.now())))
+    }
+
     async fn accept_invitation(
         &self,
         req: Request<pb::AcceptInvitationRequest>,

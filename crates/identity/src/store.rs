@@ -311,17 +311,49 @@ pub async fn renew_invitation(
     Ok(n == 1)
 }
 
-/// How many invitations into `team` were created since `since_micros`.
+/// How many invitation emails `team` sent (new or resent) since
+/// `since_micros`; older sends are forgotten first.
 pub async fn invitations_since(
     conn: &mut AnyConnection,
     team: &TeamId,
     since_micros: i64,
 ) -> Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM invitations WHERE team = $1 AND create_time > $2")
+    sqlx::query("DELETE FROM invitation_sends WHERE team = $1 AND send_time <= $2")
+        .bind(team.as_str())
+        .bind(since_micros)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar("SELECT COUNT(*) FROM invitation_sends WHERE team = $1 AND send_time > $2")
         .bind(team.as_str())
         .bind(since_micros)
         .fetch_one(conn)
         .await
+}
+
+/// Counts one invitation email of `team` against its hourly share.
+pub async fn record_invitation_send(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    now_micros: i64,
+) -> Result<()> {
+    sqlx::query("INSERT INTO invitation_sends (team, send_time) VALUES ($1, $2)")
+        .bind(team.as_str())
+        .bind(now_micros)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks a pending (or expired) invitation revoked; false when it was not
+/// pending any more.
+pub async fn revoke_invitation(conn: &mut AnyConnection, id: &InvitationId) -> Result<bool> {
+    let n =
+        sqlx::query("UPDATE invitations SET state = 'REVOKED' WHERE id = $1 AND state = 'PENDING'")
+            .bind(id.as_str())
+            .execute(conn)
+            .await?
+            .rows_affected();
+    Ok(n == 1)
 }
 
 /// Invitations, newest first, optionally of one team and/or account.

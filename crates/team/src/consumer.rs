@@ -63,6 +63,19 @@ impl Handler<idpb::Event> for IdentityEvents {
         };
         result.map_err(handle_error)
     }
+
+    /// After lost events (R-INV-2): members whose invitation was accepted
+    /// meanwhile become ACTIVE, as `invitation_accepted` would have made
+    /// them.
+    async fn reconcile(&self) -> Result<(), HandleError> {
+        let activated = self.app.reconcile_invited().await.map_err(handle_error)?;
+        tracing::info!(
+            consumer = CONSUMER,
+            activated,
+            "reconciled invited members with identity"
+        );
+        Ok(())
+    }
 }
 
 /// The durable name of the cursor on entitlement's stream.

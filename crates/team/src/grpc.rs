@@ -496,6 +496,13 @@ impl TeamService for TeamGrpc {
         Ok(Response::new(convert::member_at(&m, self.app.now())))
     }
 
+    async fn revoke_invitation(&self, req: Request<pb::RevokeInvitationRequest>) -> R<()> {
+        let ctx = ctx(&req)?;
+        let (team, account) = member_name("name", &req.get_ref().name)?;
+        self.app.revoke_invitation(&ctx, &team, &account).await?;
+        Ok(Response::new(()))
+    }
+
     async fn import_members(
         &self,
         req: Request<pb::ImportMembersRequest>,

@@ -162,6 +162,30 @@ pub async fn get_member(
         .transpose()
 }
 
+/// Every member, of any team, still waiting to accept an invitation, at
+/// most `limit` after `(team, account)`, in that order.
+pub async fn invited_members(
+    conn: &mut AnyConnection,
+    after: Option<(&str, &str)>,
+    limit: i64,
+) -> Result<Vec<Member>> {
+    let (team, account) = after.unwrap_or(("", ""));
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM members WHERE state = 'INVITED' \
+         AND (team_id > $1 OR (team_id = $1 AND account_id > $2)) \
+         ORDER BY team_id, account_id LIMIT $3"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(team)
+        .bind(account)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(member)
+        .collect()
+}
+
 /// The caller's role in a team, if a member.
 pub async fn role_of(
     conn: &mut AnyConnection,

@@ -121,6 +121,7 @@ impl Identity {
                 .invitation_key
                 .token(&invitation.id, invitation.generation);
             store::insert_invitation(tx.conn(), &invitation, &hash_secret(&token)).await?;
+            store::record_invitation_send(tx.conn(), &into.team, now).await?;
             events.push(invitation_event(
                 &meta,
                 &invitation,
@@ -167,6 +168,11 @@ impl Identity {
             .await?
             .ok_or_else(|| IdentityError::not_found("invitation", id.name()))?;
         inv.check_resendable()?;
+        // R-INV-1: a resent email counts against the team's share too.
+        let sent =
+            store::invitations_since(tx.conn(), &inv.team, meta.now_micros - HOUR_MICROS).await?;
+        crate::domain::check_invitation_budget(sent, 1, self.invitations_per_hour)?;
+        store::record_invitation_send(tx.conn(), &inv.team, meta.now_micros).await?;
         let account = store::get_account(tx.conn(), &inv.account_id)
             .await?
             .ok_or_else(|| IdentityError::Internal(format!("invitation {id} has no account")))?;
@@ -181,6 +187,29 @@ impl Identity {
             });
         }
         let event = invitation_event(&meta, &inv, &account, true);
+        self.outbox.commit(tx, &[event]).await?;
+        Ok(inv)
+    }
+
+    /// R-INV-7: revokes a pending invitation, so its link no longer works.
+    /// The team service asks, for an admin of the invitation's team.
+    pub async fn revoke_invitation(&self, ctx: &Ctx, id: &InvitationId) -> Result<Invitation> {
+        authorize(&ctx.caller, Action::ManageInvitations)?;
+        let meta = self.meta(ctx);
+        let mut tx = self.begin().await?;
+        let mut inv = store::get_invitation(tx.conn(), id)
+            .await?
+            .ok_or_else(|| IdentityError::not_found("invitation", id.name()))?;
+        inv.check_resendable()?;
+        if !store::revoke_invitation(tx.conn(), id).await? {
+            return Err(IdentityError::Precondition {
+                kind: "CONCURRENT_CHANGE",
+                subject: id.name(),
+                message: "the invitation changed while it was being revoked; try again".into(),
+            });
+        }
+        inv.state = InvitationState::Revoked;
+        let event = invitation_revoked(&meta, &inv);
         self.outbox.commit(tx, &[event]).await?;
         Ok(inv)
     }

@@ -132,6 +132,54 @@ impl Teams {
     }
 
     /// R-INV-3: sends a pending member's invitation again.
+    /// R-INV-7: revokes a pending member's invitation and takes them off
+    /// the team; an active member is removed with RemoveMember instead.
+    pub async fn revoke_invitation(
+        &self,
+        ctx: &Ctx,
+        team: &TeamId,
+        account: &AccountId,
+    ) -> Result<()> {
+        self.check(&ctx.caller, team, TeamAction::ManageMembers)
+            .await?;
+        let member = {
+            let mut conn = self.db.conn().await?;
+            store::get_member(&mut conn, team, account)
+                .await?
+                .ok_or_else(|| {
+                    TeamError::not_found("member", format!("{}/members/{account}", team.name()))
+                })?
+        };
+        if member.state == MemberState::Active {
+            return Err(TeamError::Precondition {
+                kind: "ALREADY_ACTIVE",
+                subject: account.name(),
+                message: format!(
+                    "{} has already accepted the invitation; remove the member instead",
+                    member.email
+                ),
+            });
+        }
+        self.remove_member(ctx, team, account).await
+    }
+
+    /// Voids `member`'s pending invitation at identity; one that is no
+    /// longer pending (accepted or revoked a moment ago) needs nothing.
+    pub(crate) async fn revoke_pending(&self, ctx: &Ctx, member: &Member) -> Result<()> {
+        let Some(name) = &member.invitation else {
+            return Ok(());
+        };
+        let mut req = request(idpb::RevokeInvitationRequest { name: name.clone() });
+        if let Ok(id) = ctx.request_id.parse() {
+            req.metadata_mut().insert("x-request-id", id);
+        }
+        match self.identity.clone().revoke_invitation(req).await {
+            Ok(_) => Ok(()),
+            Err(s) if s.code() == tonic::Code::FailedPrecondition => Ok(()),
+            Err(s) => Err(peer(s)),
+        }
+    }
+
     pub async fn resend_invitation(
         &self,
         ctx: &Ctx,
@@ -242,6 +290,67 @@ impl Teams {
             now_micros: self.now(),
         };
         Ok(vec![member_updated(&meta, &changed, (m.role, m.guest))])
+    }
+
+    /// After lost identity events (R-INV-2): every INVITED member whose
+    /// invitation into the team was accepted becomes ACTIVE, as
+    /// `invitation_accepted` would have made them. Returns how many.
+    pub async fn reconcile_invited(&self) -> Result<usize> {
+        const PAGE: i64 = 500;
+        let mut activated = 0;
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let page = {
+                let mut conn = self.db.conn().await?;
+                let after = after.as_ref().map(|(t, a)| (t.as_str(), a.as_str()));
+                store::invited_members(&mut conn, after, PAGE).await?
+            };
+            let Some(last) = page.last() else {
+                return Ok(activated);
+            };
+            after = Some((
+                last.team.as_str().to_owned(),
+                last.account.as_str().to_owned(),
+            ));
+            for m in &page {
+                let Some(name) = &m.invitation else {
+                    continue;
+                };
+                let mut identity = self.identity.clone();
+                let invitation = match identity
+                    .get_invitation(request(idpb::GetInvitationRequest { name: name.clone() }))
+                    .await
+                {
+                    Ok(i) => i.into_inner(),
+                    Err(s) if s.code() == tonic::Code::NotFound => continue,
+                    Err(s) => return Err(peer(s)),
+                };
+                if invitation.state != idpb::InvitationState::Accepted as i32 {
+                    continue;
+                }
+                let account = identity
+                    .get_account(request(idpb::GetAccountRequest {
+                        name: m.account.name(),
+                    }))
+                    .await
+                    .map_err(peer)?
+                    .into_inner();
+                let mut tx = self.begin().await?;
+                let events = self
+                    .accept_membership(
+                        &mut tx,
+                        &invitation,
+                        &account,
+                        &format!("reconcile/{}", invitation.name),
+                    )
+                    .await?;
+                activated += events.len();
+                self.outbox.commit(tx, &events).await?;
+            }
+            if page.len() < PAGE as usize {
+                return Ok(activated);
+            }
+        }
     }
 
     pub async fn refresh_person(

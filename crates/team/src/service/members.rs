@@ -317,6 +317,15 @@ impl Teams {
         self.check(&ctx.caller, team_id, TeamAction::ManageMembers)
             .await?;
         self.check_no_contract_role(team_id, account).await?;
+        let before = {
+            let mut conn = self.db.conn().await?;
+            store::get_member(&mut conn, team_id, account).await?
+        };
+        if let Some(m) = before.filter(|m| m.state == MemberState::Invited) {
+            check_removal(&m, &Self::member_subject(team_id, account))?;
+            // R-INV-7: the link of someone taken off the team stops working.
+            self.revoke_pending(ctx, &m).await?;
+        }
         let mut tx = self.begin().await?;
         self.authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)
             .await?;
