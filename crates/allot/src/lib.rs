@@ -156,6 +156,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         clock,
         listener,
     } = opts;
+    allot_platform::idempotency::set_retention(config.requests.retention);
     let listener = match listener {
         Some(l) => l,
         None => TcpListener::bind(config.listen)

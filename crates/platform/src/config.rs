@@ -42,6 +42,7 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub import: ImportConfig,
     pub renewal: RenewalConfig,
+    pub requests: RequestsConfig,
     pub log: LogConfig,
 }
 
@@ -170,6 +171,24 @@ pub struct ImportConfig {
     pub max_rows: usize,
 }
 
+/// Request ids on creates and adds (AIP-155).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RequestsConfig {
+    /// How long a request id is remembered: a retry within it gets the
+    /// first answer.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+}
+
+impl Default for RequestsConfig {
+    fn default() -> Self {
+        RequestsConfig {
+            retention: crate::idempotency::DEFAULT_RETENTION,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
@@ -200,6 +219,7 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             import: ImportConfig::default(),
             renewal: RenewalConfig::default(),
+            requests: RequestsConfig::default(),
             log: LogConfig::default(),
         }
     }

@@ -5,6 +5,7 @@
 //! The key is claimed in the same transaction as the change it guards, so
 //! the change and its key commit together or not at all.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -17,6 +18,19 @@ pub const MAX_REQUEST_ID_LEN: usize = 100;
 
 /// How long a request id is remembered by default.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+static RETENTION_SECS: AtomicU64 = AtomicU64::new(DEFAULT_RETENTION.as_secs());
+
+/// Sets how long this process remembers request ids (`requests.retention`);
+/// at least a second.
+pub fn set_retention(retention: Duration) {
+    RETENTION_SECS.store(retention.as_secs().max(1), Ordering::Relaxed);
+}
+
+/// How long this process remembers request ids.
+pub fn retention() -> Duration {
+    Duration::from_secs(RETENTION_SECS.load(Ordering::Relaxed))
+}
 
 /// One request's idempotency key: who sent it, to which method, with which
 /// id, and a fingerprint of everything else in it.
@@ -152,8 +166,8 @@ pub async fn claim(
     }
 }
 
-/// [`claim`] for a request that may have no key, with the default
-/// retention: the first call's answer when this is a retry, else `None`.
+/// [`claim`] for a request that may have no key, with the configured
+/// [`retention`]: the first call's answer when this is a retry, else `None`.
 pub async fn replayed(
     conn: &mut AnyConnection,
     key: Option<&RequestKey>,
@@ -162,7 +176,7 @@ pub async fn replayed(
     let Some(key) = key else {
         return Ok(None);
     };
-    match claim(conn, key, now_micros, DEFAULT_RETENTION).await? {
+    match claim(conn, key, now_micros, retention()).await? {
         Claim::First => Ok(None),
         Claim::Replay(first) => Ok(Some(first)),
     }
@@ -224,6 +238,45 @@ mod tests {
         let two = RequestKey::parse("a", "m", "r-1", b"y").ok().flatten();
         assert!(one.is_some() && two.is_some());
         assert_ne!(one.map(|k| k.fingerprint), two.map(|k| k.fingerprint));
+    }
+
+    #[tokio::test]
+    async fn a_request_id_is_remembered_for_the_retention_window_only() {
+        use crate::db::{Db, Migrations};
+        static NONE: sqlx::migrate::Migrator = sqlx::migrate::Migrator::DEFAULT;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display());
+        let db = Db::connect(&url, 1).await.expect("sqlite");
+        db.migrate(Migrations {
+            sqlite: &NONE,
+            postgres: &NONE,
+        })
+        .await
+        .expect("migrate");
+        let mut conn = db.conn().await.expect("conn");
+        let key = RequestKey::parse("a", "m", "r-1", b"x")
+            .ok()
+            .flatten()
+            .expect("key");
+        let hour = Duration::from_secs(3600);
+        let t0 = 1_000_000_000_000;
+        assert_eq!(claim(&mut conn, &key, t0, hour).await.ok(), Some(Claim::First));
+        remember(&mut conn, &key, "first", t0).await.expect("remember");
+        let within = t0 + 3_599_000_000;
+        assert_eq!(
+            claim(&mut conn, &key, within, hour).await.ok(),
+            Some(Claim::Replay("first".into()))
+        );
+        let other = RequestKey::parse("a", "m", "r-1", b"y")
+            .ok()
+            .flatten()
+            .expect("key");
+        assert!(matches!(
+            claim(&mut conn, &other, within, hour).await,
+            Err(IdempotencyError::Reused)
+        ));
+        let after = t0 + 3_601_000_000;
+        assert_eq!(claim(&mut conn, &key, after, hour).await.ok(), Some(Claim::First));
     }
 
     #[test]

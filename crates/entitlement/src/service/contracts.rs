@@ -411,7 +411,7 @@ impl Entitlements {
                 tx.conn(),
                 key,
                 meta.now_micros,
-                idempotency::DEFAULT_RETENTION,
+                idempotency::retention(),
             )
             .await?;
             if let Claim::Replay(first) = claim {
