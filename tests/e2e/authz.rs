@@ -425,6 +425,25 @@ pub fn team_cases() -> Vec<Case> {
                 .await)),
         },
         Case {
+            rpc: "TeamService.ImportMembers (validate only)",
+            scope: None,
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| ok(c
+                .team
+                .import_members(tpb::ImportMembersRequest {
+                    parent: w.team.clone(),
+                    csv: format!(
+                        "email,first name,last name\n{},Imp,Orted\n",
+                        unique_email("imp")
+                    )
+                    .into_bytes(),
+                    validate_only: true,
+                    ..Default::default()
+                })
+                .await)),
+        },
+        Case {
             rpc: "TeamService.UpdateMember",
             scope: None,
             allowed: TEAM_ADMINS,
@@ -678,6 +697,37 @@ pub fn identity_and_notification_cases() -> Vec<Case> {
                     .clone();
                 ok(c.identity
                     .revoke_invitation(idpb::RevokeInvitationRequest { name })
+                    .await)
+            }),
+        },
+        Case {
+            // Only Allot's own notification service reads accept tokens.
+            rpc: "IdentityService.GetInvitationToken",
+            scope: Some("admin"),
+            allowed: &[],
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let m = w.fresh_member().await;
+                let invitation = w
+                    .internal
+                    .clone()
+                    .identity
+                    .list_invitations(idpb::ListInvitationsRequest {
+                        account: m,
+                        team: w.team.clone(),
+                        page_size: 1,
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("invitations")
+                    .into_inner()
+                    .invitations
+                    .remove(0);
+                ok(c.identity
+                    .get_invitation_token(idpb::GetInvitationTokenRequest {
+                        name: invitation.name,
+                        generation: invitation.generation,
+                    })
                     .await)
             }),
         },
@@ -1067,6 +1117,21 @@ pub fn entitlement_cases() -> Vec<Case> {
                     })
                     .await)
             }),
+        },
+        Case {
+            rpc: "EntitlementService.ImportAssignments (validate only)",
+            scope: Some("contracts"),
+            allowed: TEAM_ADMINS,
+            allowed_code: Code::Ok,
+            call: call!(|w, c| ok(c
+                .entitlement
+                .import_assignments(epb::ImportAssignmentsRequest {
+                    parent: w.team.clone(),
+                    csv: format!("email,product\n{},alpha\n", w.user.email).into_bytes(),
+                    validate_only: true,
+                    ..Default::default()
+                })
+                .await)),
         },
         Case {
             rpc: "EntitlementService.AssignUsers",

@@ -260,8 +260,13 @@ mod tests {
             .expect("key");
         let hour = Duration::from_secs(3600);
         let t0 = 1_000_000_000_000;
-        assert_eq!(claim(&mut conn, &key, t0, hour).await.ok(), Some(Claim::First));
-        remember(&mut conn, &key, "first", t0).await.expect("remember");
+        assert_eq!(
+            claim(&mut conn, &key, t0, hour).await.ok(),
+            Some(Claim::First)
+        );
+        remember(&mut conn, &key, "first", t0)
+            .await
+            .expect("remember");
         let within = t0 + 3_599_000_000;
         assert_eq!(
             claim(&mut conn, &key, within, hour).await.ok(),
@@ -276,7 +281,10 @@ mod tests {
             Err(IdempotencyError::Reused)
         ));
         let after = t0 + 3_601_000_000;
-        assert_eq!(claim(&mut conn, &key, after, hour).await.ok(), Some(Claim::First));
+        assert_eq!(
+            claim(&mut conn, &key, after, hour).await.ok(),
+            Some(Claim::First)
+        );
     }
 
     #[test]

@@ -407,13 +407,9 @@ impl Entitlements {
             .ok_or_else(|| EntitlementError::not_found("subscription", id.name()))?;
         let contract = Self::contract_in(tx.conn(), &sub.contract).await?;
         if let Some(key) = key {
-            let claim = idempotency::claim(
-                tx.conn(),
-                key,
-                meta.now_micros,
-                idempotency::retention(),
-            )
-            .await?;
+            let claim =
+                idempotency::claim(tx.conn(), key, meta.now_micros, idempotency::retention())
+                    .await?;
             if let Claim::Replay(first) = claim {
                 // The first answer's seat count; nothing changes.
                 sub.seats = first.parse().unwrap_or(sub.seats);
