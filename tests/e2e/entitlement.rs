@@ -1300,6 +1300,8 @@ async fn classic_with_a_coordinator(backend: Backend) -> (Shop, epb::Contract, P
     appoint(&owner, &classic.name, &coordinator.account)
         .await
         .expect("appoint");
+    // Team keeps the contract roles it reads from entitlement's events.
+    shop.env.team_follows_entitlement().await;
     (shop, classic, coordinator, other)
 }
 

@@ -761,6 +761,38 @@ impl Env {
     }
 
     /// The in-process identity service (to sign tokens of any shape).
+    /// Waits until team has followed entitlement's stream past everything
+    /// entitlement committed so far (the roles of contracts, R-CLS-6).
+    pub async fn team_follows_entitlement(&self) {
+        let head = match &self.shape {
+            Shape::InProcess { main: Some(m), .. } => m
+                .entitlement
+                .as_ref()
+                .expect("entitlement runs here")
+                .app
+                .outbox()
+                .head(),
+            _ => panic!("entitlement runs in another process"),
+        };
+        let team = self.team_app();
+        eventually("team to follow entitlement's events", || {
+            let team = team.clone();
+            async move {
+                let mut conn = team.outbox().db().conn().await.expect("team's database");
+                allot_platform::consumer::load_cursor(
+                    &mut conn,
+                    allot_team::consumer::ENTITLEMENT_CONSUMER,
+                )
+                .await
+                .ok()
+                .flatten()
+                .and_then(|c| c.parse::<i64>().ok())
+                .is_some_and(|position| position >= head)
+            }
+        })
+        .await;
+    }
+
     pub fn identity_app(&self) -> std::sync::Arc<allot_identity::Identity> {
         match &self.shape {
             Shape::InProcess { main: Some(m), .. } => {

@@ -144,7 +144,7 @@ async fn run(config: Config, services: Vec<ServiceKind>, dev: bool) -> anyhow::R
                     b.account.email
                 ),
             }
-            println!("Then try: cargo run -p allotctl -- teams");
+            println!("Then try: cargo run -p allotctl -- team list");
         }
         println!("Stop with Ctrl-C.");
         println!();
