@@ -202,6 +202,58 @@ async fn r_inv_5_validate_only_changes_nothing(backend: Backend) {
 }
 crate::on_both_backends!(r_inv_5_validate_only_changes_nothing);
 
+/// R-INV-5: every row of an import is read from the operation in file
+/// order, a page at a time, by those who may see the operation only.
+async fn r_inv_5_an_imports_rows_are_read_in_pages(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let csv = format!("email\n{}\nnope\n{ADMIN_EMAIL}\n", unique_email("paged"));
+    let op = import(&admin, &team, &csv, true).await.expect("dry run");
+    wait_done(&admin, &op).await;
+    let page = |token: String| {
+        let (mut c, name) = (admin.clone(), op.name.clone());
+        async move {
+            c.team
+                .list_import_rows(tpb::ListImportRowsRequest {
+                    name,
+                    page_size: 2,
+                    page_token: token,
+                })
+                .await
+                .expect("rows")
+                .into_inner()
+        }
+    };
+    let first = page(String::new()).await;
+    assert_eq!(
+        first.rows.iter().map(|r| r.line).collect::<Vec<_>>(),
+        [2, 3]
+    );
+    assert!(!first.next_page_token.is_empty(), "a second page");
+    let second = page(first.next_page_token).await;
+    assert_eq!(second.rows.iter().map(|r| r.line).collect::<Vec<_>>(), [4]);
+    assert_eq!(
+        second.rows[0].outcome,
+        tpb::AddMemberOutcome::AlreadyMember as i32
+    );
+    assert!(second.next_page_token.is_empty(), "the last page");
+    let stranger = env.person("Stu").await;
+    let err = stranger
+        .clients
+        .team
+        .clone()
+        .list_import_rows(tpb::ListImportRowsRequest {
+            name: op.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("not the stranger's operation");
+    assert_eq!(err.code(), Code::PermissionDenied, "{}", err.message());
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_5_an_imports_rows_are_read_in_pages);
+
 /// R-INV-5 bad input: refused whole with INVALID_ARGUMENT naming the
 /// problem, before anything is written; only admins import.
 async fn r_inv_5_bad_files_are_refused_before_anything_is_written(backend: Backend) {
@@ -587,6 +639,80 @@ async fn import_assignments(
         }
     }
 }
+
+/// R-SEAT-3 by CSV: an assignment import's rows are read in file order,
+/// a page at a time, with the product each row named.
+async fn r_seat_3_an_assignment_imports_rows_are_read_in_pages(backend: Backend) {
+    use crate::entitlement::Shop;
+    use allot_proto::entitlement as epb;
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    shop.product("cam").await;
+    let team = shop.sign_in(&[("cad", 3), ("cam", 3)]).await.team;
+    let owner = shop.owner.clients.clone();
+    let ann = shop.member(&owner, &team, "Ann").await;
+    let csv = format!("email,product\n{0},cad\n{0},cam\nnope,cad\n", ann.email);
+    let op = owner
+        .entitlement
+        .clone()
+        .import_assignments(epb::ImportAssignmentsRequest {
+            parent: team.clone(),
+            csv: csv.into_bytes(),
+            validate_only: true,
+            ..Default::default()
+        })
+        .await
+        .expect("import starts")
+        .into_inner();
+    crate::harness::eventually("the import to finish", || {
+        let (mut c, name) = (owner.clone(), op.name.clone());
+        async move {
+            c.entitlement
+                .get_operation(epb::GetOperationRequest { name })
+                .await
+                .is_ok_and(|o| o.into_inner().done)
+        }
+    })
+    .await;
+    let page = |token: String| {
+        let (mut c, name) = (owner.clone(), op.name.clone());
+        async move {
+            c.entitlement
+                .list_import_rows(epb::ListImportRowsRequest {
+                    name,
+                    page_size: 2,
+                    page_token: token,
+                })
+                .await
+                .expect("rows")
+                .into_inner()
+        }
+    };
+    let first = page(String::new()).await;
+    assert_eq!(
+        first
+            .rows
+            .iter()
+            .map(|r| (r.line, r.product.as_str()))
+            .collect::<Vec<_>>(),
+        [(2, "cad"), (3, "cam")]
+    );
+    let second = page(first.next_page_token).await;
+    assert_eq!(second.rows.iter().map(|r| r.line).collect::<Vec<_>>(), [4]);
+    // An invalid row has no outcome, only its reason.
+    assert_eq!(
+        second.rows[0].outcome,
+        epb::AssignOutcome::Unspecified as i32
+    );
+    assert!(
+        second.rows[0].message.contains("email"),
+        "{}",
+        second.rows[0].message
+    );
+    assert!(second.next_page_token.is_empty());
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_seat_3_an_assignment_imports_rows_are_read_in_pages);
 
 /// R-SEAT-3 by CSV: unknown people are invited first, members only get
 /// access; seats hold row by row and a row without a seat says so; bad rows

@@ -104,6 +104,23 @@ pub struct RowOutcome {
     pub message: String,
 }
 
+impl RowOutcome {
+    /// Where the row stands in file order, for page tokens.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.line, self.detail)
+    }
+}
+
+fn row_outcome(r: &sqlx::any::AnyRow) -> Result<RowOutcome, sqlx::Error> {
+    Ok(RowOutcome {
+        line: r.try_get(0)?,
+        email: r.try_get(1)?,
+        detail: r.try_get(2)?,
+        outcome: i32::try_from(r.try_get::<i64, _>(3)?).unwrap_or_default(),
+        message: r.try_get(4)?,
+    })
+}
+
 /// Why running a job stopped.
 #[derive(Debug)]
 pub enum JobError {
@@ -305,6 +322,35 @@ impl Jobs {
             .await
     }
 
+    /// One page of the recorded rows in file order: at most `limit` after
+    /// the row whose [`RowOutcome::key`] is `after`.
+    pub async fn rows_page(
+        &self,
+        id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<RowOutcome>, sqlx::Error> {
+        let (line, detail) = after
+            .and_then(|k| k.split_once(':'))
+            .and_then(|(l, d)| Some((l.parse::<i64>().ok()?, d.to_owned())))
+            .unwrap_or((-1, String::new()));
+        let mut conn = self.db.conn().await?;
+        sqlx::query(
+            "SELECT line, email, detail, outcome, message FROM job_rows \
+             WHERE job_id = $1 AND (line > $2 OR (line = $2 AND detail > $3)) \
+             ORDER BY line, detail LIMIT $4",
+        )
+        .bind(id)
+        .bind(line)
+        .bind(detail)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(row_outcome)
+        .collect()
+    }
+
     /// The recorded rows by line, only those with `outcome` if given.
     pub async fn rows(
         &self,
@@ -321,15 +367,7 @@ impl Jobs {
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|r| {
-            Ok(RowOutcome {
-                line: r.try_get(0)?,
-                email: r.try_get(1)?,
-                detail: r.try_get(2)?,
-                outcome: i32::try_from(r.try_get::<i64, _>(3)?).unwrap_or_default(),
-                message: r.try_get(4)?,
-            })
-        })
+        .map(row_outcome)
         .collect()
     }
 

@@ -531,6 +531,30 @@ impl TeamService for TeamGrpc {
         Ok(Response::new(op))
     }
 
+    async fn list_import_rows(
+        &self,
+        req: Request<pb::ListImportRowsRequest>,
+    ) -> R<pb::ListImportRowsResponse> {
+        let caller = caller(&req)?;
+        let r = req.into_inner();
+        let (rows, next_page_token) = self
+            .app
+            .list_import_rows(&caller, &r.name, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListImportRowsResponse {
+            rows: rows
+                .into_iter()
+                .map(|r| pb::ImportRowResult {
+                    line: i32::try_from(r.line).unwrap_or(i32::MAX),
+                    email: r.email,
+                    outcome: r.outcome,
+                    message: r.message,
+                })
+                .collect(),
+            next_page_token,
+        }))
+    }
+
     async fn list_operations(
         &self,
         req: Request<pb::ListOperationsRequest>,

@@ -143,6 +143,41 @@ impl Entitlements {
         caller: &allot_platform::auth::Caller,
         name: &str,
     ) -> Result<cpb::Operation> {
+        let job = self.visible_job(caller, name).await?;
+        self.operation_pb(&job).await
+    }
+
+    /// One page of an import's rows in file order, for its creator and
+    /// those who see the team's seats (R-SEAT-3 by CSV).
+    pub async fn list_import_rows(
+        &self,
+        caller: &allot_platform::auth::Caller,
+        name: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<jobs::RowOutcome>, String)> {
+        let job = self.visible_job(caller, name).await?;
+        let limit = allot_platform::paging::page_size(page_size)
+            .map_err(|v| EntitlementError::Invalid(vec![v]))?;
+        let after = allot_platform::paging::decode_token(page_token)
+            .map_err(|v| EntitlementError::Invalid(vec![v]))?;
+        let rows = self
+            .jobs()
+            .rows_page(&job.id, after.as_deref(), limit + 1)
+            .await?;
+        Ok(allot_platform::paging::finish(
+            rows,
+            limit,
+            jobs::RowOutcome::key,
+        ))
+    }
+
+    /// The job behind `name`, if the caller may see it.
+    async fn visible_job(
+        &self,
+        caller: &allot_platform::auth::Caller,
+        name: &str,
+    ) -> Result<jobs::Job> {
         let id = jobs::operation_id(name).map_err(|v| EntitlementError::Invalid(vec![v]))?;
         let job = self
             .jobs()
@@ -155,7 +190,7 @@ impl Entitlements {
                 .await?;
             authorize(caller, Action::ReadSeats { standing })?;
         }
-        self.operation_pb(&job).await
+        Ok(job)
     }
 
     /// A team's assignment imports, newest first.

@@ -96,6 +96,33 @@ impl Teams {
     /// The operation as a caller may see it: its creator, or an admin of
     /// its team.
     pub async fn get_operation(&self, caller: &Caller, name: &str) -> Result<cpb::Operation> {
+        let job = self.visible_job(caller, name).await?;
+        self.operation_pb(&job).await
+    }
+
+    /// One page of an import's rows in file order, for its creator and the
+    /// team's admins (R-INV-5).
+    pub async fn list_import_rows(
+        &self,
+        caller: &Caller,
+        name: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<RowOutcome>, String)> {
+        let job = self.visible_job(caller, name).await?;
+        let limit = allot_platform::paging::page_size(page_size)
+            .map_err(|v| TeamError::Invalid(vec![v]))?;
+        let after = allot_platform::paging::decode_token(page_token)
+            .map_err(|v| TeamError::Invalid(vec![v]))?;
+        let rows = self
+            .jobs
+            .rows_page(&job.id, after.as_deref(), limit + 1)
+            .await?;
+        Ok(allot_platform::paging::finish(rows, limit, RowOutcome::key))
+    }
+
+    /// The job behind `name`, if the caller may see it.
+    async fn visible_job(&self, caller: &Caller, name: &str) -> Result<Job> {
         let id = jobs::operation_id(name).map_err(|v| TeamError::Invalid(vec![v]))?;
         let job = self
             .jobs
@@ -116,7 +143,7 @@ impl Teams {
                 other => other,
             })?;
         }
-        self.operation_pb(&job).await
+        Ok(job)
     }
 
     /// The team's operations, newest first.
