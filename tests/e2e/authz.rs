@@ -1,6 +1,6 @@
 //! Authorization under every mutating RPC of every service: a table of RPCs
 //! against every kind of caller, checking the exact status code of each
-//! cell (R-ROLE-2, R-ROLE-3, R-ROLE-7), on SQLite and PostgreSQL.
+//! cell (R-ROLE-2, R-ROLE-3, R-ROLE-7, R-CLS-7), on SQLite and PostgreSQL.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -26,6 +26,9 @@ pub enum Who {
     SecondaryAdmin,
     SsoAdmin,
     User,
+    /// A plain user of team A who is the software coordinator of its
+    /// classic contract (R-CLS-1, R-CLS-7).
+    Coordinator,
     Guest,
     AdminOfAnotherTeam,
     ServiceAccountWithScope,
@@ -35,11 +38,12 @@ pub enum Who {
     TokenOfAnotherKey,
 }
 
-pub const EVERYONE: [Who; 11] = [
+pub const EVERYONE: [Who; 12] = [
     Who::PrimaryAdmin,
     Who::SecondaryAdmin,
     Who::SsoAdmin,
     Who::User,
+    Who::Coordinator,
     Who::Guest,
     Who::AdminOfAnotherTeam,
     Who::ServiceAccountWithScope,
@@ -59,6 +63,7 @@ pub struct World {
     pub team: String,
     pub primary: Person,
     pub user: Person,
+    pub coordinator: Person,
     /// Allot's own services: sets up targets.
     pub internal: Clients,
     callers: BTreeMap<Who, Clients>,
@@ -101,6 +106,7 @@ impl World {
         let secondary = env.person("Sam").await;
         let sso = env.person("Sol").await;
         let user = env.person("Uma").await;
+        let coordinator = env.person("Cory").await;
         let guest = env.person("Gus").await;
         let other = env.person("Oli").await;
         let team = team_for(&env, &primary, "Team A").await.name;
@@ -124,6 +130,7 @@ impl World {
             (&secondary, tpb::Role::SecondaryAdmin, false),
             (&sso, tpb::Role::SsoAdmin, false),
             (&user, tpb::Role::User, false),
+            (&coordinator, tpb::Role::User, false),
             (&guest, tpb::Role::User, true),
         ] {
             add_account(&mut primary.clients, &team, &p.account, role, guest_flag)
@@ -148,6 +155,7 @@ impl World {
         callers.insert(Who::SecondaryAdmin, secondary.clients.clone());
         callers.insert(Who::SsoAdmin, sso.clients.clone());
         callers.insert(Who::User, user.clients.clone());
+        callers.insert(Who::Coordinator, coordinator.clients.clone());
         callers.insert(Who::Guest, guest.clients.clone());
         callers.insert(Who::AdminOfAnotherTeam, other.clients.clone());
         callers.insert(
@@ -167,6 +175,7 @@ impl World {
             team,
             primary,
             user,
+            coordinator,
             internal,
             callers,
             all_scopes,
@@ -1134,6 +1143,39 @@ pub fn entitlement_cases() -> Vec<Case> {
                 .await)),
         },
         Case {
+            // R-CLS-7: a classic contract's access is the manager's (here
+            // the primary admin) and the coordinator's alone.
+            rpc: "EntitlementService.AssignProducts (classic)",
+            scope: Some("contracts"),
+            allowed: &[Who::PrimaryAdmin, Who::Coordinator],
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                // Earlier rows appoint others; Cory coordinates again.
+                w.primary
+                    .clients
+                    .clone()
+                    .entitlement
+                    .set_software_coordinator(epb::SetSoftwareCoordinatorRequest {
+                        contract: w.shelf().classic.name.clone(),
+                        software_coordinator: w.coordinator.account.clone(),
+                    })
+                    .await
+                    .expect("appoint the coordinator");
+                let account = w.fresh_member().await;
+                ok(c.entitlement
+                    .assign_products(epb::AssignProductsRequest {
+                        parent: w.team.clone(),
+                        account,
+                        products: vec![epb::ProductSelection {
+                            product: "products/legacy".into(),
+                            items: vec![],
+                        }],
+                        ..Default::default()
+                    })
+                    .await)
+            }),
+        },
+        Case {
             rpc: "EntitlementService.AssignUsers",
             scope: Some("contracts"),
             allowed: TEAM_ADMINS,
@@ -1254,6 +1296,18 @@ pub fn entitlement_cases() -> Vec<Case> {
 async fn every_mutating_rpc_against_every_caller(backend: Backend) {
     let mut world = World::new(backend).await;
     let shelf = world.stock().await;
+    // Cory coordinates the classic contract (R-CLS-1: the manager appoints).
+    world
+        .primary
+        .clients
+        .clone()
+        .entitlement
+        .set_software_coordinator(epb::SetSoftwareCoordinatorRequest {
+            contract: shelf.classic.name.clone(),
+            software_coordinator: world.coordinator.account.clone(),
+        })
+        .await
+        .expect("appoint the coordinator");
     world.shelf = Some(shelf);
     world.check(&team_cases()).await;
     world.check(&identity_and_notification_cases()).await;
