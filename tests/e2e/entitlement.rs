@@ -2420,6 +2420,49 @@ async fn r_mail_4_renewal_reminders_30_and_7_days_before(backend: Backend) {
 }
 crate::on_both_backends!(r_mail_4_renewal_reminders_30_and_7_days_before);
 
+/// R-MAIL-4: a renewal reminder goes out once, also when entitlement
+/// restarts after sending it.
+async fn r_mail_4_a_renewal_reminder_goes_out_once_across_a_restart(backend: Backend) {
+    let env = Env::processes(backend, &[("ALLOT_RENEWAL__SCAN_INTERVAL", "1s")]).await;
+    let mut shop = Shop::on(env).await;
+    shop.product("cad").await;
+    let end = time::OffsetDateTime::now_utc().date() + time::Duration::days(20);
+    let term = || epb::Contract {
+        end_date: Some(allot_proto::common::Date {
+            year: end.year(),
+            month: i32::from(u8::from(end.month())),
+            day: i32::from(end.day()),
+        }),
+        billing: epb::Billing::Term as i32,
+        ..sign_in_contract()
+    };
+    let first = shop.buy(&shop.owner.account, term(), &[("cad", 1)]).await;
+    let mails = shop
+        .env
+        .mail_with_subject(&shop.owner.email, "ends in 30 days", 1)
+        .await;
+    assert!(mails[0].decoded().contains(&first.name));
+    shop.env.kill(allot::ServiceKind::Entitlement);
+    shop.env.restart(allot::ServiceKind::Entitlement).await;
+    // A second contract's reminder shows a scan ran after the restart.
+    let second = shop.buy(&shop.owner.account, term(), &[("cad", 1)]).await;
+    let mails = shop
+        .env
+        .mail_with_subject(&shop.owner.email, "ends in 30 days", 2)
+        .await;
+    assert_eq!(mails.len(), 2, "one reminder per contract, none again");
+    assert!(mails.iter().any(|m| m.decoded().contains(&second.name)));
+    assert_eq!(
+        mails
+            .iter()
+            .filter(|m| m.decoded().contains(&first.name))
+            .count(),
+        1
+    );
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_mail_4_a_renewal_reminder_goes_out_once_across_a_restart);
+
 /// A new group of `team` with `member` in it, assigned `product` (R-SEAT-5);
 /// returns the group's name.
 async fn group_giving(
