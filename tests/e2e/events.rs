@@ -510,6 +510,59 @@ async fn r_inv_2_an_acceptance_pruned_while_team_was_down_still_activates(backen
 }
 crate::on_both_backends!(r_inv_2_an_acceptance_pruned_while_team_was_down_still_activates);
 
+/// R-ROLE-5 after lost events: team's reconcile (which its consumer runs
+/// when its cursor on entitlement's stream is past retention) reads
+/// entitlement's contracts, and a team holding a premium subscription is
+/// premium again although the event that made it so is missing.
+async fn r_role_5_the_plan_is_reconciled_with_entitlements_contracts(backend: Backend) {
+    use allot_platform::consumer::Handler;
+    use allot_proto::entitlement as epb;
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let contract = shop
+        .buy(
+            &shop.owner.account,
+            epb::Contract {
+                plan: epb::ContractPlan::Premium as i32,
+                ..crate::entitlement::sign_in_contract()
+            },
+            &[("cad", 1)],
+        )
+        .await;
+    let plan = || {
+        let (mut c, name) = (shop.owner.clients.clone(), contract.team.clone());
+        async move {
+            c.team
+                .get_team(tpb::GetTeamRequest { name })
+                .await
+                .expect("team")
+                .into_inner()
+                .plan
+        }
+    };
+    eventually("the team to be premium", || async {
+        plan().await == tpb::Plan::Premium as i32
+    })
+    .await;
+    // As if `subscription_created` had been lost: team holds the old plan.
+    let team = shop.env.team_app();
+    let mut conn = team.outbox().db().conn().await.expect("team's database");
+    sqlx::query("UPDATE teams SET plan = 'STANDARD' WHERE id = $1")
+        .bind(contract.team.trim_start_matches("teams/"))
+        .execute(&mut *conn)
+        .await
+        .expect("forget the plan");
+    drop(conn);
+    assert_eq!(plan().await, tpb::Plan::Standard as i32);
+    allot_team::consumer::EntitlementEvents { app: team }
+        .reconcile()
+        .await
+        .expect("reconcile");
+    assert_eq!(plan().await, tpb::Plan::Premium as i32, "premium again");
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_role_5_the_plan_is_reconciled_with_entitlements_contracts);
+
 /// R-EVT-1 on NATS: with the relay on, JetStream holds every team event
 /// exactly once by id, in commit order, although team's process was killed
 /// in the middle of a burst of writes and started again.

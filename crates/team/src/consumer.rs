@@ -136,4 +136,16 @@ impl Handler<allot_proto::entitlement::Event> for EntitlementEvents {
             .await
             .map_err(handle_error)
     }
+
+    /// After lost events: contract roles and plans as entitlement holds
+    /// them now (R-CLS-1, R-CLS-6, R-ROLE-5).
+    async fn reconcile(&self) -> Result<(), HandleError> {
+        let changed = self.app.reconcile_contracts().await.map_err(handle_error)?;
+        tracing::info!(
+            consumer = ENTITLEMENT_CONSUMER,
+            changed,
+            "reconciled contract roles and plans with entitlement"
+        );
+        Ok(())
+    }
 }

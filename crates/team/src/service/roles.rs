@@ -133,6 +133,56 @@ impl Teams {
     }
 
     /// R-ROLE-5: a team is premium while it holds a premium subscription.
+    /// After lost entitlement events (R-CLS-1, R-CLS-6, R-ROLE-5): reads
+    /// every contract from entitlement and follows it as its events would
+    /// have: contract managers made admins, classic roles kept, plans
+    /// derived from premium subscriptions. Returns how many changes.
+    pub async fn reconcile_contracts(&self) -> Result<usize> {
+        use allot_proto::entitlement as epb;
+        let mut changed = 0;
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .entitlement
+                .clone()
+                .list_contracts(request(epb::ListContractsRequest {
+                    page_size: 100,
+                    page_token: page_token.clone(),
+                    ..Default::default()
+                }))
+                .await
+                .map_err(|status| TeamError::Peer {
+                    service: "entitlement",
+                    status,
+                })?
+                .into_inner();
+            for contract in &page.contracts {
+                let id = format!("reconcile/{}", contract.name);
+                let mut tx = self.begin().await?;
+                let mut events = self.follow_contract(&mut tx, contract, &id).await?;
+                for sub in contract
+                    .subscriptions
+                    .iter()
+                    .filter(|s| s.plan == epb::ContractPlan::Premium as i32)
+                {
+                    let Ok(team) = TeamId::parse("team", &sub.team) else {
+                        continue;
+                    };
+                    events.extend(
+                        self.place_premium_subscription(&mut tx, &sub.name, Some(&team), &id)
+                            .await?,
+                    );
+                }
+                changed += events.len();
+                self.outbox.commit(tx, &events).await?;
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(changed);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
     pub async fn place_premium_subscription(
         &self,
         tx: &mut WriteTx,
