@@ -1,0 +1,61 @@
+//! Seat assignments and where a seat comes from: given directly or
+//! through a group (R-SEAT-3..5).
+
+use allot_platform::ids::{AccountId, ProductId, TeamId};
+
+use crate::error::EntitlementError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub id: String,
+    pub team: TeamId,
+    pub account: AccountId,
+    pub email: String,
+    pub product: ProductId,
+    pub items: Vec<String>,
+    pub direct: bool,
+    /// Group assignments it comes from.
+    pub groups: Vec<String>,
+    pub create_time: i64,
+}
+
+/// What unassigning a seat does (R-SEAT-4, R-SEAT-5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unassign {
+    /// The seat is freed.
+    Free,
+    /// The seat also comes from groups: it stays, as theirs only.
+    KeepForGroups,
+}
+
+impl Assignment {
+    /// R-SEAT-5: a seat that comes only from groups cannot be unassigned
+    /// (FROM_GROUP: change the group instead); one that is also direct
+    /// keeps its group sources; any other is freed.
+    pub fn unassign(&self) -> Result<Unassign, EntitlementError> {
+        match (self.direct, self.groups.is_empty()) {
+            (_, true) => Ok(Unassign::Free),
+            (true, false) => Ok(Unassign::KeepForGroups),
+            (false, false) => Err(EntitlementError::Precondition {
+                kind: "FROM_GROUP",
+                subject: self.name(),
+                message: "this seat comes from a group assignment; remove the person from the group or delete the group assignment".into(),
+            }),
+        }
+    }
+
+    pub fn name(&self) -> String {
+        format!("{}/assignments/{}", self.team.name(), self.id)
+    }
+}
+
+/// How a seat is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Direct,
+    /// A group assignment's id.
+    Group(String),
+}
+
+/// The most products one AssignProducts call names.
+pub const MAX_SELECTIONS: usize = 100;
