@@ -277,6 +277,33 @@ async fn r_seat_1_a_pool_never_gives_more_than_it_has(backend: Backend) {
 }
 crate::on_both_backends!(r_seat_1_a_pool_never_gives_more_than_it_has);
 
+/// R-INV-6: joining a team gives no product: a new member may use nothing
+/// until a seat is assigned to them, whatever the team holds.
+async fn r_inv_6_a_new_member_has_no_product_until_assigned(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    shop.product("cad").await;
+    let team = shop.sign_in(&[("cad", 5)]).await.team;
+    let owner = shop.owner.clients.clone();
+    let ann = shop.member(&owner, &team, "Ann").await;
+    assert!(!check(&ann.clients, &ann.account, "cad").await.allowed);
+    let mine = ann
+        .clients
+        .clone()
+        .entitlement
+        .list_my_products(epb::ListMyProductsRequest::default())
+        .await
+        .expect("mine")
+        .into_inner()
+        .products;
+    assert!(mine.is_empty(), "{mine:?}");
+    assign(&owner, &team, &ann.account, "cad", &[])
+        .await
+        .expect("assign");
+    assert!(check(&ann.clients, &ann.account, "cad").await.allowed);
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(r_inv_6_a_new_member_has_no_product_until_assigned);
+
 /// R-SEAT-1 under concurrency: 64 callers race 200 people for 10 free
 /// seats, 50 times; exactly 10 get one every time.
 async fn r_seat_1_racing_assigners_never_oversubscribe(backend: Backend) {

@@ -452,6 +452,31 @@ pub fn role_of_new_contract_manager(current: Role) -> Option<Role> {
     (current == Role::User).then_some(Role::SecondaryAdmin)
 }
 
+/// R-CLS-6: the contract manager and the software coordinator of a
+/// classic contract held by the team stay until their role passes on.
+/// `held`: the contract whose role the member holds, and whether they are
+/// its manager (else its coordinator).
+pub fn check_no_contract_role(
+    held: Option<(String, bool)>,
+    subject: &str,
+) -> Result<(), TeamError> {
+    let Some((contract, is_manager)) = held else {
+        return Ok(());
+    };
+    let role = if is_manager {
+        "contract manager"
+    } else {
+        "software coordinator"
+    };
+    Err(TeamError::Precondition {
+        kind: "CONTRACT_ROLE",
+        subject: subject.to_owned(),
+        message: format!(
+            "this member is the {role} of {contract}; pass that role to someone else first"
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

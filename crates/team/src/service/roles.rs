@@ -66,21 +66,7 @@ impl Teams {
             let mut conn = self.db.conn().await?;
             store::contract_role_of(&mut conn, &team.name(), &account.name()).await?
         };
-        if let Some((contract, is_manager)) = held {
-            let role = if is_manager {
-                "contract manager"
-            } else {
-                "software coordinator"
-            };
-            return Err(TeamError::Precondition {
-                kind: "CONTRACT_ROLE",
-                subject: Self::member_subject(team, account),
-                message: format!(
-                    "this member is the {role} of {contract}; pass that role to someone else first"
-                ),
-            });
-        }
-        Ok(())
+        crate::domain::check_no_contract_role(held, &Self::member_subject(team, account))
     }
 
     /// Follows a contract's manager: a member who becomes it is made a
