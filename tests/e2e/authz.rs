@@ -220,6 +220,33 @@ impl World {
             .account
     }
 
+    /// A fresh pending invitation into team A, made by Allot itself;
+    /// returns its name.
+    pub async fn fresh_invitation(&self) -> String {
+        let r = self
+            .internal
+            .clone()
+            .identity
+            .create_invitations(idpb::CreateInvitationsRequest {
+                team: self.team.clone(),
+                invitees: vec![idpb::Invitee {
+                    given_name: "In".into(),
+                    family_name: "Vited".into(),
+                    email: unique_email("inv"),
+                }],
+                ..Default::default()
+            })
+            .await
+            .expect("invite")
+            .into_inner();
+        r.results[0]
+            .invitation
+            .as_ref()
+            .expect("invitation")
+            .name
+            .clone()
+    }
+
     /// A fresh group of team A with the plain user in it.
     pub async fn fresh_group(&self) -> String {
         let mut c = self.primary.clients.clone();
@@ -649,28 +676,7 @@ pub fn identity_and_notification_cases() -> Vec<Case> {
             allowed: SCOPED_SERVICE_ACCOUNT,
             allowed_code: Code::Ok,
             call: call!(|w, c| {
-                let r = w
-                    .internal
-                    .clone()
-                    .identity
-                    .create_invitations(idpb::CreateInvitationsRequest {
-                        team: w.team.clone(),
-                        invitees: vec![idpb::Invitee {
-                            given_name: "I".into(),
-                            family_name: "N".into(),
-                            email: unique_email("inv"),
-                        }],
-                        ..Default::default()
-                    })
-                    .await
-                    .expect("invite")
-                    .into_inner();
-                let name = r.results[0]
-                    .invitation
-                    .as_ref()
-                    .expect("invitation")
-                    .name
-                    .clone();
+                let name = w.fresh_invitation().await;
                 ok(c.identity
                     .resend_invitation(idpb::ResendInvitationRequest { name })
                     .await)
@@ -682,28 +688,7 @@ pub fn identity_and_notification_cases() -> Vec<Case> {
             allowed: SCOPED_SERVICE_ACCOUNT,
             allowed_code: Code::Ok,
             call: call!(|w, c| {
-                let r = w
-                    .internal
-                    .clone()
-                    .identity
-                    .create_invitations(idpb::CreateInvitationsRequest {
-                        team: w.team.clone(),
-                        invitees: vec![idpb::Invitee {
-                            given_name: "R".into(),
-                            family_name: "V".into(),
-                            email: unique_email("rev"),
-                        }],
-                        ..Default::default()
-                    })
-                    .await
-                    .expect("invite")
-                    .into_inner();
-                let name = r.results[0]
-                    .invitation
-                    .as_ref()
-                    .expect("invitation")
-                    .name
-                    .clone();
+                let name = w.fresh_invitation().await;
                 ok(c.identity
                     .revoke_invitation(idpb::RevokeInvitationRequest { name })
                     .await)

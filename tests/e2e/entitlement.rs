@@ -126,6 +126,32 @@ impl Shop {
     }
 }
 
+/// Frees every seat the owner holds in `team` (R-SEAT-6 gave them one per
+/// contract), for the people a test gives them to.
+pub async fn free_the_owners_seats(shop: &Shop, team: &str) {
+    let owner = shop.owner.clients.clone();
+    let mine = owner
+        .clone()
+        .entitlement
+        .list_assignments(epb::ListAssignmentsRequest {
+            parent: team.into(),
+            account: shop.owner.account.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("own assignments")
+        .into_inner()
+        .assignments;
+    for a in mine {
+        owner
+            .clone()
+            .entitlement
+            .delete_assignment(epb::DeleteAssignmentRequest { name: a.name })
+            .await
+            .expect("free the owner's seat");
+    }
+}
+
 pub fn sign_in_contract() -> epb::Contract {
     epb::Contract {
         activation_type: epb::ActivationType::SignIn as i32,
@@ -834,26 +860,7 @@ async fn ann_with_a_sign_in_and_a_classic_product(backend: Backend) -> (Shop, St
     )
     .await;
     let owner = shop.owner.clients.clone();
-    let mine = owner
-        .clone()
-        .entitlement
-        .list_assignments(epb::ListAssignmentsRequest {
-            parent: team.clone(),
-            account: shop.owner.account.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("own assignments")
-        .into_inner()
-        .assignments;
-    for a in mine {
-        owner
-            .clone()
-            .entitlement
-            .delete_assignment(epb::DeleteAssignmentRequest { name: a.name })
-            .await
-            .expect("free the owner's seat");
-    }
+    free_the_owners_seats(&shop, &team).await;
     let ann = shop.member(&owner, &team, "Ann").await;
     assign(&owner, &team, &ann.account, "cad", &["desktop"])
         .await
@@ -1433,26 +1440,7 @@ async fn r_cls_4_classic_limits_hold_through_the_api(backend: Backend) {
         .await
         .team;
     // R-SEAT-6 took the only seat for the owner; free it for the others.
-    let owners = owner
-        .clone()
-        .entitlement
-        .list_assignments(epb::ListAssignmentsRequest {
-            parent: team.clone(),
-            account: shop.owner.account.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("own assignments")
-        .into_inner()
-        .assignments;
-    for a in owners {
-        owner
-            .clone()
-            .entitlement
-            .delete_assignment(epb::DeleteAssignmentRequest { name: a.name })
-            .await
-            .expect("free the owner's seat");
-    }
+    free_the_owners_seats(&shop, &team).await;
     let mut people: Vec<Person> = Vec::new();
     for i in 0..8 {
         people.push(shop.member(&owner, &team, &format!("C{i}")).await);
