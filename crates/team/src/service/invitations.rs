@@ -132,14 +132,15 @@ impl Teams {
     }
 
     /// R-INV-3: sends a pending member's invitation again.
-    /// R-INV-7: revokes a pending member's invitation and takes them off
-    /// the team; an active member is removed with RemoveMember instead.
-    pub async fn revoke_invitation(
+    /// A member of `team` who has not accepted yet, for an admin of it;
+    /// an active one is refused with what they accepted and what to do.
+    async fn invited_member(
         &self,
         ctx: &Ctx,
         team: &TeamId,
         account: &AccountId,
-    ) -> Result<()> {
+        accepted: &str,
+    ) -> Result<Member> {
         self.check(&ctx.caller, team, TeamAction::ManageMembers)
             .await?;
         let member = {
@@ -154,12 +155,27 @@ impl Teams {
             return Err(TeamError::Precondition {
                 kind: "ALREADY_ACTIVE",
                 subject: account.name(),
-                message: format!(
-                    "{} has already accepted the invitation; remove the member instead",
-                    member.email
-                ),
+                message: format!("{} has already accepted {accepted}", member.email),
             });
         }
+        Ok(member)
+    }
+
+    /// R-INV-7: revokes a pending member's invitation and takes them off
+    /// the team; an active member is removed with RemoveMember instead.
+    pub async fn revoke_invitation(
+        &self,
+        ctx: &Ctx,
+        team: &TeamId,
+        account: &AccountId,
+    ) -> Result<()> {
+        self.invited_member(
+            ctx,
+            team,
+            account,
+            "the invitation; remove the member instead",
+        )
+        .await?;
         self.remove_member(ctx, team, account).await
     }
 
@@ -186,26 +202,14 @@ impl Teams {
         team: &TeamId,
         account: &AccountId,
     ) -> Result<Member> {
-        self.check(&ctx.caller, team, TeamAction::ManageMembers)
+        let member = self
+            .invited_member(
+                ctx,
+                team,
+                account,
+                "an invitation; there is nothing to resend",
+            )
             .await?;
-        let member = {
-            let mut conn = self.db.conn().await?;
-            store::get_member(&mut conn, team, account)
-                .await?
-                .ok_or_else(|| {
-                    TeamError::not_found("member", format!("{}/members/{account}", team.name()))
-                })?
-        };
-        if member.state == MemberState::Active {
-            return Err(TeamError::Precondition {
-                kind: "ALREADY_ACTIVE",
-                subject: account.name(),
-                message: format!(
-                    "{} has already accepted an invitation; there is nothing to resend",
-                    member.email
-                ),
-            });
-        }
         let mut identity = self.identity.clone();
         let pending = identity
             .list_invitations(request(idpb::ListInvitationsRequest {
