@@ -1,0 +1,34 @@
+//! Handlers of bearer tokens and the keys that verify them.
+
+use super::*;
+
+pub(super) async fn create_token(
+    g: &IdentityGrpc,
+    req: Request<pb::CreateTokenRequest>,
+) -> R<pb::CreateTokenResponse> {
+    let r = req.into_inner();
+    if r.client_id.is_empty() || r.client_secret.is_empty() {
+        return Err(IdentityError::BadCredentials.into());
+    }
+    let act_as = optional_id("act_as", &r.act_as, AccountId::parse)?;
+    let (token, exp) = g
+        .app
+        .create_token(&r.client_id, &r.client_secret, act_as.as_ref(), &r.scopes)
+        .await?;
+    Ok(Response::new(pb::CreateTokenResponse {
+        access_token: token,
+        expire_time: Some(prost_types::Timestamp {
+            seconds: exp,
+            nanos: 0,
+        }),
+    }))
+}
+
+pub(super) async fn get_signing_keys(
+    g: &IdentityGrpc,
+    _req: Request<pb::GetSigningKeysRequest>,
+) -> R<pb::GetSigningKeysResponse> {
+    Ok(Response::new(pb::GetSigningKeysResponse {
+        keys: g.app.signing_keys(),
+    }))
+}

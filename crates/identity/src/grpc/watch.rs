@@ -1,0 +1,33 @@
+//! The event stream other services follow (R-EVT-1).
+
+use super::*;
+
+pub(super) async fn watch(
+    g: &IdentityGrpc,
+    req: Request<pb::WatchRequest>,
+) -> R<BoxStream<pb::WatchResponse>> {
+    let caller = caller(&req)?;
+    g.app.authorize_watch(&caller)?;
+    let r = req.into_inner();
+    let params = WatchParams::from_request(
+        r.after_cursor,
+        r.start_at_now,
+        r.event_types,
+        None,
+        caller.name(),
+    );
+    let stream = g
+        .app
+        .outbox()
+        .watch_events(
+            params,
+            |e| pb::WatchResponse {
+                kind: Some(pb::watch_response::Kind::Event(e)),
+            },
+            |c| pb::WatchResponse {
+                kind: Some(pb::watch_response::Kind::Checkpoint(c)),
+            },
+        )
+        .await?;
+    Ok(Response::new(stream))
+}
