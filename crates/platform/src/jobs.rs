@@ -22,6 +22,9 @@ use crate::db::{Db, WriteTx, flag, int_flag};
 use crate::error::FieldViolation;
 use crate::ids::{AccountId, ServiceAccountId, new_id};
 
+mod follow;
+pub use follow::*;
+
 /// How long a worker holds a job before another may take it over; every
 /// recorded batch renews it, so only a dead worker lets it run out.
 pub const LEASE: Duration = Duration::from_secs(10);
@@ -553,135 +556,5 @@ async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<Job>, sqlx::E
         .transpose()
 }
 
-/// The most `WatchOperation` streams one caller may hold open on one
-/// service.
-pub const MAX_OPERATION_WATCHES_PER_CALLER: usize = 16;
-
-/// The per-caller count of open `WatchOperation` streams of one service.
-pub fn operation_watchers() -> crate::streams::StreamSlots {
-    crate::streams::StreamSlots::new(
-        "WatchOperation",
-        "TOO_MANY_OPERATION_WATCHES",
-        MAX_OPERATION_WATCHES_PER_CALLER,
-    )
-}
-
-/// A stream of operations, as `WatchOperation` answers.
-pub type OperationStream<T> =
-    std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, tonic::Status>> + Send>>;
-
-/// `WatchOperation`: takes one of `holder`'s slots (refused at the cap),
-/// then streams the operation now and each time its progress or state
-/// changes, until it is done or the client goes. `get` reads it afresh
-/// (and authorizes the caller each time).
-pub async fn watch<T, F, Fut>(
-    slots: &crate::streams::StreamSlots,
-    holder: &str,
-    get: F,
-) -> Result<OperationStream<T>, tonic::Status>
-where
-    T: Clone + PartialEq + Send + 'static + HasDone,
-    F: Fn() -> Fut + Send + 'static,
-    Fut: Future<Output = Result<T, tonic::Status>> + Send,
-{
-    let first = get().await?;
-    let slot = slots.take(holder)?;
-    Ok(follow(slot, first, get))
-}
-
-fn follow<T, F, Fut>(slot: crate::streams::StreamSlot, first: T, get: F) -> OperationStream<T>
-where
-    T: Clone + PartialEq + Send + 'static + HasDone,
-    F: Fn() -> Fut + Send + 'static,
-    Fut: Future<Output = Result<T, tonic::Status>> + Send,
-{
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tokio::spawn(async move {
-        let _slot = slot;
-        let mut last = first;
-        if tx.send(Ok(last.clone())).await.is_err() {
-            return;
-        }
-        while !last.is_done() {
-            // The follower ends with its client, even while nothing changes.
-            tokio::select! {
-                () = tx.closed() => return,
-                () = tokio::time::sleep(Duration::from_millis(200)) => {}
-            }
-            let now = match get().await {
-                Ok(op) => op,
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
-            };
-            if now != last && tx.send(Ok(now.clone())).await.is_err() {
-                return;
-            }
-            last = now;
-        }
-    });
-    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
-}
-
-/// Whether a long-running operation has finished.
-pub trait HasDone {
-    fn is_done(&self) -> bool;
-}
-
-impl HasDone for allot_proto::common::Operation {
-    fn is_done(&self) -> bool {
-        self.done
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use allot_proto::common::Operation;
-
-    /// R-INV-5: progress is observable, within bounds: a caller holds at
-    /// most `MAX_OPERATION_WATCHES_PER_CALLER` open WatchOperation streams;
-    /// a client that goes frees its slot even while nothing changes.
-    #[tokio::test]
-    async fn r_inv_5_operation_watches_per_caller_are_capped() {
-        let slots = operation_watchers();
-        let running = || async {
-            Ok(Operation {
-                name: "operations/long".into(),
-                done: false,
-                ..Default::default()
-            })
-        };
-        let mut open = Vec::new();
-        for _ in 0..MAX_OPERATION_WATCHES_PER_CALLER {
-            open.push(
-                watch(&slots, "accounts/a", running)
-                    .await
-                    .expect("within the cap"),
-            );
-        }
-        let err = watch(&slots, "accounts/a", running)
-            .await
-            .err()
-            .expect("over the cap");
-        assert_eq!(err.code(), tonic::Code::ResourceExhausted);
-        assert!(
-            err.message().contains("16 WatchOperation"),
-            "{}",
-            err.message()
-        );
-        let _other = watch(&slots, "accounts/b", running)
-            .await
-            .expect("another caller has its own cap");
-        drop(open.pop());
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while watch(&slots, "accounts/a", running).await.is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "a closed stream frees its slot"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
+mod tests;

@@ -1,0 +1,271 @@
+//! Rows of seat assignments and their sources.
+
+use super::*;
+
+pub(super) const ASSIGNMENT_COLUMNS: &str =
+    "id, team_id, account_id, email, product_id, items, direct, create_time";
+
+pub(super) async fn assignment(conn: &mut AnyConnection, row: &AnyRow) -> Result<Assignment> {
+    let id: String = row.try_get("id")?;
+    let groups: Vec<String> = sqlx::query_scalar(
+        "SELECT group_assignment_id FROM assignment_sources WHERE assignment_id = $1 ORDER BY group_assignment_id",
+    )
+    .bind(&id)
+    .fetch_all(conn)
+    .await?;
+    Ok(Assignment {
+        id,
+        team: TeamId::from_db(row.try_get("team_id")?),
+        account: AccountId::from_db(row.try_get("account_id")?),
+        email: row.try_get("email")?,
+        product: ProductId::from_db(row.try_get("product_id")?),
+        items: split_items(&row.try_get::<String, _>("items")?),
+        direct: flag(row.try_get("direct")?),
+        groups,
+        create_time: row.try_get("create_time")?,
+    })
+}
+
+pub(super) async fn assignments(
+    conn: &mut AnyConnection,
+    rows: Vec<AnyRow>,
+) -> Result<Vec<Assignment>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(assignment(conn, r).await?);
+    }
+    Ok(out)
+}
+
+pub async fn find_assignment(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    account: &AccountId,
+    product: &ProductId,
+) -> Result<Option<Assignment>> {
+    let sql = format!(
+        "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE team_id = $1 AND account_id = $2 AND product_id = $3"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(team.as_str())
+        .bind(account.as_str())
+        .bind(product.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(r) => Ok(Some(assignment(conn, &r).await?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn get_assignment(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    id: &str,
+) -> Result<Option<Assignment>> {
+    let sql =
+        format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE team_id = $1 AND id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(team.as_str())
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(r) => Ok(Some(assignment(conn, &r).await?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn insert_assignment(conn: &mut AnyConnection, a: &Assignment) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO assignments (id, team_id, account_id, email, product_id, items, direct, create_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&a.id)
+    .bind(a.team.as_str())
+    .bind(a.account.as_str())
+    .bind(&a.email)
+    .bind(a.product.as_str())
+    .bind(join_items(&a.items))
+    .bind(int_flag(a.direct))
+    .bind(a.create_time)
+    .execute(&mut *conn)
+    .await?;
+    for g in &a.groups {
+        add_source(conn, &a.id, g).await?;
+    }
+    Ok(())
+}
+
+/// Writes an assignment's items and direct flag.
+pub async fn update_assignment(conn: &mut AnyConnection, a: &Assignment) -> Result<()> {
+    sqlx::query("UPDATE assignments SET items = $2, direct = $3 WHERE id = $1")
+        .bind(&a.id)
+        .bind(join_items(&a.items))
+        .bind(int_flag(a.direct))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_assignment(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM assignment_sources WHERE assignment_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM assignments WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn add_source(
+    conn: &mut AnyConnection,
+    assignment_id: &str,
+    group_assignment: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO assignment_sources (assignment_id, group_assignment_id) VALUES ($1, $2) \
+         ON CONFLICT (assignment_id, group_assignment_id) DO NOTHING",
+    )
+    .bind(assignment_id)
+    .bind(group_assignment)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn remove_source(
+    conn: &mut AnyConnection,
+    assignment_id: &str,
+    group_assignment: &str,
+) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM assignment_sources WHERE assignment_id = $1 AND group_assignment_id = $2",
+    )
+    .bind(assignment_id)
+    .bind(group_assignment)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Which assignments a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct AssignmentFilter<'a> {
+    pub account: Option<&'a AccountId>,
+    pub product: Option<&'a ProductId>,
+    /// Only these products (a contract's, R-CLS-2).
+    pub products: Option<&'a [String]>,
+}
+
+/// A team's assignments ordered by email and product.
+pub async fn list_assignments(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    filter: &AssignmentFilter<'_>,
+    after_key: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Assignment>> {
+    let products_clause = match filter.products {
+        Some([]) => " AND 1 = 0".to_owned(),
+        Some(list) => format!(
+            " AND product_id IN ({})",
+            (0..list.len())
+                .map(|i| format!("${}", i + 6))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE team_id = $1 AND ($2 = '' OR account_id = $2) \
+         AND ($3 = '' OR product_id = $3) AND (LOWER(email) || ' ' || product_id || ' ' || id) > $4{products_clause} \
+         ORDER BY LOWER(email), product_id, id LIMIT $5"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(team.as_str())
+        .bind(filter.account.map(AccountId::as_str).unwrap_or(""))
+        .bind(filter.product.map(ProductId::as_str).unwrap_or(""))
+        .bind(after_key.unwrap_or(""))
+        .bind(limit + 1);
+    for p in filter.products.unwrap_or(&[]) {
+        q = q.bind(p.as_str());
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    assignments(conn, rows).await
+}
+
+/// The key assignments are listed by.
+pub fn assignment_key(a: &Assignment) -> String {
+    format!("{} {} {}", a.email.to_lowercase(), a.product, a.id)
+}
+
+/// Every (team, account) that holds a seat, for reconciling with the
+/// team service's members.
+pub async fn seat_holders(conn: &mut AnyConnection) -> Result<Vec<(TeamId, AccountId)>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT team_id, account_id FROM assignments ORDER BY team_id, account_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(t, a)| (TeamId::from_db(t), AccountId::from_db(a)))
+        .collect())
+}
+
+/// Every assignment of an account in a team.
+pub async fn assignments_of(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    account: &AccountId,
+) -> Result<Vec<Assignment>> {
+    let sql = format!(
+        "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE team_id = $1 AND account_id = $2 ORDER BY product_id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(team.as_str())
+        .bind(account.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    assignments(conn, rows).await
+}
+
+/// How many people of a pool hold `item`.
+pub async fn count_item_holders(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    product: &ProductId,
+    item: &str,
+) -> Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM assignments WHERE team_id = $1 AND product_id = $2 AND (' ' || items || ' ') LIKE $3",
+    )
+    .bind(team.as_str())
+    .bind(product.as_str())
+    .bind(format!("% {item} %"))
+    .fetch_one(conn)
+    .await
+}
+
+/// Every assignment, lightly: (account, product, team, items), for the
+/// check's projection.
+pub async fn all_grants(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(String, String, String, Vec<String>)>> {
+    sqlx::query("SELECT account_id, product_id, team_id, items FROM assignments")
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("account_id")?,
+                r.try_get("product_id")?,
+                r.try_get("team_id")?,
+                split_items(&r.try_get::<String, _>("items")?),
+            ))
+        })
+        .collect()
+}

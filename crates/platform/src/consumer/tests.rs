@@ -1,0 +1,259 @@
+use super::*;
+use crate::clock::SystemClock;
+use crate::config::OutboxConfig;
+use crate::db::{Db, Migrations};
+use futures::stream;
+use sqlx::migrate::Migrator;
+
+static NONE: Migrator = Migrator::DEFAULT;
+
+async fn outbox(dir: &tempfile::TempDir) -> Outbox {
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let db = Db::connect(&url, 2).await.expect("sqlite");
+    db.migrate(Migrations {
+        sqlite: &NONE,
+        postgres: &NONE,
+    })
+    .await
+    .expect("migrate");
+    Outbox::new(db, SystemClock::shared(), OutboxConfig::default())
+}
+
+/// Events are plain `Timestamp`s here; the source replays a fixed list.
+struct Scripted(Vec<(String, prost_types::Timestamp)>);
+
+impl Source for Scripted {
+    type Event = prost_types::Timestamp;
+
+    fn open(
+        &self,
+        _after: Option<String>,
+        _types: &'static [&'static str],
+    ) -> BoxFuture<
+        'static,
+        Result<BoxStream<'static, Result<SourceItem<Self::Event>, Status>>, Status>,
+    > {
+        let items: Vec<Result<SourceItem<Self::Event>, Status>> = self
+            .0
+            .iter()
+            .map(|(id, e)| {
+                Ok(SourceItem::Event {
+                    cursor: e.seconds.to_string(),
+                    id: id.clone(),
+                    event: *e,
+                })
+            })
+            .collect();
+        Box::pin(async move { Ok(stream::iter(items).chain(stream::pending()).boxed()) })
+    }
+}
+
+/// Writes a row for each event, then fails permanently on odd seconds.
+struct Writer;
+
+impl Handler<prost_types::Timestamp> for Writer {
+    async fn handle(
+        &self,
+        tx: &mut WriteTx,
+        event: &prost_types::Timestamp,
+    ) -> Result<Vec<NewEvent>, HandleError> {
+        save_cursor(tx.conn(), &format!("wrote-{}", event.seconds), "x", 0).await?;
+        if event.seconds % 2 == 1 {
+            return Err(HandleError::Permanent(format!("{} is odd", event.seconds)));
+        }
+        Ok(Vec::new())
+    }
+}
+
+async fn cursor_of(outbox: &Outbox, name: &str) -> Option<String> {
+    let mut conn = outbox.db().conn().await.expect("conn");
+    load_cursor(&mut conn, name).await.expect("cursor")
+}
+
+#[tokio::test]
+async fn r_evt_1_a_permanent_failure_rolls_back_and_parks_the_event() {
+    let dir = tempfile::tempdir().expect("dir");
+    let outbox = outbox(&dir).await;
+    let events = (1..=2)
+        .map(|s| {
+            (
+                format!("e{s}"),
+                prost_types::Timestamp {
+                    seconds: s,
+                    nanos: 0,
+                },
+            )
+        })
+        .collect();
+    let stop = CancellationToken::new();
+    let task = Consumer {
+        name: "test",
+        source: Scripted(events),
+        event_types: &[],
+        handler: Writer,
+        outbox: outbox.clone(),
+        clock: SystemClock::shared(),
+    }
+    .spawn(stop.clone());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while cursor_of(&outbox, "test").await.as_deref() != Some("2") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stream moves past the failure"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    task.await.expect("consumer ends");
+    assert_eq!(
+        cursor_of(&outbox, "wrote-1").await,
+        None,
+        "the failed event's writes were rolled back"
+    );
+    assert!(
+        cursor_of(&outbox, "wrote-2").await.is_some(),
+        "the next event was handled"
+    );
+    let mut conn = outbox.db().conn().await.expect("conn");
+    let parked: Vec<(String, String)> =
+        sqlx::query_as("SELECT event_id, reason FROM parked_events WHERE consumer = 'test'")
+            .fetch_all(&mut *conn)
+            .await
+            .expect("parked");
+    assert_eq!(parked, vec![("e1".to_owned(), "1 is odd".to_owned())]);
+}
+
+/// Fails permanently until `fixed` is set (an operator fixed the cause).
+struct UntilFixed(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Handler<prost_types::Timestamp> for UntilFixed {
+    async fn handle(
+        &self,
+        tx: &mut WriteTx,
+        event: &prost_types::Timestamp,
+    ) -> Result<Vec<NewEvent>, HandleError> {
+        if !self.0.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(HandleError::Permanent("not yet".into()));
+        }
+        save_cursor(tx.conn(), &format!("wrote-{}", event.seconds), "x", 0).await?;
+        Ok(Vec::new())
+    }
+}
+
+async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn r_evt_1_an_operator_sees_and_retries_a_parked_event() {
+    let dir = tempfile::tempdir().expect("dir");
+    let outbox = outbox(&dir).await;
+    let event = prost_types::Timestamp {
+        seconds: 7,
+        nanos: 0,
+    };
+    let fixed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = CancellationToken::new();
+    let task = Consumer {
+        name: "test",
+        source: Scripted(vec![("e7".into(), event)]),
+        event_types: &[],
+        handler: UntilFixed(fixed.clone()),
+        outbox: outbox.clone(),
+        clock: SystemClock::shared(),
+    }
+    .spawn(stop.clone());
+    let db = outbox.db().clone();
+    wait_for("the event is parked", async || {
+        !crate::parked::list(&db, None)
+            .await
+            .expect("list")
+            .is_empty()
+    })
+    .await;
+    let parked = crate::parked::list(&db, Some("test")).await.expect("list");
+    assert_eq!(
+        parked
+            .iter()
+            .map(|p| (p.event_id.as_str(), p.reason.as_str(), p.retry_time))
+            .collect::<Vec<_>>(),
+        vec![("e7", "not yet", None)]
+    );
+    assert!(
+        crate::parked::list(&db, Some("other"))
+            .await
+            .expect("list")
+            .is_empty(),
+        "listed per consumer"
+    );
+
+    // Asked again before the cause is fixed: it stays, the request is
+    // spent, the reason is fresh.
+    let all = crate::parked::Selection::default();
+    let selected = crate::parked::request_retry(&db, &all, time::OffsetDateTime::now_utc())
+        .await
+        .expect("retry");
+    assert_eq!(selected, 1);
+    wait_for("the failed retry is recorded", async || {
+        crate::parked::list(&db, None).await.expect("list")[0]
+            .retry_time
+            .is_none()
+    })
+    .await;
+    assert_eq!(cursor_of(&outbox, "wrote-7").await, None);
+
+    fixed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let one = crate::parked::Selection {
+        consumer: Some("test".into()),
+        event_ids: vec!["e7".into()],
+    };
+    crate::parked::request_retry(&db, &one, time::OffsetDateTime::now_utc())
+        .await
+        .expect("retry");
+    wait_for("the retried event leaves the table", async || {
+        crate::parked::list(&db, None)
+            .await
+            .expect("list")
+            .is_empty()
+    })
+    .await;
+    assert!(
+        cursor_of(&outbox, "wrote-7").await.is_some(),
+        "the handler's writes committed"
+    );
+    stop.cancel();
+    task.await.expect("consumer ends");
+}
+
+#[tokio::test]
+async fn r_evt_1_an_oversized_event_is_refused_when_written() {
+    let dir = tempfile::tempdir().expect("dir");
+    let outbox = outbox(&dir).await;
+    let big = NewEvent {
+        event_id: "big".into(),
+        event_type: "member_added",
+        team: None,
+        payload: vec![0; crate::outbox::MAX_EVENT_BYTES + 1],
+    };
+    let tx = outbox.db().begin_write().await.expect("tx");
+    let err = outbox.commit(tx, &[big]).await.expect_err("refused");
+    assert!(err.to_string().contains("limit"), "{err}");
+    let mut conn = outbox.db().conn().await.expect("conn");
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_pending")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("count");
+    assert_eq!(pending, 0);
+}
+
+#[test]
+fn a_statement_that_fails_by_itself_is_permanent() {
+    let e: HandleError = sqlx::Error::RowNotFound.into();
+    assert!(matches!(e, HandleError::Permanent(_)));
+    let e: HandleError = sqlx::Error::PoolTimedOut.into();
+    assert!(matches!(e, HandleError::Transient(_)));
+}

@@ -1,0 +1,102 @@
+//! Members: a person in a team, their state and how admins see it.
+
+use super::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberState {
+    Invited,
+    Active,
+}
+
+impl MemberState {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            MemberState::Invited => "INVITED",
+            MemberState::Active => "ACTIVE",
+        }
+    }
+
+    pub fn from_db(s: &str) -> MemberState {
+        if s == "ACTIVE" {
+            MemberState::Active
+        } else {
+            MemberState::Invited
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub team: TeamId,
+    pub account: AccountId,
+    pub email: Email,
+    pub given_name: String,
+    pub family_name: String,
+    pub role: Role,
+    pub guest: bool,
+    pub state: MemberState,
+    pub invitation: Option<String>,
+    /// When the pending invitation expires.
+    pub invitation_expire_time: Option<i64>,
+    pub create_time: i64,
+}
+
+/// How admins see a member (R-INV-7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberStatus {
+    Invited,
+    /// Invited, and the invitation is past its expiry: resend it.
+    InvitationExpired,
+    Active,
+}
+
+impl Member {
+    /// R-INV-7: INVITED (with the expiry), INVITATION_EXPIRED, or ACTIVE.
+    pub fn status(&self, now_micros: i64) -> MemberStatus {
+        match (self.state, self.invitation_expire_time) {
+            (MemberState::Active, _) => MemberStatus::Active,
+            (MemberState::Invited, Some(expiry)) if expiry <= now_micros => {
+                MemberStatus::InvitationExpired
+            }
+            (MemberState::Invited, _) => MemberStatus::Invited,
+        }
+    }
+
+    pub fn display_name(&self) -> String {
+        display_name(&self.given_name, &self.family_name)
+    }
+}
+
+pub fn display_name(given: &str, family: &str) -> String {
+    format!("{given} {family}").trim().to_owned()
+}
+
+/// A person to add by email with their names (R-INV-1).
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    pub given_name: String,
+    pub family_name: String,
+    pub email: Email,
+}
+
+impl NewPerson {
+    pub fn parse(
+        prefix: &str,
+        given: &str,
+        family: &str,
+        email: &str,
+    ) -> Result<NewPerson, Vec<FieldViolation>> {
+        let f = |name: &str| format!("{prefix}{name}");
+        let g = parse_person_name(&f("given_name"), given);
+        let fa = parse_person_name(&f("family_name"), family);
+        let e = Email::parse(&f("email"), email);
+        match (g, fa, e) {
+            (Ok(given_name), Ok(family_name), Ok(email)) => Ok(NewPerson {
+                given_name,
+                family_name,
+                email,
+            }),
+            (g, fa, e) => Err([g.err(), fa.err(), e.err()].into_iter().flatten().collect()),
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Rows of members: people in a team, their state and invitation.
+
+use super::*;
+
+pub(super) const MEMBER_COLUMNS: &str = "team_id, account_id, email, given_name, family_name, role, guest, state, invitation, invitation_expire_time, create_time";
+
+pub(super) fn member(row: &AnyRow) -> Result<Member> {
+    Ok(Member {
+        team: TeamId::from_db(row.try_get("team_id")?),
+        account: AccountId::from_db(row.try_get("account_id")?),
+        email: Email::from_db(row.try_get("email")?),
+        given_name: row.try_get("given_name")?,
+        family_name: row.try_get("family_name")?,
+        role: Role::from_db(&row.try_get::<String, _>("role")?),
+        guest: flag(row.try_get("guest")?),
+        state: MemberState::from_db(&row.try_get::<String, _>("state")?),
+        invitation: row.try_get("invitation")?,
+        invitation_expire_time: row.try_get("invitation_expire_time")?,
+        create_time: row.try_get("create_time")?,
+    })
+}
+
+/// Adds a member; false when the account already is one.
+pub async fn insert_member(conn: &mut AnyConnection, m: &Member) -> Result<bool> {
+    let n = sqlx::query(
+        "INSERT INTO members (team_id, account_id, email, email_key, given_name, family_name, role, guest, state, invitation, create_time, invitation_expire_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (team_id, account_id) DO NOTHING",
+    )
+    .bind(m.team.as_str())
+    .bind(m.account.as_str())
+    .bind(m.email.as_str())
+    .bind(m.email.key())
+    .bind(&m.given_name)
+    .bind(&m.family_name)
+    .bind(m.role.as_db())
+    .bind(int_flag(m.guest))
+    .bind(m.state.as_db())
+    .bind(m.invitation.as_deref())
+    .bind(m.create_time)
+    .bind(m.invitation_expire_time)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+pub async fn get_member(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    account: &AccountId,
+) -> Result<Option<Member>> {
+    let sql =
+        format!("SELECT {MEMBER_COLUMNS} FROM members WHERE team_id = $1 AND account_id = $2");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(team.as_str())
+        .bind(account.as_str())
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(member)
+        .transpose()
+}
+
+/// Every member, of any team, still waiting to accept an invitation, at
+/// most `limit` after `(team, account)`, in that order.
+pub async fn invited_members(
+    conn: &mut AnyConnection,
+    after: Option<(&str, &str)>,
+    limit: i64,
+) -> Result<Vec<Member>> {
+    let (team, account) = after.unwrap_or(("", ""));
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM members WHERE state = 'INVITED' \
+         AND (team_id > $1 OR (team_id = $1 AND account_id > $2)) \
+         ORDER BY team_id, account_id LIMIT $3"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(team)
+        .bind(account)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(member)
+        .collect()
+}
+
+/// Which members a list includes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuestFilter {
+    Include,
+    Exclude,
+    Only,
+}
+
+/// Members ordered by email, after `after_key`.
+pub async fn list_members(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    guests: GuestFilter,
+    after_key: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Member>> {
+    let guest_clause = match guests {
+        GuestFilter::Include => "",
+        GuestFilter::Exclude => " AND guest = 0",
+        GuestFilter::Only => " AND guest = 1",
+    };
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM members WHERE team_id = $1 AND (email_key || ' ' || account_id) > $2{guest_clause} \
+         ORDER BY email_key, account_id LIMIT $3"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(team.as_str())
+        .bind(after_key.unwrap_or(""))
+        .bind(limit + 1)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(member)
+        .collect()
+}
+
+/// The key members are listed by.
+pub fn member_key(m: &Member) -> String {
+    format!("{} {}", m.email.key(), m.account)
+}
+
+/// All memberships of an account.
+pub async fn memberships_of(conn: &mut AnyConnection, account: &AccountId) -> Result<Vec<Member>> {
+    let sql =
+        format!("SELECT {MEMBER_COLUMNS} FROM members WHERE account_id = $1 ORDER BY team_id");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account.as_str())
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(member)
+        .collect()
+}
+
+/// Copies a person's state and names into one membership.
+pub async fn update_person(conn: &mut AnyConnection, m: &Member) -> Result<()> {
+    sqlx::query(
+        "UPDATE members SET state = $3, given_name = $4, family_name = $5 WHERE team_id = $1 AND account_id = $2",
+    )
+    .bind(m.team.as_str())
+    .bind(m.account.as_str())
+    .bind(m.state.as_db())
+    .bind(&m.given_name)
+    .bind(&m.family_name)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_member_invitation(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    account: &AccountId,
+    invitation: &str,
+    expire_time: Option<i64>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE members SET invitation = $3, invitation_expire_time = $4 WHERE team_id = $1 AND account_id = $2",
+    )
+        .bind(team.as_str())
+        .bind(account.as_str())
+        .bind(invitation)
+        .bind(expire_time)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes a membership and the person's place in the team's groups;
+/// returns the groups they left.
+pub async fn delete_member(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    account: &AccountId,
+) -> Result<Vec<String>> {
+    let groups: Vec<String> = sqlx::query_scalar(
+        "SELECT gm.group_id FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+         WHERE g.team_id = $1 AND gm.account_id = $2 ORDER BY gm.group_id",
+    )
+    .bind(team.as_str())
+    .bind(account.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM group_members WHERE account_id = $2 AND group_id IN (SELECT id FROM groups WHERE team_id = $1)",
+    )
+    .bind(team.as_str())
+    .bind(account.as_str())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM members WHERE team_id = $1 AND account_id = $2")
+        .bind(team.as_str())
+        .bind(account.as_str())
+        .execute(conn)
+        .await?;
+    Ok(groups)
+}
+
+/// The memberships of some accounts in one team.
+pub async fn get_members(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    accounts: &[AccountId],
+) -> Result<Vec<Member>> {
+    let mut out = Vec::with_capacity(accounts.len());
+    for chunk in accounts.chunks(500) {
+        let placeholders = (0..chunk.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE team_id = $1 AND account_id IN ({placeholders})"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(team.as_str());
+        for a in chunk {
+            q = q.bind(a.as_str());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push(member(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The member of `team` with this address, if any.
+pub async fn member_by_email(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    email: &Email,
+) -> Result<Option<String>> {
+    sqlx::query_scalar("SELECT account_id FROM members WHERE team_id = $1 AND email_key = $2")
+        .bind(team.as_str())
+        .bind(email.key())
+        .fetch_optional(conn)
+        .await
+}
