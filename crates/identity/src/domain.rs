@@ -1,5 +1,6 @@
 //! The rules of accounts, invitations and credentials. Pure: no database,
-//! no gRPC.
+//! no gRPC. Every change is published as an event in commit order
+//! (R-EVT-1), built in `crate::events`.
 
 use std::path::Path;
 

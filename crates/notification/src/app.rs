@@ -112,6 +112,7 @@ impl Notifications {
         self.identity.clone()
     }
 
+    #[tracing::instrument(name = "notification.service.begin", skip_all)]
     pub(crate) async fn begin(&self) -> Result<WriteTx> {
         Ok(self.db.begin_write().await?)
     }
@@ -122,6 +123,7 @@ impl Notifications {
 
     /// Queues an email inside the caller's transaction; an event seen again
     /// queues nothing (R-MAIL-5).
+    #[tracing::instrument(name = "notification.service.enqueue", skip_all)]
     pub async fn enqueue(&self, tx: &mut WriteTx, mail: NewMail) -> Result<bool> {
         self.enqueue_at(tx, mail, self.now()).await
     }
@@ -162,6 +164,7 @@ impl Notifications {
     /// request gave a person): the first event queues it a moment ahead,
     /// later ones add to its `list` while it is untouched, or queue a new
     /// one when it is already on its way.
+    #[tracing::instrument(name = "notification.service.enqueue_gathered", skip_all)]
     pub async fn enqueue_gathered(
         &self,
         tx: &mut WriteTx,
@@ -262,6 +265,7 @@ impl Notifications {
     }
 
     /// Sends every delivery that is due now; returns how many were tried.
+    #[tracing::instrument(name = "notification.service.send_due", skip_all)]
     pub async fn send_due(&self) -> Result<usize> {
         let now = self.now();
         let due = {
@@ -424,6 +428,7 @@ impl Notifications {
         ))
     }
 
+    #[tracing::instrument(name = "notification.service.list", skip_all)]
     pub async fn list(
         &self,
         caller: &Caller,
@@ -440,6 +445,7 @@ impl Notifications {
         Ok(paging::finish(rows, limit, |d| d.id.as_str().to_owned()))
     }
 
+    #[tracing::instrument(name = "notification.service.get", skip_all)]
     pub async fn get(&self, caller: &Caller, id: &DeliveryId) -> Result<Delivery> {
         self.authorize(caller)?;
         let mut conn = self.db.conn().await?;
@@ -449,6 +455,7 @@ impl Notifications {
     }
 
     /// R-MAIL-5: a dead delivery goes back in the queue, same Message-ID.
+    #[tracing::instrument(name = "notification.service.retry", skip_all)]
     pub async fn retry(&self, caller: &Caller, id: &DeliveryId) -> Result<Delivery> {
         self.authorize(caller)?;
         let mut tx = self.db.begin_write().await?;

@@ -7,7 +7,6 @@ pub mod domain;
 pub mod error;
 mod events;
 pub mod grpc;
-pub mod import;
 pub mod service;
 pub mod store;
 

@@ -1,5 +1,8 @@
 //! The rules of the catalog, contracts, seats and checks, one file per
 //! concept. Pure: no database, no gRPC.
+//!
+//! Every change these rules allow is published as an event in commit order
+//! (R-EVT-1); `crate::events` builds them from the values defined here.
 
 mod authz;
 mod catalog;

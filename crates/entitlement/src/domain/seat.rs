@@ -5,6 +5,9 @@ use allot_platform::ids::{AccountId, ProductId, TeamId};
 
 use crate::error::EntitlementError;
 
+/// A seat of one product held by one member of one team. R-TEAM-5: it
+/// belongs to that team, so when its holder leaves the team it is deleted and
+/// the seat freed, while their assignments in other teams stay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assignment {
     pub id: String,

@@ -56,6 +56,7 @@ pub(crate) fn record(group_assignment: Option<&str>, results: &[AssignResult]) -
 impl Entitlements {
     /// The first answer of a batch retried with the same request id, each
     /// assignment as it is now (`None` once freed); `None` on a first try.
+    #[tracing::instrument(name = "entitlement.service.replayed_batch", skip_all)]
     pub(crate) async fn replayed_batch(
         &self,
         ctx: &Ctx,

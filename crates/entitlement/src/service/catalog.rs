@@ -4,6 +4,7 @@
 use super::*;
 
 impl Entitlements {
+    #[tracing::instrument(name = "entitlement.service.create_product", skip_all)]
     pub async fn create_product(
         &self,
         ctx: &Ctx,
@@ -32,6 +33,7 @@ impl Entitlements {
         Ok(product)
     }
 
+    #[tracing::instrument(name = "entitlement.service.get_product", skip_all)]
     pub async fn get_product(&self, caller: &Caller, id: &ProductId) -> Result<Product> {
         authorize(caller, Action::ReadCatalog)?;
         let mut conn = self.db.conn().await?;
@@ -40,6 +42,7 @@ impl Entitlements {
             .ok_or_else(|| EntitlementError::not_found("product", id.name()))
     }
 
+    #[tracing::instrument(name = "entitlement.service.list_products", skip_all)]
     pub async fn list_products(
         &self,
         caller: &Caller,
@@ -56,6 +59,7 @@ impl Entitlements {
 
     /// Renames a product and/or its items, and adds items; items are never
     /// removed (people may hold them).
+    #[tracing::instrument(name = "entitlement.service.update_product", skip_all)]
     pub async fn update_product(
         &self,
         ctx: &Ctx,
@@ -116,6 +120,7 @@ impl Entitlements {
 
     /// A product, from the check's index when it has it (the catalog only
     /// grows, and writers wait for the index), else from the database.
+    #[tracing::instrument(name = "entitlement.service.product_of", skip_all)]
     pub(crate) async fn product_of(&self, tx: &mut WriteTx, id: &ProductId) -> Result<Product> {
         match self.projection.product(id.as_str()) {
             Some(p) => Ok(p),
@@ -125,6 +130,7 @@ impl Entitlements {
 
     /// How a pool is activated, from the index when it has it; NOT_FOUND
     /// when the team holds no seats of the product.
+    #[tracing::instrument(name = "entitlement.service.activation_of", skip_all)]
     pub(crate) async fn activation_of(
         &self,
         tx: &mut WriteTx,
@@ -143,6 +149,7 @@ impl Entitlements {
     /// R-CLS-7 and R-ROLE-2: who may change seats of `product` in `team`:
     /// on a classic pool its contract's manager or coordinator, whatever
     /// their team role; on the others the team's admins.
+    #[tracing::instrument(name = "entitlement.service.authorize_seats", skip_all)]
     pub(crate) async fn authorize_seats(
         &self,
         caller: &Caller,
@@ -164,6 +171,7 @@ impl Entitlements {
     }
 
     /// How `team` holds `product`, when it holds it at all.
+    #[tracing::instrument(name = "entitlement.service.activation_in", skip_all)]
     pub(crate) async fn activation_in(
         &self,
         team: &TeamId,
@@ -183,6 +191,7 @@ impl Entitlements {
     }
 
     /// Locks a pool (NOT_FOUND when the team holds no seats of it).
+    #[tracing::instrument(name = "entitlement.service.locked_pool", skip_all)]
     pub(crate) async fn locked_pool(
         tx: &mut WriteTx,
         team: &TeamId,
@@ -193,6 +202,7 @@ impl Entitlements {
             .ok_or_else(|| Self::no_pool(team, product))
     }
 
+    #[tracing::instrument(name = "entitlement.service.product_in", skip_all)]
     pub(crate) async fn product_in(tx: &mut WriteTx, id: &ProductId) -> Result<Product> {
         store::get_product(tx.conn(), id)
             .await?

@@ -3,15 +3,20 @@
 
 use super::*;
 
+/// One page of contracts with their subscriptions, and the next page's token.
+pub type ContractPage = (Vec<(Contract, Vec<Subscription>)>, String);
+
 impl Entitlements {
     /// R-TEAM-1, R-TEAM-3: the owner's newest administered team, created
     /// when they have none.
+    #[tracing::instrument(name = "entitlement.service.owner_team", skip_all)]
     pub(crate) async fn owner_team(&self, owner: &AccountId) -> Result<TeamId> {
         self.team.ensure_owner_team(owner).await
     }
 
     /// Adds a subscription's seats to its team's pool and gives the owner
     /// a seat, sign-in or classic (R-SEAT-6).
+    #[tracing::instrument(name = "entitlement.service.add_subscription", skip_all)]
     pub(crate) async fn add_subscription(
         &self,
         tx: &mut WriteTx,
@@ -67,6 +72,7 @@ impl Entitlements {
     }
 
     /// Records a purchase (R-TEAM-3, R-SEAT-6, R-MAIL-4).
+    #[tracing::instrument(name = "entitlement.service.create_contract", skip_all)]
     pub async fn create_contract(
         &self,
         ctx: &Ctx,
@@ -136,6 +142,7 @@ impl Entitlements {
         Ok((contract, subs))
     }
 
+    #[tracing::instrument(name = "entitlement.service.contract_in", skip_all)]
     pub(crate) async fn contract_in(
         conn: &mut sqlx::AnyConnection,
         id: &ContractId,
@@ -145,6 +152,7 @@ impl Entitlements {
             .ok_or_else(|| EntitlementError::not_found("contract", id.name()))
     }
 
+    #[tracing::instrument(name = "entitlement.service.get_contract", skip_all)]
     pub async fn get_contract(
         &self,
         caller: &Caller,
@@ -166,6 +174,7 @@ impl Entitlements {
         Ok((c, subs))
     }
 
+    #[tracing::instrument(name = "entitlement.service.list_contracts", skip_all)]
     pub async fn list_contracts(
         &self,
         caller: &Caller,
@@ -173,7 +182,7 @@ impl Entitlements {
         team: Option<&TeamId>,
         page_size: i32,
         page_token: &str,
-    ) -> Result<(Vec<(Contract, Vec<Subscription>)>, String)> {
+    ) -> Result<ContractPage> {
         let team_admin = match (team, account) {
             (Some(t), None) => self.standing(caller, t).await? == TeamStanding::Admin,
             _ => false,
@@ -197,6 +206,7 @@ impl Entitlements {
 
     /// R-CLS-1: the contract manager appoints the software coordinator, a
     /// member of the contract's team.
+    #[tracing::instrument(name = "entitlement.service.set_software_coordinator", skip_all)]
     pub async fn set_software_coordinator(
         &self,
         ctx: &Ctx,
@@ -242,6 +252,7 @@ impl Entitlements {
     /// R-CLS-1: passes the contract manager role (and the contract's
     /// ownership) to another member of its team; team makes them a
     /// secondary admin when it reads the change. The coordinator stays.
+    #[tracing::instrument(name = "entitlement.service.set_contract_manager", skip_all)]
     pub async fn set_contract_manager(
         &self,
         ctx: &Ctx,
@@ -276,6 +287,7 @@ impl Entitlements {
     }
 
     /// R-TEAM-3: a subscription added to a contract goes to its team.
+    #[tracing::instrument(name = "entitlement.service.create_subscription", skip_all)]
     pub async fn create_subscription(
         &self,
         ctx: &Ctx,
@@ -314,6 +326,7 @@ impl Entitlements {
         Ok((sub, contract))
     }
 
+    #[tracing::instrument(name = "entitlement.service.subscription_and_contract", skip_all)]
     pub(crate) async fn subscription_and_contract(
         &self,
         id: &SubscriptionId,
@@ -326,6 +339,7 @@ impl Entitlements {
         Ok((sub, contract))
     }
 
+    #[tracing::instrument(name = "entitlement.service.get_subscription", skip_all)]
     pub async fn get_subscription(
         &self,
         caller: &Caller,
@@ -343,6 +357,7 @@ impl Entitlements {
         Ok((sub, contract))
     }
 
+    #[tracing::instrument(name = "entitlement.service.list_subscriptions", skip_all)]
     pub async fn list_subscriptions(
         &self,
         caller: &Caller,
@@ -392,6 +407,7 @@ impl Entitlements {
     }
 
     /// R-TEAM-3: added seats stay in the subscription's team.
+    #[tracing::instrument(name = "entitlement.service.add_seats", skip_all)]
     pub async fn add_seats(
         &self,
         ctx: &Ctx,
@@ -449,6 +465,7 @@ impl Entitlements {
 
     /// R-TEAM-4: the contract manager moves a subscription to another team;
     /// its assignments stay behind.
+    #[tracing::instrument(name = "entitlement.service.move_subscription", skip_all)]
     pub async fn move_subscription(
         &self,
         ctx: &Ctx,

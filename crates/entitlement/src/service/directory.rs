@@ -5,6 +5,7 @@ use super::*;
 
 impl Entitlements {
     /// Memberships of `accounts` in `team` (NOT_FOUND for an unknown team).
+    #[tracing::instrument(name = "entitlement.service.members", skip_all)]
     pub(crate) async fn members(
         &self,
         team: &TeamId,
@@ -26,11 +27,13 @@ impl Entitlements {
     }
 
     /// The caller's standing in `team`.
+    #[tracing::instrument(name = "entitlement.service.standing", skip_all)]
     pub(crate) async fn standing(&self, caller: &Caller, team: &TeamId) -> Result<TeamStanding> {
         Ok(self.standing_and_members(caller, team, &[]).await?.0)
     }
 
     /// The caller's standing and the memberships of `targets`, in one call.
+    #[tracing::instrument(name = "entitlement.service.standing_and_members", skip_all)]
     pub(crate) async fn standing_and_members(
         &self,
         caller: &Caller,

@@ -4,6 +4,7 @@ use super::*;
 
 impl Entitlements {
     /// The members of a team's group, from the team service.
+    #[tracing::instrument(name = "entitlement.service.group_members", skip_all)]
     pub(crate) async fn group_members(
         &self,
         team: &TeamId,
@@ -27,6 +28,7 @@ impl Entitlements {
 
     /// Gives each person a seat from a group assignment; those without one
     /// are reported, the others keep theirs (R-SEAT-5).
+    #[tracing::instrument(name = "entitlement.service.seat_group", skip_all)]
     pub(crate) async fn seat_group(
         &self,
         tx: &mut WriteTx,
@@ -80,6 +82,7 @@ impl Entitlements {
     }
 
     /// R-SEAT-5: gives a product to every member of a group, now and later.
+    #[tracing::instrument(name = "entitlement.service.create_group_assignment", skip_all)]
     pub async fn create_group_assignment(
         &self,
         ctx: &Ctx,
@@ -143,6 +146,7 @@ impl Entitlements {
         Ok((ga, results))
     }
 
+    #[tracing::instrument(name = "entitlement.service.list_group_assignments", skip_all)]
     pub async fn list_group_assignments(
         &self,
         caller: &Caller,
@@ -156,6 +160,7 @@ impl Entitlements {
 
     /// Removes one group source from an assignment; frees the seat when no
     /// source is left.
+    #[tracing::instrument(name = "entitlement.service.drop_source", skip_all)]
     pub(crate) async fn drop_source(
         &self,
         tx: &mut WriteTx,
@@ -175,6 +180,7 @@ impl Entitlements {
             .collect())
     }
 
+    #[tracing::instrument(name = "entitlement.service.remove_group_assignment", skip_all)]
     pub(crate) async fn remove_group_assignment(
         &self,
         tx: &mut WriteTx,
@@ -191,6 +197,7 @@ impl Entitlements {
         Ok(events)
     }
 
+    #[tracing::instrument(name = "entitlement.service.delete_group_assignment", skip_all)]
     pub async fn delete_group_assignment(&self, ctx: &Ctx, team: &TeamId, id: &str) -> Result<()> {
         let standing = self.standing(&ctx.caller, team).await?;
         authorize(&ctx.caller, Action::ManageSeats { standing })?;

@@ -107,6 +107,7 @@ fn address(row: &AssignmentRow, email: &Email) -> String {
 
 impl Entitlements {
     /// Starts an assignment import; returns at once with the operation.
+    #[tracing::instrument(name = "entitlement.service.start_assignment_import", skip_all)]
     pub async fn start_assignment_import(
         &self,
         ctx: &Ctx,
@@ -138,6 +139,7 @@ impl Entitlements {
     }
 
     /// An operation as its creator or an admin of its team may see it.
+    #[tracing::instrument(name = "entitlement.service.get_operation", skip_all)]
     pub async fn get_operation(
         &self,
         caller: &allot_platform::auth::Caller,
@@ -149,6 +151,7 @@ impl Entitlements {
 
     /// One page of an import's rows in file order, for its creator and
     /// those who see the team's seats (R-SEAT-3 by CSV).
+    #[tracing::instrument(name = "entitlement.service.list_import_rows", skip_all)]
     pub async fn list_import_rows(
         &self,
         caller: &allot_platform::auth::Caller,
@@ -194,6 +197,7 @@ impl Entitlements {
     }
 
     /// A team's assignment imports, newest first.
+    #[tracing::instrument(name = "entitlement.service.list_operations", skip_all)]
     pub async fn list_operations(
         &self,
         caller: &allot_platform::auth::Caller,
@@ -281,6 +285,7 @@ impl Entitlements {
     }
 
     /// Runs an assignment import to its end (the job worker calls this).
+    #[tracing::instrument(name = "entitlement.service.run_assignment_import", skip_all)]
     pub async fn run_assignment_import(&self, job: &Job) -> std::result::Result<(), JobError> {
         let failed = |e: EntitlementError| match e {
             EntitlementError::Db(_) | EntitlementError::Peer { .. } => {
@@ -383,6 +388,7 @@ impl Entitlements {
     }
 
     /// Ends a job that cannot go on, with its reason.
+    #[tracing::instrument(name = "entitlement.service.fail_job", skip_all)]
     pub async fn fail_job(
         &self,
         job: &Job,

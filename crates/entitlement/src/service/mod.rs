@@ -221,11 +221,13 @@ impl Entitlements {
         }
     }
 
+    #[tracing::instrument(name = "entitlement.service.begin", skip_all)]
     pub(crate) async fn begin(&self) -> Result<WriteTx> {
         Ok(self.db.begin_write().await?)
     }
 
     /// Commits and waits until checks see the change.
+    #[tracing::instrument(name = "entitlement.service.commit", skip_all)]
     pub(crate) async fn commit(&self, tx: WriteTx, events: &[NewEvent]) -> Result<()> {
         if let Some(position) = self.outbox.commit_positioned(tx, events).await? {
             self.projection.wait_applied(position).await;

@@ -3,6 +3,7 @@
 use super::*;
 
 impl Entitlements {
+    #[tracing::instrument(name = "entitlement.service.get_pool", skip_all)]
     pub async fn get_pool(
         &self,
         caller: &Caller,
@@ -26,6 +27,7 @@ impl Entitlements {
     }
 
     /// R-SEAT-7: per product, seats, assigned and available.
+    #[tracing::instrument(name = "entitlement.service.list_pools", skip_all)]
     pub async fn list_pools(
         &self,
         caller: &Caller,

@@ -5,6 +5,7 @@ use super::*;
 
 impl Entitlements {
     /// R-TEAM-5: a removed member's seats in the team are freed.
+    #[tracing::instrument(name = "entitlement.service.member_removed", skip_all)]
     pub async fn member_removed(
         &self,
         tx: &mut WriteTx,
@@ -21,6 +22,7 @@ impl Entitlements {
     }
 
     /// R-SEAT-5: people who join a group get its products.
+    #[tracing::instrument(name = "entitlement.service.group_members_added", skip_all)]
     pub async fn group_members_added(
         &self,
         tx: &mut WriteTx,
@@ -55,6 +57,7 @@ impl Entitlements {
     }
 
     /// R-SEAT-5: people who leave a group lose what they held only through it.
+    #[tracing::instrument(name = "entitlement.service.group_members_removed", skip_all)]
     pub async fn group_members_removed(
         &self,
         tx: &mut WriteTx,
@@ -79,6 +82,7 @@ impl Entitlements {
     }
 
     /// A deleted group's products go from its members (R-SEAT-5).
+    #[tracing::instrument(name = "entitlement.service.group_deleted", skip_all)]
     pub async fn group_deleted(
         &self,
         tx: &mut WriteTx,
@@ -98,6 +102,7 @@ impl Entitlements {
     }
 
     /// The check's index, waiting for its position (for consumers' commits).
+    #[tracing::instrument(name = "entitlement.service.wait_applied", skip_all)]
     pub async fn wait_applied(&self, position: i64) {
         self.projection.wait_applied(position).await;
     }

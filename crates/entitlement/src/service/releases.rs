@@ -138,6 +138,7 @@ impl Entitlements {
     /// R-MAIL-4: publishes a release (the catalog's back end only); each
     /// coordinator of a classic contract holding the product gets one
     /// `release_news` event, so one email, in the same commit.
+    #[tracing::instrument(name = "entitlement.service.publish_release", skip_all)]
     pub async fn publish_release(
         &self,
         ctx: &Ctx,

@@ -110,6 +110,7 @@ async fn mark_sent(conn: &mut AnyConnection, contract: &str, days: i64, now: i64
 
 impl Entitlements {
     /// One sweep: every reminder due now is written with its event.
+    #[tracing::instrument(name = "entitlement.service.send_due_reminders", skip_all)]
     pub async fn send_due_reminders(&self) -> Result<usize> {
         let now = self.now_micros();
         let today = day_of(now);

@@ -5,6 +5,7 @@ use super::*;
 impl Entitlements {
     /// R-CLS-4, R-CLS-5: a classic pool's limited items, for the items the
     /// person does not hold yet. The caller holds the pool's lock.
+    #[tracing::instrument(name = "entitlement.service.check_classic_items", skip_all)]
     pub(crate) async fn check_classic_items(
         tx: &mut WriteTx,
         pool: &Pool,
@@ -29,6 +30,7 @@ impl Entitlements {
     /// source to the seat they hold. A sign-in seat is one conditional
     /// write; a classic pool is locked first for its item limits. A full
     /// pool is `NoSeat` with the figures.
+    #[tracing::instrument(name = "entitlement.service.give_seat", skip_all)]
     pub(crate) async fn give_seat(
         &self,
         tx: &mut WriteTx,
@@ -112,6 +114,7 @@ impl Entitlements {
 
     /// Takes or frees a seat when an assignment's items change whether it
     /// needs one (classic benefits). The caller holds the pool's lock.
+    #[tracing::instrument(name = "entitlement.service.reseat", skip_all)]
     pub(crate) async fn reseat(
         tx: &mut WriteTx,
         pool: &Pool,
@@ -135,6 +138,7 @@ impl Entitlements {
 
     /// Frees a seat (R-SEAT-4): deletes the assignment, and gives its seat
     /// back if it held one.
+    #[tracing::instrument(name = "entitlement.service.free_seat", skip_all)]
     pub(crate) async fn free_seat(
         &self,
         tx: &mut WriteTx,
@@ -169,6 +173,7 @@ impl Entitlements {
     /// Gives seats to a batch of people in one transaction, each with its
     /// own outcome. A single request that cannot be met fails as a whole
     /// (RESOURCE_EXHAUSTED for a full pool) and writes nothing.
+    #[tracing::instrument(name = "entitlement.service.assign_batch", skip_all)]
     pub(crate) async fn assign_batch(
         &self,
         ctx: &Ctx,
@@ -194,6 +199,7 @@ impl Entitlements {
     /// each request's result and the events, so the caller can write more
     /// before committing. With `each`, a request that finds no seat or
     /// breaks a rule gets its outcome instead of failing the batch.
+    #[tracing::instrument(name = "entitlement.service.assign_open", skip_all)]
     pub(crate) async fn assign_open(
         &self,
         ctx: &Ctx,
@@ -275,6 +281,7 @@ impl Entitlements {
     }
 
     /// A catalog product by id.
+    #[tracing::instrument(name = "entitlement.service.product_by_id", skip_all)]
     pub(crate) async fn product_by_id(&self, id: &ProductId) -> Result<Option<Product>> {
         if let Some(p) = self.projection.product(id.as_str()) {
             return Ok(Some(p));
@@ -284,6 +291,7 @@ impl Entitlements {
     }
 
     /// A catalog product by its display name, ignoring case.
+    #[tracing::instrument(name = "entitlement.service.product_by_display_name", skip_all)]
     pub(crate) async fn product_by_display_name(&self, name: &str) -> Result<Option<Product>> {
         let mut conn = self.db.conn().await?;
         let mut after: Option<String> = None;
@@ -304,6 +312,7 @@ impl Entitlements {
     }
 
     /// R-SEAT-3 by user: several products for one person.
+    #[tracing::instrument(name = "entitlement.service.assign_products", skip_all)]
     pub async fn assign_products(
         &self,
         ctx: &Ctx,
@@ -324,6 +333,7 @@ impl Entitlements {
     }
 
     /// R-SEAT-3 by product: several people for one product.
+    #[tracing::instrument(name = "entitlement.service.assign_users", skip_all)]
     pub async fn assign_users(
         &self,
         ctx: &Ctx,
@@ -345,6 +355,7 @@ impl Entitlements {
             .await
     }
 
+    #[tracing::instrument(name = "entitlement.service.assignment_in", skip_all)]
     pub(crate) async fn assignment_in(
         conn: &mut sqlx::AnyConnection,
         team: &TeamId,
@@ -355,6 +366,7 @@ impl Entitlements {
         })
     }
 
+    #[tracing::instrument(name = "entitlement.service.get_assignment", skip_all)]
     pub async fn get_assignment(
         &self,
         caller: &Caller,
@@ -379,6 +391,7 @@ impl Entitlements {
     /// product, or under one contract (its coordinator, R-CLS-2).
     /// When each assignment's holder last launched its product (R-USE-3),
     /// flushing recorded launches first.
+    #[tracing::instrument(name = "entitlement.service.last_uses", skip_all)]
     pub async fn last_uses(
         &self,
         team: &TeamId,
@@ -393,6 +406,7 @@ impl Entitlements {
         Ok(store::last_uses(&mut conn, team, &accounts).await?)
     }
 
+    #[tracing::instrument(name = "entitlement.service.list_assignments", skip_all)]
     pub async fn list_assignments(
         &self,
         caller: &Caller,
@@ -449,6 +463,7 @@ impl Entitlements {
     }
 
     /// R-SEAT-4: changes the items; none left frees the seat.
+    #[tracing::instrument(name = "entitlement.service.update_assignment_items", skip_all)]
     pub async fn update_assignment_items(
         &self,
         ctx: &Ctx,
@@ -492,6 +507,7 @@ impl Entitlements {
 
     /// R-SEAT-4: unassigns. A seat that also comes from a group stays until
     /// the person leaves the group or the group assignment goes.
+    #[tracing::instrument(name = "entitlement.service.delete_assignment", skip_all)]
     pub async fn delete_assignment(&self, ctx: &Ctx, team: &TeamId, id: &str) -> Result<()> {
         let standing = self.standing(&ctx.caller, team).await?;
         let product = {
@@ -509,6 +525,7 @@ impl Entitlements {
 
     /// Unassigns inside `tx` by `Assignment::unassign`: frees the seat, or
     /// keeps it for its groups (returned) with a `sources_changed` event.
+    #[tracing::instrument(name = "entitlement.service.unassign", skip_all)]
     pub(crate) async fn unassign(
         &self,
         tx: &mut WriteTx,

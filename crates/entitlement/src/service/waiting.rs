@@ -88,6 +88,7 @@ pub(crate) async fn waiting(
 impl Entitlements {
     /// A seat of the pool just freed: the longest waiting member gets it,
     /// with their group assignment's items. Inside the freeing transaction.
+    #[tracing::instrument(name = "entitlement.service.seat_next_waiting", skip_all)]
     pub(crate) async fn seat_next_waiting(
         &self,
         tx: &mut WriteTx,

@@ -4,6 +4,7 @@
 use super::*;
 
 impl Identity {
+    #[tracing::instrument(name = "identity.service.get_account", skip_all)]
     pub async fn get_account(&self, caller: &Caller, id: &AccountId) -> Result<Account> {
         authorize(caller, Action::ReadAccount(id))?;
         let mut conn = self.db.conn().await?;
@@ -12,6 +13,7 @@ impl Identity {
             .ok_or_else(|| IdentityError::not_found("account", id.name()))
     }
 
+    #[tracing::instrument(name = "identity.service.lookup_account", skip_all)]
     pub async fn lookup_account(&self, caller: &Caller, email: &Email) -> Result<Account> {
         let mut conn = self.db.conn().await?;
         let found = store::find_account_by_email(&mut conn, email).await?;
@@ -27,6 +29,7 @@ impl Identity {
         }
     }
 
+    #[tracing::instrument(name = "identity.service.list_accounts", skip_all)]
     pub async fn list_accounts(
         &self,
         caller: &Caller,
@@ -42,6 +45,7 @@ impl Identity {
         Ok(paging::finish(rows, limit, |a| a.email.key().to_owned()))
     }
 
+    #[tracing::instrument(name = "identity.service.batch_get_accounts", skip_all)]
     pub async fn batch_get_accounts(
         &self,
         caller: &Caller,
@@ -65,6 +69,7 @@ impl Identity {
         Ok(out)
     }
 
+    #[tracing::instrument(name = "identity.service.update_account", skip_all)]
     pub async fn update_account(
         &self,
         ctx: &Ctx,

@@ -7,6 +7,7 @@ impl Identity {
     /// R-INV-1, R-INV-4: invites each person on their own, whether or not
     /// they have an account (an existing one gets an invitation into this
     /// team and keeps its password). All valid entries commit together.
+    #[tracing::instrument(name = "identity.service.create_invitations", skip_all)]
     pub async fn create_invitations(
         &self,
         ctx: &Ctx,
@@ -30,6 +31,7 @@ impl Identity {
         }
     }
 
+    #[tracing::instrument(name = "identity.service.try_create_invitations", skip_all)]
     pub(crate) async fn try_create_invitations(
         &self,
         ctx: &Ctx,
@@ -134,6 +136,7 @@ impl Identity {
         Ok(outcomes)
     }
 
+    #[tracing::instrument(name = "identity.service.get_invitation", skip_all)]
     pub async fn get_invitation(&self, caller: &Caller, id: &InvitationId) -> Result<Invitation> {
         authorize(caller, Action::ReadInvitations)?;
         let mut conn = self.db.conn().await?;
@@ -142,6 +145,7 @@ impl Identity {
             .ok_or_else(|| IdentityError::not_found("invitation", id.name()))
     }
 
+    #[tracing::instrument(name = "identity.service.list_invitations", skip_all)]
     pub async fn list_invitations(
         &self,
         caller: &Caller,
@@ -160,6 +164,7 @@ impl Identity {
     }
 
     /// R-INV-3: a new token (the old one void), a new expiry, a new email.
+    #[tracing::instrument(name = "identity.service.resend_invitation", skip_all)]
     pub async fn resend_invitation(&self, ctx: &Ctx, id: &InvitationId) -> Result<Invitation> {
         authorize(&ctx.caller, Action::ManageInvitations)?;
         let meta = self.meta(ctx);
@@ -193,6 +198,7 @@ impl Identity {
 
     /// R-INV-7: revokes a pending invitation, so its link no longer works.
     /// The team service asks, for an admin of the invitation's team.
+    #[tracing::instrument(name = "identity.service.revoke_invitation", skip_all)]
     pub async fn revoke_invitation(&self, ctx: &Ctx, id: &InvitationId) -> Result<Invitation> {
         authorize(&ctx.caller, Action::ManageInvitations)?;
         let meta = self.meta(ctx);
@@ -216,6 +222,7 @@ impl Identity {
 
     /// R-INV-2: accepting with the newest token of a pending invitation
     /// activates the account.
+    #[tracing::instrument(name = "identity.service.accept_invitation", skip_all)]
     pub async fn accept_invitation(
         &self,
         request_id: &str,
@@ -255,6 +262,7 @@ impl Identity {
 
     /// The accept token of the given generation, for the email. Refused when
     /// a newer generation exists or the invitation is no longer pending.
+    #[tracing::instrument(name = "identity.service.invitation_token", skip_all)]
     pub async fn invitation_token(
         &self,
         caller: &Caller,

@@ -5,6 +5,7 @@ use super::*;
 
 impl Identity {
     /// The owner of keys named by `parent`: a service account or a person.
+    #[tracing::instrument(name = "identity.service.key_owner", skip_all)]
     pub(crate) async fn key_owner(&self, caller: &Caller, parent: &str) -> Result<Principal> {
         let mut conn = self.db.conn().await?;
         if let Ok(sa) = ServiceAccountId::parse("parent", parent) {
@@ -35,6 +36,7 @@ impl Identity {
     }
 
     /// A new client credential; the secret is returned once.
+    #[tracing::instrument(name = "identity.service.create_key", skip_all)]
     pub async fn create_key(
         &self,
         caller: &Caller,
@@ -59,12 +61,14 @@ impl Identity {
         Ok((cred, secret))
     }
 
+    #[tracing::instrument(name = "identity.service.list_keys", skip_all)]
     pub async fn list_keys(&self, caller: &Caller, parent: &str) -> Result<Vec<CredentialRow>> {
         let owner = self.key_owner(caller, parent).await?;
         let mut conn = self.db.conn().await?;
         Ok(store::list_credentials(&mut conn, &owner.name()).await?)
     }
 
+    #[tracing::instrument(name = "identity.service.delete_key", skip_all)]
     pub async fn delete_key(&self, caller: &Caller, name: &str) -> Result<()> {
         let (parent, id) = name
             .rsplit_once("/keys/")

@@ -138,6 +138,7 @@ impl Identity {
         i64::try_from(self.invitation_ttl.as_micros()).unwrap_or(i64::MAX)
     }
 
+    #[tracing::instrument(name = "identity.service.begin", skip_all)]
     pub(crate) async fn begin(&self) -> Result<WriteTx> {
         Ok(self.db.begin_write().await?)
     }

@@ -3,6 +3,7 @@
 use super::*;
 
 impl Identity {
+    #[tracing::instrument(name = "identity.service.create_service_account", skip_all)]
     pub async fn create_service_account(
         &self,
         ctx: &Ctx,
@@ -23,6 +24,7 @@ impl Identity {
         Ok(sa)
     }
 
+    #[tracing::instrument(name = "identity.service.get_service_account", skip_all)]
     pub async fn get_service_account(
         &self,
         caller: &Caller,
@@ -35,6 +37,7 @@ impl Identity {
             .ok_or_else(|| IdentityError::not_found("service account", id.name()))
     }
 
+    #[tracing::instrument(name = "identity.service.list_service_accounts", skip_all)]
     pub async fn list_service_accounts(
         &self,
         caller: &Caller,
@@ -49,6 +52,7 @@ impl Identity {
         Ok(paging::finish(rows, limit, |s| s.id.as_str().to_owned()))
     }
 
+    #[tracing::instrument(name = "identity.service.update_service_account", skip_all)]
     pub async fn update_service_account(
         &self,
         ctx: &Ctx,
@@ -74,6 +78,7 @@ impl Identity {
         Ok(sa)
     }
 
+    #[tracing::instrument(name = "identity.service.delete_service_account", skip_all)]
     pub async fn delete_service_account(&self, ctx: &Ctx, id: &ServiceAccountId) -> Result<()> {
         authorize(&ctx.caller, Action::ManageServiceAccounts)?;
         protect_internal(id)?;

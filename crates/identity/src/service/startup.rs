@@ -6,6 +6,7 @@ use super::*;
 impl Identity {
     /// Makes sure the service account Allot's services call each other with
     /// exists and accepts `secret`.
+    #[tracing::instrument(name = "identity.service.ensure_internal_client", skip_all)]
     pub async fn ensure_internal_client(&self, secret: &str) -> Result<()> {
         let now = self.now();
         let id = ServiceAccountId::from_db(INTERNAL_SERVICE_ACCOUNT.to_owned());
@@ -39,6 +40,7 @@ impl Identity {
 
     /// Creates the bootstrap administrator on first start: an active person
     /// with an `admin` credential. Returns `None` when it already exists.
+    #[tracing::instrument(name = "identity.service.bootstrap", skip_all)]
     pub async fn bootstrap(
         &self,
         email: &Email,

@@ -5,6 +5,7 @@ use super::*;
 
 impl Identity {
     /// Exchanges a client credential for a bearer token.
+    #[tracing::instrument(name = "identity.service.create_token", skip_all)]
     pub async fn create_token(
         &self,
         client_id: &str,

@@ -25,6 +25,9 @@ impl MemberState {
     }
 }
 
+/// A person's place in one team. R-TEAM-2: memberships are per team, so
+/// adding a person to a team never touches their other teams. R-INV-6: a
+/// membership gives no product; only an assignment in entitlement does.
 #[derive(Debug, Clone)]
 pub struct Member {
     pub team: TeamId,

@@ -1,14 +1,21 @@
 //! The rules of teams, roles and memberships. Pure: no database, no gRPC.
+//!
+//! Every change these rules allow is published as an event in commit order
+//! (R-EVT-1); `crate::events` builds them from the values defined here.
 
 mod authz;
+mod exports;
 mod groups;
+mod imports;
 mod invitations;
 mod members;
 mod roles;
 mod teams;
 
 pub use authz::*;
+pub use exports::*;
 pub use groups::*;
+pub use imports::*;
 pub use invitations::*;
 pub use members::*;
 pub use roles::*;

@@ -32,6 +32,7 @@ pub(crate) fn record(outcomes: &[ListOutcome]) -> String {
 impl Teams {
     /// The first answer of a list retried with the same request id, each
     /// member as they are now; `None` on a first try.
+    #[tracing::instrument(name = "team.service.replayed_list", skip_all)]
     pub(crate) async fn replayed_list(
         &self,
         ctx: &Ctx,

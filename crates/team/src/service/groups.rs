@@ -4,12 +4,14 @@
 use super::*;
 
 impl Teams {
+    #[tracing::instrument(name = "team.service.group_in", skip_all)]
     pub(crate) async fn group_in(tx: &mut WriteTx, team: &TeamId, id: &GroupId) -> Result<Group> {
         store::get_group(tx.conn(), team, id)
             .await?
             .ok_or_else(|| TeamError::not_found("group", format!("{}/groups/{id}", team.name())))
     }
 
+    #[tracing::instrument(name = "team.service.create_group", skip_all)]
     pub async fn create_group(
         &self,
         ctx: &Ctx,
@@ -41,6 +43,7 @@ impl Teams {
         Ok(group)
     }
 
+    #[tracing::instrument(name = "team.service.get_group", skip_all)]
     pub async fn get_group(&self, caller: &Caller, team: &TeamId, id: &GroupId) -> Result<Group> {
         self.check(caller, team, TeamAction::ReadMembers).await?;
         let mut conn = self.db.conn().await?;
@@ -49,6 +52,7 @@ impl Teams {
             .ok_or_else(|| TeamError::not_found("group", format!("{}/groups/{id}", team.name())))
     }
 
+    #[tracing::instrument(name = "team.service.list_groups", skip_all)]
     pub async fn list_groups(
         &self,
         caller: &Caller,
@@ -64,6 +68,7 @@ impl Teams {
         Ok(paging::finish(rows, limit, |g| g.id.as_str().to_owned()))
     }
 
+    #[tracing::instrument(name = "team.service.rename_group", skip_all)]
     pub async fn rename_group(
         &self,
         ctx: &Ctx,
@@ -84,6 +89,7 @@ impl Teams {
 
     /// Deletes a group; its members lose what they held only through it
     /// (R-SEAT-5, applied by entitlement from the event).
+    #[tracing::instrument(name = "team.service.delete_group", skip_all)]
     pub async fn delete_group(&self, ctx: &Ctx, team_id: &TeamId, id: &GroupId) -> Result<()> {
         let mut tx = self.begin().await?;
         self.authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)
@@ -96,6 +102,7 @@ impl Teams {
     }
 
     /// Adds team members to a group (all or none: each must be a member).
+    #[tracing::instrument(name = "team.service.add_group_members", skip_all)]
     pub async fn add_group_members(
         &self,
         ctx: &Ctx,
@@ -120,6 +127,7 @@ impl Teams {
         Ok(group)
     }
 
+    #[tracing::instrument(name = "team.service.remove_group_members", skip_all)]
     pub async fn remove_group_members(
         &self,
         ctx: &Ctx,
@@ -143,6 +151,7 @@ impl Teams {
         Ok(group)
     }
 
+    #[tracing::instrument(name = "team.service.list_group_members", skip_all)]
     pub async fn list_group_members(
         &self,
         caller: &Caller,

@@ -10,9 +10,9 @@ use allot_proto::common as cpb;
 use allot_proto::team as pb;
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::{ImportRow, parse_members_csv};
 use crate::domain::{Role, TeamAction};
 use crate::error::TeamError;
-use crate::import::{ImportRow, parse_members_csv};
 use crate::service::{AddOutcome, Ctx, Teams};
 
 type Result<T> = std::result::Result<T, TeamError>;
@@ -63,6 +63,7 @@ fn job_error(e: TeamError) -> JobError {
 impl Teams {
     /// R-INV-5: checks the file whole and starts the import job; returns at
     /// once with the operation.
+    #[tracing::instrument(name = "team.service.start_import", skip_all)]
     pub async fn start_import(
         &self,
         ctx: &Ctx,
@@ -95,6 +96,7 @@ impl Teams {
 
     /// The operation as a caller may see it: its creator, or an admin of
     /// its team.
+    #[tracing::instrument(name = "team.service.get_operation", skip_all)]
     pub async fn get_operation(&self, caller: &Caller, name: &str) -> Result<cpb::Operation> {
         let job = self.visible_job(caller, name).await?;
         self.operation_pb(&job).await
@@ -102,6 +104,7 @@ impl Teams {
 
     /// One page of an import's rows in file order, for its creator and the
     /// team's admins (R-INV-5).
+    #[tracing::instrument(name = "team.service.list_import_rows", skip_all)]
     pub async fn list_import_rows(
         &self,
         caller: &Caller,
@@ -147,6 +150,7 @@ impl Teams {
     }
 
     /// The team's operations, newest first.
+    #[tracing::instrument(name = "team.service.list_operations", skip_all)]
     pub async fn list_operations(
         &self,
         caller: &Caller,

@@ -4,6 +4,7 @@
 use super::*;
 
 impl Teams {
+    #[tracing::instrument(name = "team.service.fetch_person", skip_all)]
     pub(crate) async fn fetch_person(&self, account: &AccountId) -> Result<Person> {
         let a = self
             .identity
@@ -18,6 +19,7 @@ impl Teams {
     }
 
     /// How the inviter is named in the invitation email.
+    #[tracing::instrument(name = "team.service.inviter_name", skip_all)]
     pub(crate) async fn inviter_name(&self, caller: &Caller, team: &TeamId) -> Result<String> {
         let Some(account) = caller.account() else {
             return Ok("Allot".into());
@@ -32,6 +34,7 @@ impl Teams {
     /// Invites each person into the team (R-INV-1: with or without an
     /// account, the same way), except those already members, who are
     /// answered from their membership. One result per person, in order.
+    #[tracing::instrument(name = "team.service.invite", skip_all)]
     pub(crate) async fn invite(
         &self,
         ctx: &Ctx,
@@ -69,6 +72,7 @@ impl Teams {
             .collect()
     }
 
+    #[tracing::instrument(name = "team.service.invite_one", skip_all)]
     pub(crate) async fn invite_one(
         &self,
         ctx: &Ctx,
@@ -82,6 +86,7 @@ impl Teams {
             .ok_or_else(|| TeamError::Internal("identity returned no result".into()))
     }
 
+    #[tracing::instrument(name = "team.service.invite_new", skip_all)]
     pub(crate) async fn invite_new(
         &self,
         ctx: &Ctx,
@@ -163,6 +168,7 @@ impl Teams {
 
     /// R-INV-7: revokes a pending member's invitation and takes them off
     /// the team; an active member is removed with RemoveMember instead.
+    #[tracing::instrument(name = "team.service.revoke_invitation", skip_all)]
     pub async fn revoke_invitation(
         &self,
         ctx: &Ctx,
@@ -181,6 +187,7 @@ impl Teams {
 
     /// Voids `member`'s pending invitation at identity; one that is no
     /// longer pending (accepted or revoked a moment ago) needs nothing.
+    #[tracing::instrument(name = "team.service.revoke_pending", skip_all)]
     pub(crate) async fn revoke_pending(&self, ctx: &Ctx, member: &Member) -> Result<()> {
         let Some(name) = &member.invitation else {
             return Ok(());
@@ -196,6 +203,7 @@ impl Teams {
         }
     }
 
+    #[tracing::instrument(name = "team.service.resend_invitation", skip_all)]
     pub async fn resend_invitation(
         &self,
         ctx: &Ctx,
@@ -264,6 +272,7 @@ impl Teams {
     /// Copies a person's state and names into their memberships.
     /// R-INV-1: the person accepted this team's invitation; their
     /// membership becomes active, with the names they keep in identity.
+    #[tracing::instrument(name = "team.service.accept_membership", skip_all)]
     pub async fn accept_membership(
         &self,
         tx: &mut WriteTx,
@@ -299,6 +308,7 @@ impl Teams {
     /// After lost identity events (R-INV-2): every INVITED member whose
     /// invitation into the team was accepted becomes ACTIVE, as
     /// `invitation_accepted` would have made them. Returns how many.
+    #[tracing::instrument(name = "team.service.reconcile_invited", skip_all)]
     pub async fn reconcile_invited(&self) -> Result<usize> {
         const PAGE: i64 = 500;
         let mut activated = 0;
@@ -357,6 +367,7 @@ impl Teams {
         }
     }
 
+    #[tracing::instrument(name = "team.service.refresh_person", skip_all)]
     pub async fn refresh_person(
         &self,
         tx: &mut WriteTx,

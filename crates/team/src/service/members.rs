@@ -5,6 +5,7 @@ use super::*;
 
 impl Teams {
     /// Adds one person (R-INV-1, R-INV-6: membership only, no products).
+    #[tracing::instrument(name = "team.service.add_member", skip_all)]
     pub async fn add_member(
         &self,
         ctx: &Ctx,
@@ -61,6 +62,7 @@ impl Teams {
     }
 
     /// R-INV-4: adds each address of a list on its own; bad ones fail alone.
+    #[tracing::instrument(name = "team.service.add_members", skip_all)]
     pub async fn add_members(
         &self,
         ctx: &Ctx,
@@ -97,6 +99,7 @@ impl Teams {
     /// Invites the new people of a list, then adds everyone in a
     /// transaction it returns open with the outcomes and events, so the
     /// caller can write more in it before committing.
+    #[tracing::instrument(name = "team.service.add_listed", skip_all)]
     pub(crate) async fn add_listed(
         &self,
         ctx: &Ctx,
@@ -125,6 +128,7 @@ impl Teams {
 
     /// Invites the valid entries of a list who have no account yet; the
     /// result has one person per valid entry, in order.
+    #[tracing::instrument(name = "team.service.invite_listed", skip_all)]
     pub(crate) async fn invite_listed(
         &self,
         ctx: &Ctx,
@@ -141,6 +145,7 @@ impl Teams {
     /// Adds invited or existing people to the team inside `tx`, checking
     /// the caller's role there; returns each entry's outcome and the events.
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(name = "team.service.insert_listed", skip_all)]
     pub(crate) async fn insert_listed(
         &self,
         tx: &mut WriteTx,
@@ -183,6 +188,7 @@ impl Teams {
         Ok((outcomes, events))
     }
 
+    #[tracing::instrument(name = "team.service.insert_member", skip_all)]
     pub(crate) async fn insert_member(
         &self,
         tx: &mut WriteTx,
@@ -221,6 +227,7 @@ impl Teams {
         Ok((member, outcome, Some(event)))
     }
 
+    #[tracing::instrument(name = "team.service.get_member", skip_all)]
     pub async fn get_member(
         &self,
         caller: &Caller,
@@ -239,6 +246,7 @@ impl Teams {
             })
     }
 
+    #[tracing::instrument(name = "team.service.list_members", skip_all)]
     pub async fn list_members(
         &self,
         caller: &Caller,
@@ -259,6 +267,7 @@ impl Teams {
         format!("{}/members/{account}", team.name())
     }
 
+    #[tracing::instrument(name = "team.service.member_in", skip_all)]
     pub(crate) async fn member_in(
         tx: &mut WriteTx,
         team: &TeamId,
@@ -271,6 +280,7 @@ impl Teams {
 
     /// R-ROLE-3, R-ROLE-5, R-ROLE-6, R-ROLE-7: changes a member's role and/or
     /// guest flag.
+    #[tracing::instrument(name = "team.service.update_member", skip_all)]
     pub async fn update_member(
         &self,
         ctx: &Ctx,
@@ -308,6 +318,7 @@ impl Teams {
 
     /// R-TEAM-5, R-ROLE-6: removes a member (not an admin) and their place in
     /// the team's groups; entitlement frees their seats from the event.
+    #[tracing::instrument(name = "team.service.remove_member", skip_all)]
     pub async fn remove_member(
         &self,
         ctx: &Ctx,
@@ -338,6 +349,7 @@ impl Teams {
     }
 
     /// Memberships of several accounts (admins of the team and Allot itself).
+    #[tracing::instrument(name = "team.service.batch_get_members", skip_all)]
     pub async fn batch_get_members(
         &self,
         caller: &Caller,

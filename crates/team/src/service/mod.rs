@@ -183,11 +183,13 @@ impl Teams {
         }
     }
 
+    #[tracing::instrument(name = "team.service.begin", skip_all)]
     pub(crate) async fn begin(&self) -> Result<WriteTx> {
         Ok(self.db.begin_write().await?)
     }
 
     /// The caller's role in `team`; NOT_FOUND when the team does not exist.
+    #[tracing::instrument(name = "team.service.caller_role", skip_all)]
     pub(crate) async fn caller_role(
         &self,
         caller: &Caller,
@@ -205,6 +207,7 @@ impl Teams {
     }
 
     /// Checks the caller may do `action` in `team` and returns the team.
+    #[tracing::instrument(name = "team.service.check", skip_all)]
     pub(crate) async fn check(
         &self,
         caller: &Caller,
@@ -218,6 +221,7 @@ impl Teams {
 
     /// Locks the team and checks the caller inside the transaction, so a
     /// role that changed a moment ago counts (R-ROLE-2).
+    #[tracing::instrument(name = "team.service.authorize_in", skip_all)]
     pub(crate) async fn authorize_in(
         &self,
         tx: &mut WriteTx,
@@ -239,6 +243,7 @@ impl Teams {
         Ok(t)
     }
 
+    #[tracing::instrument(name = "team.service.authorize_watch", skip_all)]
     pub async fn authorize_watch(&self, caller: &Caller, team: Option<&TeamId>) -> Result<()> {
         use allot_platform::auth::scopes;
         if caller.is_internal()

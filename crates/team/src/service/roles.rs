@@ -7,6 +7,7 @@ use super::*;
 impl Teams {
     /// R-ROLE-4: hands the primary admin role to another member; the former
     /// primary admin becomes a secondary admin in the same transaction.
+    #[tracing::instrument(name = "team.service.transfer_primary_admin", skip_all)]
     pub async fn transfer_primary_admin(
         &self,
         ctx: &Ctx,
@@ -57,6 +58,7 @@ impl Teams {
     /// classic contract held by the team stay until their role passes on.
     /// Read from the roles followed from entitlement's events, so removals
     /// work while entitlement is unavailable.
+    #[tracing::instrument(name = "team.service.check_no_contract_role", skip_all)]
     pub(crate) async fn check_no_contract_role(
         &self,
         team: &TeamId,
@@ -72,6 +74,7 @@ impl Teams {
     /// Follows a contract's manager: a member who becomes it is made a
     /// secondary admin unless already an admin (R-CLS-1); and a classic
     /// contract's manager and coordinator are kept for R-CLS-6.
+    #[tracing::instrument(name = "team.service.follow_contract", skip_all)]
     pub async fn follow_contract(
         &self,
         tx: &mut WriteTx,
@@ -123,6 +126,7 @@ impl Teams {
     /// every contract from entitlement and follows it as its events would
     /// have: contract managers made admins, classic roles kept, plans
     /// derived from premium subscriptions. Returns how many changes.
+    #[tracing::instrument(name = "team.service.reconcile_contracts", skip_all)]
     pub async fn reconcile_contracts(&self) -> Result<usize> {
         use allot_proto::entitlement as epb;
         let mut changed = 0;
@@ -169,6 +173,7 @@ impl Teams {
         }
     }
 
+    #[tracing::instrument(name = "team.service.place_premium_subscription", skip_all)]
     pub async fn place_premium_subscription(
         &self,
         tx: &mut WriteTx,
@@ -203,6 +208,7 @@ impl Teams {
 
     /// R-ROLE-5: on a team that is no longer premium, SSO admins become
     /// secondary admins, each with a `member_updated` event.
+    #[tracing::instrument(name = "team.service.follow_plan", skip_all)]
     pub(crate) async fn follow_plan(
         tx: &mut WriteTx,
         meta: &ChangeMeta,

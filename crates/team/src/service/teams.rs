@@ -6,6 +6,7 @@ use super::*;
 impl Teams {
     /// Creates a team with the caller (or, for Allot itself, `primary_admin`)
     /// as its primary admin (R-ROLE-1).
+    #[tracing::instrument(name = "team.service.create_team", skip_all)]
     pub async fn create_team(
         &self,
         ctx: &Ctx,
@@ -48,6 +49,7 @@ impl Teams {
     }
 
     /// Writes a new team and its primary admin (R-ROLE-1).
+    #[tracing::instrument(name = "team.service.insert_team_with_admin", skip_all)]
     pub(crate) async fn insert_team_with_admin(
         &self,
         tx: &mut WriteTx,
@@ -73,11 +75,13 @@ impl Teams {
         Ok(vec![team_created(meta, team), member_added(meta, &member)])
     }
 
+    #[tracing::instrument(name = "team.service.get_team", skip_all)]
     pub async fn get_team(&self, caller: &Caller, id: &TeamId) -> Result<Team> {
         self.check(caller, id, TeamAction::ReadTeam).await
     }
 
     /// The teams of the caller, or (for Allot itself) of `member`.
+    #[tracing::instrument(name = "team.service.list_teams", skip_all)]
     pub async fn list_teams(
         &self,
         caller: &Caller,
@@ -109,6 +113,7 @@ impl Teams {
     }
 
     /// Renames a team and/or (Allot itself only) changes its plan.
+    #[tracing::instrument(name = "team.service.update_team", skip_all)]
     pub async fn update_team(
         &self,
         ctx: &Ctx,
@@ -143,6 +148,7 @@ impl Teams {
 
     /// R-TEAM-1, R-TEAM-3: the owner's newest administered team, or their
     /// first, created now with a name that contains theirs. Internal.
+    #[tracing::instrument(name = "team.service.ensure_owner_team", skip_all)]
     pub async fn ensure_owner_team(&self, ctx: &Ctx, owner: &AccountId) -> Result<Team> {
         if !ctx.caller.is_internal() {
             return Err(TeamError::PermissionDenied(
@@ -183,6 +189,7 @@ impl Teams {
     }
 
     /// The first team of the bootstrap administrator.
+    #[tracing::instrument(name = "team.service.create_bootstrap_team", skip_all)]
     pub async fn create_bootstrap_team(
         &self,
         tx: &mut WriteTx,
