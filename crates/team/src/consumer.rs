@@ -10,6 +10,9 @@ use allot_platform::outbox::NewEvent;
 use allot_proto::identity as idpb;
 use allot_proto::identity::event::Payload;
 
+use allot_platform::ids::TeamId;
+
+use crate::directory::{contract_roles_from_pb, person_from_pb};
 use crate::error::TeamError;
 use crate::service::Teams;
 
@@ -48,17 +51,30 @@ impl Handler<idpb::Event> for IdentityEvents {
             .unwrap_or_default();
         let result = match &event.payload {
             Some(Payload::AccountCreated(c)) if c.bootstrap => match &c.account {
-                Some(a) => self.app.create_bootstrap_team(tx, a).await,
+                Some(a) => match person_from_pb(a, None) {
+                    Ok(p) => self.app.create_bootstrap_team(tx, p).await,
+                    Err(e) => Err(e),
+                },
                 None => Ok(Vec::new()),
             },
             Some(Payload::InvitationAccepted(idpb::InvitationAccepted {
                 invitation: Some(i),
                 account: Some(a),
-            })) => self.app.accept_membership(tx, i, a, id).await,
+            })) => match (
+                TeamId::parse("team", &i.team)
+                    .map_err(|e| TeamError::Internal(format!("identity sent {e}"))),
+                person_from_pb(a, None),
+            ) {
+                (Ok(team), Ok(p)) => self.app.accept_membership(tx, &team, p, id).await,
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            },
             Some(
                 Payload::AccountActivated(idpb::AccountActivated { account: Some(a) })
                 | Payload::AccountUpdated(idpb::AccountUpdated { account: Some(a) }),
-            ) => self.app.refresh_person(tx, a, id).await,
+            ) => match person_from_pb(a, None) {
+                Ok(p) => self.app.refresh_person(tx, p, id).await,
+                Err(e) => Err(e),
+            },
             _ => Ok(Vec::new()),
         };
         result.map_err(handle_error)
@@ -117,7 +133,7 @@ impl Handler<allot_proto::entitlement::Event> for EntitlementEvents {
         if let Some(contract) = contract {
             return self
                 .app
-                .follow_contract(tx, contract, id)
+                .follow_contract(tx, &contract_roles_from_pb(contract), id)
                 .await
                 .map_err(handle_error);
         }

@@ -3,6 +3,7 @@
 
 pub mod consumer;
 mod convert;
+pub mod directory;
 pub mod domain;
 pub mod error;
 mod events;

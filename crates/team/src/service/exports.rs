@@ -4,7 +4,7 @@
 use allot_platform::auth::Caller;
 use allot_platform::ids::TeamId;
 
-use crate::domain::{HeldProduct, TeamAction, export_header, export_record, rfc3339};
+use crate::domain::{TeamAction, export_header, export_record};
 use crate::error::TeamError;
 use crate::service::Teams;
 
@@ -23,7 +23,7 @@ impl Teams {
     ) -> Result<Vec<u8>> {
         self.check(caller, team, TeamAction::ManageMembers).await?;
         let products = if include_products {
-            Some(self.products_by_account(team).await?)
+            Some(self.entitlement.products_by_account(team).await?)
         } else {
             None
         };
@@ -49,44 +49,5 @@ impl Teams {
         }
         out.into_inner()
             .map_err(|e| TeamError::Internal(format!("writing CSV: {e}")))
-    }
-}
-
-/// Products per member: `accounts/{id}` → `[(product id, last use)]`.
-type ProductsByAccount = std::collections::HashMap<String, Vec<HeldProduct>>;
-
-impl Teams {
-    /// Each member's products in the team with their last use, from
-    /// entitlement (R-USE-3).
-    async fn products_by_account(&self, team: &TeamId) -> Result<ProductsByAccount> {
-        use allot_proto::entitlement as epb;
-        let mut out = ProductsByAccount::new();
-        let mut token = String::new();
-        loop {
-            let page = self
-                .entitlement
-                .clone()
-                .list_assignments(allot_platform::grpc::request(epb::ListAssignmentsRequest {
-                    parent: team.name(),
-                    page_size: 1000,
-                    page_token: token,
-                    ..Default::default()
-                }))
-                .await
-                .map_err(|status| TeamError::Peer {
-                    service: "entitlement",
-                    status,
-                })?
-                .into_inner();
-            for a in page.assignments {
-                let product = a.product.trim_start_matches("products/").to_owned();
-                let last = a.last_use_time.map(|t| rfc3339(t.seconds));
-                out.entry(a.account).or_default().push((product, last));
-            }
-            if page.next_page_token.is_empty() {
-                return Ok(out);
-            }
-            token = page.next_page_token;
-        }
     }
 }

@@ -385,7 +385,6 @@ impl Teams {
     /// Returns that job's name.
     async fn assign_products(&self, job: &Job, rows: &[ImportRow]) -> Result<Option<String>> {
         use allot_platform::csvfile::neutralise;
-        use allot_proto::entitlement as epb;
         let mut csv = csv::Writer::from_writer(Vec::new());
         let failed = |e: csv::Error| TeamError::Internal(format!("writing CSV: {e}"));
         csv.write_record(["email", "product"]).map_err(failed)?;
@@ -403,29 +402,16 @@ impl Teams {
         let csv = csv
             .into_inner()
             .map_err(|e| TeamError::Internal(format!("writing CSV: {e}")))?;
+        // R-MAIL-3: the nested job is the admin's, and mails them.
+        let on_behalf_of = job
+            .creator_caller()
+            .and_then(|c| c.account().map(|a| a.name()))
+            .unwrap_or_default();
         let op = self
             .entitlement
-            .clone()
-            .import_assignments(allot_platform::grpc::request(
-                epb::ImportAssignmentsRequest {
-                    parent: TeamId::from_db(job.scope.clone()).name(),
-                    csv,
-                    validate_only: false,
-                    // R-MAIL-3: the nested job is the admin's, and mails them.
-                    on_behalf_of: job
-                        .creator_caller()
-                        .and_then(|c| c.account().map(|a| a.name()))
-                        .unwrap_or_default(),
-                    ..Default::default()
-                },
-            ))
-            .await
-            .map_err(|status| TeamError::Peer {
-                service: "entitlement",
-                status,
-            })?
-            .into_inner();
-        Ok(Some(op.name))
+            .import_assignments(&TeamId::from_db(job.scope.clone()), csv, on_behalf_of)
+            .await?;
+        Ok(Some(op))
     }
 
     /// A dry run of one batch: what would happen, nothing added.

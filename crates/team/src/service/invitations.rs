@@ -6,16 +6,7 @@ use super::*;
 impl Teams {
     #[tracing::instrument(name = "team.service.fetch_person", skip_all)]
     pub(crate) async fn fetch_person(&self, account: &AccountId) -> Result<Person> {
-        let a = self
-            .identity
-            .clone()
-            .get_account(request(idpb::GetAccountRequest {
-                name: account.name(),
-            }))
-            .await
-            .map_err(peer)?
-            .into_inner();
-        Person::from_pb(&a, None)
+        self.identity.person(account).await
     }
 
     /// How the inviter is named in the invitation email.
@@ -96,44 +87,14 @@ impl Teams {
         if people.is_empty() {
             return Ok(Vec::new());
         }
-        let request_body = idpb::CreateInvitationsRequest {
-            team: team.id.name(),
-            team_display_name: team.display_name.clone(),
+        let batch = InvitationBatch {
+            team: &team.id,
+            team_display_name: &team.display_name,
             inviter: ctx.caller.name(),
             inviter_display_name: self.inviter_name(&ctx.caller, &team.id).await?,
-            invitees: people
-                .iter()
-                .map(|p| idpb::Invitee {
-                    given_name: p.given_name.clone(),
-                    family_name: p.family_name.clone(),
-                    email: p.email.as_str().to_owned(),
-                })
-                .collect(),
+            people,
         };
-        let mut req = request(request_body);
-        req.metadata_mut().insert(
-            "x-request-id",
-            ctx.request_id
-                .parse()
-                .map_err(|_| TeamError::Internal("bad request id".into()))?,
-        );
-        let results = self
-            .identity
-            .clone()
-            .create_invitations(req)
-            .await
-            .map_err(peer)?
-            .into_inner()
-            .results;
-        results
-            .iter()
-            .map(|r| {
-                let account = r.account.as_ref().ok_or_else(|| {
-                    TeamError::Internal(format!("identity refused an invitee: {:?}", r.violations))
-                })?;
-                Person::from_pb(account, r.invitation.as_ref())
-            })
-            .collect()
+        self.identity.invite(batch, &ctx.request_id).await
     }
 
     /// R-INV-3: sends a pending member's invitation again.
@@ -192,15 +153,7 @@ impl Teams {
         let Some(name) = &member.invitation else {
             return Ok(());
         };
-        let mut req = request(idpb::RevokeInvitationRequest { name: name.clone() });
-        if let Ok(id) = ctx.request_id.parse() {
-            req.metadata_mut().insert("x-request-id", id);
-        }
-        match self.identity.clone().revoke_invitation(req).await {
-            Ok(_) => Ok(()),
-            Err(s) if s.code() == tonic::Code::FailedPrecondition => Ok(()),
-            Err(s) => Err(peer(s)),
-        }
+        self.identity.revoke_invitation(name, &ctx.request_id).await
     }
 
     #[tracing::instrument(name = "team.service.resend_invitation", skip_all)]
@@ -218,43 +171,22 @@ impl Teams {
                 "an invitation; there is nothing to resend",
             )
             .await?;
-        let mut identity = self.identity.clone();
-        let pending = identity
-            .list_invitations(request(idpb::ListInvitationsRequest {
-                account: account.name(),
-                // R-INV-7: only this team's invitation, never another's.
-                team: team.name(),
-                page_size: 10,
-                ..Default::default()
-            }))
-            .await
-            .map_err(peer)?
-            .into_inner()
-            .invitations
-            .into_iter()
-            .find(|i| {
-                i.state == idpb::InvitationState::Pending as i32
-                    || i.state == idpb::InvitationState::Expired as i32
-            })
+        let pending = self
+            .identity
+            // R-INV-7: only this team's invitation, never another's.
+            .open_invitation(account, team)
+            .await?
             .ok_or_else(|| TeamError::Precondition {
                 kind: "NO_PENDING_INVITATION",
                 subject: account.name(),
                 message: format!("{} has no pending invitation to resend", member.email),
             })?;
-        let mut req = request(idpb::ResendInvitationRequest { name: pending.name });
-        req.metadata_mut().insert(
-            "x-request-id",
-            ctx.request_id
-                .parse()
-                .map_err(|_| TeamError::Internal("bad request id".into()))?,
-        );
-        let invitation = identity
-            .resend_invitation(req)
-            .await
-            .map_err(peer)?
-            .into_inner();
+        let invitation = self
+            .identity
+            .resend_invitation(&pending, &ctx.request_id)
+            .await?;
         // R-INV-3: the new link restarts the expiry the admins see.
-        let expire_time = invitation.expire_time.as_ref().map(micros);
+        let expire_time = invitation.expire_time;
         let mut tx = self.begin().await?;
         store::set_member_invitation(tx.conn(), team, account, &invitation.name, expire_time)
             .await?;
@@ -276,13 +208,11 @@ impl Teams {
     pub async fn accept_membership(
         &self,
         tx: &mut WriteTx,
-        invitation: &idpb::Invitation,
-        account: &idpb::Account,
+        team: &TeamId,
+        person: Person,
         event_id: &str,
     ) -> Result<Vec<NewEvent>> {
-        let person = Person::from_pb(account, None)?;
-        let team = TeamId::parse("team", &invitation.team)
-            .map_err(|e| TeamError::Internal(format!("identity sent {e}")))?;
+        let team = team.clone();
         let Some(m) = store::get_member(tx.conn(), &team, &person.account).await? else {
             // Removed before accepting: nothing to activate.
             return Ok(Vec::new());
@@ -330,31 +260,19 @@ impl Teams {
                 let Some(name) = &m.invitation else {
                     continue;
                 };
-                let mut identity = self.identity.clone();
-                let invitation = match identity
-                    .get_invitation(request(idpb::GetInvitationRequest { name: name.clone() }))
-                    .await
-                {
-                    Ok(i) => i.into_inner(),
-                    Err(s) if s.code() == tonic::Code::NotFound => continue,
-                    Err(s) => return Err(peer(s)),
+                let Some(invitation) = self.identity.invitation(name).await? else {
+                    continue;
                 };
-                if invitation.state != idpb::InvitationState::Accepted as i32 {
+                if !invitation.accepted {
                     continue;
                 }
-                let account = identity
-                    .get_account(request(idpb::GetAccountRequest {
-                        name: m.account.name(),
-                    }))
-                    .await
-                    .map_err(peer)?
-                    .into_inner();
+                let person = self.identity.person(&m.account).await?;
                 let mut tx = self.begin().await?;
                 let events = self
                     .accept_membership(
                         &mut tx,
-                        &invitation,
-                        &account,
+                        &m.team,
+                        person,
                         &format!("reconcile/{}", invitation.name),
                     )
                     .await?;
@@ -371,10 +289,9 @@ impl Teams {
     pub async fn refresh_person(
         &self,
         tx: &mut WriteTx,
-        account: &idpb::Account,
+        person: Person,
         event_id: &str,
     ) -> Result<Vec<NewEvent>> {
-        let person = Person::from_pb(account, None)?;
         let meta = ChangeMeta {
             actor: Caller::system().name(),
             request_id: event_id.to_owned(),

@@ -15,13 +15,14 @@ use allot_platform::auth::Caller;
 use allot_platform::clock::{SharedClock, to_micros};
 use allot_platform::db::{Db, DbFailure, WriteTx, classify};
 use allot_platform::error::FieldViolation;
-use allot_platform::grpc::{EntitlementClient, IdentityClient, request};
+use allot_platform::grpc::{EntitlementClient, IdentityClient};
+
+use crate::directory::{ContractRoles, GrpcPeople, GrpcSeats, InvitationBatch, People, Seats};
 use allot_platform::idempotency::{self, RequestKey};
 use allot_platform::ids::{AccountId, GroupId, TeamId};
 use allot_platform::outbox::{ChangeMeta, NewEvent, Outbox};
 use allot_platform::paging;
 use allot_platform::values::Email;
-use allot_proto::identity as idpb;
 
 use crate::domain::{
     Group, Member, MemberState, NewPerson, Plan, Role, Team, TeamAction, authorize, check_removal,
@@ -67,9 +68,10 @@ pub struct Teams {
     pub(crate) db: Db,
     pub(crate) outbox: Outbox,
     pub(crate) clock: SharedClock,
-    identity: IdentityClient,
+    /// Who people are, and their invitations (identity).
+    identity: std::sync::Arc<dyn People>,
     /// For the products of members in exports (R-USE-3).
-    pub(crate) entitlement: EntitlementClient,
+    pub(crate) entitlement: std::sync::Arc<dyn Seats>,
     /// CSV imports (R-INV-5).
     pub(crate) jobs: allot_platform::jobs::Jobs,
     /// Most rows one CSV import takes (R-INV-5).
@@ -83,41 +85,18 @@ impl std::fmt::Debug for Teams {
 }
 
 /// A person as identity knows them.
-pub(crate) struct Person {
-    account: AccountId,
-    email: Email,
-    given_name: String,
-    family_name: String,
-    state: MemberState,
-    invitation: Option<String>,
-    invitation_expire_time: Option<i64>,
-}
-
-/// A protobuf timestamp in microseconds.
-fn micros(t: &prost_types::Timestamp) -> i64 {
-    t.seconds
-        .saturating_mul(1_000_000)
-        .saturating_add(i64::from(t.nanos / 1000))
+pub struct Person {
+    pub account: AccountId,
+    pub email: Email,
+    pub given_name: String,
+    pub family_name: String,
+    pub state: MemberState,
+    /// The invitation just sent to them, if any, and when it expires.
+    pub invitation: Option<String>,
+    pub invitation_expire_time: Option<i64>,
 }
 
 impl Person {
-    fn from_pb(a: &idpb::Account, invitation: Option<&idpb::Invitation>) -> Result<Person> {
-        Ok(Person {
-            account: AccountId::parse("account", &a.name)
-                .map_err(|e| TeamError::Internal(format!("identity returned {e}")))?,
-            email: Email::from_db(a.email.clone()),
-            given_name: a.given_name.clone(),
-            family_name: a.family_name.clone(),
-            state: if a.state == idpb::AccountState::Active as i32 {
-                MemberState::Active
-            } else {
-                MemberState::Invited
-            },
-            invitation: invitation.map(|i| i.name.clone()),
-            invitation_expire_time: invitation.and_then(|i| i.expire_time.as_ref()).map(micros),
-        })
-    }
-
     fn from_member(m: Member) -> Person {
         Person {
             account: m.account,
@@ -128,13 +107,6 @@ impl Person {
             invitation: m.invitation,
             invitation_expire_time: m.invitation_expire_time,
         }
-    }
-}
-
-fn peer(status: tonic::Status) -> TeamError {
-    TeamError::Peer {
-        service: "identity",
-        status,
     }
 }
 
@@ -151,8 +123,8 @@ impl Teams {
             db,
             outbox,
             clock,
-            identity,
-            entitlement,
+            identity: std::sync::Arc::new(GrpcPeople::new(identity)),
+            entitlement: std::sync::Arc::new(GrpcSeats::new(entitlement)),
             import_max_rows: 5000,
         }
     }

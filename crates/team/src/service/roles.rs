@@ -78,10 +78,9 @@ impl Teams {
     pub async fn follow_contract(
         &self,
         tx: &mut WriteTx,
-        contract: &allot_proto::entitlement::Contract,
+        contract: &ContractRoles,
         event_id: &str,
     ) -> Result<Vec<NewEvent>> {
-        use allot_proto::entitlement::ActivationType;
         let mut events = Vec::new();
         if let (Ok(team), Ok(owner)) = (
             TeamId::parse("team", &contract.team),
@@ -102,20 +101,15 @@ impl Teams {
             };
             events.push(member_updated(&meta, &promoted, (m.role, m.guest)));
         }
-        if contract.activation_type != ActivationType::SerialNumber as i32 {
+        if !contract.classic {
             return Ok(events);
         }
-        let coordinator = if contract.software_coordinator.is_empty() {
-            &contract.owner
-        } else {
-            &contract.software_coordinator
-        };
         store::save_contract_roles(
             tx.conn(),
             &contract.name,
             &contract.team,
             &contract.owner,
-            coordinator,
+            &contract.coordinator,
         )
         .await?;
         Ok(events)
@@ -128,48 +122,30 @@ impl Teams {
     /// derived from premium subscriptions. Returns how many changes.
     #[tracing::instrument(name = "team.service.reconcile_contracts", skip_all)]
     pub async fn reconcile_contracts(&self) -> Result<usize> {
-        use allot_proto::entitlement as epb;
         let mut changed = 0;
         let mut page_token = String::new();
         loop {
-            let page = self
-                .entitlement
-                .clone()
-                .list_contracts(request(epb::ListContractsRequest {
-                    page_size: 100,
-                    page_token: page_token.clone(),
-                    ..Default::default()
-                }))
-                .await
-                .map_err(|status| TeamError::Peer {
-                    service: "entitlement",
-                    status,
-                })?
-                .into_inner();
-            for contract in &page.contracts {
+            let (contracts, next) = self.entitlement.contracts(&page_token).await?;
+            for contract in &contracts {
                 let id = format!("reconcile/{}", contract.name);
                 let mut tx = self.begin().await?;
                 let mut events = self.follow_contract(&mut tx, contract, &id).await?;
-                for sub in contract
-                    .subscriptions
-                    .iter()
-                    .filter(|s| s.plan == epb::ContractPlan::Premium as i32)
-                {
-                    let Ok(team) = TeamId::parse("team", &sub.team) else {
+                for (sub, team) in &contract.premium_subscriptions {
+                    let Ok(team) = TeamId::parse("team", team) else {
                         continue;
                     };
                     events.extend(
-                        self.place_premium_subscription(&mut tx, &sub.name, Some(&team), &id)
+                        self.place_premium_subscription(&mut tx, sub, Some(&team), &id)
                             .await?,
                     );
                 }
                 changed += events.len();
                 self.outbox.commit(tx, &events).await?;
             }
-            if page.next_page_token.is_empty() {
+            if next.is_empty() {
                 return Ok(changed);
             }
-            page_token = page.next_page_token;
+            page_token = next;
         }
     }
 

@@ -193,12 +193,11 @@ impl Teams {
     pub async fn create_bootstrap_team(
         &self,
         tx: &mut WriteTx,
-        account: &idpb::Account,
+        person: Person,
     ) -> Result<Vec<NewEvent>> {
         if store::any_team_exists(tx.conn()).await? {
             return Ok(Vec::new());
         }
-        let person = Person::from_pb(account, None)?;
         let meta = ChangeMeta {
             actor: Caller::system().name(),
             request_id: String::new(),
