@@ -193,12 +193,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         };
         let svc = IdentityService::build(&config, db, clock.clone(), keys)?;
         for k in svc.app.signing_keys() {
-            let public: [u8; 32] = k
-                .public_key
-                .as_slice()
-                .try_into()
-                .map_err(|_| anyhow!("signing key has the wrong length"))?;
-            verifier.add_key(&k.key_id, public);
+            verifier.add_key(&k.key_id, k.public_key);
         }
         svc.app.ensure_internal_client(&internal_secret).await?;
         let email = Email::parse("bootstrap.admin_email", &config.bootstrap.admin_email)?;

@@ -184,3 +184,63 @@ pub fn my_product(p: &MyProduct) -> pb::MyProduct {
         team: format!("teams/{}", p.team),
     }
 }
+
+/// One imported row as the API lists it.
+pub fn import_row(r: &allot_platform::jobs::RowOutcome) -> pb::ImportAssignmentRow {
+    pb::ImportAssignmentRow {
+        line: i32::try_from(r.line).unwrap_or(i32::MAX),
+        email: r.email.clone(),
+        product: r.detail.clone(),
+        outcome: r.outcome,
+        message: r.message.clone(),
+    }
+}
+
+/// An import job as a long-running operation (AIP-151): its metadata, and
+/// once done its error or its counts and rows.
+pub fn import_operation(
+    v: &crate::service::operations::ImportView,
+) -> allot_proto::common::Operation {
+    use allot_platform::jobs;
+    use allot_proto::common as cpb;
+    let job = &v.job;
+    let metadata = pb::ImportAssignmentsMetadata {
+        team: allot_platform::ids::TeamId::from_db(job.scope.clone()).name(),
+        total_rows: i32::try_from(job.total_rows).unwrap_or(i32::MAX),
+        processed_rows: i32::try_from(job.processed).unwrap_or(i32::MAX),
+        validate_only: job.validate_only,
+    };
+    let result = match &job.error {
+        _ if !job.done => None,
+        Some((code, message)) => Some(cpb::operation::Result::Error(cpb::OperationError {
+            code: *code,
+            message: message.clone(),
+        })),
+        None => {
+            let c = v.counts.unwrap_or_default();
+            Some(cpb::operation::Result::Response(jobs::any(
+                "allot.entitlement.v1.ImportAssignmentsResponse",
+                &pb::ImportAssignmentsResponse {
+                    assigned: c.assigned,
+                    already_assigned: c.already_assigned,
+                    no_seat: c.no_seat,
+                    invalid: c.invalid,
+                    invited: c.invited,
+                    rows: v.rows.iter().map(import_row).collect(),
+                },
+            )))
+        }
+    };
+    cpb::Operation {
+        name: job.name(),
+        metadata: Some(jobs::any(
+            "allot.entitlement.v1.ImportAssignmentsMetadata",
+            &metadata,
+        )),
+        done: job.done,
+        result,
+        create_time: Some(timestamp(job.create_time)),
+        update_time: Some(timestamp(job.update_time)),
+        creator: job.creator.clone(),
+    }
+}

@@ -214,3 +214,34 @@ pub(crate) fn release_news(
         })),
     })
 }
+
+/// R-SEAT-3 by CSV, R-MAIL-3: an assignment import finished; its creator is
+/// mailed the summary. The operation carries the counts and the first few
+/// problem rows, never every row, so the event stays small whatever the
+/// file held.
+pub(crate) fn operation_finished(
+    meta: &ChangeMeta,
+    team: &TeamId,
+    view: &crate::service::operations::ImportView,
+    summary: String,
+    creator_email: String,
+    team_display_name: String,
+) -> NewEvent {
+    let mut trimmed = view.clone();
+    trimmed
+        .rows
+        .retain(|r| !crate::domain::ImportOutcome::is_success(r.outcome));
+    trimmed.rows.truncate(allot_platform::jobs::EVENT_ROWS);
+    let operation = convert::import_operation(&trimmed);
+    meta.event("operation_finished", Some(team.name()), |context| {
+        pb::Event {
+            context: Some(context),
+            payload: Some(Payload::OperationFinished(pb::OperationFinished {
+                operation: Some(operation),
+                summary,
+                creator_email,
+                team_display_name,
+            })),
+        }
+    })
+}

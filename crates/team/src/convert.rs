@@ -99,3 +99,58 @@ pub fn plan_from(p: pb::Plan) -> Option<Plan> {
         pb::Plan::Premium => Some(Plan::Premium),
     }
 }
+
+/// One imported row as the API lists it.
+pub fn import_row(r: &allot_platform::jobs::RowOutcome) -> pb::ImportRowResult {
+    pb::ImportRowResult {
+        line: i32::try_from(r.line).unwrap_or(i32::MAX),
+        email: r.email.clone(),
+        outcome: r.outcome,
+        message: r.message.clone(),
+    }
+}
+
+/// An import job as a long-running operation (AIP-151): its metadata, and
+/// once done its error or its counts and rows.
+pub fn import_operation(
+    v: &crate::service::operations::ImportView,
+) -> allot_proto::common::Operation {
+    use allot_platform::jobs;
+    use allot_proto::common as cpb;
+    let job = &v.job;
+    let metadata = pb::ImportMembersMetadata {
+        team: allot_platform::ids::TeamId::from_db(job.scope.clone()).name(),
+        total_rows: i32::try_from(job.total_rows).unwrap_or(i32::MAX),
+        processed_rows: i32::try_from(job.processed).unwrap_or(i32::MAX),
+        validate_only: job.validate_only,
+    };
+    let result = match (&job.error, &v.counts) {
+        _ if !job.done => None,
+        (Some((code, message)), _) => Some(cpb::operation::Result::Error(cpb::OperationError {
+            code: *code,
+            message: message.clone(),
+        })),
+        (None, c) => {
+            let c = c.unwrap_or_default();
+            Some(cpb::operation::Result::Response(jobs::any(
+                "allot.team.v1.ImportMembersResponse",
+                &pb::ImportMembersResponse {
+                    invited: c.invited,
+                    added: c.added,
+                    already_member: c.already_member,
+                    invalid: c.invalid,
+                    rows: v.rows.iter().map(import_row).collect(),
+                },
+            )))
+        }
+    };
+    cpb::Operation {
+        name: job.name(),
+        metadata: Some(jobs::any("allot.team.v1.ImportMembersMetadata", &metadata)),
+        done: job.done,
+        result,
+        create_time: Some(timestamp(job.create_time)),
+        update_time: Some(timestamp(job.update_time)),
+        creator: job.creator.clone(),
+    }
+}

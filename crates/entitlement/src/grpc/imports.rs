@@ -22,7 +22,7 @@ pub(super) async fn import_assignments(
             key.as_ref(),
         )
         .await?;
-    Ok(Response::new(op))
+    Ok(Response::new(convert::import_operation(&op)))
 }
 
 pub(super) async fn get_operation(
@@ -31,7 +31,7 @@ pub(super) async fn get_operation(
 ) -> R<cpb::Operation> {
     let caller = caller(&req)?;
     let op = g.app.get_operation(&caller, &req.into_inner().name).await?;
-    Ok(Response::new(op))
+    Ok(Response::new(convert::import_operation(&op)))
 }
 
 pub(super) async fn list_import_rows(
@@ -45,16 +45,7 @@ pub(super) async fn list_import_rows(
         .list_import_rows(&caller, &r.name, r.page_size, &r.page_token)
         .await?;
     Ok(Response::new(pb::ListImportRowsResponse {
-        rows: rows
-            .into_iter()
-            .map(|r| pb::ImportAssignmentRow {
-                line: i32::try_from(r.line).unwrap_or(i32::MAX),
-                email: r.email,
-                product: r.detail,
-                outcome: r.outcome,
-                message: r.message,
-            })
-            .collect(),
+        rows: rows.iter().map(convert::import_row).collect(),
         next_page_token,
     }))
 }
@@ -71,7 +62,7 @@ pub(super) async fn list_operations(
         .list_operations(&caller, &team, r.page_size, &r.page_token)
         .await?;
     Ok(Response::new(pb::ListOperationsResponse {
-        operations,
+        operations: operations.iter().map(convert::import_operation).collect(),
         next_page_token,
     }))
 }
@@ -89,6 +80,7 @@ pub(super) async fn watch_operation(
         async move {
             app.get_operation(&caller, &name)
                 .await
+                .map(|v| convert::import_operation(&v))
                 .map_err(Status::from)
         }
     })

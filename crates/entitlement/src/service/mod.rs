@@ -34,6 +34,7 @@ mod contracts;
 mod directory;
 mod groups;
 pub mod imports;
+pub mod operations;
 mod pools;
 mod reactions;
 pub(crate) mod releases;

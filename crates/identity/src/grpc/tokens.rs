@@ -29,6 +29,15 @@ pub(super) async fn get_signing_keys(
     _req: Request<pb::GetSigningKeysRequest>,
 ) -> R<pb::GetSigningKeysResponse> {
     Ok(Response::new(pb::GetSigningKeysResponse {
-        keys: g.app.signing_keys(),
+        keys: g
+            .app
+            .signing_keys()
+            .into_iter()
+            .map(|k| pb::SigningKey {
+                key_id: k.key_id,
+                algorithm: "EdDSA".into(),
+                public_key: k.public_key.to_vec(),
+            })
+            .collect(),
     }))
 }

@@ -22,7 +22,6 @@ use allot_platform::ids::{AccountId, InvitationId, ServiceAccountId, TeamId, new
 use allot_platform::outbox::{ChangeMeta, Outbox};
 use allot_platform::paging;
 use allot_platform::values::Email;
-use allot_proto::identity as pb;
 
 use crate::domain::{
     Account, AccountState, Action, Invitation, InvitationKey, InvitationState, Invitee, authorize,

@@ -3,6 +3,14 @@
 
 use super::*;
 
+/// A key that verifies tokens, as services fetch it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicSigningKey {
+    pub key_id: String,
+    /// Ed25519.
+    pub public_key: [u8; 32],
+}
+
 impl Identity {
     /// Exchanges a client credential for a bearer token.
     #[tracing::instrument(name = "identity.service.create_token", skip_all)]
@@ -105,11 +113,11 @@ impl Identity {
         &self.issuer
     }
 
-    pub fn signing_keys(&self) -> Vec<pb::SigningKey> {
-        vec![pb::SigningKey {
+    /// The public halves of the keys tokens are signed with (Ed25519).
+    pub fn signing_keys(&self) -> Vec<PublicSigningKey> {
+        vec![PublicSigningKey {
             key_id: self.signing.key_id().to_owned(),
-            algorithm: "EdDSA".into(),
-            public_key: self.signing.public_key().to_vec(),
+            public_key: self.signing.public_key(),
         }]
     }
 }

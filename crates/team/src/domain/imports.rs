@@ -146,3 +146,70 @@ mod tests {
         );
     }
 }
+
+/// What became of one imported row. The numbers are stored with each row
+/// and are those of the API's `AddMemberOutcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum ImportOutcome {
+    Invited = 1,
+    Added = 2,
+    AlreadyMember = 3,
+    Invalid = 4,
+}
+
+impl ImportOutcome {
+    pub const ALL: [ImportOutcome; 4] = [
+        ImportOutcome::Invited,
+        ImportOutcome::Added,
+        ImportOutcome::AlreadyMember,
+        ImportOutcome::Invalid,
+    ];
+
+    /// The stored number.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// Answers list every row of files up to this many rows; of larger files
+/// only the rows that were not imported (the rest are read in pages).
+pub const ALL_ROWS_UP_TO: i64 = 5000;
+
+/// How many rows had each outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub invited: i32,
+    pub added: i32,
+    pub already_member: i32,
+    pub invalid: i32,
+}
+
+impl ImportCounts {
+    /// From stored counts by outcome number.
+    pub fn from_codes(counts: &std::collections::HashMap<i32, i32>) -> ImportCounts {
+        let n = |o: ImportOutcome| counts.get(&o.code()).copied().unwrap_or_default();
+        ImportCounts {
+            invited: n(ImportOutcome::Invited),
+            added: n(ImportOutcome::Added),
+            already_member: n(ImportOutcome::AlreadyMember),
+            invalid: n(ImportOutcome::Invalid),
+        }
+    }
+
+    /// R-INV-5: the summary the admin is told when the import finishes.
+    pub fn summary(&self, validate_only: bool) -> String {
+        let c = self;
+        if validate_only {
+            format!(
+                "Dry run: {} would be invited, {} added, {} are already members, {} invalid.",
+                c.invited, c.added, c.already_member, c.invalid
+            )
+        } else {
+            format!(
+                "{} invited, {} added, {} already members, {} invalid.",
+                c.invited, c.added, c.already_member, c.invalid
+            )
+        }
+    }
+}

@@ -15,7 +15,7 @@ pub(super) async fn import_members(
         .app
         .start_import(&ctx, &team, &r.csv, r.validate_only, max, key.as_ref())
         .await?;
-    Ok(Response::new(op))
+    Ok(Response::new(convert::import_operation(&op)))
 }
 
 pub(super) async fn get_operation(
@@ -24,7 +24,7 @@ pub(super) async fn get_operation(
 ) -> R<allot_proto::common::Operation> {
     let caller = caller(&req)?;
     let op = g.app.get_operation(&caller, &req.into_inner().name).await?;
-    Ok(Response::new(op))
+    Ok(Response::new(convert::import_operation(&op)))
 }
 
 pub(super) async fn list_import_rows(
@@ -38,15 +38,7 @@ pub(super) async fn list_import_rows(
         .list_import_rows(&caller, &r.name, r.page_size, &r.page_token)
         .await?;
     Ok(Response::new(pb::ListImportRowsResponse {
-        rows: rows
-            .into_iter()
-            .map(|r| pb::ImportRowResult {
-                line: i32::try_from(r.line).unwrap_or(i32::MAX),
-                email: r.email,
-                outcome: r.outcome,
-                message: r.message,
-            })
-            .collect(),
+        rows: rows.iter().map(convert::import_row).collect(),
         next_page_token,
     }))
 }
@@ -63,7 +55,7 @@ pub(super) async fn list_operations(
         .list_operations(&caller, &team, r.page_size, &r.page_token)
         .await?;
     Ok(Response::new(pb::ListOperationsResponse {
-        operations,
+        operations: operations.iter().map(convert::import_operation).collect(),
         next_page_token,
     }))
 }
@@ -81,6 +73,7 @@ pub(super) async fn watch_operation(
         async move {
             app.get_operation(&caller, &name)
                 .await
+                .map(|v| convert::import_operation(&v))
                 .map_err(Status::from)
         }
     })

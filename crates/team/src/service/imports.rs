@@ -3,16 +3,15 @@
 
 use std::sync::Arc;
 
-use allot_platform::auth::Caller;
 use allot_platform::ids::{AccountId, TeamId};
-use allot_platform::jobs::{self, Job, JobError, NewJob, RowOutcome};
-use allot_proto::common as cpb;
-use allot_proto::team as pb;
+use allot_platform::jobs::{Job, JobError, NewJob, RowOutcome};
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::{ImportRow, parse_members_csv};
+use crate::domain::{ImportOutcome, ImportRow, parse_members_csv};
 use crate::domain::{Role, TeamAction};
 use crate::error::TeamError;
+use crate::events::operation_finished;
+use crate::service::operations::ImportView;
 use crate::service::{AddOutcome, Ctx, Teams};
 
 type Result<T> = std::result::Result<T, TeamError>;
@@ -21,29 +20,12 @@ type Result<T> = std::result::Result<T, TeamError>;
 const KIND: &str = "import_members";
 /// Rows handled per transaction.
 const BATCH: usize = 200;
-/// Responses list every row up to this many; larger files only the rows
-/// that were not imported.
-const ALL_ROWS_UP_TO: i64 = 5000;
 
-fn outcome_pb(o: AddOutcome) -> pb::AddMemberOutcome {
+fn outcome_of(o: AddOutcome) -> ImportOutcome {
     match o {
-        AddOutcome::Invited => pb::AddMemberOutcome::Invited,
-        AddOutcome::Added => pb::AddMemberOutcome::Added,
-        AddOutcome::AlreadyMember => pb::AddMemberOutcome::AlreadyMember,
-    }
-}
-
-fn summary(c: [i32; 4], validate_only: bool) -> String {
-    if validate_only {
-        format!(
-            "Dry run: {} would be invited, {} added, {} are already members, {} invalid.",
-            c[0], c[1], c[2], c[3]
-        )
-    } else {
-        format!(
-            "{} invited, {} added, {} already members, {} invalid.",
-            c[0], c[1], c[2], c[3]
-        )
+        AddOutcome::Invited => ImportOutcome::Invited,
+        AddOutcome::Added => ImportOutcome::Added,
+        AddOutcome::AlreadyMember => ImportOutcome::AlreadyMember,
     }
 }
 
@@ -72,7 +54,7 @@ impl Teams {
         validate_only: bool,
         max_rows: usize,
         key: Option<&allot_platform::idempotency::RequestKey>,
-    ) -> Result<cpb::Operation> {
+    ) -> Result<ImportView> {
         self.check(&ctx.caller, team_id, TeamAction::ManageMembers)
             .await?;
         let rows = parse_members_csv(csv, max_rows)?;
@@ -92,144 +74,6 @@ impl Teams {
         tracing::info!(operation = %id, team = %team_id, rows = rows.len(), validate_only, "import started");
         self.get_operation(&ctx.caller, &format!("operations/{id}"))
             .await
-    }
-
-    /// The operation as a caller may see it: its creator, or an admin of
-    /// its team.
-    #[tracing::instrument(name = "team.service.get_operation", skip_all)]
-    pub async fn get_operation(&self, caller: &Caller, name: &str) -> Result<cpb::Operation> {
-        let job = self.visible_job(caller, name).await?;
-        self.operation_pb(&job).await
-    }
-
-    /// One page of an import's rows in file order, for its creator and the
-    /// team's admins (R-INV-5).
-    #[tracing::instrument(name = "team.service.list_import_rows", skip_all)]
-    pub async fn list_import_rows(
-        &self,
-        caller: &Caller,
-        name: &str,
-        page_size: i32,
-        page_token: &str,
-    ) -> Result<(Vec<RowOutcome>, String)> {
-        let job = self.visible_job(caller, name).await?;
-        let limit = allot_platform::paging::page_size(page_size)
-            .map_err(|v| TeamError::Invalid(vec![v]))?;
-        let after = allot_platform::paging::decode_token(page_token)
-            .map_err(|v| TeamError::Invalid(vec![v]))?;
-        let rows = self
-            .jobs
-            .rows_page(&job.id, after.as_deref(), limit + 1)
-            .await?;
-        Ok(allot_platform::paging::finish(rows, limit, RowOutcome::key))
-    }
-
-    /// The job behind `name`, if the caller may see it.
-    async fn visible_job(&self, caller: &Caller, name: &str) -> Result<Job> {
-        let id = jobs::operation_id(name).map_err(|v| TeamError::Invalid(vec![v]))?;
-        let job = self
-            .jobs
-            .get(id)
-            .await?
-            .ok_or_else(|| TeamError::not_found("operation", name))?;
-        if job.creator != caller.name() {
-            self.check(
-                caller,
-                &TeamId::from_db(job.scope.clone()),
-                TeamAction::ManageMembers,
-            )
-            .await
-            .map_err(|e| match e {
-                TeamError::PermissionDenied(_) => TeamError::PermissionDenied(
-                    "only its creator and the team's admins see an operation".into(),
-                ),
-                other => other,
-            })?;
-        }
-        Ok(job)
-    }
-
-    /// The team's operations, newest first.
-    #[tracing::instrument(name = "team.service.list_operations", skip_all)]
-    pub async fn list_operations(
-        &self,
-        caller: &Caller,
-        team: &TeamId,
-        page_size: i32,
-        page_token: &str,
-    ) -> Result<(Vec<cpb::Operation>, String)> {
-        self.check(caller, team, TeamAction::ManageMembers).await?;
-        let (found, next) = self
-            .jobs
-            .page(team.as_str(), page_size, page_token)
-            .await??;
-        let mut out = Vec::with_capacity(found.len());
-        for job in &found {
-            out.push(self.operation_pb(job).await?);
-        }
-        Ok((out, next))
-    }
-
-    /// Counts per outcome: invited, added, already members, invalid.
-    async fn counts(&self, job: &Job) -> Result<[i32; 4]> {
-        let c = self.jobs.counts(&job.id).await?;
-        let n = |o: pb::AddMemberOutcome| c.get(&(o as i32)).copied().unwrap_or_default();
-        Ok([
-            n(pb::AddMemberOutcome::Invited),
-            n(pb::AddMemberOutcome::Added),
-            n(pb::AddMemberOutcome::AlreadyMember),
-            n(pb::AddMemberOutcome::Invalid),
-        ])
-    }
-
-    async fn operation_pb(&self, job: &Job) -> Result<cpb::Operation> {
-        let metadata = pb::ImportMembersMetadata {
-            team: TeamId::from_db(job.scope.clone()).name(),
-            total_rows: i32::try_from(job.total_rows).unwrap_or(i32::MAX),
-            processed_rows: i32::try_from(job.processed).unwrap_or(i32::MAX),
-            validate_only: job.validate_only,
-        };
-        let result = if !job.done {
-            None
-        } else if let Some((code, message)) = &job.error {
-            Some(cpb::operation::Result::Error(cpb::OperationError {
-                code: *code,
-                message: message.clone(),
-            }))
-        } else {
-            let c = self.counts(job).await?;
-            let only =
-                (job.total_rows > ALL_ROWS_UP_TO).then_some(pb::AddMemberOutcome::Invalid as i32);
-            let mut rows = self.jobs.rows(&job.id, only).await?;
-            rows.truncate(jobs::RESPONSE_ROWS);
-            Some(cpb::operation::Result::Response(jobs::any(
-                "allot.team.v1.ImportMembersResponse",
-                &pb::ImportMembersResponse {
-                    invited: c[0],
-                    added: c[1],
-                    already_member: c[2],
-                    invalid: c[3],
-                    rows: rows
-                        .into_iter()
-                        .map(|r| pb::ImportRowResult {
-                            line: i32::try_from(r.line).unwrap_or(i32::MAX),
-                            email: r.email,
-                            outcome: r.outcome,
-                            message: r.message,
-                        })
-                        .collect(),
-                },
-            )))
-        };
-        Ok(cpb::Operation {
-            name: job.name(),
-            metadata: Some(jobs::any("allot.team.v1.ImportMembersMetadata", &metadata)),
-            done: job.done,
-            result,
-            create_time: Some(allot_platform::clock::timestamp(job.create_time)),
-            update_time: Some(allot_platform::clock::timestamp(job.update_time)),
-            creator: job.creator.clone(),
-        })
     }
 
     /// Runs import jobs until `stop`, resuming those a previous process
@@ -318,9 +162,9 @@ impl Teams {
             .zip(outcomes)
             .map(|(row, o)| {
                 let (outcome, message) = match o.result {
-                    Ok((_, out)) => (outcome_pb(out), String::new()),
+                    Ok((_, out)) => (outcome_of(out), String::new()),
                     Err(v) => (
-                        pb::AddMemberOutcome::Invalid,
+                        ImportOutcome::Invalid,
                         v.iter()
                             .map(ToString::to_string)
                             .collect::<Vec<_>>()
@@ -331,7 +175,7 @@ impl Teams {
                     line: i64::from(row.line),
                     email: row.email.clone(),
                     detail: String::new(),
-                    outcome: outcome as i32,
+                    outcome: outcome.code(),
                     message,
                 }
             })
@@ -420,16 +264,16 @@ impl Teams {
         let mut results = Vec::with_capacity(batch.len());
         for row in batch {
             let (outcome, message) = match row.to_listed().parsed {
-                Err(v) => (pb::AddMemberOutcome::Invalid, v.to_string()),
+                Err(v) => (ImportOutcome::Invalid, v.to_string()),
                 Ok(p) => {
                     if crate::store::member_by_email(tx.conn(), team, &p.email)
                         .await?
                         .is_some()
                     {
-                        (pb::AddMemberOutcome::AlreadyMember, String::new())
+                        (ImportOutcome::AlreadyMember, String::new())
                     } else {
                         (
-                            pb::AddMemberOutcome::Added,
+                            ImportOutcome::Added,
                             "would be added (invited first if they have no account)".into(),
                         )
                     }
@@ -439,7 +283,7 @@ impl Teams {
                 line: i64::from(row.line),
                 email: row.email.clone(),
                 detail: String::new(),
-                outcome: outcome as i32,
+                outcome: outcome.code(),
                 message,
             });
         }
@@ -472,11 +316,11 @@ impl Teams {
             (email, team.map(|t| t.display_name).unwrap_or_default())
         };
         // Counts and rows come from earlier, committed batches.
-        let c = self.counts(job).await?;
-        let operation = for_event(self.operation_pb(&finished).await?);
+        let view = self.view(finished).await?;
+        let c = view.counts.unwrap_or_default();
         let mut summary = match &error {
             Some((_, m)) => format!("The import stopped: {m}"),
-            None => summary(c, job.validate_only),
+            None => c.summary(job.validate_only),
         };
         if let Some(op) = products {
             summary.push_str(&format!(
@@ -489,40 +333,16 @@ impl Teams {
                 .ok_or_else(|| TeamError::Internal(format!("bad creator {}", job.creator)))?,
             request_id: job.request_id.clone(),
         };
-        let event = self
-            .meta(&ctx)
-            .event("operation_finished", Some(team_id.name()), |context| {
-                pb::Event {
-                    context: Some(context),
-                    payload: Some(pb::event::Payload::OperationFinished(
-                        pb::OperationFinished {
-                            operation: Some(operation),
-                            summary,
-                            creator_email,
-                            team_display_name,
-                        },
-                    )),
-                }
-            });
+        let event = operation_finished(
+            &self.meta(&ctx),
+            &team_id,
+            &view,
+            summary,
+            creator_email,
+            team_display_name,
+        );
         self.outbox.commit(tx, &[event]).await?;
         tracing::info!(operation = %job.id, ?c, "import finished");
         Ok(())
     }
-}
-
-/// The operation as its `operation_finished` event carries it: the counts
-/// and the first few problem rows for the email, never every row, so the
-/// event stays small whatever the file held.
-fn for_event(mut op: cpb::Operation) -> cpb::Operation {
-    use prost::Message as _;
-    if let Some(cpb::operation::Result::Response(any)) = &mut op.result
-        && let Ok(mut response) = pb::ImportMembersResponse::decode(any.value.as_slice())
-    {
-        response
-            .rows
-            .retain(|r| r.outcome == pb::AddMemberOutcome::Invalid as i32);
-        response.rows.truncate(jobs::EVENT_ROWS);
-        any.value = response.encode_to_vec();
-    }
-    op
 }

@@ -8,6 +8,7 @@ pub mod groups;
 pub mod imports;
 pub mod invitations;
 pub mod members;
+pub mod operations;
 pub mod roles;
 pub mod teams;
 
