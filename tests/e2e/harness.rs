@@ -619,6 +619,31 @@ impl Drop for Env {
                 let _ = child.wait();
             }
         }
+        // The test's PostgreSQL databases go with it (on a runtime of their
+        // own: this may run inside the test's runtime).
+        let d = &self.config.databases;
+        let urls: Vec<String> = [&d.identity, &d.team, &d.entitlement, &d.notification]
+            .into_iter()
+            .flatten()
+            .filter(|u| u.starts_with("postgres"))
+            .cloned()
+            .collect();
+        if urls.is_empty() {
+            return;
+        }
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(async {
+                    for u in &urls {
+                        allot_platform::testing::drop_database(u).await;
+                    }
+                });
+            }
+        })
+        .join();
     }
 }
 

@@ -54,6 +54,25 @@ pub async fn fresh_database(backend: Backend, dir: &Path, service: &str) -> Stri
     }
 }
 
+/// Drops a database [`fresh_database`] made on PostgreSQL, with whatever
+/// connections still reach it; SQLite files go with their folder.
+pub async fn drop_database(url: &str) {
+    let admin = postgres_admin_url();
+    let Some(name) = url.strip_prefix(&format!("{admin}/")).filter(|n| {
+        n.starts_with("t_") && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }) else {
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    if let Ok(mut conn) = sqlx::AnyConnection::connect(&format!("{admin}/postgres")).await {
+        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await;
+        let _ = conn.close().await;
+    }
+}
+
 /// A free loopback port (bound and released).
 pub fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
