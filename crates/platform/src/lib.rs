@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod consumer;
 pub mod csvfile;
+pub mod ctx;
 pub mod db;
 pub mod error;
 pub mod grpc;

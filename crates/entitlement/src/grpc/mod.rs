@@ -19,7 +19,6 @@ use allot_platform::ids::{AccountId, ContractId, ProductId, SubscriptionId, Team
 use allot_platform::mask::update_paths;
 use allot_platform::outbox::WatchParams;
 use allot_platform::request_key;
-use allot_platform::server::request_id;
 use allot_proto::common as cpb;
 use allot_proto::entitlement as pb;
 use allot_proto::entitlement::entitlement_service_server::EntitlementService as Service;
@@ -71,10 +70,7 @@ impl EntitlementGrpc {
 }
 
 fn ctx<T>(req: &Request<T>) -> Result<Ctx, Status> {
-    Ok(Ctx {
-        caller: (*caller(req)?).clone(),
-        request_id: request_id(req),
-    })
+    Ctx::from_request(req)
 }
 
 fn invalid(v: FieldViolation) -> Status {

@@ -48,12 +48,7 @@ mod tests;
 
 type Result<T> = std::result::Result<T, EntitlementError>;
 
-/// Who is asking, and under which request id.
-#[derive(Debug, Clone)]
-pub struct Ctx {
-    pub caller: Caller,
-    pub request_id: String,
-}
+pub use allot_platform::ctx::Ctx;
 
 /// A team member as the team service reports them.
 #[derive(Debug, Clone)]

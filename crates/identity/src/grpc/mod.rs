@@ -44,10 +44,7 @@ impl IdentityGrpc {
 }
 
 fn ctx<T>(req: &Request<T>) -> Result<Ctx, Status> {
-    Ok(Ctx {
-        caller: (*caller(req)?).clone(),
-        request_id: request_id(req),
-    })
+    Ctx::from_request(req)
 }
 
 fn invalid(v: FieldViolation) -> Status {

@@ -33,12 +33,7 @@ use crate::store::{self, CredentialRow, ServiceAccountRow};
 
 type Result<T> = std::result::Result<T, IdentityError>;
 
-/// Who is asking, and under which request id.
-#[derive(Debug, Clone)]
-pub struct Ctx {
-    pub caller: Caller,
-    pub request_id: String,
-}
+pub use allot_platform::ctx::Ctx;
 
 /// The outcome of inviting one person.
 #[derive(Debug, Clone)]

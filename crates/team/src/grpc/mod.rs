@@ -17,7 +17,6 @@ use allot_platform::ids::{AccountId, GroupId, TeamId, parse_nested};
 use allot_platform::mask::update_paths;
 use allot_platform::outbox::WatchParams;
 use allot_platform::request_key;
-use allot_platform::server::request_id;
 use allot_proto::team as pb;
 use allot_proto::team::team_service_server::TeamService;
 use tonic::codegen::BoxStream;
@@ -46,10 +45,7 @@ impl TeamGrpc {
 }
 
 fn ctx<T>(req: &Request<T>) -> Result<Ctx, Status> {
-    Ok(Ctx {
-        caller: (*caller(req)?).clone(),
-        request_id: request_id(req),
-    })
+    Ctx::from_request(req)
 }
 
 fn invalid(v: FieldViolation) -> Status {

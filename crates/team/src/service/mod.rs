@@ -36,12 +36,7 @@ use crate::store::{self, GuestFilter};
 
 type Result<T> = std::result::Result<T, TeamError>;
 
-/// Who is asking, and under which request id.
-#[derive(Debug, Clone)]
-pub struct Ctx {
-    pub caller: Caller,
-    pub request_id: String,
-}
+pub use allot_platform::ctx::Ctx;
 
 /// Whom to add.
 #[derive(Debug, Clone)]
