@@ -153,6 +153,7 @@ impl World {
         ));
         let (expired, _) = env
             .identity_app()
+            .tokens()
             .issuer()
             .issue_until(&principal, None, &[], now - 120, now - 60)
             .expect("expired token");

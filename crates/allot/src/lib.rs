@@ -192,10 +192,13 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
             KeySource::Configured
         };
         let svc = IdentityService::build(&config, db, clock.clone(), keys)?;
-        for k in svc.app.signing_keys() {
+        for k in svc.app.tokens().signing_keys() {
             verifier.add_key(&k.key_id, k.public_key);
         }
-        svc.app.ensure_internal_client(&internal_secret).await?;
+        svc.app
+            .startup()
+            .ensure_internal_client(&internal_secret)
+            .await?;
         let email = Email::parse("bootstrap.admin_email", &config.bootstrap.admin_email)?;
         let secret = config
             .bootstrap
@@ -205,6 +208,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         if dev || secret.is_some() {
             bootstrap = svc
                 .app
+                .startup()
                 .bootstrap(&email, &config.bootstrap.admin_client_id, secret.as_deref())
                 .await?;
         }
@@ -229,7 +233,10 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
             let app = svc.app.clone();
             TokenSource::spawn(
                 Arc::new(move || {
-                    let r = app.issue_internal_token().map_err(tonic::Status::from);
+                    let r = app
+                        .tokens()
+                        .issue_internal_token()
+                        .map_err(tonic::Status::from);
                     Box::pin(async move { r })
                 }),
                 clock_seconds(clock.clone()),

@@ -73,27 +73,32 @@ impl Handler<tpb::Event> for TeamEvents {
             Some(Payload::MemberRemoved(tpb::MemberRemoved { member: Some(m) })) => {
                 let (team, account) =
                     parse_nested("member", &m.name, "teams", "members").map_err(permanent)?;
-                app.member_removed(
-                    tx,
-                    &meta,
-                    &TeamId::from_db(team),
-                    &AccountId::from_db(account),
-                )
-                .await
+                app.reactions()
+                    .member_removed(
+                        tx,
+                        &meta,
+                        &TeamId::from_db(team),
+                        &AccountId::from_db(account),
+                    )
+                    .await
             }
             Some(Payload::GroupMembersAdded(g)) => {
                 let (team, group) = group_of(g.group.as_ref())?;
-                app.group_members_added(tx, &meta, &team, &group, &accounts(&g.accounts)?)
+                app.reactions()
+                    .group_members_added(tx, &meta, &team, &group, &accounts(&g.accounts)?)
                     .await
             }
             Some(Payload::GroupMembersRemoved(g)) => {
                 let (team, group) = group_of(g.group.as_ref())?;
-                app.group_members_removed(tx, &meta, &team, &group, &accounts(&g.accounts)?)
+                app.reactions()
+                    .group_members_removed(tx, &meta, &team, &group, &accounts(&g.accounts)?)
                     .await
             }
             Some(Payload::GroupDeleted(g)) => {
                 let (team, group) = group_of(g.group.as_ref())?;
-                app.group_deleted(tx, &meta, &team, &group).await
+                app.reactions()
+                    .group_deleted(tx, &meta, &team, &group)
+                    .await
             }
             _ => Ok(Vec::new()),
         };
@@ -133,6 +138,7 @@ impl Handler<tpb::Event> for TeamEvents {
                 };
                 let mut tx = app.begin().await.map_err(handle_error)?;
                 let events = app
+                    .reactions()
                     .member_removed(&mut tx, &meta, &team, account)
                     .await
                     .map_err(handle_error)?;

@@ -115,11 +115,11 @@ impl EntitlementService {
             stop.clone(),
             move |job| {
                 let app = run.clone();
-                async move { app.run_assignment_import(&job).await }
+                async move { app.imports().run_assignment_import(&job).await }
             },
             move |job, code, message| {
                 let app = fail.clone();
-                async move { app.fail_job(&job, code, message).await }
+                async move { app.imports().fail_job(&job, code, message).await }
             },
         ));
         tasks.push(

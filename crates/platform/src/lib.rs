@@ -27,6 +27,7 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod values;
+pub mod views;
 
 pub use clock::{Clock, SharedClock};
 pub use config::Config;

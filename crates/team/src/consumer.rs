@@ -52,7 +52,7 @@ impl Handler<idpb::Event> for IdentityEvents {
         let result = match &event.payload {
             Some(Payload::AccountCreated(c)) if c.bootstrap => match &c.account {
                 Some(a) => match person_from_pb(a, None) {
-                    Ok(p) => self.app.create_bootstrap_team(tx, p).await,
+                    Ok(p) => self.app.settings().create_bootstrap_team(tx, p).await,
                     Err(e) => Err(e),
                 },
                 None => Ok(Vec::new()),
@@ -65,14 +65,19 @@ impl Handler<idpb::Event> for IdentityEvents {
                     .map_err(|e| TeamError::Internal(format!("identity sent {e}"))),
                 person_from_pb(a, None),
             ) {
-                (Ok(team), Ok(p)) => self.app.accept_membership(tx, &team, p, id).await,
+                (Ok(team), Ok(p)) => {
+                    self.app
+                        .invitations()
+                        .accept_membership(tx, &team, p, id)
+                        .await
+                }
                 (Err(e), _) | (_, Err(e)) => Err(e),
             },
             Some(
                 Payload::AccountActivated(idpb::AccountActivated { account: Some(a) })
                 | Payload::AccountUpdated(idpb::AccountUpdated { account: Some(a) }),
             ) => match person_from_pb(a, None) {
-                Ok(p) => self.app.refresh_person(tx, p, id).await,
+                Ok(p) => self.app.invitations().refresh_person(tx, p, id).await,
                 Err(e) => Err(e),
             },
             _ => Ok(Vec::new()),
@@ -84,7 +89,12 @@ impl Handler<idpb::Event> for IdentityEvents {
     /// meanwhile become ACTIVE, as `invitation_accepted` would have made
     /// them.
     async fn reconcile(&self) -> Result<(), HandleError> {
-        let activated = self.app.reconcile_invited().await.map_err(handle_error)?;
+        let activated = self
+            .app
+            .invitations()
+            .reconcile_invited()
+            .await
+            .map_err(handle_error)?;
         tracing::info!(
             consumer = CONSUMER,
             activated,
@@ -133,6 +143,7 @@ impl Handler<allot_proto::entitlement::Event> for EntitlementEvents {
         if let Some(contract) = contract {
             return self
                 .app
+                .roles()
                 .follow_contract(tx, &contract_roles_from_pb(contract), id)
                 .await
                 .map_err(handle_error);
@@ -148,6 +159,7 @@ impl Handler<allot_proto::entitlement::Event> for EntitlementEvents {
         let team = allot_platform::ids::TeamId::parse("team", &sub.team)
             .map_err(|e| HandleError::Permanent(e.to_string()))?;
         self.app
+            .roles()
             .place_premium_subscription(tx, &sub.name, Some(&team), id)
             .await
             .map_err(handle_error)
@@ -156,7 +168,12 @@ impl Handler<allot_proto::entitlement::Event> for EntitlementEvents {
     /// After lost events: contract roles and plans as entitlement holds
     /// them now (R-CLS-1, R-CLS-6, R-ROLE-5).
     async fn reconcile(&self) -> Result<(), HandleError> {
-        let changed = self.app.reconcile_contracts().await.map_err(handle_error)?;
+        let changed = self
+            .app
+            .roles()
+            .reconcile_contracts()
+            .await
+            .map_err(handle_error)?;
         tracing::info!(
             consumer = ENTITLEMENT_CONSUMER,
             changed,

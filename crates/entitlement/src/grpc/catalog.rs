@@ -19,7 +19,11 @@ pub(super) async fn create_product(
             "a product has at least one item (its application)",
         )));
     }
-    let p = g.app.create_product(&ctx, id, name, items).await?;
+    let p = g
+        .app
+        .catalog()
+        .create_product(&ctx, id, name, items)
+        .await?;
     Ok(Response::new(convert::product(&p)))
 }
 
@@ -38,6 +42,7 @@ pub(super) async fn publish_release(
         crate::service::releases::parse_notes("release.notes", &release.notes).map_err(invalid)?;
     let published = g
         .app
+        .releases()
         .publish_release(&ctx, &product, version, notes, key.as_ref())
         .await?;
     Ok(Response::new(convert::release(&published)))
@@ -50,7 +55,7 @@ pub(super) async fn get_product(
     let caller = caller(&req)?;
     let id = product_ref("name", &req.get_ref().name)?;
     Ok(Response::new(convert::product(
-        &g.app.get_product(&caller, &id).await?,
+        &g.app.catalog().get_product(&caller, &id).await?,
     )))
 }
 
@@ -62,6 +67,7 @@ pub(super) async fn list_products(
     let r = req.into_inner();
     let (rows, next) = g
         .app
+        .catalog()
         .list_products(&caller, r.page_size, &r.page_token)
         .await?;
     Ok(Response::new(pb::ListProductsResponse {
@@ -99,6 +105,10 @@ pub(super) async fn update_product(
             items = Some(items_in("product.items", &product.items)?);
         }
     }
-    let p = g.app.update_product(&ctx, &id, name, items).await?;
+    let p = g
+        .app
+        .catalog()
+        .update_product(&ctx, &id, name, items)
+        .await?;
     Ok(Response::new(convert::product(&p)))
 }

@@ -19,7 +19,10 @@ pub(super) async fn check_entitlement(
         (a, _) => AccountId::parse("account", a).map_err(invalid)?,
     };
     let product = product_ref("product", &r.product)?;
-    let answer = g.app.check(&caller, &account, &product, r.record_usage)?;
+    let answer = g
+        .app
+        .checks()
+        .check(&caller, &account, &product, r.record_usage)?;
     Ok(Response::new(match answer {
         Answer::Allowed { grant, pool } => pb::CheckEntitlementResponse {
             allowed: true,
@@ -66,6 +69,7 @@ pub(super) async fn list_my_products(
     Ok(Response::new(pb::ListMyProductsResponse {
         products: g
             .app
+            .checks()
             .my_products(&caller, &account)?
             .iter()
             .map(convert::my_product)

@@ -117,7 +117,11 @@ pub(super) async fn create_contract(
         sso_enabled: c.sso_enabled,
         end_day,
     };
-    let (contract, subs) = g.app.create_contract(&ctx, new, subs, key.as_ref()).await?;
+    let (contract, subs) = g
+        .app
+        .contracts()
+        .create_contract(&ctx, new, subs, key.as_ref())
+        .await?;
     Ok(Response::new(convert::contract(&contract, &subs)))
 }
 
@@ -127,7 +131,7 @@ pub(super) async fn get_contract(
 ) -> R<pb::Contract> {
     let caller = caller(&req)?;
     let id = ContractId::parse("name", &req.get_ref().name).map_err(invalid)?;
-    let (c, subs) = g.app.get_contract(&caller, &id).await?;
+    let (c, subs) = g.app.contracts().get_contract(&caller, &id).await?;
     Ok(Response::new(convert::contract(&c, &subs)))
 }
 
@@ -141,6 +145,7 @@ pub(super) async fn list_contracts(
     let team = optional("team", &r.team, TeamId::parse)?;
     let (rows, next) = g
         .app
+        .contracts()
         .list_contracts(
             &caller,
             account.as_ref(),
@@ -163,7 +168,11 @@ pub(super) async fn set_software_coordinator(
     let r = req.get_ref();
     let id = ContractId::parse("contract", &r.contract).map_err(invalid)?;
     let who = AccountId::parse("software_coordinator", &r.software_coordinator).map_err(invalid)?;
-    let c = g.app.set_software_coordinator(&ctx, &id, &who).await?;
+    let c = g
+        .app
+        .contracts()
+        .set_software_coordinator(&ctx, &id, &who)
+        .await?;
     Ok(Response::new(convert::contract(&c, &[])))
 }
 
@@ -175,7 +184,11 @@ pub(super) async fn set_contract_manager(
     let r = req.get_ref();
     let id = ContractId::parse("contract", &r.contract).map_err(invalid)?;
     let who = AccountId::parse("contract_manager", &r.contract_manager).map_err(invalid)?;
-    let c = g.app.set_contract_manager(&ctx, &id, &who).await?;
+    let c = g
+        .app
+        .contracts()
+        .set_contract_manager(&ctx, &id, &who)
+        .await?;
     Ok(Response::new(convert::contract(&c, &[])))
 }
 
@@ -192,6 +205,7 @@ pub(super) async fn create_subscription(
     let seats = parse_seats("subscription.seats", s.seats).map_err(invalid)?;
     let (sub, c) = g
         .app
+        .contracts()
         .create_subscription(&ctx, &contract, &product, seats, key.as_ref())
         .await?;
     Ok(Response::new(convert::subscription(&sub, &c)))
@@ -203,7 +217,7 @@ pub(super) async fn get_subscription(
 ) -> R<pb::Subscription> {
     let caller = caller(&req)?;
     let id = SubscriptionId::parse("name", &req.get_ref().name).map_err(invalid)?;
-    let (s, c) = g.app.get_subscription(&caller, &id).await?;
+    let (s, c) = g.app.contracts().get_subscription(&caller, &id).await?;
     Ok(Response::new(convert::subscription(&s, &c)))
 }
 
@@ -217,6 +231,7 @@ pub(super) async fn list_subscriptions(
     let contract = optional("contract", &r.contract, ContractId::parse)?;
     let (rows, next) = g
         .app
+        .contracts()
         .list_subscriptions(
             &caller,
             team.as_ref(),
@@ -243,7 +258,11 @@ pub(super) async fn add_seats(
     let id = SubscriptionId::parse("subscription", &r.subscription).map_err(invalid)?;
     let seats = parse_seats("seats", r.seats).map_err(invalid)?;
     let key = request_key!(ctx.caller, "AddSeats", *r).map_err(invalid)?;
-    let (s, c) = g.app.add_seats(&ctx, &id, seats, key.as_ref()).await?;
+    let (s, c) = g
+        .app
+        .contracts()
+        .add_seats(&ctx, &id, seats, key.as_ref())
+        .await?;
     Ok(Response::new(convert::subscription(&s, &c)))
 }
 
@@ -255,6 +274,10 @@ pub(super) async fn move_subscription(
     let r = req.get_ref();
     let id = SubscriptionId::parse("subscription", &r.subscription).map_err(invalid)?;
     let target = TeamId::parse("target_team", &r.target_team).map_err(invalid)?;
-    let (s, c) = g.app.move_subscription(&ctx, &id, &target).await?;
+    let (s, c) = g
+        .app
+        .contracts()
+        .move_subscription(&ctx, &id, &target)
+        .await?;
     Ok(Response::new(convert::subscription(&s, &c)))
 }

@@ -21,6 +21,7 @@ pub(super) async fn create_group_assignment(
     let product = product_ref("group_assignment.product", &ga.product)?;
     let (row, results) = g
         .app
+        .groups()
         .create_group_assignment(&ctx, &team, &group, &product, ga.items, key.as_ref())
         .await?;
     Ok(Response::new(pb::GroupAssignmentResponse {
@@ -35,7 +36,11 @@ pub(super) async fn list_group_assignments(
 ) -> R<pb::ListGroupAssignmentsResponse> {
     let caller = caller(&req)?;
     let team = TeamId::parse("parent", &req.get_ref().parent).map_err(invalid)?;
-    let rows = g.app.list_group_assignments(&caller, &team).await?;
+    let rows = g
+        .app
+        .groups()
+        .list_group_assignments(&caller, &team)
+        .await?;
     Ok(Response::new(pb::ListGroupAssignmentsResponse {
         group_assignments: rows.iter().map(convert::group_assignment).collect(),
     }))
@@ -47,6 +52,9 @@ pub(super) async fn delete_group_assignment(
 ) -> R<()> {
     let ctx = ctx(&req)?;
     let (team, id) = in_team("name", &req.get_ref().name, "groupAssignments")?;
-    g.app.delete_group_assignment(&ctx, &team, &id).await?;
+    g.app
+        .groups()
+        .delete_group_assignment(&ctx, &team, &id)
+        .await?;
     Ok(Response::new(()))
 }

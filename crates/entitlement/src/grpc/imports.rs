@@ -13,6 +13,7 @@ pub(super) async fn import_assignments(
     let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
     let op = g
         .app
+        .imports()
         .start_assignment_import(
             &ctx,
             &team,
@@ -30,7 +31,11 @@ pub(super) async fn get_operation(
     req: Request<pb::GetOperationRequest>,
 ) -> R<cpb::Operation> {
     let caller = caller(&req)?;
-    let op = g.app.get_operation(&caller, &req.into_inner().name).await?;
+    let op = g
+        .app
+        .operations()
+        .get_operation(&caller, &req.into_inner().name)
+        .await?;
     Ok(Response::new(convert::import_operation(&op)))
 }
 
@@ -42,6 +47,7 @@ pub(super) async fn list_import_rows(
     let r = req.into_inner();
     let (rows, next_page_token) = g
         .app
+        .operations()
         .list_import_rows(&caller, &r.name, r.page_size, &r.page_token)
         .await?;
     Ok(Response::new(pb::ListImportRowsResponse {
@@ -59,6 +65,7 @@ pub(super) async fn list_operations(
     let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
     let (operations, next_page_token) = g
         .app
+        .operations()
         .list_operations(&caller, &team, r.page_size, &r.page_token)
         .await?;
     Ok(Response::new(pb::ListOperationsResponse {
@@ -78,7 +85,8 @@ pub(super) async fn watch_operation(
     let stream = allot_platform::jobs::watch(&g.operation_watchers, &holder, move || {
         let (app, caller, name) = (app.clone(), caller.clone(), name.clone());
         async move {
-            app.get_operation(&caller, &name)
+            app.operations()
+                .get_operation(&caller, &name)
                 .await
                 .map(|v| convert::import_operation(&v))
                 .map_err(Status::from)

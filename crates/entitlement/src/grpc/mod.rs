@@ -64,7 +64,11 @@ impl EntitlementGrpc {
         let team = TeamId::parse("parent", parent).map_err(invalid)?;
         let first = date_to_day("start_date", start)?;
         let last = date_to_day("end_date", end)?;
-        let rows = self.app.usage_report(&caller, &team, first, last).await?;
+        let rows = self
+            .app
+            .usage()
+            .usage_report(&caller, &team, first, last)
+            .await?;
         Ok((team, rows))
     }
 }

@@ -6,7 +6,7 @@ pub(super) async fn get_pool(g: &EntitlementGrpc, req: Request<pb::GetPoolReques
     let caller = caller(&req)?;
     let (team, product) = in_team("name", &req.get_ref().name, "pools")?;
     let product = ProductId::from_db(product);
-    let (p, name, waiting) = g.app.get_pool(&caller, &team, &product).await?;
+    let (p, name, waiting) = g.app.pools().get_pool(&caller, &team, &product).await?;
     Ok(Response::new(convert::pool(&p, &name, waiting)))
 }
 
@@ -16,7 +16,7 @@ pub(super) async fn list_pools(
 ) -> R<pb::ListPoolsResponse> {
     let caller = caller(&req)?;
     let team = TeamId::parse("parent", &req.get_ref().parent).map_err(invalid)?;
-    let pools = g.app.list_pools(&caller, &team).await?;
+    let pools = g.app.pools().list_pools(&caller, &team).await?;
     Ok(Response::new(pb::ListPoolsResponse {
         pools: pools
             .iter()

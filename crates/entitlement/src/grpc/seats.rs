@@ -42,6 +42,7 @@ pub(super) async fn assign_products(
     let key = request_key!(ctx.caller, "AssignProducts", r).map_err(invalid)?;
     let results = g
         .app
+        .seats()
         .assign_products(&ctx, &team, &account, selections, key.as_ref())
         .await?;
     Ok(Response::new(pb::AssignResponse {
@@ -77,6 +78,7 @@ pub(super) async fn assign_users(
     let key = request_key!(ctx.caller, "AssignUsers", r).map_err(invalid)?;
     let results = g
         .app
+        .seats()
         .assign_users(&ctx, &team, &product, r.items, accounts, key.as_ref())
         .await?;
     Ok(Response::new(pb::AssignResponse {
@@ -91,7 +93,7 @@ pub(super) async fn get_assignment(
     let caller = caller(&req)?;
     let (team, id) = in_team("name", &req.get_ref().name, "assignments")?;
     Ok(Response::new(convert::assignment(
-        &g.app.get_assignment(&caller, &team, &id).await?,
+        &g.app.seats().get_assignment(&caller, &team, &id).await?,
     )))
 }
 
@@ -112,9 +114,10 @@ pub(super) async fn list_assignments(
     };
     let (rows, next) = g
         .app
+        .seats()
         .list_assignments(&caller, &team, &query, r.page_size, &r.page_token)
         .await?;
-    let last = g.app.last_uses(&team, &rows).await?;
+    let last = g.app.seats().last_uses(&team, &rows).await?;
     Ok(Response::new(pb::ListAssignmentsResponse {
         assignments: rows
             .iter()
@@ -141,6 +144,7 @@ pub(super) async fn update_assignment(
     let before = a.name.clone();
     match g
         .app
+        .seats()
         .update_assignment_items(&ctx, &team, &id, a.items)
         .await?
     {
@@ -159,6 +163,6 @@ pub(super) async fn delete_assignment(
 ) -> R<()> {
     let ctx = ctx(&req)?;
     let (team, id) = in_team("name", &req.get_ref().name, "assignments")?;
-    g.app.delete_assignment(&ctx, &team, &id).await?;
+    g.app.seats().delete_assignment(&ctx, &team, &id).await?;
     Ok(Response::new(()))
 }

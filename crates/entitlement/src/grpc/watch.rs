@@ -7,7 +7,7 @@ pub(super) async fn watch(
     req: Request<pb::WatchRequest>,
 ) -> R<BoxStream<pb::WatchResponse>> {
     let caller = caller(&req)?;
-    g.app.authorize_watch(&caller)?;
+    g.app.reactions().authorize_watch(&caller)?;
     let r = req.into_inner();
     let team = optional("team", &r.team, TeamId::parse)?.map(|t| t.name());
     let params = WatchParams::from_request(

@@ -4,7 +4,7 @@
 use allot_platform::idempotency::{self, RequestKey};
 use serde::{Deserialize, Serialize};
 
-use crate::service::{AssignResult, Ctx, Entitlements, Outcome};
+use crate::service::{AssignResult, Core, Ctx, Outcome};
 use allot_platform::ids::{AccountId, ProductId, TeamId};
 
 use crate::domain::{Action, authorize};
@@ -53,7 +53,7 @@ pub(crate) fn record(group_assignment: Option<&str>, results: &[AssignResult]) -
     serde_json::to_string(&batch).unwrap_or_default()
 }
 
-impl Entitlements {
+impl Core {
     /// The first answer of a batch retried with the same request id, each
     /// assignment as it is now (`None` once freed); `None` on a first try.
     #[tracing::instrument(name = "entitlement.service.replayed_batch", skip_all)]

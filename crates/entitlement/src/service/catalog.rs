@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Entitlements {
+impl Catalog<'_> {
     #[tracing::instrument(name = "entitlement.service.create_product", skip_all)]
     pub async fn create_product(
         &self,

@@ -14,7 +14,7 @@ pub struct MyProduct {
     pub team: String,
 }
 
-impl Entitlements {
+impl Checks<'_> {
     /// R-USE-1: may `account` use `product` now; optionally records the
     /// launch.
     pub fn check(

@@ -6,7 +6,7 @@ use super::*;
 /// One page of contracts with their subscriptions, and the next page's token.
 pub type ContractPage = (Vec<(Contract, Vec<Subscription>)>, String);
 
-impl Entitlements {
+impl Contracts<'_> {
     /// R-TEAM-1, R-TEAM-3: the owner's newest administered team, created
     /// when they have none.
     #[tracing::instrument(name = "entitlement.service.owner_team", skip_all)]
@@ -59,7 +59,7 @@ impl Entitlements {
                 items: &items,
                 source: Source::Direct,
             };
-            match self.give_seat(tx, meta, seat).await {
+            match Seats::of(self).give_seat(tx, meta, seat).await {
                 Ok((_, _, evs)) => events.extend(evs),
                 // The owner's seat is a courtesy: a full pool (or a classic
                 // item at its limit) does not stop the purchase.
@@ -128,7 +128,7 @@ impl Entitlements {
         let mut subs = Vec::new();
         let mut names = HashMap::new();
         for (product_id, seats) in subscriptions {
-            let product = Self::product_in(&mut tx, &product_id).await?;
+            let product = Catalog::product_in(&mut tx, &product_id).await?;
             let (sub, evs) = self
                 .add_subscription(&mut tx, &meta, &contract, &product, seats, &owner)
                 .await?;
@@ -317,7 +317,7 @@ impl Entitlements {
                 .subscription_and_contract(&SubscriptionId::from_db(first))
                 .await;
         }
-        let product = Self::product_in(&mut tx, product_id).await?;
+        let product = Catalog::product_in(&mut tx, product_id).await?;
         let (sub, events) = self
             .add_subscription(&mut tx, &meta, &contract, &product, seats, &owner)
             .await?;

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Entitlements {
+impl Core {
     /// Memberships of `accounts` in `team` (NOT_FOUND for an unknown team).
     #[tracing::instrument(name = "entitlement.service.members", skip_all)]
     pub(crate) async fn members(

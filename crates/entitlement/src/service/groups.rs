@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Entitlements {
+impl Groups<'_> {
     /// The members of a team's group, from the team service.
     #[tracing::instrument(name = "entitlement.service.group_members", skip_all)]
     pub(crate) async fn group_members(
@@ -47,7 +47,7 @@ impl Entitlements {
                 items: &ga.items,
                 source: Source::Group(ga.id.clone()),
             };
-            let r = match self.give_seat(tx, meta, seat).await {
+            let r = match Seats::of(self).give_seat(tx, meta, seat).await {
                 Ok((outcome, a, evs)) => {
                     events.extend(evs);
                     AssignResult {
@@ -109,7 +109,7 @@ impl Entitlements {
         let people = self.group_members(team, group).await?;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
-        let product = self.product_of(&mut tx, product_id).await?;
+        let product = Catalog::of(self).product_of(&mut tx, product_id).await?;
         let pool = store::get_pool(tx.conn(), team, product_id)
             .await?
             .ok_or_else(|| {
@@ -172,7 +172,7 @@ impl Entitlements {
         store::remove_source(tx.conn(), &a.id, ga).await?;
         a.groups.retain(|g| g != ga);
         if !a.direct && a.groups.is_empty() {
-            return self.free_seat(tx, meta, &a).await;
+            return Seats::of(self).free_seat(tx, meta, &a).await;
         }
         Ok((a.groups != before.groups)
             .then(|| sources_changed(meta, &a, &before))

@@ -17,7 +17,7 @@ use crate::domain::{
 use crate::error::EntitlementError;
 use crate::events::operation_finished;
 use crate::service::operations::ImportView;
-use crate::service::{Ctx, Entitlements, Outcome, SeatRequest};
+use crate::service::{Catalog, Ctx, Imports, Operations, Outcome, SeatRequest, Seats};
 
 type Result<T> = std::result::Result<T, EntitlementError>;
 
@@ -38,7 +38,7 @@ fn outcome_value(o: Outcome) -> ImportOutcome {
 /// Rows that were not valid are stored with this outcome.
 const INVALID: i32 = ImportOutcome::Invalid.code();
 
-impl Entitlements {
+impl Imports<'_> {
     /// Starts an assignment import; returns at once with the operation.
     #[tracing::instrument(name = "entitlement.service.start_assignment_import", skip_all)]
     pub async fn start_assignment_import(
@@ -67,7 +67,8 @@ impl Entitlements {
             })
             .await?;
         tracing::info!(operation = %id, team = %team, rows = rows.len(), validate_only, "assignment import started");
-        self.get_operation(&ctx.caller, &format!("operations/{id}"))
+        Operations::of(self)
+            .get_operation(&ctx.caller, &format!("operations/{id}"))
             .await
     }
 
@@ -137,7 +138,7 @@ impl Entitlements {
             .unwrap_or_default();
         let mut tx = self.begin().await?;
         let finished = self.jobs().finish(&mut tx, job, error.clone()).await?;
-        let view = self.import_view(finished).await?;
+        let view = Operations::of(self).import_view(finished).await?;
         let summary = match (&error, &view.counts) {
             (Some((_, m)), _) => format!("The import stopped: {m}"),
             (None, Some(c)) => c.summary(job.validate_only),
@@ -216,7 +217,7 @@ impl Entitlements {
                 continue;
             }
             // R-CLS-3: classic products are assigned by user, never by file.
-            if let Some(activation) = self.activation_in(team, &product.id).await?
+            if let Some(activation) = Catalog::of(self).activation_in(team, &product.id).await?
                 && let Err(e) = classic_by_user_only(team, &product.id, activation, "by CSV")
             {
                 outcomes[i] = Some(RowOutcome {
@@ -286,7 +287,8 @@ impl Entitlements {
         let (mut tx, results, events) = if requests.is_empty() {
             (self.begin().await?, Vec::new(), Vec::new())
         } else {
-            self.assign_open(ctx, team, requests, "by user", true)
+            Seats::of(self)
+                .assign_open(ctx, team, requests, "by user", true)
                 .await?
         };
         {
@@ -323,10 +325,10 @@ impl Entitlements {
     async fn catalog_product(&self, name: &str) -> Result<Option<Product>> {
         let id = name.trim().trim_start_matches("products/");
         if let Ok(pid) = ProductId::parse("product", &format!("products/{id}"))
-            && let Some(p) = self.product_by_id(&pid).await?
+            && let Some(p) = Seats::of(self).product_by_id(&pid).await?
         {
             return Ok(Some(p));
         }
-        self.product_by_display_name(name.trim()).await
+        Seats::of(self).product_by_display_name(name.trim()).await
     }
 }

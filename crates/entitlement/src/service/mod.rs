@@ -146,7 +146,15 @@ pub struct UsageRow {
     pub users: i64,
 }
 
+/// Entitlement's use cases, one view per concept over a shared [`Core`]:
+/// `entitlements.seats().assign_products(…)`.
 pub struct Entitlements {
+    core: Core,
+}
+
+/// What every use case shares: the database, the outbox, the clock, the team
+/// directory and the check's index.
+pub struct Core {
     pub(crate) db: Db,
     outbox: Outbox,
     clock: SharedClock,
@@ -156,6 +164,33 @@ pub struct Entitlements {
     usage: UsageRecorder,
     jobs: Jobs,
 }
+
+allot_platform::views!(Entitlements.core: Core {
+    /// Products and their items (R-PROD-*).
+    Catalog => catalog,
+    /// The launch check and a person's products (R-CHK-*).
+    Checks => checks,
+    /// Contracts, subscriptions and their moves (R-CLS-*, R-SUB-*).
+    Contracts => contracts,
+    /// Group assignments (R-SEAT-5).
+    Groups => groups,
+    /// Assignment imports by CSV.
+    Imports => imports,
+    /// Import jobs as long-running operations.
+    Operations => operations,
+    /// Seat pools.
+    Pools => pools,
+    /// What the team service's events set off.
+    Reactions => reactions,
+    /// Release notes to the people who use a product.
+    Releases => releases,
+    /// Renewal reminders (R-MAIL-4).
+    Renewals => renewals,
+    /// Seat assignments (R-SEAT-*).
+    Seats => seats,
+    /// The seat usage report (R-USE-*).
+    Usage => usage,
+});
 
 impl std::fmt::Debug for Entitlements {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -173,24 +208,30 @@ impl Entitlements {
         usage: UsageRecorder,
     ) -> Entitlements {
         Entitlements {
-            jobs: Jobs::new(db.clone(), clock.clone()),
-            db,
-            outbox,
-            clock,
-            team,
-            projection,
-            usage,
+            core: Core {
+                jobs: Jobs::new(db.clone(), clock.clone()),
+                db,
+                outbox,
+                clock,
+                team,
+                projection,
+                usage,
+            },
         }
     }
+}
 
+impl std::ops::Deref for Entitlements {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl Core {
     /// Assignment imports (R-SEAT-3 by CSV).
     pub fn jobs(&self) -> &Jobs {
         &self.jobs
-    }
-
-    /// Teams and their members.
-    pub(crate) fn directory(&self) -> &dyn TeamDirectory {
-        self.team.as_ref()
     }
 
     pub fn outbox(&self) -> &Outbox {
@@ -199,6 +240,11 @@ impl Entitlements {
 
     pub fn clock(&self) -> &SharedClock {
         &self.clock
+    }
+
+    /// Teams and their members.
+    pub(crate) fn directory(&self) -> &dyn TeamDirectory {
+        self.team.as_ref()
     }
 
     pub(crate) fn now_micros(&self) -> i64 {

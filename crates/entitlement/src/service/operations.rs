@@ -6,7 +6,7 @@ use allot_platform::jobs::{self, Job};
 
 use crate::domain::{ALL_ROWS_UP_TO, Action, ImportCounts, ImportOutcome, authorize};
 use crate::error::EntitlementError;
-use crate::service::Entitlements;
+use crate::service::Operations;
 
 type Result<T> = std::result::Result<T, EntitlementError>;
 
@@ -20,7 +20,7 @@ pub struct ImportView {
     pub rows: Vec<jobs::RowOutcome>,
 }
 
-impl Entitlements {
+impl Operations<'_> {
     /// An operation as its creator or an admin of its team may see it.
     #[tracing::instrument(name = "entitlement.service.get_operation", skip_all)]
     pub async fn get_operation(

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Entitlements {
+impl Pools<'_> {
     #[tracing::instrument(name = "entitlement.service.get_pool", skip_all)]
     pub async fn get_pool(
         &self,

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Entitlements {
+impl Reactions<'_> {
     /// R-TEAM-5: a removed member's seats in the team are freed.
     #[tracing::instrument(name = "entitlement.service.member_removed", skip_all)]
     pub async fn member_removed(
@@ -16,7 +16,7 @@ impl Entitlements {
         crate::service::waiting::stop_waiting(tx.conn(), team, account, None).await?;
         let mut events = Vec::new();
         for a in store::assignments_of(tx.conn(), team, account).await? {
-            events.extend(self.free_seat(tx, meta, &a).await?);
+            events.extend(Seats::of(self).free_seat(tx, meta, &a).await?);
         }
         Ok(events)
     }
@@ -43,8 +43,10 @@ impl Entitlements {
             .collect();
         let mut events = Vec::new();
         for ga in gas {
-            let product = self.product_of(tx, &ga.product).await?;
-            let (results, evs) = self.seat_group(tx, meta, &ga, &product, &people).await?;
+            let product = Catalog::of(self).product_of(tx, &ga.product).await?;
+            let (results, evs) = Groups::of(self)
+                .seat_group(tx, meta, &ga, &product, &people)
+                .await?;
             for r in results
                 .iter()
                 .filter(|r| r.outcome == Outcome::NoSeat || r.outcome == Outcome::Refused)
@@ -74,7 +76,7 @@ impl Entitlements {
             }
             for a in store::assignments_from(tx.conn(), &ga.id).await? {
                 if accounts.contains(&a.account) {
-                    events.extend(self.drop_source(tx, meta, a, &ga.id).await?);
+                    events.extend(Groups::of(self).drop_source(tx, meta, a, &ga.id).await?);
                 }
             }
         }
@@ -92,7 +94,11 @@ impl Entitlements {
     ) -> Result<Vec<NewEvent>> {
         let mut events = Vec::new();
         for ga in store::list_group_assignments(tx.conn(), team, Some(group)).await? {
-            events.extend(self.remove_group_assignment(tx, meta, &ga).await?);
+            events.extend(
+                Groups::of(self)
+                    .remove_group_assignment(tx, meta, &ga)
+                    .await?,
+            );
         }
         Ok(events)
     }

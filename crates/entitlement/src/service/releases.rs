@@ -11,7 +11,7 @@ use sqlx::AnyConnection;
 
 use crate::domain::{Action, authorize};
 use crate::error::EntitlementError;
-use crate::service::{Ctx, Entitlements};
+use crate::service::{Ctx, Releases};
 
 type Result<T> = std::result::Result<T, EntitlementError>;
 
@@ -134,7 +134,7 @@ async fn coordinators_of(
     Ok(out)
 }
 
-impl Entitlements {
+impl Releases<'_> {
     /// R-MAIL-4: publishes a release (the catalog's back end only); each
     /// coordinator of a classic contract holding the product gets one
     /// `release_news` event, so one email, in the same commit.

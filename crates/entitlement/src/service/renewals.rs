@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::{Billing, Contract, day_of};
 use crate::error::EntitlementError;
-use crate::service::Entitlements;
+use crate::service::{Entitlements, Renewals};
 
 type Result<T> = std::result::Result<T, EntitlementError>;
 
@@ -108,7 +108,7 @@ async fn mark_sent(conn: &mut AnyConnection, contract: &str, days: i64, now: i64
     Ok(n == 1)
 }
 
-impl Entitlements {
+impl Renewals<'_> {
     /// One sweep: every reminder due now is written with its event.
     #[tracing::instrument(name = "entitlement.service.send_due_reminders", skip_all)]
     pub async fn send_due_reminders(&self) -> Result<usize> {
@@ -152,7 +152,9 @@ impl Entitlements {
         }
         Ok(sent)
     }
+}
 
+impl Entitlements {
     /// Sweeps every `interval` until `stop`.
     pub fn spawn_renewal_sweeper(
         self: std::sync::Arc<Self>,
@@ -161,7 +163,7 @@ impl Entitlements {
     ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
-                match self.send_due_reminders().await {
+                match self.renewals().send_due_reminders().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(reminders = n, "renewal reminders due"),
                     Err(e) => {

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Entitlements {
+impl Seats<'_> {
     /// R-CLS-4, R-CLS-5: a classic pool's limited items, for the items the
     /// person does not hold yet. The caller holds the pool's lock.
     #[tracing::instrument(name = "entitlement.service.check_classic_items", skip_all)]
@@ -44,7 +44,9 @@ impl Entitlements {
             items: wanted_items,
             source,
         } = seat;
-        let activation = self.activation_of(tx, team, &product.id).await?;
+        let activation = Catalog::of(self)
+            .activation_of(tx, team, &product.id)
+            .await?;
         let items = product.select_items("items", wanted_items)?;
         if let Some(mut a) =
             store::find_assignment(tx.conn(), team, &person.account, &product.id).await?
@@ -57,7 +59,7 @@ impl Entitlements {
                     a.direct = true;
                     if !wanted_items.is_empty() && a.items != items {
                         if activation == ActivationType::SerialNumber {
-                            let pool = Self::locked_pool(tx, team, &product.id).await?;
+                            let pool = Catalog::locked_pool(tx, team, &product.id).await?;
                             Self::check_classic_items(tx, &pool, product, &items, &previous)
                                 .await?;
                             Self::reseat(tx, &pool, product, &previous, &items).await?;
@@ -80,7 +82,7 @@ impl Entitlements {
             return Ok((Outcome::AlreadyAssigned, a, events));
         }
         let takes = if activation == ActivationType::SerialNumber {
-            let pool = Self::locked_pool(tx, team, &product.id).await?;
+            let pool = Catalog::locked_pool(tx, team, &product.id).await?;
             Self::check_classic_items(tx, &pool, product, &items, &[]).await?;
             takes_seat(activation, product, &items)
         } else {
@@ -89,7 +91,7 @@ impl Entitlements {
         if takes && !store::take_seat(tx.conn(), team, &product.id).await? {
             let pool = store::get_pool(tx.conn(), team, &product.id)
                 .await?
-                .ok_or_else(|| Self::no_pool(team, &product.id))?;
+                .ok_or_else(|| Catalog::no_pool(team, &product.id))?;
             return Err(pool.exhausted());
         }
         let a = Assignment {
@@ -146,10 +148,13 @@ impl Entitlements {
         a: &Assignment,
     ) -> Result<Vec<NewEvent>> {
         store::delete_assignment(tx.conn(), &a.id).await?;
-        let holds = match self.activation_of(tx, &a.team, &a.product).await {
+        let holds = match Catalog::of(self)
+            .activation_of(tx, &a.team, &a.product)
+            .await
+        {
             Ok(ActivationType::SignIn) => true,
             Ok(activation) => {
-                let product = self.product_of(tx, &a.product).await?;
+                let product = Catalog::of(self).product_of(tx, &a.product).await?;
                 takes_seat(activation, &product, &a.items)
             }
             Err(EntitlementError::NotFound { .. }) => false,
@@ -216,7 +221,8 @@ impl Entitlements {
         products.sort();
         products.dedup();
         for product in products {
-            self.authorize_seats(&ctx.caller, team, product, standing)
+            Catalog::of(self)
+                .authorize_seats(&ctx.caller, team, product, standing)
                 .await?;
         }
         for r in &requests {
@@ -235,12 +241,14 @@ impl Entitlements {
         order.sort_by(|a, b| requests[*a].product.cmp(&requests[*b].product));
         for r in &requests {
             if !products.contains_key(&r.product) {
-                let p = self.product_of(&mut tx, &r.product).await?;
+                let p = Catalog::of(self).product_of(&mut tx, &r.product).await?;
                 if how != "by user"
-                    && self.activation_of(&mut tx, team, &r.product).await?
+                    && Catalog::of(self)
+                        .activation_of(&mut tx, team, &r.product)
+                        .await?
                         == ActivationType::SerialNumber
                 {
-                    let pool = Self::locked_pool(&mut tx, team, &r.product).await?;
+                    let pool = Catalog::locked_pool(&mut tx, team, &r.product).await?;
                     check_classic_by_user(&pool, how)?;
                 }
                 products.insert(r.product.clone(), p);
@@ -420,7 +428,7 @@ impl Entitlements {
         let mut conn = self.db.conn().await?;
         let contract_products = match &query.contract {
             Some(c) => {
-                let contract = Self::contract_in(&mut conn, c).await?;
+                let contract = Contracts::contract_in(&mut conn, c).await?;
                 if contract.team != *team {
                     return Err(EntitlementError::not_found(
                         "contract",
@@ -476,7 +484,8 @@ impl Entitlements {
             let mut conn = self.db.conn().await?;
             Self::assignment_in(&mut conn, team, id).await?.product
         };
-        self.authorize_seats(&ctx.caller, team, &product, standing)
+        Catalog::of(self)
+            .authorize_seats(&ctx.caller, team, &product, standing)
             .await?;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
@@ -488,13 +497,17 @@ impl Entitlements {
             return Ok(kept);
         }
         let mut a = a;
-        let product = self.product_of(&mut tx, &a.product).await?;
+        let product = Catalog::of(self).product_of(&mut tx, &a.product).await?;
         let items = product.select_items("assignment.items", &items)?;
         if items == a.items {
             return Ok(Some(a));
         }
-        if self.activation_of(&mut tx, team, &a.product).await? == ActivationType::SerialNumber {
-            let pool = Self::locked_pool(&mut tx, team, &a.product).await?;
+        if Catalog::of(self)
+            .activation_of(&mut tx, team, &a.product)
+            .await?
+            == ActivationType::SerialNumber
+        {
+            let pool = Catalog::locked_pool(&mut tx, team, &a.product).await?;
             Self::check_classic_items(&mut tx, &pool, &product, &items, &a.items).await?;
             Self::reseat(&mut tx, &pool, &product, &a.items, &items).await?;
         }
@@ -514,7 +527,8 @@ impl Entitlements {
             let mut conn = self.db.conn().await?;
             Self::assignment_in(&mut conn, team, id).await?.product
         };
-        self.authorize_seats(&ctx.caller, team, &product, standing)
+        Catalog::of(self)
+            .authorize_seats(&ctx.caller, team, &product, standing)
             .await?;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;

@@ -129,8 +129,14 @@ async fn service(
 
 async fn buy(app: &Entitlements, owner: &AccountId, seats: i32) -> Contract {
     let cad = ProductId::from_db("cad".into());
-    if app.get_product(&commerce().caller, &cad).await.is_err() {
-        app.create_product(&commerce(), cad.clone(), "CAD".into(), Vec::new())
+    if app
+        .catalog()
+        .get_product(&commerce().caller, &cad)
+        .await
+        .is_err()
+    {
+        app.catalog()
+            .create_product(&commerce(), cad.clone(), "CAD".into(), Vec::new())
             .await
             .expect("product");
     }
@@ -144,7 +150,8 @@ async fn buy(app: &Entitlements, owner: &AccountId, seats: i32) -> Contract {
         sso_enabled: false,
         end_day: None,
     };
-    app.create_contract(&commerce(), new, vec![(cad, seats)], None)
+    app.contracts()
+        .create_contract(&commerce(), new, vec![(cad, seats)], None)
         .await
         .expect("contract")
         .0
@@ -159,6 +166,7 @@ async fn r_team_3_a_purchase_lands_in_the_team_the_directory_names() {
     assert_eq!(contract.team, team);
     let (pool, _, _) = service
         .app
+        .pools()
         .get_pool(&person(&owner), &team, &ProductId::from_db("cad".into()))
         .await
         .expect("the admin reads the pool");
@@ -174,12 +182,14 @@ async fn r_seat_6_the_owner_takes_a_seat_of_their_purchase() {
     buy(&service.app, &owner, 2).await;
     let (pool, _, _) = service
         .app
+        .pools()
         .get_pool(&person(&owner), &team, &ProductId::from_db("cad".into()))
         .await
         .expect("pool");
     assert_eq!((pool.seats, pool.assigned), (2, 1));
     let answer = service
         .app
+        .checks()
         .check(
             &person(&owner),
             &owner,
@@ -203,6 +213,7 @@ async fn r_role_2_an_outsider_of_the_directory_reads_no_pool() {
     let stranger = AccountId::generate();
     let err = service
         .app
+        .pools()
         .get_pool(&person(&stranger), &team, &ProductId::from_db("cad".into()))
         .await
         .expect_err("an outsider");

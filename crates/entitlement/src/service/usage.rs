@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Entitlements {
+impl Usage<'_> {
     /// R-USE-2: per product and day, seats, assigned and distinct users.
     #[tracing::instrument(name = "entitlement.service.usage_report", skip_all)]
     pub async fn usage_report(

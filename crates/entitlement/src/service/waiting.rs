@@ -10,7 +10,7 @@ use sqlx::AnyConnection;
 
 use crate::domain::Source;
 use crate::error::EntitlementError;
-use crate::service::{Entitlements, MemberInfo, Seat};
+use crate::service::{Catalog, Core, MemberInfo, Seat, Seats};
 
 type Result<T> = std::result::Result<T, EntitlementError>;
 
@@ -85,7 +85,7 @@ pub(crate) async fn waiting(
     )
 }
 
-impl Entitlements {
+impl Core {
     /// A seat of the pool just freed: the longest waiting member gets it,
     /// with their group assignment's items. Inside the freeing transaction.
     #[tracing::instrument(name = "entitlement.service.seat_next_waiting", skip_all)]
@@ -112,7 +112,7 @@ impl Entitlements {
         let Some(ga) = crate::store::get_group_assignment(tx.conn(), team, &ga_id).await? else {
             return Ok(Vec::new());
         };
-        let product = self.product_of(tx, product).await?;
+        let product = Catalog::of(self).product_of(tx, product).await?;
         let person = MemberInfo {
             account,
             email,
@@ -125,7 +125,7 @@ impl Entitlements {
             items: &ga.items,
             source: Source::Group(ga.id.clone()),
         };
-        match self.give_seat(tx, meta, seat).await {
+        match Seats::of(self).give_seat(tx, meta, seat).await {
             Ok((_, _, events)) => Ok(events),
             // Still no seat (a classic item limit): back in line, first.
             Err(EntitlementError::NoSeat { .. } | EntitlementError::Precondition { .. }) => {

@@ -8,7 +8,7 @@ pub(super) async fn get_account(
 ) -> R<pb::Account> {
     let caller = caller(&req)?;
     let id = AccountId::parse("name", &req.get_ref().name).map_err(invalid)?;
-    let a = g.app.get_account(&caller, &id).await?;
+    let a = g.app.accounts().get_account(&caller, &id).await?;
     Ok(Response::new(convert::account(&a)))
 }
 
@@ -18,7 +18,7 @@ pub(super) async fn lookup_account(
 ) -> R<pb::Account> {
     let caller = caller(&req)?;
     let email = Email::parse("email", &req.get_ref().email).map_err(invalid)?;
-    let a = g.app.lookup_account(&caller, &email).await?;
+    let a = g.app.accounts().lookup_account(&caller, &email).await?;
     Ok(Response::new(convert::account(&a)))
 }
 
@@ -30,6 +30,7 @@ pub(super) async fn list_accounts(
     let r = req.into_inner();
     let (rows, next) = g
         .app
+        .accounts()
         .list_accounts(&caller, &r.email_prefix, r.page_size, &r.page_token)
         .await?;
     Ok(Response::new(pb::ListAccountsResponse {
@@ -51,7 +52,7 @@ pub(super) async fn batch_get_accounts(
         .map(|(i, n)| AccountId::parse(&format!("names[{i}]"), n))
         .collect::<Result<Vec<_>, _>>()
         .map_err(invalid)?;
-    let rows = g.app.batch_get_accounts(&caller, &ids).await?;
+    let rows = g.app.accounts().batch_get_accounts(&caller, &ids).await?;
     Ok(Response::new(pb::BatchGetAccountsResponse {
         accounts: rows.iter().map(convert::account).collect(),
     }))
@@ -89,6 +90,10 @@ pub(super) async fn update_account(
             );
         }
     }
-    let a = g.app.update_account(&ctx, &id, given, family).await?;
+    let a = g
+        .app
+        .accounts()
+        .update_account(&ctx, &id, given, family)
+        .await?;
     Ok(Response::new(convert::account(&a)))
 }

@@ -27,7 +27,11 @@ pub(super) async fn create_invitations(
             })
         })
         .collect();
-    let outcomes = g.app.create_invitations(&ctx, &into, invitees).await?;
+    let outcomes = g
+        .app
+        .invitations()
+        .create_invitations(&ctx, &into, invitees)
+        .await?;
     let now = g.now();
     let results = outcomes
         .into_iter()
@@ -61,7 +65,7 @@ pub(super) async fn get_invitation(
 ) -> R<pb::Invitation> {
     let caller = caller(&req)?;
     let id = InvitationId::parse("name", &req.get_ref().name).map_err(invalid)?;
-    let i = g.app.get_invitation(&caller, &id).await?;
+    let i = g.app.invitations().get_invitation(&caller, &id).await?;
     Ok(Response::new(convert::invitation(&i, g.now())))
 }
 
@@ -75,6 +79,7 @@ pub(super) async fn list_invitations(
     let account = optional_id("account", &r.account, AccountId::parse)?;
     let (rows, next) = g
         .app
+        .invitations()
         .list_invitations(
             &caller,
             team.as_ref(),
@@ -96,7 +101,7 @@ pub(super) async fn resend_invitation(
 ) -> R<pb::Invitation> {
     let ctx = ctx(&req)?;
     let id = InvitationId::parse("name", &req.get_ref().name).map_err(invalid)?;
-    let i = g.app.resend_invitation(&ctx, &id).await?;
+    let i = g.app.invitations().resend_invitation(&ctx, &id).await?;
     Ok(Response::new(convert::invitation(&i, g.now())))
 }
 
@@ -106,7 +111,7 @@ pub(super) async fn revoke_invitation(
 ) -> R<pb::Invitation> {
     let ctx = ctx(&req)?;
     let id = InvitationId::parse("name", &req.get_ref().name).map_err(invalid)?;
-    let i = g.app.revoke_invitation(&ctx, &id).await?;
+    let i = g.app.invitations().revoke_invitation(&ctx, &id).await?;
     Ok(Response::new(convert::invitation(&i, g.now())))
 }
 
@@ -115,7 +120,11 @@ pub(super) async fn accept_invitation(
     req: Request<pb::AcceptInvitationRequest>,
 ) -> R<pb::AcceptInvitationResponse> {
     let rid = request_id(&req);
-    let (a, i) = g.app.accept_invitation(&rid, &req.get_ref().token).await?;
+    let (a, i) = g
+        .app
+        .invitations()
+        .accept_invitation(&rid, &req.get_ref().token)
+        .await?;
     Ok(Response::new(pb::AcceptInvitationResponse {
         account: Some(convert::account(&a)),
         invitation: Some(convert::invitation(&i, g.now())),
@@ -129,7 +138,11 @@ pub(super) async fn get_invitation_token(
     let caller = caller(&req)?;
     let r = req.get_ref();
     let id = InvitationId::parse("name", &r.name).map_err(invalid)?;
-    let (token, expire) = g.app.invitation_token(&caller, &id, r.generation).await?;
+    let (token, expire) = g
+        .app
+        .invitations()
+        .invitation_token(&caller, &id, r.generation)
+        .await?;
     Ok(Response::new(pb::GetInvitationTokenResponse {
         token,
         expire_time: Some(timestamp(expire)),

@@ -7,7 +7,11 @@ pub(super) async fn create_key(
     req: Request<pb::CreateKeyRequest>,
 ) -> R<pb::CreateKeyResponse> {
     let caller = caller(&req)?;
-    let (cred, secret) = g.app.create_key(&caller, &req.get_ref().parent).await?;
+    let (cred, secret) = g
+        .app
+        .keys()
+        .create_key(&caller, &req.get_ref().parent)
+        .await?;
     Ok(Response::new(pb::CreateKeyResponse {
         key: Some(convert::key(&cred)),
         client_secret: secret,
@@ -19,7 +23,11 @@ pub(super) async fn list_keys(
     req: Request<pb::ListKeysRequest>,
 ) -> R<pb::ListKeysResponse> {
     let caller = caller(&req)?;
-    let rows = g.app.list_keys(&caller, &req.get_ref().parent).await?;
+    let rows = g
+        .app
+        .keys()
+        .list_keys(&caller, &req.get_ref().parent)
+        .await?;
     Ok(Response::new(pb::ListKeysResponse {
         keys: rows.iter().map(convert::key).collect(),
     }))
@@ -27,6 +35,9 @@ pub(super) async fn list_keys(
 
 pub(super) async fn delete_key(g: &IdentityGrpc, req: Request<pb::DeleteKeyRequest>) -> R<()> {
     let caller = caller(&req)?;
-    g.app.delete_key(&caller, &req.get_ref().name).await?;
+    g.app
+        .keys()
+        .delete_key(&caller, &req.get_ref().name)
+        .await?;
     Ok(Response::new(()))
 }

@@ -14,7 +14,11 @@ pub(super) async fn create_service_account(
     let display =
         parse_display_name("service_account.display_name", &sa.display_name).map_err(invalid)?;
     let scopes = parse_scopes("service_account.scopes", &sa.scopes).map_err(invalid)?;
-    let row = g.app.create_service_account(&ctx, display, scopes).await?;
+    let row = g
+        .app
+        .service_accounts()
+        .create_service_account(&ctx, display, scopes)
+        .await?;
     Ok(Response::new(convert::service_account(&row)))
 }
 
@@ -24,7 +28,11 @@ pub(super) async fn get_service_account(
 ) -> R<pb::ServiceAccount> {
     let caller = caller(&req)?;
     let id = ServiceAccountId::parse("name", &req.get_ref().name).map_err(invalid)?;
-    let row = g.app.get_service_account(&caller, &id).await?;
+    let row = g
+        .app
+        .service_accounts()
+        .get_service_account(&caller, &id)
+        .await?;
     Ok(Response::new(convert::service_account(&row)))
 }
 
@@ -36,6 +44,7 @@ pub(super) async fn list_service_accounts(
     let r = req.into_inner();
     let (rows, next) = g
         .app
+        .service_accounts()
         .list_service_accounts(&caller, r.page_size, &r.page_token)
         .await?;
     Ok(Response::new(pb::ListServiceAccountsResponse {
@@ -77,6 +86,7 @@ pub(super) async fn update_service_account(
     }
     let row = g
         .app
+        .service_accounts()
         .update_service_account(&ctx, &id, display, scopes)
         .await?;
     Ok(Response::new(convert::service_account(&row)))
@@ -88,6 +98,9 @@ pub(super) async fn delete_service_account(
 ) -> R<()> {
     let ctx = ctx(&req)?;
     let id = ServiceAccountId::parse("name", &req.get_ref().name).map_err(invalid)?;
-    g.app.delete_service_account(&ctx, &id).await?;
+    g.app
+        .service_accounts()
+        .delete_service_account(&ctx, &id)
+        .await?;
     Ok(Response::new(()))
 }

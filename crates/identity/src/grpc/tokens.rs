@@ -13,6 +13,7 @@ pub(super) async fn create_token(
     let act_as = optional_id("act_as", &r.act_as, AccountId::parse)?;
     let (token, exp) = g
         .app
+        .tokens()
         .create_token(&r.client_id, &r.client_secret, act_as.as_ref(), &r.scopes)
         .await?;
     Ok(Response::new(pb::CreateTokenResponse {
@@ -31,6 +32,7 @@ pub(super) async fn get_signing_keys(
     Ok(Response::new(pb::GetSigningKeysResponse {
         keys: g
             .app
+            .tokens()
             .signing_keys()
             .into_iter()
             .map(|k| pb::SigningKey {

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Identity {
+impl Accounts<'_> {
     #[tracing::instrument(name = "identity.service.get_account", skip_all)]
     pub async fn get_account(&self, caller: &Caller, id: &AccountId) -> Result<Account> {
         authorize(caller, Action::ReadAccount(id))?;

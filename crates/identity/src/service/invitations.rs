@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Identity {
+impl Invitations<'_> {
     /// R-INV-1, R-INV-4: invites each person on their own, whether or not
     /// they have an account (an existing one gets an invitation into this
     /// team and keeps its password). All valid entries commit together.

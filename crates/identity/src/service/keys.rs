@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Identity {
+impl Keys<'_> {
     /// The owner of keys named by `parent`: a service account or a person.
     #[tracing::instrument(name = "identity.service.key_owner", skip_all)]
     pub(crate) async fn key_owner(&self, caller: &Caller, parent: &str) -> Result<Principal> {

@@ -67,7 +67,15 @@ const RETRIES: usize = 3;
 
 const HOUR_MICROS: i64 = 3_600_000_000;
 
+/// Identity's use cases, one view per concept over a shared [`Core`]:
+/// `identity.accounts().get_account(…)`.
 pub struct Identity {
+    core: Core,
+}
+
+/// What every use case shares: the database, the outbox, the clock and the
+/// keys that sign tokens and invitations.
+pub struct Core {
     db: Db,
     outbox: Outbox,
     clock: SharedClock,
@@ -76,6 +84,28 @@ pub struct Identity {
     invitation_key: InvitationKey,
     invitation_ttl: Duration,
     invitations_per_hour: u32,
+}
+
+allot_platform::views!(Identity.core: Core {
+    /// People's accounts (R-ID-*).
+    Accounts => accounts,
+    /// Invitations to a team and their acceptance (R-INV-*).
+    Invitations => invitations,
+    /// API keys of people and service accounts.
+    Keys => keys,
+    /// Service accounts.
+    ServiceAccounts => service_accounts,
+    /// What the first start creates.
+    Startup => startup,
+    /// Tokens and the keys that sign them.
+    Tokens => tokens,
+});
+
+impl std::ops::Deref for Identity {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
 }
 
 impl std::fmt::Debug for Identity {
@@ -97,17 +127,21 @@ impl Identity {
         let issuer = TokenIssuer::new(&signing, token_ttl)
             .map_err(|e| IdentityError::Config(e.to_string()))?;
         Ok(Identity {
-            db,
-            outbox,
-            clock,
-            signing,
-            issuer,
-            invitation_key,
-            invitation_ttl: invitations.ttl,
-            invitations_per_hour: invitations.max_per_team_per_hour,
+            core: Core {
+                db,
+                outbox,
+                clock,
+                signing,
+                issuer,
+                invitation_key,
+                invitation_ttl: invitations.ttl,
+                invitations_per_hour: invitations.max_per_team_per_hour,
+            },
         })
     }
+}
 
+impl Core {
     pub fn outbox(&self) -> &Outbox {
         &self.outbox
     }

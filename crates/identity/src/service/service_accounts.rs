@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Identity {
+impl ServiceAccounts<'_> {
     #[tracing::instrument(name = "identity.service.create_service_account", skip_all)]
     pub async fn create_service_account(
         &self,

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Identity {
+impl Startup<'_> {
     /// Makes sure the service account Allot's services call each other with
     /// exists and accepts `secret`.
     #[tracing::instrument(name = "identity.service.ensure_internal_client", skip_all)]

@@ -11,7 +11,7 @@ pub struct PublicSigningKey {
     pub public_key: [u8; 32],
 }
 
-impl Identity {
+impl Tokens<'_> {
     /// Exchanges a client credential for a bearer token.
     #[tracing::instrument(name = "identity.service.create_token", skip_all)]
     pub async fn create_token(

@@ -16,6 +16,7 @@ pub(super) async fn export_members(
     };
     let csv = g
         .app
+        .exports()
         .export_members(&caller, &team, guests, r.include_products)
         .await?;
     Ok(Response::new(allot_platform::grpc::chunked(csv, |chunk| {

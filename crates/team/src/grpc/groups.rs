@@ -14,14 +14,18 @@ pub(super) async fn create_group(
         .group
         .ok_or_else(|| invalid(FieldViolation::new("group", "is required")))?;
     let name = parse_team_name("group.display_name", &group.display_name).map_err(invalid)?;
-    let g = g.app.create_group(&ctx, &team, name, key.as_ref()).await?;
+    let g = g
+        .app
+        .groups()
+        .create_group(&ctx, &team, name, key.as_ref())
+        .await?;
     Ok(Response::new(convert::group(&g)))
 }
 
 pub(super) async fn get_group(g: &TeamGrpc, req: Request<pb::GetGroupRequest>) -> R<pb::Group> {
     let caller = caller(&req)?;
     let (team, id) = group_name("name", &req.get_ref().name)?;
-    let g = g.app.get_group(&caller, &team, &id).await?;
+    let g = g.app.groups().get_group(&caller, &team, &id).await?;
     Ok(Response::new(convert::group(&g)))
 }
 
@@ -34,6 +38,7 @@ pub(super) async fn list_groups(
     let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
     let (rows, next) = g
         .app
+        .groups()
         .list_groups(&caller, &team, r.page_size, &r.page_token)
         .await?;
     Ok(Response::new(pb::ListGroupsResponse {
@@ -54,14 +59,14 @@ pub(super) async fn update_group(
     let (team, id) = group_name("group.name", &group.name)?;
     update_paths(r.update_mask.as_ref(), &["display_name"], |_| true).map_err(invalid)?;
     let name = parse_team_name("group.display_name", &group.display_name).map_err(invalid)?;
-    let g = g.app.rename_group(&ctx, &team, &id, name).await?;
+    let g = g.app.groups().rename_group(&ctx, &team, &id, name).await?;
     Ok(Response::new(convert::group(&g)))
 }
 
 pub(super) async fn delete_group(g: &TeamGrpc, req: Request<pb::DeleteGroupRequest>) -> R<()> {
     let ctx = ctx(&req)?;
     let (team, id) = group_name("name", &req.get_ref().name)?;
-    g.app.delete_group(&ctx, &team, &id).await?;
+    g.app.groups().delete_group(&ctx, &team, &id).await?;
     Ok(Response::new(()))
 }
 
@@ -73,7 +78,11 @@ pub(super) async fn add_group_members(
     let r = req.get_ref();
     let (team, id) = group_name("group", &r.group)?;
     let accounts = accounts_field("accounts", &r.accounts)?;
-    let g = g.app.add_group_members(&ctx, &team, &id, &accounts).await?;
+    let g = g
+        .app
+        .groups()
+        .add_group_members(&ctx, &team, &id, &accounts)
+        .await?;
     Ok(Response::new(convert::group(&g)))
 }
 
@@ -87,6 +96,7 @@ pub(super) async fn remove_group_members(
     let accounts = accounts_field("accounts", &r.accounts)?;
     let g = g
         .app
+        .groups()
         .remove_group_members(&ctx, &team, &id, &accounts)
         .await?;
     Ok(Response::new(convert::group(&g)))
@@ -101,6 +111,7 @@ pub(super) async fn list_group_members(
     let (team, id) = group_name("group", &r.group)?;
     let (rows, next) = g
         .app
+        .groups()
         .list_group_members(&caller, &team, &id, r.page_size, &r.page_token)
         .await?;
     Ok(Response::new(pb::ListGroupMembersResponse {

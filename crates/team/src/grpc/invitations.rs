@@ -8,7 +8,11 @@ pub(super) async fn resend_invitation(
 ) -> R<pb::Member> {
     let ctx = ctx(&req)?;
     let (team, account) = member_name("name", &req.get_ref().name)?;
-    let m = g.app.resend_invitation(&ctx, &team, &account).await?;
+    let m = g
+        .app
+        .invitations()
+        .resend_invitation(&ctx, &team, &account)
+        .await?;
     Ok(Response::new(convert::member_at(&m, g.app.now())))
 }
 
@@ -18,6 +22,9 @@ pub(super) async fn revoke_invitation(
 ) -> R<()> {
     let ctx = ctx(&req)?;
     let (team, account) = member_name("name", &req.get_ref().name)?;
-    g.app.revoke_invitation(&ctx, &team, &account).await?;
+    g.app
+        .invitations()
+        .revoke_invitation(&ctx, &team, &account)
+        .await?;
     Ok(Response::new(()))
 }

@@ -36,6 +36,7 @@ pub(super) async fn update_member(
     }
     let m = g
         .app
+        .members()
         .update_member(&ctx, &team, &account, role, guest)
         .await?;
     Ok(Response::new(convert::member_at(&m, g.app.now())))
@@ -44,7 +45,7 @@ pub(super) async fn update_member(
 pub(super) async fn remove_member(g: &TeamGrpc, req: Request<pb::RemoveMemberRequest>) -> R<()> {
     let ctx = ctx(&req)?;
     let (team, account) = member_name("name", &req.get_ref().name)?;
-    g.app.remove_member(&ctx, &team, &account).await?;
+    g.app.members().remove_member(&ctx, &team, &account).await?;
     Ok(Response::new(()))
 }
 
@@ -71,6 +72,7 @@ pub(super) async fn add_member(g: &TeamGrpc, req: Request<pb::AddMemberRequest>)
     let role = role_field("role", r.role)?;
     let (member, outcome) = g
         .app
+        .members()
         .add_member(&ctx, &team, who, role, r.guest, key.as_ref())
         .await?;
     if outcome == AddOutcome::AlreadyMember {
@@ -102,6 +104,7 @@ pub(super) async fn add_members(
     let role = role_field("role", r.role)?;
     let outcomes = g
         .app
+        .members()
         .add_members(&ctx, &team, entries, role, r.guest, key.as_ref())
         .await?;
     let results = outcomes
@@ -127,7 +130,7 @@ pub(super) async fn add_members(
 pub(super) async fn get_member(g: &TeamGrpc, req: Request<pb::GetMemberRequest>) -> R<pb::Member> {
     let caller = caller(&req)?;
     let (team, account) = member_name("name", &req.get_ref().name)?;
-    let m = g.app.get_member(&caller, &team, &account).await?;
+    let m = g.app.members().get_member(&caller, &team, &account).await?;
     Ok(Response::new(convert::member_at(&m, g.app.now())))
 }
 
@@ -139,7 +142,11 @@ pub(super) async fn batch_get_members(
     let r = req.get_ref();
     let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
     let accounts = accounts_field("accounts", &r.accounts)?;
-    let rows = g.app.batch_get_members(&caller, &team, &accounts).await?;
+    let rows = g
+        .app
+        .members()
+        .batch_get_members(&caller, &team, &accounts)
+        .await?;
     Ok(Response::new(pb::BatchGetMembersResponse {
         members: rows
             .iter()
@@ -157,6 +164,7 @@ pub(super) async fn list_members(
     let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
     let (rows, next) = g
         .app
+        .members()
         .list_members(
             &caller,
             &team,

@@ -17,6 +17,7 @@ pub(super) async fn create_team(g: &TeamGrpc, req: Request<pb::CreateTeamRequest
     };
     let t = g
         .app
+        .settings()
         .create_team(&ctx, name, admin, None, key.as_ref())
         .await?;
     Ok(Response::new(convert::team(&t)))
@@ -25,7 +26,7 @@ pub(super) async fn create_team(g: &TeamGrpc, req: Request<pb::CreateTeamRequest
 pub(super) async fn get_team(g: &TeamGrpc, req: Request<pb::GetTeamRequest>) -> R<pb::Team> {
     let caller = caller(&req)?;
     let id = TeamId::parse("name", &req.get_ref().name).map_err(invalid)?;
-    let t = g.app.get_team(&caller, &id).await?;
+    let t = g.app.settings().get_team(&caller, &id).await?;
     Ok(Response::new(convert::team(&t)))
 }
 
@@ -42,6 +43,7 @@ pub(super) async fn list_teams(
     };
     let (rows, next) = g
         .app
+        .settings()
         .list_teams(&caller, member.as_ref(), r.page_size, &r.page_token)
         .await?;
     Ok(Response::new(pb::ListTeamsResponse {
@@ -83,7 +85,7 @@ pub(super) async fn update_team(g: &TeamGrpc, req: Request<pb::UpdateTeamRequest
             })?);
         }
     }
-    let t = g.app.update_team(&ctx, &id, name, plan).await?;
+    let t = g.app.settings().update_team(&ctx, &id, name, plan).await?;
     Ok(Response::new(convert::team(&t)))
 }
 
@@ -93,6 +95,6 @@ pub(super) async fn ensure_owner_team(
 ) -> R<pb::Team> {
     let ctx = ctx(&req)?;
     let owner = AccountId::parse("owner", &req.get_ref().owner).map_err(invalid)?;
-    let t = g.app.ensure_owner_team(&ctx, &owner).await?;
+    let t = g.app.settings().ensure_owner_team(&ctx, &owner).await?;
     Ok(Response::new(convert::team(&t)))
 }

@@ -6,7 +6,7 @@ use allot_platform::ids::{AccountId, TeamId};
 
 use crate::domain::ListedAddress;
 use crate::error::TeamError;
-use crate::service::{AddOutcome, Ctx, ListOutcome, Teams};
+use crate::service::{AddOutcome, Core, Ctx, ListOutcome};
 use crate::store;
 
 type Result<T> = std::result::Result<T, TeamError>;
@@ -29,7 +29,7 @@ pub(crate) fn record(outcomes: &[ListOutcome]) -> String {
     serde_json::to_string(&recorded).unwrap_or_default()
 }
 
-impl Teams {
+impl Core {
     /// The first answer of a list retried with the same request id, each
     /// member as they are now; `None` on a first try.
     #[tracing::instrument(name = "team.service.replayed_list", skip_all)]

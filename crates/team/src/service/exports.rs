@@ -6,11 +6,11 @@ use allot_platform::ids::TeamId;
 
 use crate::domain::{TeamAction, export_header, export_record};
 use crate::error::TeamError;
-use crate::service::Teams;
+use crate::service::Exports;
 
 type Result<T> = std::result::Result<T, TeamError>;
 
-impl Teams {
+impl Exports<'_> {
     /// The team's members as CSV (R-ROLE-2: admins export), every cell
     /// neutralised so no spreadsheet runs it as a formula.
     #[tracing::instrument(name = "team.service.export_members", skip_all)]

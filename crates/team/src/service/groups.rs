@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Teams {
+impl Groups<'_> {
     #[tracing::instrument(name = "team.service.group_in", skip_all)]
     pub(crate) async fn group_in(tx: &mut WriteTx, team: &TeamId, id: &GroupId) -> Result<Group> {
         store::get_group(tx.conn(), team, id)
@@ -116,7 +116,7 @@ impl Teams {
         Self::group_in(&mut tx, team_id, id).await?;
         let mut added = Vec::new();
         for a in accounts {
-            Self::member_in(&mut tx, team_id, a).await?;
+            Members::member_in(&mut tx, team_id, a).await?;
             if store::add_group_member(tx.conn(), id, a).await? {
                 added.push(a.name());
             }

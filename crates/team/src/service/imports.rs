@@ -12,7 +12,7 @@ use crate::domain::{Role, TeamAction};
 use crate::error::TeamError;
 use crate::events::operation_finished;
 use crate::service::operations::ImportView;
-use crate::service::{AddOutcome, Ctx, Teams};
+use crate::service::{AddOutcome, Ctx, Imports, Members, Operations};
 
 type Result<T> = std::result::Result<T, TeamError>;
 
@@ -42,7 +42,31 @@ fn job_error(e: TeamError) -> JobError {
     }
 }
 
-impl Teams {
+impl crate::service::Teams {
+    /// Runs import jobs until `stop`, resuming those a previous process
+    /// left unfinished.
+    pub fn spawn_jobs(self: &Arc<Self>, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let (run, fail) = (self.clone(), self.clone());
+        self.jobs.spawn(
+            stop,
+            move |job| {
+                let app = run.clone();
+                async move { app.imports().run_import(&job).await.map_err(job_error) }
+            },
+            move |job, code, message| {
+                let app = fail.clone();
+                async move {
+                    app.imports()
+                        .finish(&job, Some((code, message)), None)
+                        .await
+                        .map_err(|e| JobError::Transient(e.to_string()))
+                }
+            },
+        )
+    }
+}
+
+impl Imports<'_> {
     /// R-INV-5: checks the file whole and starts the import job; returns at
     /// once with the operation.
     #[tracing::instrument(name = "team.service.start_import", skip_all)]
@@ -72,29 +96,9 @@ impl Teams {
             })
             .await?;
         tracing::info!(operation = %id, team = %team_id, rows = rows.len(), validate_only, "import started");
-        self.get_operation(&ctx.caller, &format!("operations/{id}"))
+        Operations::of(self)
+            .get_operation(&ctx.caller, &format!("operations/{id}"))
             .await
-    }
-
-    /// Runs import jobs until `stop`, resuming those a previous process
-    /// left unfinished.
-    pub fn spawn_jobs(self: &Arc<Self>, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
-        let (run, fail) = (self.clone(), self.clone());
-        self.jobs.spawn(
-            stop,
-            move |job| {
-                let app = run.clone();
-                async move { app.run_import(&job).await.map_err(job_error) }
-            },
-            move |job, code, message| {
-                let app = fail.clone();
-                async move {
-                    app.finish(&job, Some((code, message)), None)
-                        .await
-                        .map_err(|e| JobError::Transient(e.to_string()))
-                }
-            },
-        )
     }
 
     async fn run_import(&self, job: &Job) -> Result<()> {
@@ -131,7 +135,7 @@ impl Teams {
         batch: &[ImportRow],
     ) -> Result<()> {
         let entries: Vec<_> = batch.iter().map(ImportRow::to_listed).collect();
-        let (mut tx, outcomes, mut events) = self
+        let (mut tx, outcomes, mut events) = Members::of(self)
             .add_listed(ctx, team, entries, Role::User, false)
             .await?;
         // The group column: each named group, made when missing, gets the
@@ -316,7 +320,7 @@ impl Teams {
             (email, team.map(|t| t.display_name).unwrap_or_default())
         };
         // Counts and rows come from earlier, committed batches.
-        let view = self.view(finished).await?;
+        let view = Operations::of(self).view(finished).await?;
         let c = view.counts.unwrap_or_default();
         let mut summary = match &error {
             Some((_, m)) => format!("The import stopped: {m}"),

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Teams {
+impl Invitations<'_> {
     #[tracing::instrument(name = "team.service.fetch_person", skip_all)]
     pub(crate) async fn fetch_person(&self, account: &AccountId) -> Result<Person> {
         self.identity.person(account).await
@@ -143,7 +143,7 @@ impl Teams {
             "the invitation; remove the member instead",
         )
         .await?;
-        self.remove_member(ctx, team, account).await
+        Members::of(self).remove_member(ctx, team, account).await
     }
 
     /// Voids `member`'s pending invitation at identity; one that is no

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Teams {
+impl Members<'_> {
     /// Adds one person (R-INV-1, R-INV-6: membership only, no products).
     #[tracing::instrument(name = "team.service.add_member", skip_all)]
     pub async fn add_member(
@@ -23,16 +23,18 @@ impl Teams {
         let team = self.check(&ctx.caller, team_id, action).await?;
         check_role_change(team.plan, &team.id.name(), None, role, guest)?;
         let person = match &who {
-            Who::Person(p) => self.invite_one(ctx, &team, p).await?,
+            Who::Person(p) => Invitations::of(self).invite_one(ctx, &team, p).await?,
             Who::Account(a) => {
-                let person = self.fetch_person(a).await?;
+                let person = Invitations::of(self).fetch_person(a).await?;
                 if crate::domain::adding_an_account_invites(&ctx.caller) {
                     let invitee = NewPerson {
                         given_name: person.given_name,
                         family_name: person.family_name,
                         email: person.email,
                     };
-                    self.invite_one(ctx, &team, &invitee).await?
+                    Invitations::of(self)
+                        .invite_one(ctx, &team, &invitee)
+                        .await?
                 } else {
                     person
                 }
@@ -139,7 +141,7 @@ impl Teams {
             .iter()
             .filter_map(|e| e.parsed.as_ref().ok())
             .collect();
-        self.invite(ctx, team, &valid).await
+        Invitations::of(self).invite(ctx, team, &valid).await
     }
 
     /// Adds invited or existing people to the team inside `tx`, checking
@@ -327,7 +329,9 @@ impl Teams {
     ) -> Result<()> {
         self.check(&ctx.caller, team_id, TeamAction::ManageMembers)
             .await?;
-        self.check_no_contract_role(team_id, account).await?;
+        Roles::of(self)
+            .check_no_contract_role(team_id, account)
+            .await?;
         let before = {
             let mut conn = self.db.conn().await?;
             store::get_member(&mut conn, team_id, account).await?
@@ -335,7 +339,7 @@ impl Teams {
         if let Some(m) = before.filter(|m| m.state == MemberState::Invited) {
             check_removal(&m, &Self::member_subject(team_id, account))?;
             // R-INV-7: the link of someone taken off the team stops working.
-            self.revoke_pending(ctx, &m).await?;
+            Invitations::of(self).revoke_pending(ctx, &m).await?;
         }
         let mut tx = self.begin().await?;
         self.authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)

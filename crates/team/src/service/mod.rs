@@ -60,7 +60,15 @@ pub struct ListOutcome {
     pub result: std::result::Result<(Member, AddOutcome), Vec<FieldViolation>>,
 }
 
+/// Team's use cases, one view per concept over a shared [`Core`]:
+/// `teams.members().add_members(…)`.
 pub struct Teams {
+    core: Core,
+}
+
+/// What every use case shares: the database, the outbox, the clock and the
+/// ports to identity and entitlement.
+pub struct Core {
     pub(crate) db: Db,
     pub(crate) outbox: Outbox,
     pub(crate) clock: SharedClock,
@@ -72,6 +80,32 @@ pub struct Teams {
     pub(crate) jobs: allot_platform::jobs::Jobs,
     /// Most rows one CSV import takes (R-INV-5).
     pub(crate) import_max_rows: usize,
+}
+
+allot_platform::views!(Teams.core: Core {
+    /// Teams themselves: create, rename, list (R-TEAM-*).
+    Settings => settings,
+    /// Members and their state (R-INV-*, R-TEAM-5).
+    Members => members,
+    /// Admin roles and the primary admin (R-ROLE-*).
+    Roles => roles,
+    /// User groups (R-GRP-*).
+    Groups => groups,
+    /// Invitations and their acceptance (R-INV-*).
+    Invitations => invitations,
+    /// Member imports by CSV (R-INV-5).
+    Imports => imports,
+    /// The user export (R-USE-3).
+    Exports => exports,
+    /// Import jobs as long-running operations.
+    Operations => operations,
+});
+
+impl std::ops::Deref for Teams {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
 }
 
 impl std::fmt::Debug for Teams {
@@ -115,22 +149,26 @@ impl Teams {
         entitlement: EntitlementClient,
     ) -> Teams {
         Teams {
-            jobs: allot_platform::jobs::Jobs::new(db.clone(), clock.clone()),
-            db,
-            outbox,
-            clock,
-            identity: std::sync::Arc::new(GrpcPeople::new(identity)),
-            entitlement: std::sync::Arc::new(GrpcSeats::new(entitlement)),
-            import_max_rows: 5000,
+            core: Core {
+                jobs: allot_platform::jobs::Jobs::new(db.clone(), clock.clone()),
+                db,
+                outbox,
+                clock,
+                identity: std::sync::Arc::new(GrpcPeople::new(identity)),
+                entitlement: std::sync::Arc::new(GrpcSeats::new(entitlement)),
+                import_max_rows: 5000,
+            },
         }
     }
 
     /// Sets the largest CSV import (`import.max_rows`).
     pub fn with_import_max_rows(mut self, max_rows: usize) -> Teams {
-        self.import_max_rows = max_rows;
+        self.core.import_max_rows = max_rows;
         self
     }
+}
 
+impl Core {
     pub fn outbox(&self) -> &Outbox {
         &self.outbox
     }

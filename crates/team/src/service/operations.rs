@@ -7,7 +7,7 @@ use allot_platform::jobs::{self, Job, RowOutcome};
 
 use crate::domain::{ALL_ROWS_UP_TO, ImportCounts, ImportOutcome, TeamAction};
 use crate::error::TeamError;
-use crate::service::Teams;
+use crate::service::Operations;
 
 type Result<T> = std::result::Result<T, TeamError>;
 
@@ -21,7 +21,7 @@ pub struct ImportView {
     pub rows: Vec<RowOutcome>,
 }
 
-impl Teams {
+impl Operations<'_> {
     /// The operation as a caller may see it: its creator, or an admin of
     /// its team.
     #[tracing::instrument(name = "team.service.get_operation", skip_all)]

@@ -4,7 +4,7 @@
 
 use super::*;
 
-impl Teams {
+impl Roles<'_> {
     /// R-ROLE-4: hands the primary admin role to another member; the former
     /// primary admin becomes a secondary admin in the same transaction.
     #[tracing::instrument(name = "team.service.transfer_primary_admin", skip_all)]
@@ -17,8 +17,8 @@ impl Teams {
         let mut tx = self.begin().await?;
         self.authorize_in(&mut tx, &ctx.caller, team_id, TeamAction::ManageMembers)
             .await?;
-        let new = Self::member_in(&mut tx, team_id, new_primary).await?;
-        check_transfer(&new, &Self::member_subject(team_id, new_primary))?;
+        let new = Members::member_in(&mut tx, team_id, new_primary).await?;
+        check_transfer(&new, &Members::member_subject(team_id, new_primary))?;
         let old = store::primary_admin(tx.conn(), team_id)
             .await?
             .ok_or_else(|| TeamError::Internal(format!("team {team_id} has no primary admin")))?;
@@ -68,7 +68,7 @@ impl Teams {
             let mut conn = self.db.conn().await?;
             store::contract_role_of(&mut conn, &team.name(), &account.name()).await?
         };
-        crate::domain::check_no_contract_role(held, &Self::member_subject(team, account))
+        crate::domain::check_no_contract_role(held, &Members::member_subject(team, account))
     }
 
     /// Follows a contract's manager: a member who becomes it is made a

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Teams {
+impl Settings<'_> {
     /// Creates a team with the caller (or, for Allot itself, `primary_admin`)
     /// as its primary admin (R-ROLE-1).
     #[tracing::instrument(name = "team.service.create_team", skip_all)]
@@ -32,7 +32,7 @@ impl Teams {
                 .is_some()
         };
         may_create_team(&ctx.caller, administers)?;
-        let person = self.fetch_person(&admin).await?;
+        let person = Invitations::of(self).fetch_person(&admin).await?;
         let meta = self.meta(ctx);
         let team = new_team(&meta, display_name, &person, owner);
         let mut tx = self.begin().await?;
@@ -136,7 +136,7 @@ impl Teams {
         let mut events = Vec::new();
         if let Some(plan) = plan {
             store::set_plan(tx.conn(), id, plan).await?;
-            events.extend(Self::follow_plan(&mut tx, &meta, id, plan).await?);
+            events.extend(Roles::follow_plan(&mut tx, &meta, id, plan).await?);
         }
         let team = store::get_team(tx.conn(), id)
             .await?
@@ -161,7 +161,7 @@ impl Teams {
                 return Ok(t);
             }
         }
-        let person = self.fetch_person(owner).await?;
+        let person = Invitations::of(self).fetch_person(owner).await?;
         let meta = self.meta(ctx);
         let name = default_team_name(&person.given_name, &person.family_name);
         let team = new_team(&meta, name, &person, Some(owner.clone()));
