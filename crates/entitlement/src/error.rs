@@ -1,6 +1,6 @@
 //! Everything that can go wrong in entitlement, and the one mapping to gRPC.
 
-use allot_platform::error::{self as status, FieldViolation};
+use allot_platform::error::{Failure, FieldViolation, ServiceError};
 use allot_platform::idempotency::IdempotencyError;
 use tonic::Status;
 
@@ -87,33 +87,37 @@ impl From<FieldViolation> for EntitlementError {
     }
 }
 
-impl From<EntitlementError> for Status {
-    fn from(e: EntitlementError) -> Status {
-        let message = e.to_string();
-        match e {
-            EntitlementError::Invalid(v) => status::invalid_argument(&v),
-            EntitlementError::NotFound { kind, name } => status::not_found(kind, &name),
-            EntitlementError::AlreadyExists(m) => Status::already_exists(m),
-            EntitlementError::PermissionDenied(m) => status::permission_denied(m),
-            EntitlementError::Precondition {
-                kind,
-                subject,
-                message,
-            } => status::failed_precondition(kind, &subject, message),
+impl ServiceError for EntitlementError {
+    const SERVICE: &'static str = "entitlement";
+
+    fn failure(&self) -> Failure<'_> {
+        match self {
+            EntitlementError::Invalid(v) => Failure::Invalid(v),
+            EntitlementError::NotFound { kind, name } => Failure::NotFound { kind, name },
+            EntitlementError::AlreadyExists(_) => Failure::AlreadyExists,
+            EntitlementError::PermissionDenied(_) => Failure::PermissionDenied,
+            EntitlementError::Precondition { kind, subject, .. } => {
+                Failure::Precondition { kind, subject }
+            }
             EntitlementError::NoSeat {
                 seats, assigned, ..
-            } => status::resource_exhausted(
-                "POOL_FULL",
-                message,
-                &[
-                    ("seats", i64::from(seats)),
-                    ("assigned", i64::from(assigned)),
+            } => Failure::Exhausted {
+                reason: "POOL_FULL",
+                figures: vec![
+                    ("seats", i64::from(*seats)),
+                    ("assigned", i64::from(*assigned)),
                     ("available", i64::from(seats - assigned)),
                 ],
-            ),
-            EntitlementError::Peer { service, status } => status::peer(service, status),
-            EntitlementError::Db(db) => status::database("entitlement", &db),
-            EntitlementError::Internal(m) => status::internal("entitlement", &m),
+            },
+            EntitlementError::Peer { service, status } => Failure::Peer { service, status },
+            EntitlementError::Db(db) => Failure::Db(db),
+            EntitlementError::Internal(_) => Failure::Internal,
         }
+    }
+}
+
+impl From<EntitlementError> for Status {
+    fn from(e: EntitlementError) -> Status {
+        e.status()
     }
 }

@@ -2,7 +2,7 @@
 
 use allot_platform::clock::from_micros;
 use allot_platform::db::{DbFailure, classify};
-use allot_platform::error::{self as status, FieldViolation};
+use allot_platform::error::{Failure, FieldViolation, ServiceError};
 use tonic::Status;
 
 #[derive(Debug, thiserror::Error)]
@@ -83,46 +83,44 @@ impl From<FieldViolation> for IdentityError {
     }
 }
 
+impl ServiceError for IdentityError {
+    const SERVICE: &'static str = "identity";
+
+    fn failure(&self) -> Failure<'_> {
+        let invitation = |kind| Failure::Precondition {
+            kind,
+            subject: "invitation",
+        };
+        match self {
+            IdentityError::Invalid(v) => Failure::Invalid(v),
+            IdentityError::NotFound { kind, name } => Failure::NotFound { kind, name },
+            IdentityError::UnknownToken => Failure::Unknown,
+            IdentityError::InvitationExpired { .. } => invitation("INVITATION_EXPIRED"),
+            IdentityError::InvitationUsed => invitation("INVITATION_ALREADY_ACCEPTED"),
+            IdentityError::InvitationSuperseded => invitation("INVITATION_SUPERSEDED"),
+            IdentityError::InvitationRevoked => invitation("INVITATION_REVOKED"),
+            IdentityError::BadCredentials => Failure::Unauthenticated,
+            IdentityError::PermissionDenied(_) => Failure::PermissionDenied,
+            IdentityError::AlreadyExists(_) => Failure::AlreadyExists,
+            IdentityError::Precondition { kind, subject, .. } => {
+                Failure::Precondition { kind, subject }
+            }
+            IdentityError::TooManyInvitations { sent, asked, limit } => Failure::Exhausted {
+                reason: "INVITATIONS_PER_HOUR",
+                figures: vec![
+                    ("sent_last_hour", *sent),
+                    ("asked", i64::try_from(*asked).unwrap_or(i64::MAX)),
+                    ("limit", i64::from(*limit)),
+                ],
+            },
+            IdentityError::Db(db) => Failure::Db(db),
+            IdentityError::Config(_) | IdentityError::Internal(_) => Failure::Internal,
+        }
+    }
+}
+
 impl From<IdentityError> for Status {
     fn from(e: IdentityError) -> Status {
-        let message = e.to_string();
-        match e {
-            IdentityError::Invalid(v) => status::invalid_argument(&v),
-            IdentityError::NotFound { kind, name } => status::not_found(kind, &name),
-            IdentityError::UnknownToken => Status::not_found(message),
-            IdentityError::InvitationExpired { .. } => {
-                status::failed_precondition("INVITATION_EXPIRED", "invitation", message)
-            }
-            IdentityError::InvitationUsed => {
-                status::failed_precondition("INVITATION_ALREADY_ACCEPTED", "invitation", message)
-            }
-            IdentityError::InvitationSuperseded => {
-                status::failed_precondition("INVITATION_SUPERSEDED", "invitation", message)
-            }
-            IdentityError::InvitationRevoked => {
-                status::failed_precondition("INVITATION_REVOKED", "invitation", message)
-            }
-            IdentityError::BadCredentials => Status::unauthenticated(message),
-            IdentityError::PermissionDenied(m) => status::permission_denied(m),
-            IdentityError::AlreadyExists(m) => Status::already_exists(m),
-            IdentityError::Precondition {
-                kind,
-                subject,
-                message,
-            } => status::failed_precondition(kind, &subject, message),
-            IdentityError::TooManyInvitations { sent, asked, limit } => status::resource_exhausted(
-                "INVITATIONS_PER_HOUR",
-                message,
-                &[
-                    ("sent_last_hour", sent),
-                    ("asked", i64::try_from(asked).unwrap_or(i64::MAX)),
-                    ("limit", i64::from(limit)),
-                ],
-            ),
-            IdentityError::Db(db) => status::database("identity", &db),
-            IdentityError::Config(m) | IdentityError::Internal(m) => {
-                status::internal("identity", &m)
-            }
-        }
+        e.status()
     }
 }

@@ -1,6 +1,6 @@
 //! Everything that can go wrong in notification, and the one mapping to gRPC.
 
-use allot_platform::error::{self as status, FieldViolation};
+use allot_platform::error::{Failure, FieldViolation, ServiceError};
 use tonic::Status;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,19 +38,25 @@ impl From<FieldViolation> for NotificationError {
     }
 }
 
+impl ServiceError for NotificationError {
+    const SERVICE: &'static str = "notification";
+
+    fn failure(&self) -> Failure<'_> {
+        match self {
+            NotificationError::Invalid(v) => Failure::Invalid(v),
+            NotificationError::NotFound { kind, name } => Failure::NotFound { kind, name },
+            NotificationError::PermissionDenied(_) => Failure::PermissionDenied,
+            NotificationError::Precondition { kind, subject, .. } => {
+                Failure::Precondition { kind, subject }
+            }
+            NotificationError::Db(db) => Failure::Db(db),
+            NotificationError::Internal(_) => Failure::Internal,
+        }
+    }
+}
+
 impl From<NotificationError> for Status {
     fn from(e: NotificationError) -> Status {
-        match e {
-            NotificationError::Invalid(v) => status::invalid_argument(&v),
-            NotificationError::NotFound { kind, name } => status::not_found(kind, &name),
-            NotificationError::PermissionDenied(m) => status::permission_denied(m),
-            NotificationError::Precondition {
-                kind,
-                subject,
-                message,
-            } => status::failed_precondition(kind, &subject, message),
-            NotificationError::Db(db) => status::database("notification", &db),
-            NotificationError::Internal(m) => status::internal("notification", &m),
-        }
+        e.status()
     }
 }

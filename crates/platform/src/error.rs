@@ -144,6 +144,68 @@ pub fn resource_exhausted(
     )
 }
 
+/// What kind of failure a service's error is: the one list every service's
+/// error enum maps onto, so the mapping to gRPC is written once.
+#[derive(Debug)]
+pub enum Failure<'a> {
+    /// INVALID_ARGUMENT naming each bad field.
+    Invalid(&'a [FieldViolation]),
+    /// NOT_FOUND for one named resource.
+    NotFound {
+        kind: &'a str,
+        name: &'a str,
+    },
+    /// NOT_FOUND for something a caller holds but cannot name (a token).
+    Unknown,
+    AlreadyExists,
+    PermissionDenied,
+    Unauthenticated,
+    /// FAILED_PRECONDITION; the error's message says what to do first.
+    Precondition {
+        kind: &'a str,
+        subject: &'a str,
+    },
+    /// RESOURCE_EXHAUSTED with the figures behind it.
+    Exhausted {
+        reason: &'static str,
+        figures: Vec<(&'static str, i64)>,
+    },
+    /// Another service refused or failed.
+    Peer {
+        service: &'a str,
+        status: &'a Status,
+    },
+    Db(&'a sqlx::Error),
+    Internal,
+}
+
+/// A service's error (as quickwit's `ServiceError`): it says which
+/// [`Failure`] it is, and [`ServiceError::status`] turns it into the precise
+/// gRPC status, the same way in every service.
+pub trait ServiceError: std::error::Error {
+    /// The service the error comes from, as messages and logs name it.
+    const SERVICE: &'static str;
+
+    fn failure(&self) -> Failure<'_>;
+
+    fn status(&self) -> Status {
+        let message = self.to_string();
+        match self.failure() {
+            Failure::Invalid(v) => invalid_argument(v),
+            Failure::NotFound { kind, name } => not_found(kind, name),
+            Failure::Unknown => Status::not_found(message),
+            Failure::AlreadyExists => Status::already_exists(message),
+            Failure::PermissionDenied => permission_denied(message),
+            Failure::Unauthenticated => Status::unauthenticated(message),
+            Failure::Precondition { kind, subject } => failed_precondition(kind, subject, message),
+            Failure::Exhausted { reason, figures } => resource_exhausted(reason, message, &figures),
+            Failure::Peer { service, status } => peer(service, status.clone()),
+            Failure::Db(db) => database(Self::SERVICE, db),
+            Failure::Internal => internal(Self::SERVICE, &message),
+        }
+    }
+}
+
 /// The `ErrorInfo` reason of a Watch cursor older than the retained events.
 pub const CURSOR_EXPIRED: &str = "CURSOR_EXPIRED";
 

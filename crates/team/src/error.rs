@@ -1,7 +1,7 @@
 //! Everything that can go wrong in team, and the one mapping to gRPC.
 
 use allot_platform::db::{DbFailure, classify};
-use allot_platform::error::{self as status, FieldViolation};
+use allot_platform::error::{Failure, FieldViolation, ServiceError};
 use allot_platform::idempotency::IdempotencyError;
 use tonic::Status;
 
@@ -58,22 +58,28 @@ impl From<FieldViolation> for TeamError {
     }
 }
 
+impl ServiceError for TeamError {
+    const SERVICE: &'static str = "team";
+
+    fn failure(&self) -> Failure<'_> {
+        match self {
+            TeamError::Invalid(v) => Failure::Invalid(v),
+            TeamError::NotFound { kind, name } => Failure::NotFound { kind, name },
+            TeamError::PermissionDenied(_) => Failure::PermissionDenied,
+            TeamError::AlreadyExists(_) => Failure::AlreadyExists,
+            TeamError::Precondition { kind, subject, .. } => {
+                Failure::Precondition { kind, subject }
+            }
+            TeamError::Db(db) => Failure::Db(db),
+            TeamError::Peer { service, status } => Failure::Peer { service, status },
+            TeamError::Internal(_) => Failure::Internal,
+        }
+    }
+}
+
 impl From<TeamError> for Status {
     fn from(e: TeamError) -> Status {
-        match e {
-            TeamError::Invalid(v) => status::invalid_argument(&v),
-            TeamError::NotFound { kind, name } => status::not_found(kind, &name),
-            TeamError::PermissionDenied(m) => status::permission_denied(m),
-            TeamError::AlreadyExists(m) => Status::already_exists(m),
-            TeamError::Precondition {
-                kind,
-                subject,
-                message,
-            } => status::failed_precondition(kind, &subject, message),
-            TeamError::Db(db) => status::database("team", &db),
-            TeamError::Peer { service, status } => status::peer(service, status),
-            TeamError::Internal(m) => status::internal("team", &m),
-        }
+        e.status()
     }
 }
 
