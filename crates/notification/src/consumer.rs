@@ -8,9 +8,10 @@ use allot_platform::outbox::NewEvent;
 use allot_proto::identity as idpb;
 use allot_proto::identity::event::Payload;
 
-use crate::app::{NewMail, Notifications, human_time};
 use crate::domain::{Params, TemplateKind};
 use crate::error::NotificationError;
+use crate::service::{NewMail, Notifications};
+use crate::templates::human_time;
 
 /// The durable name of the cursor on identity's stream.
 pub const IDENTITY_CONSUMER: &str = "notification.identity-events";

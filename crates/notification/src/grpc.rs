@@ -10,9 +10,9 @@ use allot_proto::notification as pb;
 use allot_proto::notification::notification_service_server::NotificationService;
 use tonic::{Request, Response, Status};
 
-use crate::app::Notifications;
 use crate::domain::{DeliveryState, TEMPLATES, TemplateKind};
 use crate::error::NotificationError;
+use crate::service::Notifications;
 use crate::store::Delivery;
 
 #[derive(Debug, Clone)]

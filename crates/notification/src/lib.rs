@@ -1,14 +1,14 @@
 //! The notification service: the emails that go with everything, sent once
 //! each, also across mail server outages (R-MAIL-5).
 
-pub mod app;
 pub mod consumer;
 pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod mailer;
-pub mod render;
+pub mod service;
 pub mod store;
+pub mod templates;
 
 use std::sync::Arc;
 
@@ -21,8 +21,8 @@ use allot_platform::outbox::Outbox;
 use allot_proto::notification::notification_service_server::NotificationServiceServer;
 use sqlx::migrate::Migrator;
 
-pub use app::Notifications;
 pub use error::NotificationError;
+pub use service::Notifications;
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
@@ -58,7 +58,7 @@ impl NotificationService {
                 .map_err(NotificationError::Internal)?,
             None => mailer::Mailer::Folder(config.mail_dir()),
         };
-        let settings = app::MailSettings {
+        let settings = service::MailSettings {
             from: config.mail_from.clone(),
             public_url: config.public_url.clone(),
             retry: domain::RetryPolicy {

@@ -8,7 +8,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::domain::Failure;
-use crate::render::Rendered;
+use crate::templates::Rendered;
 
 /// One email ready to go.
 #[derive(Debug, Clone)]

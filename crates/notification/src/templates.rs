@@ -1,6 +1,7 @@
 //! Writing emails from templates (minijinja): a subject, a plain-text body
 //! and an HTML body, escaped for HTML.
 
+use allot_platform::clock::from_micros;
 use minijinja::{Environment, UndefinedBehavior};
 
 use crate::domain::{Params, TemplateKind};
@@ -133,6 +134,15 @@ impl Renderer {
                 .render(params)?,
         })
     }
+}
+
+/// "29 November 2026, 10:00 UTC".
+pub fn human_time(micros: i64) -> String {
+    let t = from_micros(micros);
+    let format = time::macros::format_description!(
+        "[day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
+    );
+    t.format(&format).unwrap_or_else(|_| t.to_string())
 }
 
 #[cfg(test)]
