@@ -23,6 +23,7 @@ use crate::error::FieldViolation;
 use crate::ids::{AccountId, ServiceAccountId, new_id};
 
 mod follow;
+mod operations;
 pub use follow::*;
 
 /// How long a worker holds a job before another may take it over; every

@@ -43,19 +43,7 @@ impl Operations<'_> {
         page_token: &str,
     ) -> Result<(Vec<jobs::RowOutcome>, String)> {
         let job = self.visible_job(caller, name).await?;
-        let limit = allot_platform::paging::page_size(page_size)
-            .map_err(|v| EntitlementError::Invalid(vec![v]))?;
-        let after = allot_platform::paging::decode_token(page_token)
-            .map_err(|v| EntitlementError::Invalid(vec![v]))?;
-        let rows = self
-            .jobs()
-            .rows_page(&job.id, after.as_deref(), limit + 1)
-            .await?;
-        Ok(allot_platform::paging::finish(
-            rows,
-            limit,
-            jobs::RowOutcome::key,
-        ))
+        self.jobs().row_page(&job, page_size, page_token).await
     }
 
     /// The job behind `name`, if the caller may see it.
@@ -64,12 +52,10 @@ impl Operations<'_> {
         caller: &allot_platform::auth::Caller,
         name: &str,
     ) -> Result<jobs::Job> {
-        let id = jobs::operation_id(name).map_err(|v| EntitlementError::Invalid(vec![v]))?;
         let job = self
             .jobs()
-            .get(id)
-            .await?
-            .ok_or_else(|| EntitlementError::not_found("operation", name))?;
+            .operation(name, || EntitlementError::not_found("operation", name))
+            .await?;
         if job.creator != caller.name() {
             let standing = self
                 .standing(caller, &TeamId::from_db(job.scope.clone()))

@@ -41,25 +41,15 @@ impl Operations<'_> {
         page_token: &str,
     ) -> Result<(Vec<RowOutcome>, String)> {
         let job = self.visible_job(caller, name).await?;
-        let limit = allot_platform::paging::page_size(page_size)
-            .map_err(|v| TeamError::Invalid(vec![v]))?;
-        let after = allot_platform::paging::decode_token(page_token)
-            .map_err(|v| TeamError::Invalid(vec![v]))?;
-        let rows = self
-            .jobs
-            .rows_page(&job.id, after.as_deref(), limit + 1)
-            .await?;
-        Ok(allot_platform::paging::finish(rows, limit, RowOutcome::key))
+        self.jobs.row_page(&job, page_size, page_token).await
     }
 
     /// The job behind `name`, if the caller may see it.
     async fn visible_job(&self, caller: &Caller, name: &str) -> Result<Job> {
-        let id = jobs::operation_id(name).map_err(|v| TeamError::Invalid(vec![v]))?;
         let job = self
             .jobs
-            .get(id)
-            .await?
-            .ok_or_else(|| TeamError::not_found("operation", name))?;
+            .operation(name, || TeamError::not_found("operation", name))
+            .await?;
         if job.creator != caller.name() {
             self.check(
                 caller,
