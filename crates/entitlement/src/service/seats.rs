@@ -49,7 +49,7 @@ impl Seats<'_> {
             .await?;
         let items = product.select_items("items", wanted_items)?;
         if let Some(mut a) =
-            store::find_assignment(tx.conn(), team, &person.account, &product.id).await?
+            store::lock_assignment(tx.conn(), team, &person.account, &product.id).await?
         {
             let previous = a.items.clone();
             let before = a.clone();
@@ -369,9 +369,20 @@ impl Seats<'_> {
         team: &TeamId,
         id: &str,
     ) -> Result<Assignment> {
-        store::get_assignment(conn, team, id).await?.ok_or_else(|| {
-            EntitlementError::not_found("assignment", format!("{}/assignments/{id}", team.name()))
-        })
+        store::get_assignment(conn, team, id)
+            .await?
+            .ok_or_else(|| no_assignment(team, id))
+    }
+
+    /// [`Seats::assignment_in`] for a write: locked until `tx` ends.
+    pub(crate) async fn locked_assignment_in(
+        tx: &mut WriteTx,
+        team: &TeamId,
+        id: &str,
+    ) -> Result<Assignment> {
+        store::lock_assignment_id(tx.conn(), team, id)
+            .await?
+            .ok_or_else(|| no_assignment(team, id))
     }
 
     #[tracing::instrument(name = "entitlement.service.get_assignment", skip_all)]
@@ -489,7 +500,7 @@ impl Seats<'_> {
             .await?;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
-        let a = Self::assignment_in(tx.conn(), team, id).await?;
+        let a = Self::locked_assignment_in(&mut tx, team, id).await?;
         if items.is_empty() {
             // No items left is unassigning, with its rules (FROM_GROUP).
             let (kept, events) = self.unassign(&mut tx, &meta, a).await?;
@@ -532,7 +543,7 @@ impl Seats<'_> {
             .await?;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
-        let a = Self::assignment_in(tx.conn(), team, id).await?;
+        let a = Self::locked_assignment_in(&mut tx, team, id).await?;
         let (_, events) = self.unassign(&mut tx, &meta, a).await?;
         self.commit(tx, &events).await
     }
@@ -557,4 +568,9 @@ impl Seats<'_> {
             }
         }
     }
+}
+
+/// NOT_FOUND for assignment `id` of `team`.
+fn no_assignment(team: &TeamId, id: &str) -> EntitlementError {
+    EntitlementError::not_found("assignment", format!("{}/assignments/{id}", team.name()))
 }

@@ -43,19 +43,33 @@ pub async fn find_assignment(
     account: &AccountId,
     product: &ProductId,
 ) -> Result<Option<Assignment>> {
-    let sql = format!(
-        "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE team_id = $1 AND account_id = $2 AND product_id = $3"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(team.as_str())
-        .bind(account.as_str())
-        .bind(product.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    match row {
-        Some(r) => Ok(Some(assignment(conn, &r).await?)),
-        None => Ok(None),
-    }
+    let by = "team_id = $1 AND account_id = $2 AND product_id = $3";
+    one_assignment(
+        conn,
+        by,
+        [team.as_str(), account.as_str(), product.as_str()],
+        false,
+    )
+    .await
+}
+
+/// [`find_assignment`] for a write: the row stays locked until the
+/// transaction ends, so a concurrent change to its sources (a group's event
+/// and a direct assignment at once) waits instead of being overwritten.
+pub async fn lock_assignment(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    account: &AccountId,
+    product: &ProductId,
+) -> Result<Option<Assignment>> {
+    let by = "team_id = $1 AND account_id = $2 AND product_id = $3";
+    one_assignment(
+        conn,
+        by,
+        [team.as_str(), account.as_str(), product.as_str()],
+        true,
+    )
+    .await
 }
 
 pub async fn get_assignment(
@@ -63,13 +77,36 @@ pub async fn get_assignment(
     team: &TeamId,
     id: &str,
 ) -> Result<Option<Assignment>> {
-    let sql =
-        format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE team_id = $1 AND id = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(team.as_str())
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    one_assignment(conn, "team_id = $1 AND id = $2", [team.as_str(), id], false).await
+}
+
+/// [`get_assignment`] for a write, locked as [`lock_assignment`].
+pub async fn lock_assignment_id(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    id: &str,
+) -> Result<Option<Assignment>> {
+    one_assignment(conn, "team_id = $1 AND id = $2", [team.as_str(), id], true).await
+}
+
+/// The assignment `by` selects; `lock` takes its row lock (a no-op update,
+/// which both databases accept) for the rest of the transaction.
+async fn one_assignment<const N: usize>(
+    conn: &mut AnyConnection,
+    by: &str,
+    binds: [&str; N],
+    lock: bool,
+) -> Result<Option<Assignment>> {
+    let sql = if lock {
+        format!("UPDATE assignments SET direct = direct WHERE {by} RETURNING {ASSIGNMENT_COLUMNS}")
+    } else {
+        format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE {by}")
+    };
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for b in binds {
+        query = query.bind(b);
+    }
+    let row = query.fetch_optional(&mut *conn).await?;
     match row {
         Some(r) => Ok(Some(assignment(conn, &r).await?)),
         None => Ok(None),
