@@ -22,22 +22,10 @@ pub enum AccountState {
     Active,
 }
 
-impl AccountState {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            AccountState::Invited => "INVITED",
-            AccountState::Active => "ACTIVE",
-        }
-    }
-
-    pub fn from_db(s: &str) -> AccountState {
-        if s == "ACTIVE" {
-            AccountState::Active
-        } else {
-            AccountState::Invited
-        }
-    }
-}
+allot_platform::db_enum!(AccountState {
+    Invited = "INVITED",
+    Active = "ACTIVE",
+});
 
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -65,23 +53,11 @@ pub enum InvitationState {
     Revoked,
 }
 
-impl InvitationState {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            InvitationState::Pending => "PENDING",
-            InvitationState::Accepted => "ACCEPTED",
-            InvitationState::Revoked => "REVOKED",
-        }
-    }
-
-    pub fn from_db(s: &str) -> InvitationState {
-        match s {
-            "ACCEPTED" => InvitationState::Accepted,
-            "REVOKED" => InvitationState::Revoked,
-            _ => InvitationState::Pending,
-        }
-    }
-}
+allot_platform::db_enum!(InvitationState {
+    Pending = "PENDING",
+    Accepted = "ACCEPTED",
+    Revoked = "REVOKED",
+});
 
 /// What an invitation is at a given moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

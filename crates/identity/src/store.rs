@@ -19,7 +19,7 @@ fn account(row: &AnyRow) -> Result<Account> {
         email: Email::from_db(row.try_get("email")?),
         given_name: row.try_get("given_name")?,
         family_name: row.try_get("family_name")?,
-        state: AccountState::from_db(&row.try_get::<String, _>("state")?),
+        state: AccountState::from_db(&row.try_get::<String, _>("state")?)?,
         create_time: row.try_get("create_time")?,
         activate_time: row.try_get("activate_time")?,
     })
@@ -159,7 +159,7 @@ fn invitation(row: &AnyRow) -> Result<Invitation> {
         team_display_name: row.try_get("team_display_name")?,
         inviter: row.try_get("inviter")?,
         inviter_display_name: row.try_get("inviter_display_name")?,
-        state: InvitationState::from_db(&row.try_get::<String, _>("state")?),
+        state: InvitationState::from_db(&row.try_get::<String, _>("state")?)?,
         generation: row.try_get("generation")?,
         create_time: row.try_get("create_time")?,
         expire_time: row.try_get("expire_time")?,

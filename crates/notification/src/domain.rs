@@ -182,25 +182,12 @@ pub enum DeliveryState {
     Superseded,
 }
 
-impl DeliveryState {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            DeliveryState::Pending => "PENDING",
-            DeliveryState::Sent => "SENT",
-            DeliveryState::Dead => "DEAD",
-            DeliveryState::Superseded => "SUPERSEDED",
-        }
-    }
-
-    pub fn from_db(s: &str) -> DeliveryState {
-        match s {
-            "SENT" => DeliveryState::Sent,
-            "DEAD" => DeliveryState::Dead,
-            "SUPERSEDED" => DeliveryState::Superseded,
-            _ => DeliveryState::Pending,
-        }
-    }
-}
+allot_platform::db_enum!(DeliveryState {
+    Pending = "PENDING",
+    Sent = "SENT",
+    Dead = "DEAD",
+    Superseded = "SUPERSEDED",
+});
 
 /// The Message-ID of a delivery: the same on every attempt, so a copy that
 /// went out twice can be recognised (R-MAIL-5).

@@ -39,7 +39,7 @@ fn delivery(row: &AnyRow) -> Result<Delivery> {
         subject: row.try_get("subject")?,
         params: serde_json::from_str(&params).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         message_id: row.try_get("message_id")?,
-        state: DeliveryState::from_db(&row.try_get::<String, _>("state")?),
+        state: DeliveryState::from_db(&row.try_get::<String, _>("state")?)?,
         attempts: row.try_get("attempts")?,
         last_error: row.try_get("last_error")?,
         source_event: row.try_get("source_event")?,

@@ -10,6 +10,7 @@ pub mod consumer;
 pub mod csvfile;
 pub mod ctx;
 pub mod db;
+pub mod db_enum;
 pub mod error;
 pub mod grpc;
 pub mod idempotency;

@@ -15,23 +15,11 @@ pub enum ItemKind {
     Support,
 }
 
-impl ItemKind {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            ItemKind::Application => "APPLICATION",
-            ItemKind::CloudService => "CLOUD_SERVICE",
-            ItemKind::Support => "SUPPORT",
-        }
-    }
-
-    pub fn from_db(s: &str) -> ItemKind {
-        match s {
-            "CLOUD_SERVICE" => ItemKind::CloudService,
-            "SUPPORT" => ItemKind::Support,
-            _ => ItemKind::Application,
-        }
-    }
-}
+allot_platform::db_enum!(ItemKind {
+    Application = "APPLICATION",
+    CloudService = "CLOUD_SERVICE",
+    Support = "SUPPORT",
+});
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {

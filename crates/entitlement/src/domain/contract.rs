@@ -12,22 +12,10 @@ pub enum ActivationType {
     SerialNumber,
 }
 
-impl ActivationType {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            ActivationType::SignIn => "SIGN_IN",
-            ActivationType::SerialNumber => "SERIAL_NUMBER",
-        }
-    }
-
-    pub fn from_db(s: &str) -> ActivationType {
-        if s == "SERIAL_NUMBER" {
-            ActivationType::SerialNumber
-        } else {
-            ActivationType::SignIn
-        }
-    }
-}
+allot_platform::db_enum!(ActivationType {
+    SignIn = "SIGN_IN",
+    SerialNumber = "SERIAL_NUMBER",
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContractPlan {
@@ -35,22 +23,10 @@ pub enum ContractPlan {
     Premium,
 }
 
-impl ContractPlan {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            ContractPlan::Standard => "STANDARD",
-            ContractPlan::Premium => "PREMIUM",
-        }
-    }
-
-    pub fn from_db(s: &str) -> ContractPlan {
-        if s == "PREMIUM" {
-            ContractPlan::Premium
-        } else {
-            ContractPlan::Standard
-        }
-    }
-}
+allot_platform::db_enum!(ContractPlan {
+    Standard = "STANDARD",
+    Premium = "PREMIUM",
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Billing {
@@ -58,22 +34,10 @@ pub enum Billing {
     PayPerUse,
 }
 
-impl Billing {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            Billing::Term => "TERM",
-            Billing::PayPerUse => "PAY_PER_USE",
-        }
-    }
-
-    pub fn from_db(s: &str) -> Billing {
-        if s == "PAY_PER_USE" {
-            Billing::PayPerUse
-        } else {
-            Billing::Term
-        }
-    }
-}
+allot_platform::db_enum!(Billing {
+    Term = "TERM",
+    PayPerUse = "PAY_PER_USE",
+});
 
 #[derive(Debug, Clone)]
 pub struct Contract {

@@ -12,7 +12,7 @@ pub(super) async fn items_of(conn: &mut AnyConnection, product: &str) -> Result<
             Ok(Item {
                 id: r.try_get("item_id")?,
                 display_name: r.try_get("display_name")?,
-                kind: ItemKind::from_db(&r.try_get::<String, _>("kind")?),
+                kind: ItemKind::from_db(&r.try_get::<String, _>("kind")?)?,
             })
         })
         .collect()

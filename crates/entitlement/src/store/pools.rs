@@ -11,7 +11,7 @@ pub(super) fn pool(row: &AnyRow) -> Result<Pool> {
         product: ProductId::from_db(row.try_get("product_id")?),
         seats: row.try_get("seats")?,
         assigned: row.try_get("assigned")?,
-        activation: ActivationType::from_db(&row.try_get::<String, _>("activation_type")?),
+        activation: ActivationType::from_db(&row.try_get::<String, _>("activation_type")?)?,
         serial_number: row.try_get("serial_number")?,
     })
 }

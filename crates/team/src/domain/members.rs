@@ -8,22 +8,10 @@ pub enum MemberState {
     Active,
 }
 
-impl MemberState {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            MemberState::Invited => "INVITED",
-            MemberState::Active => "ACTIVE",
-        }
-    }
-
-    pub fn from_db(s: &str) -> MemberState {
-        if s == "ACTIVE" {
-            MemberState::Active
-        } else {
-            MemberState::Invited
-        }
-    }
-}
+allot_platform::db_enum!(MemberState {
+    Invited = "INVITED",
+    Active = "ACTIVE",
+});
 
 /// A person's place in one team. R-TEAM-2: memberships are per team, so
 /// adding a person to a team never touches their other teams. R-INV-6: a

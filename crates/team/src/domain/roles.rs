@@ -11,25 +11,14 @@ pub enum Role {
     User,
 }
 
+allot_platform::db_enum!(Role {
+    PrimaryAdmin = "PRIMARY_ADMIN",
+    SecondaryAdmin = "SECONDARY_ADMIN",
+    SsoAdmin = "SSO_ADMIN",
+    User = "USER",
+});
+
 impl Role {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            Role::PrimaryAdmin => "PRIMARY_ADMIN",
-            Role::SecondaryAdmin => "SECONDARY_ADMIN",
-            Role::SsoAdmin => "SSO_ADMIN",
-            Role::User => "USER",
-        }
-    }
-
-    pub fn from_db(s: &str) -> Role {
-        match s {
-            "PRIMARY_ADMIN" => Role::PrimaryAdmin,
-            "SECONDARY_ADMIN" => Role::SecondaryAdmin,
-            "SSO_ADMIN" => Role::SsoAdmin,
-            _ => Role::User,
-        }
-    }
-
     /// Any of the admin roles (R-ROLE-2, R-ROLE-5).
     pub fn is_admin(self) -> bool {
         !matches!(self, Role::User)

@@ -8,22 +8,10 @@ pub enum Plan {
     Premium,
 }
 
-impl Plan {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            Plan::Standard => "STANDARD",
-            Plan::Premium => "PREMIUM",
-        }
-    }
-
-    pub fn from_db(s: &str) -> Plan {
-        if s == "PREMIUM" {
-            Plan::Premium
-        } else {
-            Plan::Standard
-        }
-    }
-}
+allot_platform::db_enum!(Plan {
+    Standard = "STANDARD",
+    Premium = "PREMIUM",
+});
 
 #[derive(Debug, Clone)]
 pub struct Team {

@@ -14,7 +14,7 @@ pub async fn role_of(
             .bind(account.as_str())
             .fetch_optional(conn)
             .await?;
-    Ok(role.as_deref().map(Role::from_db))
+    Ok(role.as_deref().map(Role::from_db).transpose()?)
 }
 
 /// The members of a team who hold `role`.

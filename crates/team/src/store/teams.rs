@@ -14,7 +14,7 @@ pub(super) fn team(row: &AnyRow) -> Result<Team> {
         owner: row
             .try_get::<Option<String>, _>("owner")?
             .map(AccountId::from_db),
-        plan: Plan::from_db(&row.try_get::<String, _>("plan")?),
+        plan: Plan::from_db(&row.try_get::<String, _>("plan")?)?,
         create_time: row.try_get("create_time")?,
         primary_admin: row
             .try_get::<Option<String>, _>("primary_admin")?
