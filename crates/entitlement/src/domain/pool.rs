@@ -35,19 +35,41 @@ impl Pool {
 /// Largest seat count of one subscription or one addition.
 pub const MAX_SEATS: i32 = 1_000_000;
 
-/// A seat count: at least 1.
-pub fn parse_seats(field: &str, n: i32) -> Result<i32, FieldViolation> {
-    if n < 1 {
-        return Err(FieldViolation::new(
-            field,
-            format!("must be at least 1, got {n}"),
-        ));
+/// A number of seats a purchase buys or adds: 1 to [`MAX_SEATS`], checked
+/// once where it enters, so a use case never sees a count it must check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SeatCount(i32);
+
+impl SeatCount {
+    /// `n` as the request field `field` gave it.
+    pub fn parse(field: &str, n: i32) -> Result<SeatCount, FieldViolation> {
+        if n < 1 {
+            return Err(FieldViolation::new(
+                field,
+                format!("must be at least 1, got {n}"),
+            ));
+        }
+        if n > MAX_SEATS {
+            return Err(FieldViolation::new(
+                field,
+                format!("must be at most {MAX_SEATS}"),
+            ));
+        }
+        Ok(SeatCount(n))
     }
-    if n > MAX_SEATS {
-        return Err(FieldViolation::new(
-            field,
-            format!("must be at most {MAX_SEATS}"),
-        ));
+
+    pub fn get(self) -> i32 {
+        self.0
     }
-    Ok(n)
+
+    /// A subscription's `seats` after adding these; refused past
+    /// [`MAX_SEATS`].
+    pub fn added_to(self, seats: i32) -> Result<i32, FieldViolation> {
+        seats
+            .checked_add(self.0)
+            .filter(|s| *s <= MAX_SEATS)
+            .ok_or_else(|| {
+                FieldViolation::new("seats", format!("a subscription holds at most {MAX_SEATS}"))
+            })
+    }
 }

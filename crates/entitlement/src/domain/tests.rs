@@ -42,9 +42,21 @@ fn kind(e: EntitlementError) -> &'static str {
 
 #[test]
 fn seat_counts_are_positive() {
-    assert!(parse_seats("seats", 0).is_err());
-    assert!(parse_seats("seats", -3).is_err());
-    assert_eq!(parse_seats("seats", 10).unwrap(), 10);
+    assert!(SeatCount::parse("seats", 0).is_err());
+    assert!(SeatCount::parse("seats", -3).is_err());
+    assert_eq!(SeatCount::parse("seats", 10).unwrap().get(), 10);
+}
+
+#[test]
+fn seat_counts_added_stop_at_the_largest_subscription() {
+    let ten = SeatCount::parse("seats", 10).unwrap();
+    assert_eq!(ten.added_to(5), Ok(15));
+    let e = ten
+        .added_to(MAX_SEATS - 9)
+        .expect_err("one past the largest");
+    assert_eq!(e.field, "seats");
+    assert!(ten.added_to(i32::MAX).is_err(), "no overflow");
+    assert!(SeatCount::parse("seats", MAX_SEATS + 1).is_err());
 }
 
 #[test]

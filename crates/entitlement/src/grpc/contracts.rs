@@ -97,7 +97,7 @@ pub(super) async fn create_contract(
         let p = ProductId::parse(&format!("subscriptions[{i}].product"), &s.product)
             .map_err(|v| violations.push(v))
             .ok();
-        let n = parse_seats(&format!("subscriptions[{i}].seats"), s.seats)
+        let n = SeatCount::parse(&format!("subscriptions[{i}].seats"), s.seats)
             .map_err(|v| violations.push(v))
             .ok();
         if let (Some(p), Some(n)) = (p, n) {
@@ -202,7 +202,7 @@ pub(super) async fn create_subscription(
     let contract = ContractId::parse("parent", &r.parent).map_err(invalid)?;
     let s = required("subscription", r.subscription)?;
     let product = product_ref("subscription.product", &s.product)?;
-    let seats = parse_seats("subscription.seats", s.seats).map_err(invalid)?;
+    let seats = SeatCount::parse("subscription.seats", s.seats).map_err(invalid)?;
     let (sub, c) = g
         .app
         .contracts()
@@ -256,7 +256,7 @@ pub(super) async fn add_seats(
     let ctx = ctx(&req)?;
     let r = req.get_ref();
     let id = SubscriptionId::parse("subscription", &r.subscription).map_err(invalid)?;
-    let seats = parse_seats("seats", r.seats).map_err(invalid)?;
+    let seats = SeatCount::parse("seats", r.seats).map_err(invalid)?;
     let key = request_key!(ctx.caller, "AddSeats", *r).map_err(invalid)?;
     let (s, c) = g
         .app

@@ -27,8 +27,8 @@ use tonic::{Request, Response, Status};
 
 use crate::convert;
 use crate::domain::{
-    ActivationType, Billing, ContractPlan, Item, ItemKind, parse_display_name, parse_item_id,
-    parse_product_id, parse_seats,
+    ActivationType, Billing, ContractPlan, Item, ItemKind, SeatCount, parse_display_name,
+    parse_item_id, parse_product_id,
 };
 use crate::error::EntitlementError;
 use crate::projection::Answer;

@@ -23,14 +23,14 @@ impl Contracts<'_> {
         meta: &ChangeMeta,
         contract: &Contract,
         product: &Product,
-        seats: i32,
+        seats: SeatCount,
         owner: &MemberInfo,
     ) -> Result<(Subscription, Vec<NewEvent>)> {
         let sub = Subscription {
             id: SubscriptionId::generate(),
             contract: contract.id.clone(),
             product: product.id.clone(),
-            seats,
+            seats: seats.get(),
             team: contract.team.clone(),
             create_time: meta.now_micros,
         };
@@ -41,7 +41,7 @@ impl Contracts<'_> {
             tx.conn(),
             &sub.team,
             &product.id,
-            seats,
+            seats.get(),
             contract.activation,
             &contract.serial_number,
         )
@@ -77,7 +77,7 @@ impl Contracts<'_> {
         &self,
         ctx: &Ctx,
         new: NewContract,
-        subscriptions: Vec<(ProductId, i32)>,
+        subscriptions: Vec<(ProductId, SeatCount)>,
         key: Option<&RequestKey>,
     ) -> Result<(Contract, Vec<Subscription>)> {
         authorize(&ctx.caller, Action::RecordPurchase)?;
@@ -293,7 +293,7 @@ impl Contracts<'_> {
         ctx: &Ctx,
         contract_id: &ContractId,
         product_id: &ProductId,
-        seats: i32,
+        seats: SeatCount,
         key: Option<&RequestKey>,
     ) -> Result<(Subscription, Contract)> {
         authorize(&ctx.caller, Action::RecordPurchase)?;
@@ -412,7 +412,7 @@ impl Contracts<'_> {
         &self,
         ctx: &Ctx,
         id: &SubscriptionId,
-        seats: i32,
+        seats: SeatCount,
         key: Option<&RequestKey>,
     ) -> Result<(Subscription, Contract)> {
         authorize(&ctx.caller, Action::RecordPurchase)?;
@@ -433,23 +433,14 @@ impl Contracts<'_> {
             }
         }
         let previous = sub.seats;
-        sub.seats = sub
-            .seats
-            .checked_add(seats)
-            .filter(|s| *s <= crate::domain::MAX_SEATS)
-            .ok_or_else(|| {
-                EntitlementError::invalid(
-                    "seats",
-                    format!("a subscription holds at most {}", crate::domain::MAX_SEATS),
-                )
-            })?;
+        sub.seats = seats.added_to(sub.seats)?;
         store::lock_pool(tx.conn(), &sub.team, &sub.product).await?;
         store::set_subscription(tx.conn(), &sub).await?;
         store::add_pool_seats(
             tx.conn(),
             &sub.team,
             &sub.product,
-            seats,
+            seats.get(),
             contract.activation,
             &contract.serial_number,
         )

@@ -16,7 +16,7 @@ use allot_platform::paging;
 use crate::directory::TeamDirectory;
 use crate::domain::{
     Action, ActivationType, Assignment, Billing, Contract, ContractPlan, Item, Pool, Product,
-    Source, Subscription, TeamStanding, Unassign, authorize, check_activation,
+    SeatCount, Source, Subscription, TeamStanding, Unassign, authorize, check_activation,
     check_classic_by_user, check_classic_item, check_move, check_move_target, day_of,
     is_classic_limit, takes_seat,
 };

@@ -151,7 +151,12 @@ async fn buy(app: &Entitlements, owner: &AccountId, seats: i32) -> Contract {
         end_day: None,
     };
     app.contracts()
-        .create_contract(&commerce(), new, vec![(cad, seats)], None)
+        .create_contract(
+            &commerce(),
+            new,
+            vec![(cad, SeatCount::parse("seats", seats).unwrap())],
+            None,
+        )
         .await
         .expect("contract")
         .0
