@@ -6,7 +6,7 @@ use std::sync::Arc;
 use allot_platform::auth::Caller;
 use allot_platform::consumer::{HandleError, Handler};
 use allot_platform::db::WriteTx;
-use allot_platform::ids::{AccountId, TeamId, parse_nested};
+use allot_platform::ids::{AccountId, GroupId, TeamId, parse_nested};
 use allot_platform::outbox::{ChangeMeta, NewEvent};
 use allot_proto::team as tpb;
 use allot_proto::team::event::Payload;
@@ -43,10 +43,10 @@ fn permanent(e: impl std::fmt::Display) -> HandleError {
 }
 
 /// `teams/{team}/groups/{group}` of a group in an event.
-fn group_of(group: Option<&tpb::Group>) -> Result<(TeamId, String), HandleError> {
+fn group_of(group: Option<&tpb::Group>) -> Result<(TeamId, GroupId), HandleError> {
     let name = group.map(|g| g.name.as_str()).unwrap_or_default();
     let (team, group) = parse_nested("group", name, "teams", "groups").map_err(permanent)?;
-    Ok((TeamId::from_db(team), group))
+    Ok((TeamId::from_db(team), GroupId::from_db(group)))
 }
 
 fn accounts(names: &[String]) -> Result<Vec<AccountId>, HandleError> {

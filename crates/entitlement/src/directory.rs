@@ -3,7 +3,7 @@
 //! it from the team service, and unit tests answer it from memory.
 
 use allot_platform::grpc::{TeamClient, request};
-use allot_platform::ids::{AccountId, TeamId};
+use allot_platform::ids::{AccountId, GroupId, TeamId};
 use allot_proto::team as tpb;
 
 use crate::error::EntitlementError;
@@ -39,7 +39,7 @@ pub trait TeamDirectory: Send + Sync + 'static {
     async fn group_members(
         &self,
         team: &TeamId,
-        group: &str,
+        group: &GroupId,
         page_token: &str,
     ) -> Result<(Vec<MemberInfo>, String)>;
 
@@ -117,7 +117,7 @@ impl TeamDirectory for GrpcTeamDirectory {
     async fn group_members(
         &self,
         team: &TeamId,
-        group: &str,
+        group: &GroupId,
         page_token: &str,
     ) -> Result<(Vec<MemberInfo>, String)> {
         let r = self

@@ -126,6 +126,14 @@ resource_id!(
     /// A bulk job.
     OperationId, "operations");
 resource_id!(
+    /// A person's seat of one product in one team; its name is
+    /// `teams/{team}/assignments/{id}`.
+    AssignmentId, "assignments");
+resource_id!(
+    /// A group's product in one team, which seats every member (R-SEAT-5);
+    /// its name is `teams/{team}/groupAssignments/{id}`.
+    GroupAssignmentId, "groupAssignments");
+resource_id!(
     /// An email delivery.
     DeliveryId, "deliveries");
 

@@ -1,7 +1,7 @@
 //! Seat assignments and where a seat comes from: given directly or
 //! through a group (R-SEAT-3..5).
 
-use allot_platform::ids::{AccountId, ProductId, TeamId};
+use allot_platform::ids::{AccountId, AssignmentId, GroupAssignmentId, ProductId, TeamId};
 
 use crate::error::EntitlementError;
 
@@ -10,7 +10,7 @@ use crate::error::EntitlementError;
 /// the seat freed, while their assignments in other teams stay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assignment {
-    pub id: String,
+    pub id: AssignmentId,
     pub team: TeamId,
     pub account: AccountId,
     pub email: String,
@@ -18,7 +18,7 @@ pub struct Assignment {
     pub items: Vec<String>,
     pub direct: bool,
     /// Group assignments it comes from.
-    pub groups: Vec<String>,
+    pub groups: Vec<GroupAssignmentId>,
     pub create_time: i64,
 }
 
@@ -56,8 +56,8 @@ impl Assignment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Direct,
-    /// A group assignment's id.
-    Group(String),
+    /// Through this group assignment.
+    Group(GroupAssignmentId),
 }
 
 /// The most products one AssignProducts call names.

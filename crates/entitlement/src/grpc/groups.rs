@@ -12,6 +12,7 @@ pub(super) async fn create_group_assignment(
     let key = request_key!(ctx.caller, "CreateGroupAssignment", r).map_err(invalid)?;
     let ga = required("group_assignment", r.group_assignment)?;
     let (group_team, group) = in_team("group_assignment.group", &ga.group, "groups")?;
+    let group = GroupId::from_db(group);
     if group_team != team {
         return Err(invalid(FieldViolation::new(
             "group_assignment.group",
@@ -52,6 +53,7 @@ pub(super) async fn delete_group_assignment(
 ) -> R<()> {
     let ctx = ctx(&req)?;
     let (team, id) = in_team("name", &req.get_ref().name, "groupAssignments")?;
+    let id = GroupAssignmentId::from_db(id);
     g.app
         .groups()
         .delete_group_assignment(&ctx, &team, &id)

@@ -15,7 +15,10 @@ use std::sync::Arc;
 
 use allot_platform::auth::caller;
 use allot_platform::error::FieldViolation;
-use allot_platform::ids::{AccountId, ContractId, ProductId, SubscriptionId, TeamId, parse_nested};
+use allot_platform::ids::{
+    AccountId, AssignmentId, ContractId, GroupAssignmentId, GroupId, ProductId, SubscriptionId,
+    TeamId, parse_nested,
+};
 use allot_platform::mask::update_paths;
 use allot_platform::outbox::WatchParams;
 use allot_platform::request_key;

@@ -92,6 +92,7 @@ pub(super) async fn get_assignment(
 ) -> R<pb::Assignment> {
     let caller = caller(&req)?;
     let (team, id) = in_team("name", &req.get_ref().name, "assignments")?;
+    let id = AssignmentId::from_db(id);
     Ok(Response::new(convert::assignment(
         &g.app.seats().get_assignment(&caller, &team, &id).await?,
     )))
@@ -140,6 +141,7 @@ pub(super) async fn update_assignment(
     let r = req.into_inner();
     let a = required("assignment", r.assignment)?;
     let (team, id) = in_team("assignment.name", &a.name, "assignments")?;
+    let id = AssignmentId::from_db(id);
     update_paths(r.update_mask.as_ref(), &["items"], |_| true).map_err(invalid)?;
     let before = a.name.clone();
     match g
@@ -163,6 +165,7 @@ pub(super) async fn delete_assignment(
 ) -> R<()> {
     let ctx = ctx(&req)?;
     let (team, id) = in_team("name", &req.get_ref().name, "assignments")?;
+    let id = AssignmentId::from_db(id);
     g.app.seats().delete_assignment(&ctx, &team, &id).await?;
     Ok(Response::new(()))
 }

@@ -5,7 +5,7 @@ use allot_platform::idempotency::{self, RequestKey};
 use serde::{Deserialize, Serialize};
 
 use crate::service::{AssignResult, Core, Ctx, Outcome};
-use allot_platform::ids::{AccountId, ProductId, TeamId};
+use allot_platform::ids::{AccountId, AssignmentId, GroupAssignmentId, ProductId, TeamId};
 
 use crate::domain::{Action, authorize};
 use crate::error::EntitlementError;
@@ -33,19 +33,22 @@ struct RecordedBatch {
 }
 
 /// A replayed answer: the group assignment's id, if any, and the results.
-pub(crate) type Replayed = (Option<String>, Vec<AssignResult>);
+pub(crate) type Replayed = (Option<GroupAssignmentId>, Vec<AssignResult>);
 
 /// The stored form of a batch's answer.
-pub(crate) fn record(group_assignment: Option<&str>, results: &[AssignResult]) -> String {
+pub(crate) fn record(
+    group_assignment: Option<&GroupAssignmentId>,
+    results: &[AssignResult],
+) -> String {
     let batch = RecordedBatch {
-        group_assignment: group_assignment.map(str::to_owned),
+        group_assignment: group_assignment.map(|g| g.as_str().to_owned()),
         results: results
             .iter()
             .map(|r| Recorded {
                 account: r.account.as_str().to_owned(),
                 product: r.product.as_str().to_owned(),
                 outcome: r.outcome,
-                assignment: r.assignment.as_ref().map(|a| a.id.clone()),
+                assignment: r.assignment.as_ref().map(|a| a.id.as_str().to_owned()),
                 reason: r.reason.clone(),
             })
             .collect(),
@@ -80,8 +83,10 @@ impl Core {
         })?;
         let mut results = Vec::with_capacity(batch.results.len());
         for r in batch.results {
-            let assignment = match &r.assignment {
-                Some(id) => store::get_assignment(&mut conn, team, id).await?,
+            let assignment = match r.assignment {
+                Some(id) => {
+                    store::get_assignment(&mut conn, team, &AssignmentId::from_db(id)).await?
+                }
                 None => None,
             };
             results.push(AssignResult {
@@ -92,6 +97,9 @@ impl Core {
                 reason: r.reason,
             });
         }
-        Ok(Some((batch.group_assignment, results)))
+        Ok(Some((
+            batch.group_assignment.map(GroupAssignmentId::from_db),
+            results,
+        )))
     }
 }

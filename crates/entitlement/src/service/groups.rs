@@ -8,7 +8,7 @@ impl Groups<'_> {
     pub(crate) async fn group_members(
         &self,
         team: &TeamId,
-        group: &str,
+        group: &GroupId,
     ) -> Result<Vec<MemberInfo>> {
         let mut out = Vec::new();
         let mut page_token = String::new();
@@ -87,7 +87,7 @@ impl Groups<'_> {
         &self,
         ctx: &Ctx,
         team: &TeamId,
-        group: &str,
+        group: &GroupId,
         product_id: &ProductId,
         items: Vec<String>,
         key: Option<&RequestKey>,
@@ -127,7 +127,7 @@ impl Groups<'_> {
             )));
         }
         let ga = GroupAssignmentRow {
-            id: new_id(),
+            id: GroupAssignmentId::generate(),
             team: team.clone(),
             group: group.to_owned(),
             product: product_id.clone(),
@@ -166,7 +166,7 @@ impl Groups<'_> {
         tx: &mut WriteTx,
         meta: &ChangeMeta,
         mut a: Assignment,
-        ga: &str,
+        ga: &GroupAssignmentId,
     ) -> Result<Vec<NewEvent>> {
         let before = a.clone();
         store::remove_source(tx.conn(), &a.id, ga).await?;
@@ -198,7 +198,12 @@ impl Groups<'_> {
     }
 
     #[tracing::instrument(name = "entitlement.service.delete_group_assignment", skip_all)]
-    pub async fn delete_group_assignment(&self, ctx: &Ctx, team: &TeamId, id: &str) -> Result<()> {
+    pub async fn delete_group_assignment(
+        &self,
+        ctx: &Ctx,
+        team: &TeamId,
+        id: &GroupAssignmentId,
+    ) -> Result<()> {
         let standing = self.standing(&ctx.caller, team).await?;
         authorize(&ctx.caller, Action::ManageSeats { standing })?;
         let meta = self.meta(ctx);

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use allot_platform::auth::Caller;
 use allot_platform::clock::{SharedClock, to_micros};
 use allot_platform::db::{Db, WriteTx};
-use allot_platform::ids::{AccountId, ContractId, ProductId, SubscriptionId, TeamId, new_id};
+use allot_platform::ids::{
+    AccountId, AssignmentId, ContractId, GroupAssignmentId, GroupId, ProductId, SubscriptionId,
+    TeamId,
+};
 use allot_platform::jobs::Jobs;
 use allot_platform::outbox::{ChangeMeta, NewEvent, Outbox};
 use allot_platform::paging;

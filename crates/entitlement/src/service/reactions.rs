@@ -28,7 +28,7 @@ impl Reactions<'_> {
         tx: &mut WriteTx,
         meta: &ChangeMeta,
         team: &TeamId,
-        group: &str,
+        group: &GroupId,
         accounts: &[AccountId],
     ) -> Result<Vec<NewEvent>> {
         let gas = store::list_group_assignments(tx.conn(), team, Some(group)).await?;
@@ -51,7 +51,7 @@ impl Reactions<'_> {
                 .iter()
                 .filter(|r| r.outcome == Outcome::NoSeat || r.outcome == Outcome::Refused)
             {
-                tracing::warn!(team = %team, group, account = %r.account, product = %r.product, reason = %r.reason, "a new group member got no seat");
+                tracing::warn!(team = %team, group = %group, account = %r.account, product = %r.product, reason = %r.reason, "a new group member got no seat");
             }
             events.extend(evs);
         }
@@ -65,7 +65,7 @@ impl Reactions<'_> {
         tx: &mut WriteTx,
         meta: &ChangeMeta,
         team: &TeamId,
-        group: &str,
+        group: &GroupId,
         accounts: &[AccountId],
     ) -> Result<Vec<NewEvent>> {
         let mut events = Vec::new();
@@ -90,7 +90,7 @@ impl Reactions<'_> {
         tx: &mut WriteTx,
         meta: &ChangeMeta,
         team: &TeamId,
-        group: &str,
+        group: &GroupId,
     ) -> Result<Vec<NewEvent>> {
         let mut events = Vec::new();
         for ga in store::list_group_assignments(tx.conn(), team, Some(group)).await? {

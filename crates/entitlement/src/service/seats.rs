@@ -95,7 +95,7 @@ impl Seats<'_> {
             return Err(pool.exhausted());
         }
         let a = Assignment {
-            id: new_id(),
+            id: AssignmentId::generate(),
             team: team.clone(),
             account: person.account.clone(),
             email: person.email.clone(),
@@ -367,7 +367,7 @@ impl Seats<'_> {
     pub(crate) async fn assignment_in(
         conn: &mut sqlx::AnyConnection,
         team: &TeamId,
-        id: &str,
+        id: &AssignmentId,
     ) -> Result<Assignment> {
         store::get_assignment(conn, team, id)
             .await?
@@ -378,7 +378,7 @@ impl Seats<'_> {
     pub(crate) async fn locked_assignment_in(
         tx: &mut WriteTx,
         team: &TeamId,
-        id: &str,
+        id: &AssignmentId,
     ) -> Result<Assignment> {
         store::lock_assignment_id(tx.conn(), team, id)
             .await?
@@ -390,7 +390,7 @@ impl Seats<'_> {
         &self,
         caller: &Caller,
         team: &TeamId,
-        id: &str,
+        id: &AssignmentId,
     ) -> Result<Assignment> {
         let mut conn = self.db.conn().await?;
         let a = Self::assignment_in(&mut conn, team, id).await?;
@@ -487,7 +487,7 @@ impl Seats<'_> {
         &self,
         ctx: &Ctx,
         team: &TeamId,
-        id: &str,
+        id: &AssignmentId,
         items: Vec<String>,
     ) -> Result<Option<Assignment>> {
         let standing = self.standing(&ctx.caller, team).await?;
@@ -532,7 +532,12 @@ impl Seats<'_> {
     /// R-SEAT-4: unassigns. A seat that also comes from a group stays until
     /// the person leaves the group or the group assignment goes.
     #[tracing::instrument(name = "entitlement.service.delete_assignment", skip_all)]
-    pub async fn delete_assignment(&self, ctx: &Ctx, team: &TeamId, id: &str) -> Result<()> {
+    pub async fn delete_assignment(
+        &self,
+        ctx: &Ctx,
+        team: &TeamId,
+        id: &AssignmentId,
+    ) -> Result<()> {
         let standing = self.standing(&ctx.caller, team).await?;
         let product = {
             let mut conn = self.db.conn().await?;
@@ -571,6 +576,6 @@ impl Seats<'_> {
 }
 
 /// NOT_FOUND for assignment `id` of `team`.
-fn no_assignment(team: &TeamId, id: &str) -> EntitlementError {
+fn no_assignment(team: &TeamId, id: &AssignmentId) -> EntitlementError {
     EntitlementError::not_found("assignment", format!("{}/assignments/{id}", team.name()))
 }

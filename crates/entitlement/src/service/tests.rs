@@ -49,7 +49,7 @@ impl TeamDirectory for Directory {
     async fn group_members(
         &self,
         team: &TeamId,
-        _group: &str,
+        _group: &allot_platform::ids::GroupId,
         _page_token: &str,
     ) -> Result<(Vec<MemberInfo>, String)> {
         self.team_of(team).map(|m| (m, String::new()))

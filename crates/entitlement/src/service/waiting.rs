@@ -4,7 +4,7 @@
 //! or the group assignment going, ends the wait.
 
 use allot_platform::db::WriteTx;
-use allot_platform::ids::{AccountId, ProductId, TeamId};
+use allot_platform::ids::{AccountId, GroupAssignmentId, ProductId, TeamId};
 use allot_platform::outbox::{ChangeMeta, NewEvent};
 use sqlx::AnyConnection;
 
@@ -18,7 +18,7 @@ type Result<T> = std::result::Result<T, EntitlementError>;
 /// member already waiting keeps their place.
 pub(crate) async fn wait_for_seat(
     conn: &mut AnyConnection,
-    group_assignment: &str,
+    group_assignment: &GroupAssignmentId,
     team: &TeamId,
     product: &ProductId,
     person: &MemberInfo,
@@ -28,7 +28,7 @@ pub(crate) async fn wait_for_seat(
         "INSERT INTO seat_waits (group_assignment_id, account_id, email, team_id, product_id, since) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (group_assignment_id, account_id) DO NOTHING",
     )
-    .bind(group_assignment)
+    .bind(group_assignment.as_str())
     .bind(person.account.as_str())
     .bind(&person.email)
     .bind(team.as_str())
@@ -45,7 +45,7 @@ pub(crate) async fn stop_waiting(
     conn: &mut AnyConnection,
     team: &TeamId,
     account: &AccountId,
-    group_assignment: Option<&str>,
+    group_assignment: Option<&GroupAssignmentId>,
 ) -> Result<()> {
     sqlx::query(
         "DELETE FROM seat_waits WHERE team_id = $1 AND account_id = $2 \
@@ -53,16 +53,19 @@ pub(crate) async fn stop_waiting(
     )
     .bind(team.as_str())
     .bind(account.as_str())
-    .bind(group_assignment.unwrap_or_default())
+    .bind(group_assignment.map_or("", GroupAssignmentId::as_str))
     .execute(conn)
     .await?;
     Ok(())
 }
 
 /// Ends every wait of a group assignment that goes.
-pub(crate) async fn close_line(conn: &mut AnyConnection, group_assignment: &str) -> Result<()> {
+pub(crate) async fn close_line(
+    conn: &mut AnyConnection,
+    group_assignment: &GroupAssignmentId,
+) -> Result<()> {
     sqlx::query("DELETE FROM seat_waits WHERE group_assignment_id = $1")
-        .bind(group_assignment)
+        .bind(group_assignment.as_str())
         .execute(conn)
         .await?;
     Ok(())
@@ -108,6 +111,7 @@ impl Core {
             return Ok(Vec::new());
         };
         let account = AccountId::from_db(account);
+        let ga_id = GroupAssignmentId::from_db(ga_id);
         stop_waiting(tx.conn(), team, &account, Some(&ga_id)).await?;
         let Some(ga) = crate::store::get_group_assignment(tx.conn(), team, &ga_id).await? else {
             return Ok(Vec::new());

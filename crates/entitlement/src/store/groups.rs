@@ -5,9 +5,9 @@ use super::*;
 /// A group assignment as stored: (id, team, group, product, items, create_time).
 #[derive(Debug, Clone)]
 pub struct GroupAssignmentRow {
-    pub id: String,
+    pub id: GroupAssignmentId,
     pub team: TeamId,
-    pub group: String,
+    pub group: GroupId,
     pub product: ProductId,
     pub items: Vec<String>,
     pub create_time: i64,
@@ -15,9 +15,9 @@ pub struct GroupAssignmentRow {
 
 pub(super) fn group_assignment(row: &AnyRow) -> Result<GroupAssignmentRow> {
     Ok(GroupAssignmentRow {
-        id: row.try_get("id")?,
+        id: GroupAssignmentId::from_db(row.try_get("id")?),
         team: TeamId::from_db(row.try_get("team_id")?),
-        group: row.try_get("group_id")?,
+        group: GroupId::from_db(row.try_get("group_id")?),
         product: ProductId::from_db(row.try_get("product_id")?),
         items: split_items(&row.try_get::<String, _>("items")?),
         create_time: row.try_get("create_time")?,
@@ -31,9 +31,9 @@ pub async fn insert_group_assignment(
     sqlx::query(
         "INSERT INTO group_assignments (id, team_id, group_id, product_id, items, create_time) VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(&g.id)
+    .bind(g.id.as_str())
     .bind(g.team.as_str())
-    .bind(&g.group)
+    .bind(g.group.as_str())
     .bind(g.product.as_str())
     .bind(join_items(&g.items))
     .bind(g.create_time)
@@ -48,14 +48,14 @@ pub(super) const GROUP_ASSIGNMENT_COLUMNS: &str =
 pub async fn get_group_assignment(
     conn: &mut AnyConnection,
     team: &TeamId,
-    id: &str,
+    id: &GroupAssignmentId,
 ) -> Result<Option<GroupAssignmentRow>> {
     let sql = format!(
         "SELECT {GROUP_ASSIGNMENT_COLUMNS} FROM group_assignments WHERE team_id = $1 AND id = $2"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(team.as_str())
-        .bind(id)
+        .bind(id.as_str())
         .fetch_optional(conn)
         .await?
         .as_ref()
@@ -67,14 +67,14 @@ pub async fn get_group_assignment(
 pub async fn list_group_assignments(
     conn: &mut AnyConnection,
     team: &TeamId,
-    group: Option<&str>,
+    group: Option<&GroupId>,
 ) -> Result<Vec<GroupAssignmentRow>> {
     let sql = format!(
         "SELECT {GROUP_ASSIGNMENT_COLUMNS} FROM group_assignments WHERE team_id = $1 AND ($2 = '' OR group_id = $2) ORDER BY id"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(team.as_str())
-        .bind(group.unwrap_or(""))
+        .bind(group.map_or("", GroupId::as_str))
         .fetch_all(conn)
         .await?
         .iter()
@@ -82,9 +82,12 @@ pub async fn list_group_assignments(
         .collect()
 }
 
-pub async fn delete_group_assignment(conn: &mut AnyConnection, id: &str) -> Result<()> {
+pub async fn delete_group_assignment(
+    conn: &mut AnyConnection,
+    id: &GroupAssignmentId,
+) -> Result<()> {
     sqlx::query("DELETE FROM group_assignments WHERE id = $1")
-        .bind(id)
+        .bind(id.as_str())
         .execute(conn)
         .await?;
     Ok(())
@@ -93,7 +96,7 @@ pub async fn delete_group_assignment(conn: &mut AnyConnection, id: &str) -> Resu
 /// The assignments that come (partly) from a group assignment.
 pub async fn assignments_from(
     conn: &mut AnyConnection,
-    group_assignment_id: &str,
+    group_assignment_id: &GroupAssignmentId,
 ) -> Result<Vec<Assignment>> {
     let columns = ASSIGNMENT_COLUMNS
         .split(", ")
@@ -105,7 +108,7 @@ pub async fn assignments_from(
          WHERE s.group_assignment_id = $1 ORDER BY a.id"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(group_assignment_id)
+        .bind(group_assignment_id.as_str())
         .fetch_all(&mut *conn)
         .await?;
     assignments(conn, rows).await

@@ -18,7 +18,10 @@ pub use usage::*;
 use std::collections::HashMap;
 
 use allot_platform::db::{flag, int_flag};
-use allot_platform::ids::{AccountId, ContractId, ProductId, SubscriptionId, TeamId};
+use allot_platform::ids::{
+    AccountId, AssignmentId, ContractId, GroupAssignmentId, GroupId, ProductId, SubscriptionId,
+    TeamId,
+};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 

@@ -6,13 +6,14 @@ pub(super) const ASSIGNMENT_COLUMNS: &str =
     "id, team_id, account_id, email, product_id, items, direct, create_time";
 
 pub(super) async fn assignment(conn: &mut AnyConnection, row: &AnyRow) -> Result<Assignment> {
-    let id: String = row.try_get("id")?;
+    let id = AssignmentId::from_db(row.try_get("id")?);
     let groups: Vec<String> = sqlx::query_scalar(
         "SELECT group_assignment_id FROM assignment_sources WHERE assignment_id = $1 ORDER BY group_assignment_id",
     )
-    .bind(&id)
+    .bind(id.as_str())
     .fetch_all(conn)
     .await?;
+    let groups = groups.into_iter().map(GroupAssignmentId::from_db).collect();
     Ok(Assignment {
         id,
         team: TeamId::from_db(row.try_get("team_id")?),
@@ -75,18 +76,30 @@ pub async fn lock_assignment(
 pub async fn get_assignment(
     conn: &mut AnyConnection,
     team: &TeamId,
-    id: &str,
+    id: &AssignmentId,
 ) -> Result<Option<Assignment>> {
-    one_assignment(conn, "team_id = $1 AND id = $2", [team.as_str(), id], false).await
+    one_assignment(
+        conn,
+        "team_id = $1 AND id = $2",
+        [team.as_str(), id.as_str()],
+        false,
+    )
+    .await
 }
 
 /// [`get_assignment`] for a write, locked as [`lock_assignment`].
 pub async fn lock_assignment_id(
     conn: &mut AnyConnection,
     team: &TeamId,
-    id: &str,
+    id: &AssignmentId,
 ) -> Result<Option<Assignment>> {
-    one_assignment(conn, "team_id = $1 AND id = $2", [team.as_str(), id], true).await
+    one_assignment(
+        conn,
+        "team_id = $1 AND id = $2",
+        [team.as_str(), id.as_str()],
+        true,
+    )
+    .await
 }
 
 /// The assignment `by` selects; `lock` takes its row lock (a no-op update,
@@ -118,7 +131,7 @@ pub async fn insert_assignment(conn: &mut AnyConnection, a: &Assignment) -> Resu
         "INSERT INTO assignments (id, team_id, account_id, email, product_id, items, direct, create_time) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(&a.id)
+    .bind(a.id.as_str())
     .bind(a.team.as_str())
     .bind(a.account.as_str())
     .bind(&a.email)
@@ -137,7 +150,7 @@ pub async fn insert_assignment(conn: &mut AnyConnection, a: &Assignment) -> Resu
 /// Writes an assignment's items and direct flag.
 pub async fn update_assignment(conn: &mut AnyConnection, a: &Assignment) -> Result<()> {
     sqlx::query("UPDATE assignments SET items = $2, direct = $3 WHERE id = $1")
-        .bind(&a.id)
+        .bind(a.id.as_str())
         .bind(join_items(&a.items))
         .bind(int_flag(a.direct))
         .execute(conn)
@@ -145,13 +158,13 @@ pub async fn update_assignment(conn: &mut AnyConnection, a: &Assignment) -> Resu
     Ok(())
 }
 
-pub async fn delete_assignment(conn: &mut AnyConnection, id: &str) -> Result<()> {
+pub async fn delete_assignment(conn: &mut AnyConnection, id: &AssignmentId) -> Result<()> {
     sqlx::query("DELETE FROM assignment_sources WHERE assignment_id = $1")
-        .bind(id)
+        .bind(id.as_str())
         .execute(&mut *conn)
         .await?;
     sqlx::query("DELETE FROM assignments WHERE id = $1")
-        .bind(id)
+        .bind(id.as_str())
         .execute(conn)
         .await?;
     Ok(())
@@ -159,15 +172,15 @@ pub async fn delete_assignment(conn: &mut AnyConnection, id: &str) -> Result<()>
 
 pub async fn add_source(
     conn: &mut AnyConnection,
-    assignment_id: &str,
-    group_assignment: &str,
+    assignment_id: &AssignmentId,
+    group_assignment: &GroupAssignmentId,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO assignment_sources (assignment_id, group_assignment_id) VALUES ($1, $2) \
          ON CONFLICT (assignment_id, group_assignment_id) DO NOTHING",
     )
-    .bind(assignment_id)
-    .bind(group_assignment)
+    .bind(assignment_id.as_str())
+    .bind(group_assignment.as_str())
     .execute(conn)
     .await?;
     Ok(())
@@ -175,14 +188,14 @@ pub async fn add_source(
 
 pub async fn remove_source(
     conn: &mut AnyConnection,
-    assignment_id: &str,
-    group_assignment: &str,
+    assignment_id: &AssignmentId,
+    group_assignment: &GroupAssignmentId,
 ) -> Result<()> {
     sqlx::query(
         "DELETE FROM assignment_sources WHERE assignment_id = $1 AND group_assignment_id = $2",
     )
-    .bind(assignment_id)
-    .bind(group_assignment)
+    .bind(assignment_id.as_str())
+    .bind(group_assignment.as_str())
     .execute(conn)
     .await?;
     Ok(())
