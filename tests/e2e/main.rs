@@ -4,12 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use allot_testkit as harness;
+use allot_testkit::on_both_backends;
+
 mod authz;
 mod bulk;
 mod cli;
 mod entitlement;
 mod events;
-mod harness;
 mod invitations;
 mod platform;
 mod retries;

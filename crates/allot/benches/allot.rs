@@ -24,8 +24,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
-#[path = "../../../tests/e2e/harness.rs"]
-mod harness;
+use allot_testkit as harness;
 
 use std::process::Command;
 use std::sync::Arc;

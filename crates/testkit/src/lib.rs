@@ -3,6 +3,11 @@
 //! and typed gRPC clients. Three shapes: all services in one process, the
 //! notification service apart (so it can be stopped), and every service in
 //! its own OS process.
+//!
+//! The end-to-end tests (`tests/e2e`) and the benchmarks
+//! (`crates/allot/benches`) both use it as a library.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -24,6 +29,19 @@ use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+
+/// The `allot` binary Cargo built for the running test or benchmark: beside
+/// it, or one folder up from `deps/` where Cargo puts test binaries.
+pub fn allot_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("the running test's path");
+    let dir = exe.parent().expect("a folder");
+    let dir = if dir.ends_with("deps") {
+        dir.parent().expect("the target folder")
+    } else {
+        dir
+    };
+    dir.join("allot")
+}
 
 pub const ADMIN_EMAIL: &str = "admin@allot.test";
 pub const ADMIN_SECRET: &str = "bootstrap-secret-for-tests-only-0123456789";
@@ -259,7 +277,7 @@ impl Env {
         let smtp = SmtpSink::start();
         let config = test_config(backend, dir.path(), &smtp).await;
         let keys = dir.path().join("keys");
-        let status = Command::new(env!("CARGO_BIN_EXE_allot"))
+        let status = Command::new(allot_bin())
             .args(["keygen", "--dir"])
             .arg(&keys)
             .stdout(Stdio::null())
@@ -314,7 +332,7 @@ impl Env {
             .append(true)
             .open(&log_path)
             .expect("log file");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_allot"));
+        let mut cmd = Command::new(allot_bin());
         cmd.args(["serve", kind.name()])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
