@@ -362,21 +362,37 @@ impl std::fmt::Debug for NatsServer {
 }
 
 impl NatsServer {
+    /// Starts a server with JetStream on a port the server picks itself
+    /// (`-p -1`), read back from the ports file it writes.
     pub fn start() -> NatsServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
+        let ports = dir.path().join("ports");
+        std::fs::create_dir(&ports).expect("ports folder");
         let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "--ports_file_dir"])
+            .arg(&ports)
+            .arg("-sd")
             .arg(dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start nats-server (apt-get install nats-server, or run tests/run-all.sh)");
+        let file = ports.join(format!("nats-server_{}.ports", child.id()));
         let deadline = Instant::now() + Duration::from_secs(15);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let port = loop {
+            if let Some(port) = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|text| nats_client_port(&text))
+            {
+                break port;
+            }
             assert!(Instant::now() < deadline, "nats-server did not start");
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not listen");
+            std::thread::sleep(Duration::from_millis(20));
         }
         NatsServer {
             port,
@@ -389,6 +405,14 @@ impl NatsServer {
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
+}
+
+/// The client port in a nats-server ports file
+/// (`{"nats":["nats://127.0.0.1:4222"]}`); `None` while it is being written.
+fn nats_client_port(text: &str) -> Option<u16> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let url = v.get("nats")?.get(0)?.as_str()?;
+    url.rsplit(':').next()?.parse().ok()
 }
 
 impl Drop for NatsServer {
