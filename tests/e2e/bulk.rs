@@ -170,7 +170,7 @@ async fn r_inv_5_mixed_rows_and_the_same_file_twice(backend: Backend) {
         "the same file creates nothing twice"
     );
     assert_eq!(member_emails(&admin, &team).await.len(), members.len());
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    env.settled().await;
     assert_eq!(env.smtp.messages_to(&a).len(), 1, "no second invitation");
     env.shutdown().await;
 }
@@ -196,7 +196,7 @@ async fn r_inv_5_validate_only_changes_nothing(backend: Backend) {
         ]
     );
     assert_eq!(member_emails(&admin, &team).await, before);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    env.settled().await;
     assert!(env.smtp.messages_to(&fresh).is_empty());
     env.shutdown().await;
 }

@@ -1720,7 +1720,7 @@ async fn r_mail_2_one_email_per_person_and_request(backend: Backend) {
         "{text}"
     );
     assert!(text.contains("How to get started"));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    shop.env.settled().await;
     let count = shop
         .env
         .smtp

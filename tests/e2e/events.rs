@@ -210,7 +210,9 @@ async fn r_evt_1_a_pruned_cursor_is_out_of_range(backend: Backend) {
     // does it once events are older than `outbox.retention`).
     let outbox = env.team_app().outbox().clone();
     let cutoff = outbox.now_micros() + 1;
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    while outbox.now_micros() <= cutoff {
+        tokio::task::yield_now().await;
+    }
     let retained = outbox.prune_before(cutoff).await.expect("prune");
     assert!(retained > 1, "events were pruned");
     create_group(&mut admin, &team, "new").await.expect("group");
@@ -318,8 +320,8 @@ async fn r_mail_5_an_smtp_outage_loses_and_doubles_nothing(backend: Backend) {
     for e in &emails {
         env.mail_to(e, 1).await;
     }
-    // Anything sent twice would have arrived by now.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Anything sent twice has arrived once nothing is left to send.
+    env.settled().await;
     let wanted: HashSet<&str> = emails.iter().map(String::as_str).collect();
     let mut by_id: HashMap<String, usize> = HashMap::new();
     for m in env.smtp.messages() {
@@ -353,7 +355,7 @@ async fn r_mail_5_a_crash_after_sending_repeats_one_message(backend: Backend) {
     env.smtp.delay_replies(Duration::ZERO);
     env.restart(ServiceKind::Notification).await;
     wait_state(&admin, &email, npb::DeliveryState::Sent).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    env.settled().await;
     let delivery = deliveries_to(&admin, &email).await.remove(0);
     let got = env.smtp.messages_to(&email);
     assert!(
@@ -572,15 +574,17 @@ async fn r_evt_1_jetstream_gets_every_event_once_across_a_relay_restart() {
     let mut env = Env::processes(Backend::Postgres, &[("ALLOT_NATS_URL", &nats.url())]).await;
     let admin = env.admin().await;
     let team = env.first_team().await.name;
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let writers: Vec<_> = (0..3)
         .map(|w| {
-            let (mut c, team) = (admin.clone(), team.clone());
+            let (mut c, team, written) = (admin.clone(), team.clone(), written.clone());
             tokio::spawn(async move {
                 let mut made = Vec::new();
                 for i in 0..60 {
                     let name = format!("js{w}-{i:03}");
                     if create_group(&mut c, &team, &name).await.is_ok() {
                         made.push(name);
+                        written.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     } else {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
@@ -589,7 +593,12 @@ async fn r_evt_1_jetstream_gets_every_event_once_across_a_relay_restart() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Killed in the middle of the burst: some writes made, most to come.
+    eventually("a burst of writes under way", || {
+        let written = written.clone();
+        async move { written.load(std::sync::atomic::Ordering::Relaxed) >= 15 }
+    })
+    .await;
     env.kill(ServiceKind::Team);
     env.restart(ServiceKind::Team).await;
     let mut made = HashSet::new();

@@ -246,8 +246,8 @@ async fn stopped_notification_delivers_once(mut env: Env) {
 
     env.start_notification().await;
     env.mail_to(&during, 1).await;
-    // Give a duplicate every chance to show up.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A duplicate would be there once nothing is left to send.
+    env.settled().await;
     assert_eq!(
         env.smtp.messages_to(&during).len(),
         1,
@@ -314,7 +314,7 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
     let mut admin = env.admin().await;
     let team = env.first_team().await;
     // Let the bootstrap's own writes settle before counting.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    env.settled().await;
     let before = table_counts(&env).await;
 
     let cases: Vec<(&str, &str, &str, &str)> = vec![
@@ -391,7 +391,7 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
         .expect_err("unknown token");
     assert_eq!(unknown_token.code(), Code::NotFound);
 
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    env.settled().await;
     assert_eq!(table_counts(&env).await, before, "nothing was written");
     env.shutdown().await;
 }
