@@ -16,6 +16,7 @@ use allot_platform::db::{Db, Migrations};
 use allot_platform::grpc::{
     CallAuth, EntitlementClient, IdentityClient, TeamClient, TokenSource, channel, request,
 };
+use allot_platform::hosting::{Hosted, MissingPeer, Peers};
 use allot_platform::server::{EdgeLayer, serve};
 use allot_platform::values::Email;
 use allot_proto::entitlement::entitlement_service_client::EntitlementServiceClient;
@@ -178,8 +179,6 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         anyhow!("auth.internal_secret (ALLOT_AUTH__INTERNAL_SECRET) is required: the secret Allot's services call each other with")
     })?;
 
-    let mut routes = Routes::default();
-    let mut health = Vec::new();
     let mut bootstrap = None;
 
     // Identity first: it signs the tokens everything else verifies.
@@ -212,16 +211,6 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
                 .bootstrap(&email, &config.bootstrap.admin_client_id, secret.as_deref())
                 .await?;
         }
-        tasks.push(svc.app.outbox().spawn(stop.clone()));
-        relay(
-            &config,
-            ServiceKind::Identity,
-            svc.app.outbox(),
-            &stop,
-            &mut tasks,
-        );
-        routes = routes.add_service(svc.server());
-        health.push(allot_identity::SERVICE_NAME);
         Some(svc)
     } else {
         None
@@ -272,27 +261,22 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
             )
         }
     };
-    let identity_client = || -> anyhow::Result<IdentityClient> {
-        let url = peer_url(&config, ServiceKind::Identity, &services, &own_url)?;
-        Ok(IdentityServiceClient::with_interceptor(
-            channel(&url)?,
-            CallAuth::new(tokens.clone()),
-        ))
+    let peers = ProcessPeers {
+        config: &config,
+        hosted: &services,
+        own_url: &own_url,
+        tokens: tokens.clone(),
     };
-    let team_client = || -> anyhow::Result<TeamClient> {
-        let url = peer_url(&config, ServiceKind::Team, &services, &own_url)?;
-        Ok(TeamServiceClient::with_interceptor(
-            channel(&url)?,
-            CallAuth::new(tokens.clone()),
-        ))
+    let mut host = Host {
+        config: &config,
+        stop: &stop,
+        tasks: &mut tasks,
+        routes: Routes::default(),
+        health: Vec::new(),
     };
-    let entitlement_client = || -> anyhow::Result<EntitlementClient> {
-        let url = peer_url(&config, ServiceKind::Entitlement, &services, &own_url)?;
-        Ok(EntitlementServiceClient::with_interceptor(
-            channel(&url)?,
-            CallAuth::new(tokens.clone()),
-        ))
-    };
+    if let Some(svc) = &identity {
+        host.run(ServiceKind::Identity, svc, &peers)?;
+    }
 
     let team = if hosts(ServiceKind::Team) {
         let db = open_db(&config, ServiceKind::Team, allot_team::MIGRATIONS).await?;
@@ -301,28 +285,10 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
             &config,
             db,
             clock.clone(),
-            identity_client()?,
-            entitlement_client()?,
+            peers.identity()?,
+            peers.entitlement()?,
         );
-        tasks.push(svc.app.outbox().spawn(stop.clone()));
-        relay(
-            &config,
-            ServiceKind::Team,
-            svc.app.outbox(),
-            &stop,
-            &mut tasks,
-        );
-        tasks.push(svc.app.spawn_jobs(stop.clone()));
-        tasks.push(
-            svc.identity_consumer(identity_client()?)
-                .spawn(stop.clone()),
-        );
-        tasks.push(
-            svc.entitlement_consumer(entitlement_client()?)
-                .spawn(stop.clone()),
-        );
-        routes = routes.add_service(svc.server());
-        health.push(allot_team::SERVICE_NAME);
+        host.run(ServiceKind::Team, &svc, &peers)?;
         Some(svc)
     } else {
         None
@@ -336,24 +302,10 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         )
         .await?;
         dbs.push(db.clone());
-        let svc = allot_entitlement::EntitlementService::build(
-            &config,
-            db,
-            clock.clone(),
-            team_client()?,
-        )
-        .await?;
-        tasks.extend(svc.spawn(stop.clone()));
-        relay(
-            &config,
-            ServiceKind::Entitlement,
-            svc.app.outbox(),
-            &stop,
-            &mut tasks,
-        );
-        tasks.push(svc.team_consumer(team_client()?).spawn(stop.clone()));
-        routes = routes.add_service(svc.server());
-        health.push(allot_entitlement::SERVICE_NAME);
+        let svc =
+            allot_entitlement::EntitlementService::build(&config, db, clock.clone(), peers.team()?)
+                .await?;
+        host.run(ServiceKind::Entitlement, &svc, &peers)?;
         Some(svc)
     } else {
         None
@@ -367,23 +319,13 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         )
         .await?;
         dbs.push(db.clone());
-        let svc = NotificationService::build(&config, db, clock.clone(), identity_client()?)?;
-        tasks.push(
-            svc.identity_consumer(identity_client()?)
-                .spawn(stop.clone()),
-        );
-        tasks.push(
-            svc.entitlement_consumer(entitlement_client()?)
-                .spawn(stop.clone()),
-        );
-        tasks.push(svc.team_consumer(team_client()?).spawn(stop.clone()));
-        tasks.push(svc.app.spawn_sender(stop.clone()));
-        routes = routes.add_service(svc.server());
-        health.push(allot_notification::SERVICE_NAME);
+        let svc = NotificationService::build(&config, db, clock.clone(), peers.identity()?)?;
+        host.run(ServiceKind::Notification, &svc, &peers)?;
         Some(svc)
     } else {
         None
     };
+    let Host { routes, health, .. } = host;
 
     let edge = EdgeLayer::new(verifier, clock.clone());
     let server_stop = stop.clone();
@@ -407,21 +349,79 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     })
 }
 
-/// Starts the JetStream relay of a service's outbox when `nats_url` is set.
-fn relay(
-    config: &Config,
-    kind: ServiceKind,
-    outbox: &allot_platform::outbox::Outbox,
-    stop: &CancellationToken,
-    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
-) {
-    if let Some(url) = config.nats_url.as_ref().filter(|u| !u.is_empty()) {
-        let relay = allot_platform::relay::Relay {
-            service: kind.name(),
-            nats_url: url.clone(),
-            outbox: outbox.clone(),
-        };
-        tasks.push(relay.spawn(stop.clone()));
+/// Runs built services in this process, every one the same way: its
+/// stream's sequencer (and the JetStream relay when `nats_url` is set), its
+/// background work, its routes and its health.
+struct Host<'a> {
+    config: &'a Config,
+    stop: &'a CancellationToken,
+    tasks: &'a mut Vec<JoinHandle<()>>,
+    routes: Routes,
+    health: Vec<&'static str>,
+}
+
+impl Host<'_> {
+    fn run<S: Hosted>(
+        &mut self,
+        kind: ServiceKind,
+        svc: &S,
+        peers: &dyn Peers,
+    ) -> anyhow::Result<()> {
+        if let Some(outbox) = svc.outbox() {
+            self.tasks.push(outbox.spawn(self.stop.clone()));
+            if let Some(url) = self.config.nats_url.as_ref().filter(|u| !u.is_empty()) {
+                let relay = allot_platform::relay::Relay {
+                    service: kind.name(),
+                    nats_url: url.clone(),
+                    outbox: outbox.clone(),
+                };
+                self.tasks.push(relay.spawn(self.stop.clone()));
+            }
+        }
+        self.tasks.extend(svc.spawn(peers, self.stop)?);
+        self.routes = svc.route(std::mem::take(&mut self.routes));
+        self.health.push(S::NAME);
+        Ok(())
+    }
+}
+
+/// The other services as this process reaches them: at their configured
+/// URL, or at its own address for those it hosts, with Allot's own token.
+struct ProcessPeers<'a> {
+    config: &'a Config,
+    hosted: &'a [ServiceKind],
+    own_url: &'a str,
+    tokens: TokenSource,
+}
+
+impl ProcessPeers<'_> {
+    fn channel(&self, kind: ServiceKind) -> Result<tonic::transport::Channel, MissingPeer> {
+        let url = peer_url(self.config, kind, self.hosted, self.own_url)
+            .map_err(|e| MissingPeer(e.to_string()))?;
+        channel(&url).map_err(|e| MissingPeer(e.message().to_owned()))
+    }
+}
+
+impl Peers for ProcessPeers<'_> {
+    fn identity(&self) -> Result<IdentityClient, MissingPeer> {
+        Ok(IdentityServiceClient::with_interceptor(
+            self.channel(ServiceKind::Identity)?,
+            CallAuth::new(self.tokens.clone()),
+        ))
+    }
+
+    fn team(&self) -> Result<TeamClient, MissingPeer> {
+        Ok(TeamServiceClient::with_interceptor(
+            self.channel(ServiceKind::Team)?,
+            CallAuth::new(self.tokens.clone()),
+        ))
+    }
+
+    fn entitlement(&self) -> Result<EntitlementClient, MissingPeer> {
+        Ok(EntitlementServiceClient::with_interceptor(
+            self.channel(ServiceKind::Entitlement)?,
+            CallAuth::new(self.tokens.clone()),
+        ))
     }
 }
 

@@ -101,15 +101,17 @@ impl EntitlementService {
         })
     }
 
-    /// Starts the outbox sequencer, the index follower, the import worker
-    /// and the usage writer's shutdown; all stop with `stop`.
-    pub fn spawn(&self, stop: CancellationToken) -> Vec<JoinHandle<()>> {
+    /// The work that needs no peer: the check's index follower, the import
+    /// worker, the renewal sweeper and the usage writer's shutdown, all
+    /// stopping with `stop`.
+    pub fn spawn_own(&self, stop: &CancellationToken) -> Vec<JoinHandle<()>> {
+        let stop = stop.clone();
         let outbox = self.app.outbox().clone();
-        let mut tasks = vec![
-            outbox.spawn(stop.clone()),
-            self.projection
-                .spawn_follower(outbox, self.projected_from, stop.clone()),
-        ];
+        let mut tasks =
+            vec![
+                self.projection
+                    .spawn_follower(outbox, self.projected_from, stop.clone()),
+            ];
         let (run, fail) = (self.app.clone(), self.app.clone());
         tasks.push(self.app.jobs().spawn(
             stop.clone(),
@@ -164,5 +166,29 @@ impl EntitlementService {
     /// The database (tests count rows in it).
     pub fn db(&self) -> &Db {
         &self.db
+    }
+}
+
+impl allot_platform::hosting::Hosted for EntitlementService {
+    const NAME: &'static str = SERVICE_NAME;
+
+    fn outbox(&self) -> Option<&allot_platform::outbox::Outbox> {
+        Some(self.app.outbox())
+    }
+
+    /// Its own work ([`EntitlementService::spawn_own`]) and the follower of
+    /// team's events.
+    fn spawn(
+        &self,
+        peers: &dyn allot_platform::hosting::Peers,
+        stop: &CancellationToken,
+    ) -> Result<Vec<JoinHandle<()>>, allot_platform::hosting::MissingPeer> {
+        let mut tasks = self.spawn_own(stop);
+        tasks.push(self.team_consumer(peers.team()?).spawn(stop.clone()));
+        Ok(tasks)
+    }
+
+    fn route(&self, routes: tonic::service::Routes) -> tonic::service::Routes {
+        routes.add_service(self.server())
     }
 }

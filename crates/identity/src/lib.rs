@@ -105,3 +105,24 @@ impl IdentityService {
         IdentityServiceServer::new(grpc::IdentityGrpc::new(self.app.clone()))
     }
 }
+
+impl allot_platform::hosting::Hosted for IdentityService {
+    const NAME: &'static str = SERVICE_NAME;
+
+    fn outbox(&self) -> Option<&Outbox> {
+        Some(self.app.outbox())
+    }
+
+    /// Identity follows no other service and runs no background work.
+    fn spawn(
+        &self,
+        _peers: &dyn allot_platform::hosting::Peers,
+        _stop: &allot_platform::hosting::CancellationToken,
+    ) -> Result<Vec<tokio::task::JoinHandle<()>>, allot_platform::hosting::MissingPeer> {
+        Ok(Vec::new())
+    }
+
+    fn route(&self, routes: tonic::service::Routes) -> tonic::service::Routes {
+        routes.add_service(self.server())
+    }
+}

@@ -130,3 +130,32 @@ impl NotificationService {
         }
     }
 }
+
+impl allot_platform::hosting::Hosted for NotificationService {
+    const NAME: &'static str = SERVICE_NAME;
+
+    /// Notification writes no events of its own.
+    fn outbox(&self) -> Option<&allot_platform::outbox::Outbox> {
+        None
+    }
+
+    /// The followers of the three other services' streams, and the sender.
+    fn spawn(
+        &self,
+        peers: &dyn allot_platform::hosting::Peers,
+        stop: &allot_platform::hosting::CancellationToken,
+    ) -> Result<Vec<tokio::task::JoinHandle<()>>, allot_platform::hosting::MissingPeer> {
+        Ok(vec![
+            self.identity_consumer(peers.identity()?)
+                .spawn(stop.clone()),
+            self.entitlement_consumer(peers.entitlement()?)
+                .spawn(stop.clone()),
+            self.team_consumer(peers.team()?).spawn(stop.clone()),
+            self.app.spawn_sender(stop.clone()),
+        ])
+    }
+
+    fn route(&self, routes: tonic::service::Routes) -> tonic::service::Routes {
+        routes.add_service(self.server())
+    }
+}

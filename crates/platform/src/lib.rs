@@ -13,6 +13,7 @@ pub mod db;
 pub mod db_enum;
 pub mod error;
 pub mod grpc;
+pub mod hosting;
 pub mod idempotency;
 pub mod ids;
 pub mod jobs;

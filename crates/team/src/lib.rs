@@ -102,3 +102,31 @@ impl TeamService {
         }
     }
 }
+
+impl allot_platform::hosting::Hosted for TeamService {
+    const NAME: &'static str = SERVICE_NAME;
+
+    fn outbox(&self) -> Option<&Outbox> {
+        Some(self.app.outbox())
+    }
+
+    /// The import worker, and the followers of identity (accepted
+    /// invitations) and entitlement (contract roles, premium plans).
+    fn spawn(
+        &self,
+        peers: &dyn allot_platform::hosting::Peers,
+        stop: &allot_platform::hosting::CancellationToken,
+    ) -> Result<Vec<tokio::task::JoinHandle<()>>, allot_platform::hosting::MissingPeer> {
+        Ok(vec![
+            self.app.spawn_jobs(stop.clone()),
+            self.identity_consumer(peers.identity()?)
+                .spawn(stop.clone()),
+            self.entitlement_consumer(peers.entitlement()?)
+                .spawn(stop.clone()),
+        ])
+    }
+
+    fn route(&self, routes: tonic::service::Routes) -> tonic::service::Routes {
+        routes.add_service(self.server())
+    }
+}

@@ -123,7 +123,8 @@ async fn service(
     .await
     .expect("build");
     let stop = CancellationToken::new();
-    service.spawn(stop.clone());
+    service.app.outbox().spawn(stop.clone());
+    service.spawn_own(&stop);
     (service, stop)
 }
 
