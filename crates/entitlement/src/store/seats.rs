@@ -38,24 +38,8 @@ pub(super) async fn assignments(
     Ok(out)
 }
 
-pub async fn find_assignment(
-    conn: &mut AnyConnection,
-    team: &TeamId,
-    account: &AccountId,
-    product: &ProductId,
-) -> Result<Option<Assignment>> {
-    let by = "team_id = $1 AND account_id = $2 AND product_id = $3";
-    one_assignment(
-        conn,
-        by,
-        [team.as_str(), account.as_str(), product.as_str()],
-        false,
-    )
-    .await
-}
-
-/// [`find_assignment`] for a write: the row stays locked until the
-/// transaction ends, so a concurrent change to its sources (a group's event
+/// A person's assignment of a product in a team, read for a write: the row
+/// stays locked until the transaction ends, so a concurrent change to its sources (a group's event
 /// and a direct assignment at once) waits instead of being overwritten.
 pub async fn lock_assignment(
     conn: &mut AnyConnection,
