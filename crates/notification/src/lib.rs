@@ -2,6 +2,7 @@
 //! each, also across mail server outages (R-MAIL-5).
 
 pub mod consumer;
+pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod grpc;

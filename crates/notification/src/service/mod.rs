@@ -8,15 +8,14 @@ use std::time::Duration;
 use allot_platform::auth::{Caller, scopes};
 use allot_platform::clock::{SharedClock, to_micros};
 use allot_platform::db::{Db, WriteTx};
-use allot_platform::grpc::{IdentityClient, request};
+use allot_platform::grpc::IdentityClient;
 use allot_platform::ids::DeliveryId;
 use allot_platform::paging;
-use allot_proto::identity as idpb;
 use futures::StreamExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tonic::Code;
 
+use crate::directory::{AcceptTokens, GrpcAcceptTokens};
 use crate::domain::{
     AfterFailure, DeliveryState, Failure, Params, RetryPolicy, TemplateKind, message_id,
 };
@@ -60,6 +59,8 @@ pub struct Notifications {
     mailer: Mailer,
     settings: MailSettings,
     identity: IdentityClient,
+    /// Accept links of invitation emails (identity).
+    tokens: Arc<dyn AcceptTokens>,
     wake: Notify,
 }
 
@@ -86,6 +87,7 @@ impl Notifications {
             renderer,
             mailer,
             settings,
+            tokens: Arc::new(GrpcAcceptTokens(identity.clone())),
             identity,
             wake: Notify::new(),
         })

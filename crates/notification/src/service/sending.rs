@@ -2,6 +2,7 @@
 //! dead letters, so every email goes out once even after an outage (R-MAIL-5).
 
 use super::*;
+use crate::directory::AcceptToken;
 
 /// How many emails are in flight at once.
 const CONCURRENCY: usize = 16;
@@ -187,17 +188,8 @@ impl Notifications {
                 .and_then(serde_json::Value::as_i64)
                 .and_then(|g| i32::try_from(g).ok())
                 .unwrap_or(1);
-            let answer = self
-                .identity
-                .clone()
-                .get_invitation_token(request(idpb::GetInvitationTokenRequest {
-                    name,
-                    generation,
-                }))
-                .await;
-            match answer {
-                Ok(r) => {
-                    let token = r.into_inner().token;
+            match self.tokens.accept_token(&name, generation).await {
+                AcceptToken::Token(token) => {
                     params.insert(
                         "accept_url".into(),
                         format!(
@@ -207,13 +199,11 @@ impl Notifications {
                         .into(),
                     );
                 }
-                Err(s) if matches!(s.code(), Code::FailedPrecondition | Code::NotFound) => {
-                    return Err(Attempt::Superseded(s.message().to_owned()));
-                }
-                Err(s) => {
+                AcceptToken::Superseded(why) => return Err(Attempt::Superseded(why)),
+                AcceptToken::Unavailable(why) => {
                     return Err(Attempt::Failed(
                         Failure::Transient,
-                        format!("identity could not give the accept link: {}", s.message()),
+                        format!("identity could not give the accept link: {why}"),
                     ));
                 }
             }
