@@ -38,15 +38,15 @@ need_tools() {
   fi
   # Python tools live in a virtual environment of their own.
   VENV="${ALLOT_TEST_VENV:-$HOME/.cache/allot-test-venv}"
-  if ! "$VENV/bin/python" -c "import aiosmtpd, grpc, grpc_health, grpc_reflection" 2>/dev/null \
+  if ! "$VENV/bin/python" -c "import aiosmtpd, grpc, grpc_health, grpc_reflection, yaml" 2>/dev/null \
      || [ ! -x "$VENV/bin/buf" ]; then
-    say "installing aiosmtpd, grpcio tools and buf (pip)"
+    say "installing aiosmtpd, grpcio tools, PyYAML and buf (pip)"
     python3 -m venv "$VENV" 2>/dev/null || {
       as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
       python3 -m venv "$VENV"
     }
     "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-      aiosmtpd grpcio grpcio-health-checking grpcio-reflection buf-bin
+      aiosmtpd grpcio grpcio-health-checking grpcio-reflection pyyaml buf-bin
   fi
   export ALLOT_TEST_PYTHON="$VENV/bin/python"
   export PATH="$VENV/bin:$PATH"

@@ -22,8 +22,8 @@ cargo fmt --all -- --check
 say "buf lint"
 (cd proto && buf lint)
 
-say "docker-compose config"
-docker-compose -f docker-compose.yml config -q
+say "docker-compose file (secrets required, loopback ports, pinned images, keys)"
+python3 tests/compose_check.py
 
 # ---- servers on loopback ---------------------------------------------------
 # Durability off: tests measure behaviour, not the disk.

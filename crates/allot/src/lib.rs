@@ -12,6 +12,7 @@ use allot_notification::NotificationService;
 use allot_platform::Config;
 use allot_platform::auth::{INTERNAL_SERVICE_ACCOUNT, TokenVerifier, random_secret};
 use allot_platform::clock::SharedClock;
+use allot_platform::config::check_secret;
 use allot_platform::db::{Db, Migrations};
 use allot_platform::grpc::{
     CallAuth, EntitlementClient, IdentityClient, TeamClient, TokenSource, channel, request,
@@ -114,9 +115,13 @@ impl Running {
 
 async fn open_db(config: &Config, kind: ServiceKind, migrations: Migrations) -> anyhow::Result<Db> {
     let url = config.database_url_for(kind.name());
-    let db = Db::connect(&url, config.database_max_connections)
-        .await
-        .with_context(|| format!("connecting to the {} database", kind.name()))?;
+    let db = Db::connect_with(
+        &url,
+        config.database_max_connections,
+        config.database_acquire_timeout,
+    )
+    .await
+    .with_context(|| format!("connecting to the {} database", kind.name()))?;
     db.migrate(migrations)
         .await
         .with_context(|| format!("migrating the {} database", kind.name()))?;
@@ -178,6 +183,24 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     let internal_secret = config.auth.internal_secret.clone().ok_or_else(|| {
         anyhow!("auth.internal_secret (ALLOT_AUTH__INTERNAL_SECRET) is required: the secret Allot's services call each other with")
     })?;
+    if !dev {
+        // A guessable shared secret is the `internal` scope for anyone.
+        check_secret(
+            "auth.internal_secret (ALLOT_AUTH__INTERNAL_SECRET)",
+            &internal_secret,
+        )?;
+        if let Some(secret) = config
+            .bootstrap
+            .admin_secret
+            .as_deref()
+            .filter(|s| !s.is_empty())
+        {
+            check_secret(
+                "bootstrap.admin_secret (ALLOT_BOOTSTRAP__ADMIN_SECRET)",
+                secret,
+            )?;
+        }
+    }
 
     let mut bootstrap = None;
 
@@ -275,7 +298,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         health: Vec::new(),
     };
     if let Some(svc) = &identity {
-        host.run(ServiceKind::Identity, svc, &peers)?;
+        host.run(ServiceKind::Identity, svc, svc.app.outbox().db(), &peers)?;
     }
 
     let team = if hosts(ServiceKind::Team) {
@@ -283,12 +306,12 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         dbs.push(db.clone());
         let svc = TeamService::build(
             &config,
-            db,
+            db.clone(),
             clock.clone(),
             peers.identity()?,
             peers.entitlement()?,
         );
-        host.run(ServiceKind::Team, &svc, &peers)?;
+        host.run(ServiceKind::Team, &svc, &db, &peers)?;
         Some(svc)
     } else {
         None
@@ -302,10 +325,14 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         )
         .await?;
         dbs.push(db.clone());
-        let svc =
-            allot_entitlement::EntitlementService::build(&config, db, clock.clone(), peers.team()?)
-                .await?;
-        host.run(ServiceKind::Entitlement, &svc, &peers)?;
+        let svc = allot_entitlement::EntitlementService::build(
+            &config,
+            db.clone(),
+            clock.clone(),
+            peers.team()?,
+        )
+        .await?;
+        host.run(ServiceKind::Entitlement, &svc, &db, &peers)?;
         Some(svc)
     } else {
         None
@@ -319,8 +346,9 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         )
         .await?;
         dbs.push(db.clone());
-        let svc = NotificationService::build(&config, db, clock.clone(), peers.identity()?)?;
-        host.run(ServiceKind::Notification, &svc, &peers)?;
+        let svc =
+            NotificationService::build(&config, db.clone(), clock.clone(), peers.identity()?)?;
+        host.run(ServiceKind::Notification, &svc, &db, &peers)?;
         Some(svc)
     } else {
         None
@@ -357,7 +385,8 @@ struct Host<'a> {
     stop: &'a CancellationToken,
     tasks: &'a mut Vec<JoinHandle<()>>,
     routes: Routes,
-    health: Vec<&'static str>,
+    /// Each hosted service's health name and database.
+    health: Vec<(&'static str, Db)>,
 }
 
 impl Host<'_> {
@@ -365,6 +394,7 @@ impl Host<'_> {
         &mut self,
         kind: ServiceKind,
         svc: &S,
+        db: &Db,
         peers: &dyn Peers,
     ) -> anyhow::Result<()> {
         if let Some(outbox) = svc.outbox() {
@@ -380,7 +410,7 @@ impl Host<'_> {
         }
         self.tasks.extend(svc.spawn(peers, self.stop)?);
         self.routes = svc.route(std::mem::take(&mut self.routes));
-        self.health.push(S::NAME);
+        self.health.push((S::NAME, db.clone()));
         Ok(())
     }
 }

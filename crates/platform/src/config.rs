@@ -9,6 +9,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+mod secrets;
+pub use secrets::{MIN_SECRET_CHARS, check_secret};
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -23,6 +26,10 @@ pub struct Config {
     pub databases: Databases,
     /// Largest number of pooled database connections.
     pub database_max_connections: u32,
+    /// The longest a call waits for a database connection before it
+    /// answers UNAVAILABLE; health asks the database within it too.
+    #[serde(with = "humantime_serde")]
+    pub database_acquire_timeout: Duration,
     /// SMTP server, `smtp://host:port` (or `smtps://`, with `user:pass@`).
     /// Empty: mail is written as `.eml` files under `mail_dir`.
     pub smtp_url: Option<String>,
@@ -206,6 +213,7 @@ impl Default for Config {
             database_url: None,
             databases: Databases::default(),
             database_max_connections: 16,
+            database_acquire_timeout: crate::db::ACQUIRE_TIMEOUT,
             smtp_url: None,
             mail_dir: None,
             mail_from: "Allot <no-reply@allot.localhost>".into(),
@@ -331,10 +339,15 @@ impl Config {
         }
         figment = figment.merge(
             Env::prefixed("ALLOT_")
-                .filter(|k| !not_server_configuration(k.as_str()))
+                .filter(|k| {
+                    let key = k.as_str().to_ascii_lowercase();
+                    !not_server_configuration(&key) && !secrets::is_file_variant(&key)
+                })
                 .split("__"),
         );
-        figment.extract().map_err(|e| ConfigError(e.to_string()))
+        let mut config: Config = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        config.read_secret_files(|name| std::env::var(name).ok())?;
+        Ok(config)
     }
 
     /// The database URL of `service`: the configured one, or a SQLite file

@@ -59,12 +59,27 @@ pub struct Migrations {
     pub postgres: &'static Migrator,
 }
 
+/// The longest a call waits for a database connection, unless configured
+/// (`database_acquire_timeout`). A database that is down answers every call
+/// UNAVAILABLE after this, rather than holding it until the caller's own
+/// deadline.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 static PLATFORM_SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static PLATFORM_POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
 
 impl Db {
     /// Connects, creating a SQLite file when missing.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, sqlx::Error> {
+        Db::connect_with(url, max_connections, ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`Db::connect`], waiting at most `acquire_timeout` for a connection.
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Db, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let dialect = if url.starts_with("sqlite:") {
             Dialect::Sqlite
@@ -80,7 +95,7 @@ impl Db {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(2))
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(acquire_timeout)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
@@ -149,9 +164,13 @@ impl Db {
         self.pool.close().await;
     }
 
-    /// Checks the database answers, for health.
+    /// Checks the database answers, for health: within the pool's acquire
+    /// timeout, or it counts as unreachable.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        self.pool.acquire().await?.ping().await
+        let within = self.pool.options().get_acquire_timeout();
+        tokio::time::timeout(within, async { self.pool.acquire().await?.ping().await })
+            .await
+            .unwrap_or(Err(sqlx::Error::PoolTimedOut))
     }
 }
 

@@ -254,6 +254,15 @@ pub fn internal(context: &str, cause: &dyn fmt::Display) -> Status {
 /// help, INTERNAL (cause logged) otherwise.
 pub fn database(service: &str, err: &sqlx::Error) -> Status {
     use crate::db::{DbFailure, classify};
+    if matches!(
+        err,
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+    ) {
+        tracing::warn!(error = %err, "{service} database out of reach");
+        return Status::unavailable(format!(
+            "the {service} database is not answering; retry the call in a few seconds"
+        ));
+    }
     if classify(err) == DbFailure::Transient {
         return Status::unavailable("the database is busy; retry the call");
     }

@@ -18,6 +18,7 @@ use tracing::Instrument;
 
 use crate::auth::{AuthError, TokenVerifier, bearer};
 use crate::clock::SharedClock;
+use crate::db::Db;
 
 /// The request id of a call: the caller's `x-request-id`, or a new one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,30 +165,33 @@ pub const STREAMS_PER_CONNECTION: u32 = 256;
 /// The longest a handler may take to answer.
 pub const HANDLER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How often health asks each service's database whether it answers.
+pub const HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Serves `routes` plus health and reflection on `listener` until `shutdown`
-/// completes, then drains in-flight calls. Health says NOT_SERVING until
-/// the verifier trusts a signing key: before that every call would fail.
+/// completes, then drains in-flight calls. `services` are the hosted
+/// services' health names, each with its database. Health says NOT_SERVING
+/// until the verifier trusts a signing key (before that every call would
+/// fail), and for a service whose database does not answer; the whole
+/// server (`""`) serves only when every service does.
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
-    health_names: Vec<&'static str>,
+    services: Vec<(&'static str, Db)>,
     edge: EdgeLayer,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let (reporter, health_service) = tonic_health::server::health_reporter();
+    let health_names: Vec<&'static str> = services.iter().map(|(name, _)| *name).collect();
     reporter
         .set_service_status("", ServingStatus::NotServing)
         .await;
     set_all(&reporter, &health_names, ServingStatus::NotServing).await;
     let verifier = edge.verifier.clone();
-    let ready_reporter = reporter.clone();
-    let ready_names = health_names.clone();
-    tokio::spawn(async move {
+    let watch_reporter = reporter.clone();
+    let watcher = tokio::spawn(async move {
         verifier.ready().await;
-        ready_reporter
-            .set_service_status("", ServingStatus::Serving)
-            .await;
-        set_all(&ready_reporter, &ready_names, ServingStatus::Serving).await;
+        watch_databases(&watch_reporter, &services).await;
     });
     let routes = routes
         .add_service(health_service)
@@ -210,6 +214,7 @@ pub async fn serve(
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
             async move {
                 shutdown.await;
+                watcher.abort();
                 reporter
                     .set_service_status("", ServingStatus::NotServing)
                     .await;
@@ -219,6 +224,46 @@ pub async fn serve(
         .await;
     tracing::info!(address = ?addr, "server stopped");
     result
+}
+
+/// Keeps each service's health in step with its database, checking every
+/// [`HEALTH_INTERVAL`]; logs each change once.
+async fn watch_databases(reporter: &HealthReporter, services: &[(&'static str, Db)]) {
+    let mut last: Vec<Option<bool>> = vec![None; services.len()];
+    loop {
+        let mut all = true;
+        for (i, (name, db)) in services.iter().enumerate() {
+            let answers = match db.ping().await {
+                Ok(()) => true,
+                Err(e) => {
+                    if last[i] != Some(false) {
+                        tracing::warn!(service = *name, error = %e, "database not answering; health says NOT_SERVING");
+                    }
+                    false
+                }
+            };
+            if last[i] != Some(answers) {
+                if answers && last[i].is_some() {
+                    tracing::info!(service = *name, "database answers again");
+                }
+                let status = if answers {
+                    ServingStatus::Serving
+                } else {
+                    ServingStatus::NotServing
+                };
+                reporter.set_service_status(*name, status).await;
+                last[i] = Some(answers);
+            }
+            all &= answers;
+        }
+        let overall = if all {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        reporter.set_service_status("", overall).await;
+        tokio::time::sleep(HEALTH_INTERVAL).await;
+    }
 }
 
 async fn set_all(reporter: &HealthReporter, names: &[&'static str], status: ServingStatus) {

@@ -1,0 +1,74 @@
+"""Checks docker-compose.yml the way an operator relies on it: it refuses to
+start while any secret is missing and names it, it publishes ports on
+127.0.0.1 only, every image is pinned, and the keys reach identity alone,
+read-only. Run by tests/run-all.sh; exits non-zero on the first failure."""
+
+import os
+import subprocess
+import sys
+
+import yaml
+
+SECRETS = [
+    "ALLOT_INTERNAL_SECRET",
+    "ALLOT_ADMIN_SECRET",
+    "ALLOT_NATS_PASSWORD",
+    "ALLOT_POSTGRES_PASSWORD",
+    "ALLOT_IDENTITY_DB_PASSWORD",
+    "ALLOT_TEAM_DB_PASSWORD",
+    "ALLOT_ENTITLEMENT_DB_PASSWORD",
+    "ALLOT_NOTIFICATION_DB_PASSWORD",
+]
+KEY_USERS = {"identity", "keygen"}
+
+
+def config(env):
+    return subprocess.run(
+        ["docker-compose", "-f", "docker-compose.yml", "config"],
+        env=env, capture_output=True, text=True, check=False,
+    )
+
+
+def fail(message):
+    print(f"compose: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def main():
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ALLOT_")}
+    full = dict(base, **{s: f"{s.lower()}-0123456789abcdef0123456789" for s in SECRETS})
+    for secret in SECRETS:
+        env = dict(full)
+        del env[secret]
+        r = config(env)
+        if r.returncode == 0 or secret not in r.stderr:
+            fail(f"starts without {secret}, or does not name it: {r.stderr.strip()}")
+    r = config(full)
+    if r.returncode != 0:
+        fail(f"refused with every secret set: {r.stderr.strip()}")
+    doc = yaml.safe_load(r.stdout)
+    with open("docker-compose.yml", encoding="utf-8") as f:
+        if "change-me" in f.read():
+            fail("a default secret is still written in the file")
+    for name, svc in doc["services"].items():
+        image = svc.get("image", "")
+        tag = image.rsplit(":", 1)[1] if ":" in image else ""
+        if not tag or tag == "latest":
+            fail(f"{name}: image {image!r} is not pinned to a version")
+        for port in svc.get("ports", []):
+            host = port.get("host_ip", "") if isinstance(port, dict) else str(port).split(":")[0]
+            if host != "127.0.0.1":
+                fail(f"{name}: port {port!r} is published beyond 127.0.0.1")
+        for volume in svc.get("volumes", []):
+            target = volume.get("target", "") if isinstance(volume, dict) else str(volume).split(":")[1]
+            read_only = volume.get("read_only", False) if isinstance(volume, dict) else str(volume).endswith(":ro")
+            if target == "/keys":
+                if name not in KEY_USERS:
+                    fail(f"{name}: mounts the private keys, which only identity needs")
+                if name == "identity" and not read_only:
+                    fail("identity: mounts the keys writable")
+    print("compose: refuses missing secrets, loopback ports, pinned images, keys in identity only")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+//! What a deployment relies on: health and calls follow the database (a
+//! service whose database is out of reach says NOT_SERVING and answers
+//! UNAVAILABLE at once, and both recover when it is back), and a server
+//! refuses to start with a weak or unreadable secret.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use allot_platform::testing::{Backend, postgres_admin_url};
+use allot_proto::team as tpb;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::harness::{Env, eventually};
+
+/// A TCP gate in front of PostgreSQL: open, it forwards; closed, it cuts
+/// every open connection and refuses new ones, as a database host that
+/// dropped off the network.
+struct Gate {
+    port: u16,
+    open: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Gate {
+    async fn start(upstream: String) -> Gate {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let port = listener.local_addr().expect("address").port();
+        let open = Arc::new(AtomicBool::new(true));
+        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (gate_open, gate_links) = (open.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !gate_open.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                gate_links.lock().await.push(tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                }));
+            }
+        });
+        Gate { port, open, links }
+    }
+
+    async fn close(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for link in self.links.lock().await.drain(..) {
+            link.abort();
+        }
+    }
+
+    fn reopen(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+/// `postgres://user@host:port/db` with `host:port` replaced by the gate's.
+fn through(url: &str, port: u16) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let (authority, path) = rest.split_once('/').expect("a database");
+    let (user, host) = authority.rsplit_once('@').expect("a user");
+    (
+        format!("{scheme}://{user}@127.0.0.1:{port}/{path}"),
+        host.to_owned(),
+    )
+}
+
+/// `service`'s status as health at `url` reports it.
+async fn health_of(url: &str, service: &str) -> i32 {
+    let channel = tonic::transport::Channel::from_shared(url.to_owned())
+        .expect("a URL")
+        .connect()
+        .await
+        .expect("connect");
+    HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .map(|r| r.into_inner().status)
+        .unwrap_or_default()
+}
+
+async fn team_health(env: &Env) -> i32 {
+    health_of(&env.urls.team, allot_team::SERVICE_NAME).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_calls_follow_the_database() {
+    // The gate's port must be known before Allot starts.
+    let (_, pg_host) = through(&format!("{}/postgres", postgres_admin_url()), 0);
+    let gate = Gate::start(pg_host).await;
+    let port = gate.port;
+    let env = Env::in_process_with(Backend::Postgres, move |c| {
+        let team = c.databases.team.clone().expect("team's database");
+        c.databases.team = Some(through(&team, port).0);
+        // The deployment default, which the test suite otherwise raises.
+        c.database_acquire_timeout = allot_platform::db::ACQUIRE_TIMEOUT;
+    })
+    .await;
+    let mut admin = env.admin().await;
+    let team = env.first_team().await.name;
+    assert_eq!(team_health(&env).await, ServingStatus::Serving as i32);
+
+    gate.close().await;
+    eventually("team's health to say NOT_SERVING", || async {
+        team_health(&env).await == ServingStatus::NotServing as i32
+    })
+    .await;
+    let mut call = tonic::Request::new(tpb::ListMembersRequest {
+        parent: team.clone(),
+        ..Default::default()
+    });
+    // Answered long before the caller gives up: UNAVAILABLE, with a hint.
+    call.set_timeout(Duration::from_secs(20));
+    let refused = admin
+        .team
+        .list_members(call)
+        .await
+        .expect_err("no database, no members");
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    assert!(refused.message().contains("retry"), "{}", refused.message());
+    // Identity's database still answers: its health is untouched.
+    let identity = health_of(&env.urls.identity, allot_identity::SERVICE_NAME).await;
+    assert_eq!(identity, ServingStatus::Serving as i32);
+
+    gate.reopen();
+    eventually("team's health to say SERVING again", || async {
+        team_health(&env).await == ServingStatus::Serving as i32
+    })
+    .await;
+    let members = admin
+        .team
+        .list_members(tpb::ListMembersRequest {
+            parent: team,
+            ..Default::default()
+        })
+        .await
+        .expect("members once the database is back");
+    assert!(!members.into_inner().members.is_empty());
+    env.shutdown().await;
+}
+
+/// `allot serve` refuses to start with a weak shared secret or an unreadable
+/// secret file, saying what to fix, before it listens or opens a database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_refuses_weak_or_unreadable_secrets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let serve = |env: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_allot"));
+        cmd.args(["serve", "team"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("ALLOT_LISTEN", "127.0.0.1:0")
+            .env("ALLOT_DATA_DIR", dir.path())
+            .env("ALLOT_PEERS__IDENTITY", "http://127.0.0.1:9")
+            .env("ALLOT_PEERS__ENTITLEMENT", "http://127.0.0.1:9");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run allot serve");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = serve(&[("ALLOT_AUTH__INTERNAL_SECRET", "change-me")]);
+    assert!(!ok, "started with a weak secret");
+    assert!(
+        err.contains("ALLOT_AUTH__INTERNAL_SECRET") && err.contains("too weak"),
+        "{err}"
+    );
+    let placeholder = "change-me-internal-secret-0123456789abcdef";
+    let (ok, err) = serve(&[("ALLOT_AUTH__INTERNAL_SECRET", placeholder)]);
+    assert!(!ok && err.contains("placeholder"), "{err}");
+    let missing = dir.path().join("no-such-secret");
+    let (ok, err) = serve(&[(
+        "ALLOT_AUTH__INTERNAL_SECRET_FILE",
+        missing.to_str().expect("a path"),
+    )]);
+    assert!(!ok, "started without its secret file");
+    assert!(
+        err.contains("ALLOT_AUTH__INTERNAL_SECRET_FILE: cannot read"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("team.db").exists(),
+        "nothing was written before the refusal"
+    );
+}
