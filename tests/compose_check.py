@@ -67,7 +67,12 @@ def main():
                     fail(f"{name}: mounts the private keys, which only identity needs")
                 if name == "identity" and not read_only:
                     fail("identity: mounts the keys writable")
-    print("compose: refuses missing secrets, loopback ports, pinned images, keys in identity only")
+    door = doc["services"].get("front-door", {})
+    published = [p for name, svc in doc["services"].items() for p in svc.get("ports", [])
+                 if name in {"identity", "team", "entitlement", "notification"}]
+    if not door.get("ports") or published:
+        fail("the services must be offered through the front door only")
+    print("compose: refuses missing secrets, loopback ports, pinned images, keys in identity only, one front door")
 
 
 if __name__ == "__main__":

@@ -30,10 +30,20 @@ need_tools() {
   command -v nats-server >/dev/null || apt+=(nats-server)
   command -v docker-compose >/dev/null || apt+=(docker-compose)
   command -v python3 >/dev/null || apt+=(python3 python3-venv)
+  [ -x /usr/sbin/nginx ] || apt+=(nginx)
   if [ ${#apt[@]} -gt 0 ]; then
     say "installing ${apt[*]} (apt)"
+    # Packages must not start servers of their own (nginx would listen on
+    # every interface): the tests start what they need on loopback.
+    local policy=/usr/sbin/policy-rc.d made_policy=""
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+      as_root chmod 755 "$policy"
+      made_policy=1
+    fi
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt[@]}" >/dev/null
+    if [ -n "$made_policy" ]; then as_root rm -f "$policy"; fi
     PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
   fi
   # Python tools live in a virtual environment of their own.

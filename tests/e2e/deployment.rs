@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use allot_platform::testing::{Backend, postgres_admin_url};
+use allot_proto::entitlement as epb;
+use allot_proto::identity as idpb;
+use allot_proto::notification as npb;
 use allot_proto::team as tpb;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
@@ -17,7 +20,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::harness::{Env, eventually};
+use crate::harness::{ADMIN_EMAIL, ADMIN_SECRET, Env, FrontDoor, Urls, eventually};
 
 /// A TCP gate in front of PostgreSQL: open, it forwards; closed, it cuts
 /// every open connection and refuses new ones, as a database host that
@@ -198,3 +201,131 @@ async fn a_server_refuses_weak_or_unreadable_secrets() {
         "nothing was written before the refusal"
     );
 }
+
+/// One front door: with every service in its own OS process, nginx (the
+/// configuration docker-compose ships) passes each call to the service that
+/// owns it, so clients that know one address reach all four: a token from
+/// identity, a team and its members, pools, deliveries, and a Watch stream
+/// that keeps delivering through the door.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_front_door_serves_every_service() {
+    let env = Env::processes(Backend::Sqlite, &[]).await;
+    let door = FrontDoor::start(&env.urls);
+    let via = Urls::same(&door.url());
+    let token = Env::clients_at(&via, None)
+        .identity
+        .create_token(idpb::CreateTokenRequest {
+            client_id: "bootstrap-admin".into(),
+            client_secret: ADMIN_SECRET.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("a token from identity through the door")
+        .into_inner()
+        .access_token;
+    let mut admin = Env::clients_at(&via, Some(&token));
+    let teams = admin
+        .team
+        .list_teams(tpb::ListTeamsRequest::default())
+        .await
+        .expect("teams through the door")
+        .into_inner()
+        .teams;
+    let team = teams.first().expect("the first team").name.clone();
+    admin
+        .entitlement
+        .list_pools(epb::ListPoolsRequest {
+            parent: team.clone(),
+        })
+        .await
+        .expect("pools through the door");
+    admin
+        .notification
+        .list_deliveries(npb::ListDeliveriesRequest::default())
+        .await
+        .expect("deliveries through the door");
+    let mut events = admin
+        .team
+        .watch(tpb::WatchRequest {
+            team: team.clone(),
+            event_types: vec!["group_created".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("watch through the door")
+        .into_inner();
+    admin
+        .team
+        .create_group(tpb::CreateGroupRequest {
+            parent: team.clone(),
+            group: Some(tpb::Group {
+                display_name: "Door".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("a group through the door");
+    loop {
+        let item = tokio::time::timeout(Duration::from_secs(30), events.message())
+            .await
+            .expect("the stream delivers through the door")
+            .expect("no error")
+            .expect("open");
+        if let Some(tpb::watch_response::Kind::Event(e)) = item.kind
+            && let Some(tpb::event::Payload::GroupCreated(g)) = e.payload
+        {
+            assert_eq!(g.group.map(|g| g.display_name).as_deref(), Some("Door"));
+            break;
+        }
+    }
+    assert_eq!(
+        health_of(&door.url(), allot_identity::SERVICE_NAME).await,
+        ServingStatus::Serving as i32,
+        "health answers at the door"
+    );
+    env.shutdown().await;
+}
+
+/// The admin secret can be rotated: a start with a new configured secret
+/// makes it the bootstrap administrator's, and the old one stops working; a
+/// start with the same one, or none, changes nothing.
+async fn the_admin_secret_is_rotated_by_configuring_a_new_one(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let client_id = allot_platform::Config::default().bootstrap.admin_client_id;
+    let email = allot_platform::values::Email::parse("email", ADMIN_EMAIL).expect("email");
+    let token_with = |secret: &str| {
+        let mut identity = Env::clients_at(&env.urls, None).identity;
+        let request = idpb::CreateTokenRequest {
+            client_id: client_id.clone(),
+            client_secret: secret.to_owned(),
+            ..Default::default()
+        };
+        async move { identity.create_token(request).await.map(|_| ()) }
+    };
+    token_with(ADMIN_SECRET)
+        .await
+        .expect("the first secret works");
+    let rotated = "rotated-admin-secret-9f8e7d6c5b4a3210fedcba";
+    // What the next start does with ALLOT_BOOTSTRAP__ADMIN_SECRET changed.
+    let startup = env.identity_app();
+    let again = startup
+        .startup()
+        .bootstrap(&email, &client_id, Some(rotated))
+        .await
+        .expect("start again");
+    assert!(again.is_none(), "no second administrator");
+    token_with(rotated).await.expect("the new secret works");
+    let old = token_with(ADMIN_SECRET).await.expect_err("the old secret");
+    assert_eq!(old.code(), Code::Unauthenticated);
+    startup
+        .startup()
+        .bootstrap(&email, &client_id, None)
+        .await
+        .expect("a start with no secret configured");
+    token_with(rotated)
+        .await
+        .expect("kept when none is configured");
+    env.shutdown().await;
+}
+crate::on_both_backends!(the_admin_secret_is_rotated_by_configuring_a_new_one);

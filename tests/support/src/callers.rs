@@ -12,19 +12,25 @@ impl Env {
 
     /// Clients acting with `token` (or none).
     pub fn clients_with(&self, token: Option<&str>) -> Clients {
+        Self::clients_at(&self.urls, token)
+    }
+
+    /// Clients of the services at `urls` (a front door, say), acting with
+    /// `token` (or none).
+    pub fn clients_at(urls: &Urls, token: Option<&str>) -> Clients {
         let b = Bearer::new(token);
         Clients {
             identity: IdentityServiceClient::with_interceptor(
-                Self::channel(&self.urls.identity),
+                Self::channel(&urls.identity),
                 b.clone(),
             ),
-            team: TeamServiceClient::with_interceptor(Self::channel(&self.urls.team), b.clone()),
+            team: TeamServiceClient::with_interceptor(Self::channel(&urls.team), b.clone()),
             entitlement: EntitlementServiceClient::with_interceptor(
-                Self::channel(&self.urls.entitlement),
+                Self::channel(&urls.entitlement),
                 b.clone(),
             ),
             notification: NotificationServiceClient::with_interceptor(
-                Self::channel(&self.urls.notification),
+                Self::channel(&urls.notification),
                 b,
             ),
         }

@@ -10,9 +10,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod callers;
+mod front_door;
 mod mail;
 mod shapes;
 mod streams;
+
+pub use front_door::FrontDoor;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -116,7 +119,8 @@ pub struct Urls {
 }
 
 impl Urls {
-    fn same(url: &str) -> Urls {
+    /// Every service at one address (one process, or a front door).
+    pub fn same(url: &str) -> Urls {
         Urls {
             identity: url.into(),
             team: url.into(),

@@ -49,6 +49,20 @@ impl Startup<'_> {
     ) -> Result<Option<BootstrapCredential>> {
         let mut tx = self.begin().await?;
         if store::bootstrap_account(tx.conn()).await?.is_some() {
+            // The configured secret is the administrator's: a changed one
+            // replaces the old (rotation); none configured keeps it.
+            if let Some(secret) = secret
+                && let Some(mut credential) = store::find_credential(tx.conn(), client_id).await?
+                && !hashes_equal(&credential.secret_hash, &hash_secret(secret))
+            {
+                credential.secret_hash = hash_secret(secret);
+                store::upsert_credential(tx.conn(), &credential).await?;
+                tx.commit().await?;
+                tracing::info!(
+                    client_id,
+                    "the bootstrap administrator's secret is now the configured one"
+                );
+            }
             return Ok(None);
         }
         let now = self.now();

@@ -1,0 +1,87 @@
+//! The front door as deployed: Debian's nginx in front of the
+//! one-process-per-service topology, from the template docker-compose uses
+//! (`deploy/nginx/allot.conf.template`).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use allot_platform::testing::free_port;
+
+use crate::Urls;
+
+/// nginx routing each service's calls to its process.
+pub struct FrontDoor {
+    port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl FrontDoor {
+    /// Starts nginx on a loopback port in front of `services`.
+    pub fn start(services: &Urls) -> FrontDoor {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let template = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/nginx/allot.conf.template"
+        ))
+        .expect("the front door's template");
+        let upstream = |url: &str| url.trim_start_matches("http://").to_owned();
+        let conf = template
+            .replace("${ALLOT_FRONT_DOOR_LISTEN}", &format!("127.0.0.1:{port}"))
+            .replace("${ALLOT_IDENTITY_UPSTREAM}", &upstream(&services.identity))
+            .replace("${ALLOT_TEAM_UPSTREAM}", &upstream(&services.team))
+            .replace(
+                "${ALLOT_ENTITLEMENT_UPSTREAM}",
+                &upstream(&services.entitlement),
+            )
+            .replace(
+                "${ALLOT_NOTIFICATION_UPSTREAM}",
+                &upstream(&services.notification),
+            );
+        assert!(!conf.contains("${"), "every placeholder is filled:\n{conf}");
+        let d = dir.path().display();
+        std::fs::write(dir.path().join("allot.conf"), conf).expect("write allot.conf");
+        let main = format!(
+            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+             events {{ worker_connections 512; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
+             fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
+             include {d}/allot.conf;\n}}\n"
+        );
+        std::fs::write(dir.path().join("nginx.conf"), main).expect("write nginx.conf");
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nginx (apt-get install nginx, or run tests/run-all.sh)");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+            assert!(Instant::now() < deadline, "nginx did not start:\n{log}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        FrontDoor {
+            port,
+            child,
+            _dir: dir,
+        }
+    }
+
+    /// `http://127.0.0.1:{port}`: every service at one address.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for FrontDoor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
