@@ -8,7 +8,7 @@ use std::process::Command;
 use allot_platform::testing::Backend;
 
 use crate::entitlement::{Shop, assign, sign_in_contract};
-use crate::harness::{ADMIN_SECRET, unique_email};
+use crate::harness::{ADMIN_SECRET, Env, FrontDoor, unique_email};
 
 fn allotctl() -> PathBuf {
     let path = std::path::Path::new(env!("CARGO_BIN_EXE_allot")).with_file_name("allotctl");
@@ -41,6 +41,19 @@ fn run(server: &str, args: &[&str]) -> (bool, String, String) {
 async fn allotctl_imports_exports_and_reports() {
     let shop = Shop::open(Backend::Sqlite).await;
     let server = shop.env.urls.team.clone();
+    allotctl_tour(shop, &server).await;
+}
+
+/// The same tour as deployed: every service in its own process on
+/// PostgreSQL, and allotctl given only the front door's address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allotctl_works_through_the_front_door() {
+    let shop = Shop::on(Env::processes(Backend::Postgres, &[]).await).await;
+    let door = FrontDoor::start(&shop.env.urls);
+    allotctl_tour(shop, &door.url()).await;
+}
+
+async fn allotctl_tour(shop: Shop, server: &str) {
     let admin_team = shop.env.first_team().await.name;
     let dir = tempfile::tempdir().expect("dir");
 
@@ -54,7 +67,7 @@ async fn allotctl_imports_exports_and_reports() {
     .expect("write");
     let file_arg = file.to_string_lossy().into_owned();
     let (ok, out, err) = run(
-        &server,
+        server,
         &["--json", "import", &file_arg, "--team", &admin_team],
     );
     assert!(ok, "{err}");
@@ -64,7 +77,7 @@ async fn allotctl_imports_exports_and_reports() {
     assert_eq!(v["rows"][1]["line"], 3);
     assert_eq!(v["rows"][1]["outcome"], "invalid");
     let (ok, text, err) = run(
-        &server,
+        server,
         &["import", "--show", v["operation"].as_str().expect("name")],
     );
     assert!(ok, "{err}");
@@ -77,7 +90,7 @@ async fn allotctl_imports_exports_and_reports() {
     let out_file = dir.path().join("export.csv");
     let out_arg = out_file.to_string_lossy().into_owned();
     let (ok, _, err) = run(
-        &server,
+        server,
         &["export", "users", "--team", &admin_team, "-o", &out_arg],
     );
     assert!(ok, "{err}");
@@ -107,7 +120,7 @@ async fn allotctl_imports_exports_and_reports() {
     let chart = dir.path().join("usage.svg");
     let chart_arg = chart.to_string_lossy().into_owned();
     let (ok, out, err) = run(
-        &server,
+        server,
         &[
             "report", "usage", "--team", &team, "--from", &day, "--to", &day, "--csv", "--chart",
             &chart_arg,
@@ -124,7 +137,7 @@ async fn allotctl_imports_exports_and_reports() {
         assert!(svg.contains(word), "the chart shows {word}");
     }
     let (ok, _, err) = run(
-        &server,
+        server,
         &[
             "report",
             "usage",
@@ -142,19 +155,19 @@ async fn allotctl_imports_exports_and_reports() {
     // Noun-verb commands, and the flat names of earlier versions still
     // working as aliases of them (`pools` is `seat list`, `teams` is
     // `team list`).
-    let (ok, seats, err) = run(&server, &["--json", "seat", "list", "--team", &team]);
+    let (ok, seats, err) = run(server, &["--json", "seat", "list", "--team", &team]);
     assert!(ok, "{err}");
     let pools: serde_json::Value = serde_json::from_str(&seats).expect("JSON");
     assert_eq!(pools[0]["product"], "products/cad");
     assert_eq!(pools[0]["seats"], 3);
     assert_eq!(pools[0]["assigned"], 2);
-    let (ok, old, err) = run(&server, &["--json", "pools", "--team", &team]);
+    let (ok, old, err) = run(server, &["--json", "pools", "--team", &team]);
     assert!(ok, "{err}");
     assert_eq!(old, seats, "`pools` prints what `seat list` prints");
-    let (ok, teams, err) = run(&server, &["--json", "team", "list"]);
+    let (ok, teams, err) = run(server, &["--json", "team", "list"]);
     assert!(ok, "{err}");
     assert!(teams.contains(&team), "{teams}");
-    let (ok, old, err) = run(&server, &["--json", "teams"]);
+    let (ok, old, err) = run(server, &["--json", "teams"]);
     assert!(ok, "{err}");
     assert_eq!(old, teams, "`teams` prints what `team list` prints");
     // Watch: prints the stream and keeps the cursor for the next run.
@@ -164,7 +177,7 @@ async fn allotctl_imports_exports_and_reports() {
         cmd.args(["--json", "watch", "team", "--cursor-file"])
             .arg(&cursor)
             .args(extra)
-            .env("ALLOT_SERVER", &server)
+            .env("ALLOT_SERVER", server)
             .env(
                 "ALLOT_CREDENTIAL",
                 format!("bootstrap-admin:{ADMIN_SECRET}"),
