@@ -34,6 +34,34 @@ def fail(message):
     sys.exit(1)
 
 
+# What Allot serves at /metrics (crates/platform/src/metrics.rs and the
+# services' gauges): every dashboard query must use these.
+METRICS = {
+    "rpc_server_requests_total", "rpc_server_duration_seconds_bucket",
+    "allot_pool_seats", "allot_pool_assigned", "allot_mail_deliveries",
+    "allot_mail_retries", "allot_consumer_update_time_seconds",
+    "allot_consumer_position", "allot_outbox_backlog", "allot_outbox_head",
+    "allot_job_rows_left", "allot_jobs_running",
+}
+
+
+def check_dashboard():
+    import json
+    import re
+    with open("deploy/grafana/allot.json", encoding="utf-8") as f:
+        dash = json.load(f)
+    for p in dash["panels"]:
+        for t in p["targets"]:
+            used = set(re.findall(r"\b(rpc_server_\w+|allot_\w+)\b", t["expr"]))
+            unknown = used - METRICS
+            if not used or unknown:
+                fail(f"dashboard panel {p['title']!r} queries {sorted(unknown) or 'no Allot metric'}")
+    with open("deploy/prometheus.yml", encoding="utf-8") as f:
+        targets = yaml.safe_load(f)["scrape_configs"][0]["static_configs"][0]["targets"]
+    if sorted(t.split(":")[0] for t in targets) != ["entitlement", "identity", "notification", "team"]:
+        fail(f"prometheus scrapes {targets}, not the four services")
+
+
 def main():
     base = {k: v for k, v in os.environ.items() if not k.startswith("ALLOT_")}
     full = dict(base, **{s: f"{s.lower()}-0123456789abcdef0123456789" for s in SECRETS})
@@ -72,6 +100,7 @@ def main():
                  if name in {"identity", "team", "entitlement", "notification"}]
     if not door.get("ports") or published:
         fail("the services must be offered through the front door only")
+    check_dashboard()
     print("compose: refuses missing secrets, loopback ports, pinned images, keys in identity only, one front door")
 
 

@@ -224,14 +224,23 @@ async fn one_front_door_serves_every_service() {
         .into_inner()
         .access_token;
     let mut admin = Env::clients_at(&via, Some(&token));
-    let teams = admin
-        .team
-        .list_teams(tpb::ListTeamsRequest::default())
-        .await
-        .expect("teams through the door")
-        .into_inner()
-        .teams;
-    let team = teams.first().expect("the first team").name.clone();
+    // The bootstrap team comes a moment after the administrator.
+    let mut team = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while team.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no first team");
+        let teams = admin
+            .team
+            .list_teams(tpb::ListTeamsRequest::default())
+            .await
+            .expect("teams through the door")
+            .into_inner()
+            .teams;
+        match teams.first() {
+            Some(t) => team = t.name.clone(),
+            None => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
     admin
         .entitlement
         .list_pools(epb::ListPoolsRequest {
@@ -329,3 +338,85 @@ async fn the_admin_secret_is_rotated_by_configuring_a_new_one(backend: Backend) 
     env.shutdown().await;
 }
 crate::on_both_backends!(the_admin_secret_is_rotated_by_configuring_a_new_one);
+
+/// The exposition at `/metrics`, over plain HTTP/1.1 as Prometheus scrapes.
+async fn scrape(at: std::net::SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = TcpStream::connect(at).await.expect("connect to /metrics");
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: allot\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("ask");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).await.expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default()
+}
+
+/// The value of the sample whose line starts with `series` (a name and
+/// its labels in exposition order).
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+}
+
+/// `/metrics` shows the figures moving: calls counted by method and status
+/// code, a seat taken from its pool, mail sent, and each consumer of
+/// entitlement's stream back at its head.
+async fn metrics_show_calls_seats_mail_and_consumers(backend: Backend) {
+    let env = Env::in_process_with(backend, |c| {
+        c.metrics_listen = Some("127.0.0.1:0".parse().expect("address"));
+    })
+    .await;
+    let at = env.metrics_addr();
+    let shop = crate::entitlement::Shop::on(env).await;
+    shop.product("cad").await;
+    let team = shop.sign_in(&[("cad", 4)]).await.team;
+    let admin = shop.owner.clients.clone();
+    let ann = shop.member(&admin, &team, "Ann").await;
+    let team_id = team.trim_start_matches("teams/");
+    let assigned = format!(
+        "allot_pool_assigned{{service=\"entitlement\",team=\"{team_id}\",product=\"cad\"}}"
+    );
+    let before = sample(&scrape(at).await, &assigned).expect("the pool's gauge");
+    crate::entitlement::assign(&admin, &team, &ann.account, "cad", &[])
+        .await
+        .expect("assign");
+    shop.env.settled().await;
+    let text = scrape(at).await;
+    assert_eq!(
+        sample(&text, &assigned),
+        Some(before + 1.0),
+        "a seat taken:\n{text}"
+    );
+    let pool = crate::entitlement::pool(&admin, &team, "cad").await;
+    assert_eq!(sample(&text, &assigned), Some(f64::from(pool.assigned)));
+    let calls = sample(
+        &text,
+        "rpc_server_requests_total{rpc_method=\"/allot.entitlement.v1.EntitlementService/AssignProducts\",rpc_grpc_status_code=\"0\"}",
+    );
+    assert!(
+        calls.is_some_and(|n| n >= 1.0),
+        "the call is counted:\n{text}"
+    );
+    let sent = sample(
+        &text,
+        "allot_mail_deliveries{service=\"notification\",state=\"SENT\"}",
+    );
+    assert!(sent.is_some_and(|n| n >= 1.0), "mail sent:\n{text}");
+    let head = sample(&text, "allot_outbox_head{service=\"entitlement\"}").expect("head");
+    let read = sample(
+        &text,
+        "allot_consumer_position{service=\"notification\",consumer=\"notification.entitlement-events\"}",
+    )
+    .expect("the consumer's position");
+    assert_eq!(read, head, "no lag once settled:\n{text}");
+    assert_eq!(
+        sample(&text, "allot_outbox_backlog{service=\"entitlement\"}"),
+        Some(0.0)
+    );
+    shop.env.shutdown().await;
+}
+crate::on_both_backends!(metrics_show_calls_seats_mail_and_consumers);

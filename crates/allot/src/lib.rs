@@ -75,6 +75,8 @@ pub struct StartOptions {
 /// A running set of services.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, when `metrics_listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     /// Printed once by `allot dev` on first start.
     pub bootstrap: Option<BootstrapCredential>,
     pub identity: Option<IdentityService>,
@@ -296,6 +298,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         tasks: &mut tasks,
         routes: Routes::default(),
         health: Vec::new(),
+        gauges: Vec::new(),
     };
     if let Some(svc) = &identity {
         host.run(ServiceKind::Identity, svc, svc.app.outbox().db(), &peers)?;
@@ -353,9 +356,32 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     } else {
         None
     };
-    let Host { routes, health, .. } = host;
+    let Host {
+        routes,
+        health,
+        gauges,
+        ..
+    } = host;
 
-    let edge = EdgeLayer::new(verifier, clock.clone());
+    let calls = allot_platform::metrics::Calls::default();
+    let metrics_addr = match config.metrics_listen {
+        Some(at) => {
+            let listener = TcpListener::bind(at)
+                .await
+                .with_context(|| format!("serving metrics on {at}"))?;
+            let addr = listener.local_addr()?;
+            let metrics = Arc::new(allot_platform::metrics::Metrics::new(&calls, &gauges));
+            tasks.push(tokio::spawn(allot_platform::metrics::serve(
+                listener,
+                metrics,
+                stop.clone(),
+            )));
+            tracing::info!(address = %addr, "serving /metrics");
+            Some(addr)
+        }
+        None => None,
+    };
+    let edge = EdgeLayer::new(verifier, clock.clone()).counting(calls);
     let server_stop = stop.clone();
     let server = tokio::spawn(async move {
         serve(listener, routes, health, edge, async move {
@@ -365,6 +391,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     });
     Ok(Running {
         addr,
+        metrics_addr,
         bootstrap,
         identity,
         team,
@@ -387,6 +414,12 @@ struct Host<'a> {
     routes: Routes,
     /// Each hosted service's health name and database.
     health: Vec<(&'static str, Db)>,
+    /// What `/metrics` reads from each hosted service's database.
+    gauges: Vec<(
+        &'static str,
+        Db,
+        &'static [allot_platform::metrics::GaugeQuery],
+    )>,
 }
 
 impl Host<'_> {
@@ -411,6 +444,7 @@ impl Host<'_> {
         self.tasks.extend(svc.spawn(peers, self.stop)?);
         self.routes = svc.route(std::mem::take(&mut self.routes));
         self.health.push((S::NAME, db.clone()));
+        self.gauges.push((kind.name(), db.clone(), svc.gauges()));
         Ok(())
     }
 }

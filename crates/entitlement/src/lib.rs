@@ -172,6 +172,22 @@ impl EntitlementService {
 impl allot_platform::hosting::Hosted for EntitlementService {
     const NAME: &'static str = SERVICE_NAME;
 
+    fn gauges(&self) -> &'static [allot_platform::metrics::GaugeQuery] {
+        use allot_platform::metrics::GaugeQuery;
+        &[
+            GaugeQuery {
+                name: "allot_pool_seats",
+                help: "Seats a team's pool of a product holds",
+                sql: "SELECT team_id AS team, product_id AS product, CAST(seats AS BIGINT) FROM pools",
+            },
+            GaugeQuery {
+                name: "allot_pool_assigned",
+                help: "Seats of a team's pool of a product that are assigned",
+                sql: "SELECT team_id AS team, product_id AS product, CAST(assigned AS BIGINT) FROM pools",
+            },
+        ]
+    }
+
     fn outbox(&self) -> Option<&allot_platform::outbox::Outbox> {
         Some(self.app.outbox())
     }

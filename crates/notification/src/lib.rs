@@ -135,6 +135,22 @@ impl NotificationService {
 impl allot_platform::hosting::Hosted for NotificationService {
     const NAME: &'static str = SERVICE_NAME;
 
+    fn gauges(&self) -> &'static [allot_platform::metrics::GaugeQuery] {
+        use allot_platform::metrics::GaugeQuery;
+        &[
+            GaugeQuery {
+                name: "allot_mail_deliveries",
+                help: "Emails by state: PENDING is the queue, DEAD the dead letters",
+                sql: "SELECT state, CAST(COUNT(*) AS BIGINT) FROM deliveries GROUP BY state",
+            },
+            GaugeQuery {
+                name: "allot_mail_retries",
+                help: "Attempts beyond the first, over every email kept",
+                sql: "SELECT CAST(COALESCE(SUM(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END), 0) AS BIGINT) FROM deliveries",
+            },
+        ]
+    }
+
     /// Notification writes no events of its own.
     fn outbox(&self) -> Option<&allot_platform::outbox::Outbox> {
         None

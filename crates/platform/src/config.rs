@@ -17,6 +17,8 @@ pub use secrets::{MIN_SECRET_CHARS, check_secret};
 pub struct Config {
     /// Address the gRPC server listens on.
     pub listen: SocketAddr,
+    /// Where `/metrics` (Prometheus) is served; none: not served.
+    pub metrics_listen: Option<SocketAddr>,
     /// Where `allot dev` keeps its SQLite files, keys and mail.
     pub data_dir: PathBuf,
     /// Database of the service this process runs (`allot serve`). Empty: a
@@ -209,6 +211,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            metrics_listen: None,
             data_dir: PathBuf::from("data"),
             database_url: None,
             databases: Databases::default(),

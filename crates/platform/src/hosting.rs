@@ -42,4 +42,10 @@ pub trait Hosted {
 
     /// `routes` with its gRPC service added.
     fn route(&self, routes: Routes) -> Routes;
+
+    /// What `/metrics` reads from its database besides the platform's
+    /// tables.
+    fn gauges(&self) -> &'static [crate::metrics::GaugeQuery] {
+        &[]
+    }
 }

@@ -19,6 +19,7 @@ pub mod ids;
 pub mod jobs;
 pub mod limits;
 pub mod mask;
+pub mod metrics;
 pub mod outbox;
 pub mod paging;
 pub mod parked;

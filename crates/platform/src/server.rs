@@ -19,6 +19,7 @@ use tracing::Instrument;
 use crate::auth::{AuthError, TokenVerifier, bearer};
 use crate::clock::SharedClock;
 use crate::db::Db;
+use crate::metrics::Calls;
 
 /// The request id of a call: the caller's `x-request-id`, or a new one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,11 +49,22 @@ const PUBLIC_PREFIXES: &[&str] = &[
 pub struct EdgeLayer {
     verifier: Arc<TokenVerifier>,
     clock: SharedClock,
+    calls: Calls,
 }
 
 impl EdgeLayer {
     pub fn new(verifier: Arc<TokenVerifier>, clock: SharedClock) -> EdgeLayer {
-        EdgeLayer { verifier, clock }
+        EdgeLayer {
+            verifier,
+            clock,
+            calls: Calls::default(),
+        }
+    }
+
+    /// Counts every call into `calls`.
+    pub fn counting(mut self, calls: Calls) -> EdgeLayer {
+        self.calls = calls;
+        self
     }
 }
 
@@ -64,6 +76,7 @@ impl<S> Layer<S> for EdgeLayer {
             inner,
             verifier: self.verifier.clone(),
             clock: self.clock.clone(),
+            calls: self.calls.clone(),
         }
     }
 }
@@ -73,6 +86,7 @@ pub struct EdgeService<S> {
     inner: S,
     verifier: Arc<TokenVerifier>,
     clock: SharedClock,
+    calls: Calls,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -95,6 +109,8 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let path = req.uri().path().to_owned();
+        let started = std::time::Instant::now();
+        let calls = self.calls.clone();
         let request_id = req
             .headers()
             .get("x-request-id")
@@ -123,6 +139,7 @@ where
                 Err(e) => {
                     let _enter = span.enter();
                     tracing::info!(reason = %e, "refused unauthenticated call");
+                    calls.record(&path, "16", started.elapsed());
                     return Box::pin(async move { Ok(unauthenticated(&e)) });
                 }
             }
@@ -130,6 +147,13 @@ where
         Box::pin(async move {
             let mut response = inner.call(req).instrument(span).await?;
             undecodable_is_invalid_argument(&mut response);
+            // A refusal comes in the headers; success in the trailers, after.
+            let code = response
+                .headers()
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("0");
+            calls.record(&path, code, started.elapsed());
             Ok(response)
         })
     }

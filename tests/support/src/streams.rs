@@ -4,6 +4,17 @@
 use super::*;
 
 impl Env {
+    /// Where the one-process shape serves `/metrics`, when configured
+    /// (`metrics_listen`).
+    pub fn metrics_addr(&self) -> std::net::SocketAddr {
+        match &self.shape {
+            Shape::InProcess { main: Some(m), .. } => {
+                m.metrics_addr.expect("metrics_listen is set")
+            }
+            _ => panic!("metrics of other shapes are served by each process"),
+        }
+    }
+
     /// Prunes every event `which` has written so far, as retention does
     /// once they are old, through the service's own database; returns the
     /// new retention boundary. Works with every shape.
