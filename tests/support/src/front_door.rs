@@ -41,9 +41,10 @@ impl FrontDoor {
             );
         assert!(!conf.contains("${"), "every placeholder is filled:\n{conf}");
         let d = dir.path().display();
+        // One process, no workers: killing it leaves nothing behind.
         std::fs::write(dir.path().join("allot.conf"), conf).expect("write allot.conf");
         let main = format!(
-            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
              events {{ worker_connections 512; }}\n\
              http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
              fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
