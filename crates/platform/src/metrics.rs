@@ -224,6 +224,9 @@ impl Metrics {
     }
 }
 
+/// Scrapes answered at once; more wait their turn.
+const SCRAPES_AT_ONCE: usize = 2;
+
 /// Serves `metrics` at `/metrics` on `listener` until `stop`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -231,11 +234,14 @@ pub async fn serve(
     stop: tokio_util::sync::CancellationToken,
 ) {
     use axum::routing::get;
+    // Each scrape queries the databases: a few at a time, the rest wait.
+    let scrapes = Arc::new(tokio::sync::Semaphore::new(SCRAPES_AT_ONCE));
     let app = axum::Router::new().route(
         "/metrics",
         get(move || {
-            let metrics = metrics.clone();
+            let (metrics, scrapes) = (metrics.clone(), scrapes.clone());
             async move {
+                let _turn = scrapes.acquire_owned().await;
                 (
                     [(
                         http::header::CONTENT_TYPE,

@@ -85,7 +85,13 @@ impl Core {
         for r in batch.results {
             let assignment = match r.assignment {
                 Some(id) => {
-                    store::get_assignment(&mut conn, team, &AssignmentId::from_db(id)).await?
+                    store::get_assignment(
+                        &mut conn,
+                        team,
+                        &AssignmentId::from_db(id),
+                        store::Read::Plain,
+                    )
+                    .await?
                 }
                 None => None,
             };

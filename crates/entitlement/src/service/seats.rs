@@ -369,7 +369,7 @@ impl Seats<'_> {
         team: &TeamId,
         id: &AssignmentId,
     ) -> Result<Assignment> {
-        store::get_assignment(conn, team, id)
+        store::get_assignment(conn, team, id, store::Read::Plain)
             .await?
             .ok_or_else(|| no_assignment(team, id))
     }
@@ -380,7 +380,7 @@ impl Seats<'_> {
         team: &TeamId,
         id: &AssignmentId,
     ) -> Result<Assignment> {
-        store::lock_assignment_id(tx.conn(), team, id)
+        store::get_assignment(tx.conn(), team, id, store::Read::ForWrite)
             .await?
             .ok_or_else(|| no_assignment(team, id))
     }

@@ -57,31 +57,27 @@ pub async fn lock_assignment(
     .await
 }
 
+/// How an assignment is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// To look at it.
+    Plain,
+    /// To change it: locked as [`lock_assignment`] until the transaction ends.
+    ForWrite,
+}
+
+/// Assignment `id` of `team`.
 pub async fn get_assignment(
     conn: &mut AnyConnection,
     team: &TeamId,
     id: &AssignmentId,
+    read: Read,
 ) -> Result<Option<Assignment>> {
     one_assignment(
         conn,
         "team_id = $1 AND id = $2",
         [team.as_str(), id.as_str()],
-        false,
-    )
-    .await
-}
-
-/// [`get_assignment`] for a write, locked as [`lock_assignment`].
-pub async fn lock_assignment_id(
-    conn: &mut AnyConnection,
-    team: &TeamId,
-    id: &AssignmentId,
-) -> Result<Option<Assignment>> {
-    one_assignment(
-        conn,
-        "team_id = $1 AND id = $2",
-        [team.as_str(), id.as_str()],
-        true,
+        read == Read::ForWrite,
     )
     .await
 }
