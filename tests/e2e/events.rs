@@ -346,6 +346,9 @@ async fn r_mail_5_a_crash_after_sending_repeats_one_message(backend: Backend) {
     let mut env = Env::processes(backend, &[("ALLOT_DELIVERY__LEASE", "1s")]).await;
     let mut admin = env.admin().await;
     let team = env.first_team().await.name;
+    // Nothing else in flight: an earlier email held 20 s by the slow
+    // server would keep this one waiting behind it.
+    env.settled().await;
     env.smtp.delay_replies(Duration::from_secs(20));
     let email = unique_email("crash");
     invite(&mut admin, &team, "Cra", "Sh", &email).await;
