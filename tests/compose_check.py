@@ -1,7 +1,9 @@
 """Checks docker-compose.yml the way an operator relies on it: it refuses to
 start while any secret is missing and names it, it publishes ports on
-127.0.0.1 only, every image is pinned, and the keys reach identity alone,
-read-only. Run by tests/run-all.sh; exits non-zero on the first failure."""
+127.0.0.1 only, every image is pinned, the keys reach identity alone,
+read-only, and every connection is TLS: each container mounts its own
+certificate only, the CA's key stays with the key job, peers are https://
+and databases verify-full. Run by tests/run-all.sh; exits non-zero on the first failure."""
 
 import os
 import subprocess
@@ -62,6 +64,36 @@ def check_dashboard():
         fail(f"prometheus scrapes {targets}, not the four services")
 
 
+SERVICES = {"identity", "team", "entitlement", "notification"}
+
+
+def volume_source(volume):
+    return volume.get("source", "") if isinstance(volume, dict) else str(volume).split(":")[0]
+
+
+def check_tls(doc):
+    for name, svc in doc["services"].items():
+        sources = [volume_source(v) for v in svc.get("volumes", [])]
+        if "ca" in sources and name != "keygen":
+            fail(f"{name}: mounts the CA's private key, which only the key job needs")
+        foreign = [s for s in sources if s.startswith("tls-") and s != f"tls-{name}"]
+        if foreign and name != "keygen":
+            fail(f"{name}: mounts another container's certificate and key: {foreign}")
+        if name not in SERVICES:
+            continue
+        env = svc.get("environment", {})
+        if f"tls-{name}" not in sources or not env.get("ALLOT_TLS__CERT_FILE"):
+            fail(f"{name}: serves without its own TLS certificate")
+        if not env.get("ALLOT_TLS__CLIENT_CA_FILE"):
+            fail(f"{name}: admits callers without a client certificate")
+        for peer in SERVICES:
+            url = env.get(f"ALLOT_PEERS__{peer.upper()}", "")
+            if not url.startswith("https://"):
+                fail(f"{name}: reaches {peer} at {url!r}, not over https://")
+        if "sslmode=verify-full" not in env.get("ALLOT_DATABASE_URL", ""):
+            fail(f"{name}: connects to its database without sslmode=verify-full")
+
+
 def main():
     base = {k: v for k, v in os.environ.items() if not k.startswith("ALLOT_")}
     full = dict(base, **{s: f"{s.lower()}-0123456789abcdef0123456789" for s in SECRETS})
@@ -95,13 +127,14 @@ def main():
                     fail(f"{name}: mounts the private keys, which only identity needs")
                 if name == "identity" and not read_only:
                     fail("identity: mounts the keys writable")
+    check_tls(doc)
     door = doc["services"].get("front-door", {})
     published = [p for name, svc in doc["services"].items() for p in svc.get("ports", [])
                  if name in {"identity", "team", "entitlement", "notification"}]
     if not door.get("ports") or published:
         fail("the services must be offered through the front door only")
     check_dashboard()
-    print("compose: refuses missing secrets, loopback ports, pinned images, keys in identity only, one front door")
+    print("compose: refuses missing secrets, loopback ports, pinned images, keys in identity only, TLS everywhere, one front door")
 
 
 if __name__ == "__main__":

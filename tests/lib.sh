@@ -31,6 +31,7 @@ need_tools() {
   command -v docker-compose >/dev/null || apt+=(docker-compose)
   command -v python3 >/dev/null || apt+=(python3 python3-venv)
   [ -x /usr/sbin/nginx ] || apt+=(nginx)
+  command -v openssl >/dev/null || apt+=(openssl)
   if [ ${#apt[@]} -gt 0 ]; then
     say "installing ${apt[*]} (apt)"
     # Packages must not start servers of their own (nginx would listen on
@@ -62,15 +63,35 @@ need_tools() {
   export PATH="$VENV/bin:$PATH"
 }
 
-# PostgreSQL on a free loopback port; extra server options as arguments.
+# A CA and a certificate for 127.0.0.1 signed by it, for PostgreSQL's TLS
+# (the deployed tests connect with sslmode=verify-full against the CA).
+postgres_tls() {
+  local d="$WORK/pg-tls"
+  mkdir -p "$d"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj "/CN=Allot test PostgreSQL CA" -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj "/CN=127.0.0.1" -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$d/ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 2 -extfile "$d/ext" -out "$d/server.pem" 2>/dev/null
+  as_root chown postgres "$d/server.key" "$d/server.pem"
+  chmod 600 "$d/server.key"
+  PG_TLS="$d"
+}
+
+# PostgreSQL on a free loopback port, speaking TLS to those who ask; extra
+# server options as arguments.
 start_postgres() {
   say "starting PostgreSQL ($PG_BIN)"
   local port
   port=$(free_port)
+  postgres_tls
   as_root install -d -o postgres -g postgres -m 700 "$PGDATA"
   as_root runuser -u postgres -- "$PG_BIN/initdb" -D "$PGDATA" -U postgres -A trust -E UTF8 --no-sync >/dev/null
   as_root runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w \
-    -o "-p $port -k $PGDATA -c listen_addresses=127.0.0.1 $*" start >/dev/null
+    -o "-p $port -k $PGDATA -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=$PG_TLS/server.pem -c ssl_key_file=$PG_TLS/server.key $*" start >/dev/null
   export ALLOT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port"
+  export ALLOT_TEST_POSTGRES_CA="$PG_TLS/ca.pem"
 }
 

@@ -20,8 +20,36 @@ fn allotctl() -> PathBuf {
     path
 }
 
-fn run(server: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(allotctl())
+/// Where allotctl finds Allot, and the CA it checks an `https://` server
+/// against.
+struct Ctl {
+    server: String,
+    ca_file: Option<PathBuf>,
+}
+
+impl Ctl {
+    fn at(server: &str) -> Ctl {
+        Ctl {
+            server: server.to_owned(),
+            ca_file: None,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        run_with(&self.server, self.ca_file.as_deref(), args)
+    }
+}
+
+fn run_with(
+    server: &str,
+    ca_file: Option<&std::path::Path>,
+    args: &[&str],
+) -> (bool, String, String) {
+    let mut cmd = Command::new(allotctl());
+    if let Some(ca) = ca_file {
+        cmd.env("ALLOT_CA_FILE", ca);
+    }
+    let out = cmd
         .args(args)
         .env("ALLOT_SERVER", server)
         .env(
@@ -40,7 +68,7 @@ fn run(server: &str, args: &[&str]) -> (bool, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allotctl_imports_exports_and_reports() {
     let shop = Shop::open(Backend::Sqlite).await;
-    let server = shop.env.urls.team.clone();
+    let server = Ctl::at(&shop.env.urls.team);
     allotctl_tour(shop, &server).await;
 }
 
@@ -48,12 +76,16 @@ async fn allotctl_imports_exports_and_reports() {
 /// PostgreSQL, and allotctl given only the front door's address.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allotctl_works_through_the_front_door() {
-    let shop = Shop::on(Env::processes(Backend::Postgres, &[]).await).await;
-    let door = FrontDoor::start(&shop.env.urls);
-    allotctl_tour(shop, &door.url()).await;
+    let shop = Shop::on(Env::deployed(&[]).await).await;
+    let door = FrontDoor::start(&shop.env);
+    let ctl = Ctl {
+        server: door.url(),
+        ca_file: shop.env.deployment().map(|d| d.tls_dir.join("ca.pem")),
+    };
+    allotctl_tour(shop, &ctl).await;
 }
 
-async fn allotctl_tour(shop: Shop, server: &str) {
+async fn allotctl_tour(shop: Shop, server: &Ctl) {
     let admin_team = shop.env.first_team().await.name;
     let dir = tempfile::tempdir().expect("dir");
 
@@ -66,20 +98,14 @@ async fn allotctl_tour(shop: Shop, server: &str) {
     )
     .expect("write");
     let file_arg = file.to_string_lossy().into_owned();
-    let (ok, out, err) = run(
-        server,
-        &["--json", "import", &file_arg, "--team", &admin_team],
-    );
+    let (ok, out, err) = server.run(&["--json", "import", &file_arg, "--team", &admin_team]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(v["invited"], 2);
     assert_eq!(v["invalid"], 1);
     assert_eq!(v["rows"][1]["line"], 3);
     assert_eq!(v["rows"][1]["outcome"], "invalid");
-    let (ok, text, err) = run(
-        server,
-        &["import", "--show", v["operation"].as_str().expect("name")],
-    );
+    let (ok, text, err) = server.run(&["import", "--show", v["operation"].as_str().expect("name")]);
     assert!(ok, "{err}");
     assert!(
         text.contains("2 invited, 0 added, 0 already members, 1 invalid"),
@@ -89,10 +115,7 @@ async fn allotctl_tour(shop: Shop, server: &str) {
     // Export: a CSV file.
     let out_file = dir.path().join("export.csv");
     let out_arg = out_file.to_string_lossy().into_owned();
-    let (ok, _, err) = run(
-        server,
-        &["export", "users", "--team", &admin_team, "-o", &out_arg],
-    );
+    let (ok, _, err) = server.run(&["export", "users", "--team", &admin_team, "-o", &out_arg]);
     assert!(ok, "{err}");
     let csv = std::fs::read_to_string(&out_file).expect("export file");
     assert!(csv.starts_with("email,first name,last name"));
@@ -119,13 +142,10 @@ async fn allotctl_tour(shop: Shop, server: &str) {
     );
     let chart = dir.path().join("usage.svg");
     let chart_arg = chart.to_string_lossy().into_owned();
-    let (ok, out, err) = run(
-        server,
-        &[
-            "report", "usage", "--team", &team, "--from", &day, "--to", &day, "--csv", "--chart",
-            &chart_arg,
-        ],
-    );
+    let (ok, out, err) = server.run(&[
+        "report", "usage", "--team", &team, "--from", &day, "--to", &day, "--csv", "--chart",
+        &chart_arg,
+    ]);
     assert!(ok, "{err}");
     assert_eq!(
         out,
@@ -136,38 +156,35 @@ async fn allotctl_tour(shop: Shop, server: &str) {
     for word in ["cad", "seats", "assigned", "used"] {
         assert!(svg.contains(word), "the chart shows {word}");
     }
-    let (ok, _, err) = run(
-        server,
-        &[
-            "report",
-            "usage",
-            "--team",
-            &team,
-            "--from",
-            "22/11/2026",
-            "--to",
-            &day,
-        ],
-    );
+    let (ok, _, err) = server.run(&[
+        "report",
+        "usage",
+        "--team",
+        &team,
+        "--from",
+        "22/11/2026",
+        "--to",
+        &day,
+    ]);
     assert!(!ok);
     assert!(err.contains("YYYY-MM-DD"), "{err}");
 
     // Noun-verb commands, and the flat names of earlier versions still
     // working as aliases of them (`pools` is `seat list`, `teams` is
     // `team list`).
-    let (ok, seats, err) = run(server, &["--json", "seat", "list", "--team", &team]);
+    let (ok, seats, err) = server.run(&["--json", "seat", "list", "--team", &team]);
     assert!(ok, "{err}");
     let pools: serde_json::Value = serde_json::from_str(&seats).expect("JSON");
     assert_eq!(pools[0]["product"], "products/cad");
     assert_eq!(pools[0]["seats"], 3);
     assert_eq!(pools[0]["assigned"], 2);
-    let (ok, old, err) = run(server, &["--json", "pools", "--team", &team]);
+    let (ok, old, err) = server.run(&["--json", "pools", "--team", &team]);
     assert!(ok, "{err}");
     assert_eq!(old, seats, "`pools` prints what `seat list` prints");
-    let (ok, teams, err) = run(server, &["--json", "team", "list"]);
+    let (ok, teams, err) = server.run(&["--json", "team", "list"]);
     assert!(ok, "{err}");
     assert!(teams.contains(&team), "{teams}");
-    let (ok, old, err) = run(server, &["--json", "teams"]);
+    let (ok, old, err) = server.run(&["--json", "teams"]);
     assert!(ok, "{err}");
     assert_eq!(old, teams, "`teams` prints what `team list` prints");
     // Watch: prints the stream and keeps the cursor for the next run.
@@ -177,12 +194,15 @@ async fn allotctl_tour(shop: Shop, server: &str) {
         cmd.args(["--json", "watch", "team", "--cursor-file"])
             .arg(&cursor)
             .args(extra)
-            .env("ALLOT_SERVER", server)
+            .env("ALLOT_SERVER", &server.server)
             .env(
                 "ALLOT_CREDENTIAL",
                 format!("bootstrap-admin:{ADMIN_SECRET}"),
             )
             .stdout(std::process::Stdio::piped());
+        if let Some(ca) = &server.ca_file {
+            cmd.env("ALLOT_CA_FILE", ca);
+        }
         cmd.spawn().expect("run allotctl watch")
     };
     let read_for = |mut child: std::process::Child, wait: std::time::Duration| {

@@ -79,12 +79,8 @@ fn through(url: &str, port: u16) -> (String, String) {
 }
 
 /// `service`'s status as health at `url` reports it.
-async fn health_of(url: &str, service: &str) -> i32 {
-    let channel = tonic::transport::Channel::from_shared(url.to_owned())
-        .expect("a URL")
-        .connect()
-        .await
-        .expect("connect");
+async fn health_of(env: &Env, url: &str, service: &str) -> i32 {
+    let channel = env.endpoint(url).connect().await.expect("connect");
     HealthClient::new(channel)
         .check(HealthCheckRequest {
             service: service.into(),
@@ -95,7 +91,7 @@ async fn health_of(url: &str, service: &str) -> i32 {
 }
 
 async fn team_health(env: &Env) -> i32 {
-    health_of(&env.urls.team, allot_team::SERVICE_NAME).await
+    health_of(env, &env.urls.team, allot_team::SERVICE_NAME).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,7 +130,7 @@ async fn health_and_calls_follow_the_database() {
     assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
     assert!(refused.message().contains("retry"), "{}", refused.message());
     // Identity's database still answers: its health is untouched.
-    let identity = health_of(&env.urls.identity, allot_identity::SERVICE_NAME).await;
+    let identity = health_of(&env, &env.urls.identity, allot_identity::SERVICE_NAME).await;
     assert_eq!(identity, ServingStatus::Serving as i32);
 
     gate.reopen();
@@ -154,29 +150,33 @@ async fn health_and_calls_follow_the_database() {
     env.shutdown().await;
 }
 
+/// Runs `allot serve team` on loopback with `env` until it exits: whether
+/// it succeeded, and what it printed on stderr.
+pub(crate) fn serve_team(dir: &std::path::Path, env: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_allot"));
+    cmd.args(["serve", "team"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ALLOT_LISTEN", "127.0.0.1:0")
+        .env("ALLOT_DATA_DIR", dir)
+        .env("ALLOT_PEERS__IDENTITY", "http://127.0.0.1:9")
+        .env("ALLOT_PEERS__ENTITLEMENT", "http://127.0.0.1:9");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run allot serve");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// `allot serve` refuses to start with a weak shared secret or an unreadable
 /// secret file, saying what to fix, before it listens or opens a database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_refuses_weak_or_unreadable_secrets() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let serve = |env: &[(&str, &str)]| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_allot"));
-        cmd.args(["serve", "team"])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("ALLOT_LISTEN", "127.0.0.1:0")
-            .env("ALLOT_DATA_DIR", dir.path())
-            .env("ALLOT_PEERS__IDENTITY", "http://127.0.0.1:9")
-            .env("ALLOT_PEERS__ENTITLEMENT", "http://127.0.0.1:9");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let out = cmd.output().expect("run allot serve");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let serve = |env: &[(&str, &str)]| serve_team(dir.path(), env);
     let (ok, err) = serve(&[("ALLOT_AUTH__INTERNAL_SECRET", "change-me")]);
     assert!(!ok, "started with a weak secret");
     assert!(
@@ -202,17 +202,18 @@ async fn a_server_refuses_weak_or_unreadable_secrets() {
     );
 }
 
-/// One front door: with every service in its own OS process, nginx (the
-/// configuration docker-compose ships) passes each call to the service that
-/// owns it, so clients that know one address reach all four: a token from
+/// One front door: with every service in its own OS process over TLS (as
+/// `Env::deployed` runs them), nginx (the configuration docker-compose
+/// ships) passes each call to the service that owns it, so clients that know one address reach all four: a token from
 /// identity, a team and its members, pools, deliveries, and a Watch stream
 /// that keeps delivering through the door.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_front_door_serves_every_service() {
-    let env = Env::processes(Backend::Sqlite, &[]).await;
-    let door = FrontDoor::start(&env.urls);
+    let env = Env::deployed(&[]).await;
+    let door = FrontDoor::start(&env);
     let via = Urls::same(&door.url());
-    let token = Env::clients_at(&via, None)
+    let token = env
+        .clients_at(&via, None)
         .identity
         .create_token(idpb::CreateTokenRequest {
             client_id: "bootstrap-admin".into(),
@@ -223,7 +224,7 @@ async fn one_front_door_serves_every_service() {
         .expect("a token from identity through the door")
         .into_inner()
         .access_token;
-    let mut admin = Env::clients_at(&via, Some(&token));
+    let mut admin = env.clients_at(&via, Some(&token));
     // The bootstrap team comes a moment after the administrator.
     let mut team = String::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -289,7 +290,7 @@ async fn one_front_door_serves_every_service() {
         }
     }
     assert_eq!(
-        health_of(&door.url(), allot_identity::SERVICE_NAME).await,
+        health_of(&env, &door.url(), allot_identity::SERVICE_NAME).await,
         ServingStatus::Serving as i32,
         "health answers at the door"
     );
@@ -304,7 +305,7 @@ async fn the_admin_secret_is_rotated_by_configuring_a_new_one(backend: Backend) 
     let client_id = allot_platform::Config::default().bootstrap.admin_client_id;
     let email = allot_platform::values::Email::parse("email", ADMIN_EMAIL).expect("email");
     let token_with = |secret: &str| {
-        let mut identity = Env::clients_at(&env.urls, None).identity;
+        let mut identity = env.clients_at(&env.urls, None).identity;
         let request = idpb::CreateTokenRequest {
             client_id: client_id.clone(),
             client_secret: secret.to_owned(),
@@ -420,3 +421,80 @@ async fn metrics_show_calls_seats_mail_and_consumers(backend: Backend) {
     shop.env.shutdown().await;
 }
 crate::on_both_backends!(metrics_show_calls_seats_mail_and_consumers);
+
+/// Rotating the signing key: with the new key configured and the old one
+/// listed in `auth.previous_signing_key_files`, tokens the old key signed
+/// keep working at every service (team learns the keys from identity)
+/// until the old key is removed; a key never listed is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_previous_signing_key_is_trusted_until_it_is_removed() {
+    use allot_platform::auth::{Principal, SigningKeyPair, TokenIssuer};
+    use allot_platform::ids::ServiceAccountId;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let old_path = dir.path().join("old.pem");
+    let new_path = dir.path().join("new.pem");
+    let old = SigningKeyPair::load_or_create(&old_path).expect("old key");
+    let new = SigningKeyPair::load_or_create(&new_path).expect("new key");
+    let env = Env::processes(
+        Backend::Sqlite,
+        &[
+            (
+                "ALLOT_AUTH__SIGNING_KEY_FILE",
+                new_path.to_str().expect("path"),
+            ),
+            (
+                "ALLOT_AUTH__PREVIOUS_SIGNING_KEY_FILES",
+                &format!("[{}]", old_path.display()),
+            ),
+        ],
+    )
+    .await;
+    let keys = env
+        .clients_with(None)
+        .identity
+        .get_signing_keys(idpb::GetSigningKeysRequest {})
+        .await
+        .expect("signing keys")
+        .into_inner()
+        .keys;
+    let ids: Vec<&str> = keys.iter().map(|k| k.key_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [new.key_id(), old.key_id()],
+        "the signing key first, then the old one"
+    );
+
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let operator = Principal::ServiceAccount(ServiceAccountId::from_db("operator".into()));
+    let token_of = |key: &SigningKeyPair| {
+        TokenIssuer::new(key, Duration::from_secs(600))
+            .expect("issuer")
+            .issue(&operator, None, &["admin".to_owned()], now)
+            .expect("token")
+            .0
+    };
+    // Past authentication, team asks a service account which member it
+    // means: the token was accepted.
+    for (key, which) in [(&old, "previous"), (&new, "new")] {
+        let answer = env
+            .clients_with(Some(&token_of(key)))
+            .team
+            .list_teams(tpb::ListTeamsRequest::default())
+            .await;
+        let code = answer.err().map(|s| s.code());
+        assert_ne!(
+            code,
+            Some(Code::Unauthenticated),
+            "a token of the {which} key is accepted at team"
+        );
+    }
+    let stranger = SigningKeyPair::generate();
+    let refused = env
+        .clients_with(Some(&token_of(&stranger)))
+        .team
+        .list_teams(tpb::ListTeamsRequest::default())
+        .await
+        .expect_err("a key never configured");
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    env.shutdown().await;
+}

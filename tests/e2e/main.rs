@@ -17,3 +17,4 @@ mod invitations;
 mod platform;
 mod retries;
 mod teams;
+mod tls;

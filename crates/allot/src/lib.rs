@@ -19,6 +19,7 @@ use allot_platform::grpc::{
 };
 use allot_platform::hosting::{Hosted, MissingPeer, Peers};
 use allot_platform::server::{EdgeLayer, serve};
+use allot_platform::tls::Tls;
 use allot_platform::values::Email;
 use allot_proto::entitlement::entitlement_service_client::EntitlementServiceClient;
 use allot_proto::identity::identity_service_client::IdentityServiceClient;
@@ -31,6 +32,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
 pub use allot_identity::service::BootstrapCredential;
+
+pub mod certs;
 
 /// One of Allot's services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -87,12 +90,14 @@ pub struct Running {
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     tasks: Vec<JoinHandle<()>>,
     dbs: Vec<Db>,
+    tls: bool,
 }
 
 impl Running {
-    /// The URL peers and clients use.
+    /// The URL peers and clients use (`https://` when the server speaks
+    /// TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        own_url(self.addr, self.tls)
     }
 
     /// Stops serving (draining calls in flight), stops background work and
@@ -165,14 +170,20 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         listener,
     } = opts;
     allot_platform::idempotency::set_retention(config.requests.retention);
+    // TLS that cannot work stops the start before anything listens.
+    let tls = Tls::load(&config.tls)?;
     let listener = match listener {
         Some(l) => l,
-        None => TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.listen))?,
+        None => {
+            tls.check_listen(config.listen)?;
+            TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("listening on {}", config.listen))?
+        }
     };
     let addr = listener.local_addr()?;
-    let own_url = format!("http://{addr}");
+    tls.check_listen(addr)?;
+    let own_url = own_url(addr, tls.serves_tls());
     let stop = CancellationToken::new();
     let mut tasks = Vec::new();
     let mut dbs = Vec::new();
@@ -259,7 +270,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         }
         None => {
             let url = peer_url(&config, ServiceKind::Identity, &services, &own_url)?;
-            let ch = channel(&url)?;
+            let ch = channel(&tls, &url, "peers.identity")?;
             spawn_key_fetcher(ch.clone(), verifier.clone(), stop.clone(), &mut tasks);
             let secret = internal_secret.clone();
             TokenSource::spawn(
@@ -290,6 +301,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         config: &config,
         hosted: &services,
         own_url: &own_url,
+        tls: &tls,
         tokens: tokens.clone(),
     };
     let mut host = Host {
@@ -383,8 +395,9 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     };
     let edge = EdgeLayer::new(verifier, clock.clone()).counting(calls);
     let server_stop = stop.clone();
+    let server_tls = tls.server();
     let server = tokio::spawn(async move {
-        serve(listener, routes, health, edge, async move {
+        serve(listener, routes, health, edge, server_tls, async move {
             server_stop.cancelled().await
         })
         .await
@@ -401,7 +414,19 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         server,
         tasks,
         dbs,
+        tls: tls.serves_tls(),
     })
+}
+
+/// How this process reaches itself: on loopback when it listens on every
+/// interface (the certificate `allot certs` makes names 127.0.0.1).
+fn own_url(addr: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    if addr.ip().is_unspecified() {
+        format!("{scheme}://127.0.0.1:{}", addr.port())
+    } else {
+        format!("{scheme}://{addr}")
+    }
 }
 
 /// Runs built services in this process, every one the same way: its
@@ -455,6 +480,7 @@ struct ProcessPeers<'a> {
     config: &'a Config,
     hosted: &'a [ServiceKind],
     own_url: &'a str,
+    tls: &'a Tls,
     tokens: TokenSource,
 }
 
@@ -462,7 +488,8 @@ impl ProcessPeers<'_> {
     fn channel(&self, kind: ServiceKind) -> Result<tonic::transport::Channel, MissingPeer> {
         let url = peer_url(self.config, kind, self.hosted, self.own_url)
             .map_err(|e| MissingPeer(e.to_string()))?;
-        channel(&url).map_err(|e| MissingPeer(e.message().to_owned()))
+        let what = format!("peers.{}", kind.name());
+        channel(self.tls, &url, &what).map_err(|e| MissingPeer(e.message().to_owned()))
     }
 }
 

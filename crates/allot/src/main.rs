@@ -44,10 +44,28 @@ enum Command {
     /// its peers by `ALLOT_PEERS__*` URLs.
     Serve { service: ServiceKind },
     /// Exits 0 when the server at `--url` answers health with SERVING (for
-    /// container health checks).
+    /// container health checks). An `https://` URL is verified against
+    /// `tls.ca_file`.
     Health {
         #[arg(long, default_value = "http://127.0.0.1:50051")]
         url: String,
+    },
+    /// Makes a private CA (once) and a TLS certificate per host, signed by
+    /// it, for `tls.cert_file`, `tls.key_file` and `tls.ca_file`.
+    Certs {
+        /// Folder for `ca.pem`, `ca.key` and `<host>/{cert,key,ca}.pem`.
+        #[arg(long, default_value = "tls")]
+        dir: PathBuf,
+        /// A host to issue a certificate for (its name as peers dial it);
+        /// repeat for each service and the front door.
+        #[arg(long = "host", required = true)]
+        hosts: Vec<String>,
+        /// Another name every certificate carries (a public host name).
+        #[arg(long = "san")]
+        sans: Vec<String>,
+        /// Issue every certificate again, even those still valid.
+        #[arg(long)]
+        renew: bool,
     },
     /// Events a service's consumer could not handle: list them, or have
     /// the running service handle them again once the cause is fixed.
@@ -82,7 +100,13 @@ async fn run_cli(cli: Cli) -> anyhow::Result<()> {
     let mut config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Keygen { dir } => keygen(&dir),
-        Command::Health { url } => health(&url).await,
+        Command::Health { url } => health(&config, &url).await,
+        Command::Certs {
+            dir,
+            hosts,
+            sans,
+            renew,
+        } => certs(&dir, &hosts, &sans, renew),
         Command::Parked { data_dir, action } => {
             if let Some(d) = data_dir {
                 config.data_dir = d;
@@ -179,10 +203,37 @@ fn keygen(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn health(url: &str) -> anyhow::Result<()> {
+fn certs(
+    dir: &std::path::Path,
+    hosts: &[String],
+    sans: &[String],
+    renew: bool,
+) -> anyhow::Result<()> {
+    let w = allot::certs::write(dir, hosts, sans, renew)?;
+    if w.created_ca {
+        println!(
+            "made a new CA: {} (keep ca.key private)",
+            dir.join("ca.pem").display()
+        );
+    }
+    for h in &w.issued {
+        println!("issued {}", dir.join(h).join("cert.pem").display());
+    }
+    for h in &w.kept {
+        println!(
+            "kept {} (valid for more than 30 days)",
+            dir.join(h).join("cert.pem").display()
+        );
+    }
+    Ok(())
+}
+
+async fn health(config: &Config, url: &str) -> anyhow::Result<()> {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-    let channel = tonic::transport::Endpoint::from_shared(url.to_owned())?
+    let tls = allot_platform::tls::Tls::load(&config.tls)?;
+    let channel = tls
+        .endpoint(url, "--url")?
         .connect_timeout(std::time::Duration::from_secs(3))
         .connect()
         .await

@@ -7,11 +7,11 @@ use allot_proto::entitlement::entitlement_service_client::EntitlementServiceClie
 use allot_proto::identity::identity_service_client::IdentityServiceClient;
 use allot_proto::identity::{self as idpb};
 use allot_proto::team::team_service_client::TeamServiceClient;
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::Global;
 
@@ -38,18 +38,57 @@ pub struct Clients {
     pub entitlement: EntitlementServiceClient<Authed>,
 }
 
+/// Whether the server's address is plaintext (`http://`), for the hints
+/// refusals carry.
+static PLAINTEXT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 async fn channel(g: &Global) -> anyhow::Result<Channel> {
-    Endpoint::from_shared(g.server.clone())
+    let mut endpoint = Endpoint::from_shared(g.server.clone())
         .with_context(|| format!("server URL {:?}", g.server))?
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .with_context(|| {
-            format!(
-                "cannot reach Allot at {} (is `allot dev` running?)",
-                g.server
-            )
-        })
+        .connect_timeout(Duration::from_secs(5));
+    let https = endpoint.uri().scheme_str() == Some("https");
+    PLAINTEXT.store(!https, std::sync::atomic::Ordering::Relaxed);
+    if https {
+        let tls = match &g.ca_file {
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("reading the CA file {}", path.display()))?;
+                ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem))
+            }
+            None => ClientTlsConfig::new().with_native_roots(),
+        };
+        endpoint = endpoint.tls_config(tls)?;
+    } else if g.ca_file.is_some() {
+        bail!(
+            "--ca-file is set but {} is plaintext: use https://",
+            g.server
+        );
+    }
+    endpoint.connect().await.map_err(|e| {
+        let cause = error_chain(&e);
+        let hint = if cause.contains("certificate") || cause.contains("UnknownIssuer") {
+            "the server's certificate is not trusted: pass the CA that issued it with --ca-file (ALLOT_CA_FILE)"
+        } else if https {
+            "is the address right, and does it speak TLS?"
+        } else if cause.contains("connection reset") || cause.contains("connection closed") || cause.contains("broken pipe") {
+            "the server may speak TLS: use https://"
+        } else {
+            "is `allot dev` running?"
+        };
+        anyhow!("cannot reach Allot at {}: {cause} ({hint})", g.server)
+    })
+}
+
+/// An error and its causes on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// Exchanges the credential for a bearer token.
@@ -93,6 +132,25 @@ pub async fn connect(g: &Global, need_credential: bool) -> anyhow::Result<Client
 pub fn status_error(s: tonic::Status) -> anyhow::Error {
     use tonic_types::StatusExt;
     let mut text = format!("{:?}: {}", s.code(), s.message());
+    // A transport failure says what happened in its causes.
+    if let Some(source) = std::error::Error::source(&s) {
+        text.push_str(": ");
+        text.push_str(&error_chain(source));
+    }
+    // A broken connection means different things for each scheme: nginx
+    // answers plaintext on its TLS port with HTTP/1.1 400 or a closed
+    // connection; a TLS 1.3 server that wants a client certificate says so
+    // only after the client thinks the handshake is done.
+    if text.contains("h2 protocol error")
+        || text.contains("connection closed")
+        || text.contains("CertificateRequired")
+    {
+        if PLAINTEXT.load(std::sync::atomic::Ordering::Relaxed) {
+            text.push_str(" (does the server speak TLS? then use https:// and --ca-file)");
+        } else {
+            text.push_str(" (the connection was cut: a service behind the front door admits only other services; use the front door's address)");
+        }
+    }
     if let Some(br) = s.get_details_bad_request() {
         for v in br.field_violations {
             text.push_str(&format!("\n  {}: {}", v.field, v.description));

@@ -49,6 +49,10 @@ struct Global {
         default_value = "http://127.0.0.1:50051"
     )]
     server: String,
+    /// The CA an `https://` server's certificate is checked against
+    /// (default: the system's trusted roots).
+    #[arg(long, global = true, env = "ALLOT_CA_FILE")]
+    ca_file: Option<std::path::PathBuf>,
     /// Your credential, `CLIENT_ID:SECRET` (`allot dev` prints one).
     #[arg(long, global = true, env = "ALLOT_CREDENTIAL", hide_env_values = true)]
     credential: Option<String>,

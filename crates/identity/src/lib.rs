@@ -77,6 +77,13 @@ impl IdentityService {
             SigningKeyPair::load(&signing_path)
         }
         .map_err(|e| IdentityError::Config(e.to_string()))?;
+        let previous = config
+            .auth
+            .previous_signing_key_files
+            .iter()
+            .map(|p| SigningKeyPair::load(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| IdentityError::Config(format!("auth.previous_signing_key_files: {e}")))?;
         let invitation_path: PathBuf = config
             .invitation
             .key_file
@@ -93,7 +100,10 @@ impl IdentityService {
             db,
             outbox,
             clock,
-            signing,
+            service::SigningKeys {
+                current: signing,
+                previous,
+            },
             config.auth.token_ttl,
             invitation_key,
             config.invitation.clone(),

@@ -44,6 +44,8 @@ pub struct Config {
     /// NATS server with JetStream; when set, events are also published there.
     pub nats_url: Option<String>,
     pub peers: Peers,
+    /// TLS of the gRPC server and of calls to peers.
+    pub tls: crate::tls::TlsConfig,
     pub auth: AuthConfig,
     pub bootstrap: BootstrapConfig,
     pub invitation: InvitationConfig,
@@ -83,6 +85,10 @@ pub struct AuthConfig {
     /// `allot dev` creates one under `data_dir`; `allot serve identity`
     /// requires it.
     pub signing_key_file: Option<PathBuf>,
+    /// Keys tokens were signed with before the current one: still trusted
+    /// (published to the other services) but never signed with. Keep the
+    /// old key here for one `token_ttl` after a rotation.
+    pub previous_signing_key_files: Vec<PathBuf>,
     /// Shared secret of the `allot-internal` service account the services use
     /// to call each other. Required by `allot serve`; `allot dev` makes one
     /// per start.
@@ -223,6 +229,7 @@ impl Default for Config {
             public_url: "http://localhost:8080".into(),
             nats_url: None,
             peers: Peers::default(),
+            tls: crate::tls::TlsConfig::default(),
             auth: AuthConfig::default(),
             bootstrap: BootstrapConfig::default(),
             invitation: InvitationConfig::default(),
@@ -240,6 +247,7 @@ impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
             signing_key_file: None,
+            previous_signing_key_files: Vec::new(),
             internal_secret: None,
             token_ttl: Duration::from_secs(3600),
         }

@@ -256,7 +256,12 @@ pub fn database(service: &str, err: &sqlx::Error) -> Status {
     use crate::db::{DbFailure, classify};
     if matches!(
         err,
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            // A connection cut during its TLS request reads as a protocol
+            // error: the database host, not the query.
+            | sqlx::Error::Protocol(_)
     ) {
         tracing::warn!(error = %err, "{service} database out of reach");
         return Status::unavailable(format!(

@@ -12,17 +12,21 @@ use tokio::sync::Notify;
 use tonic::Status;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::consumer::{Source, SourceItem};
+use crate::tls::Tls;
 
 /// Deadline of a unary call to another service.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A lazily connected channel to `url`; it reconnects by itself.
-pub fn channel(url: &str) -> Result<Channel, Status> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|e| Status::invalid_argument(format!("peer URL {url:?}: {e}")))?
+/// A lazily connected channel to `url` (`what` names its setting in
+/// errors); it reconnects by itself. `https://` is verified as `tls` says;
+/// plaintext only to loopback unless `tls` allows it.
+pub fn channel(tls: &Tls, url: &str, what: &str) -> Result<Channel, Status> {
+    let endpoint = tls
+        .endpoint(url, what)
+        .map_err(|e| Status::invalid_argument(e.to_string()))?
         .connect_timeout(Duration::from_secs(5))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))

@@ -29,6 +29,7 @@ pub mod streams;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 pub mod values;
 pub mod views;
 

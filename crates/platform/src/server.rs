@@ -203,6 +203,7 @@ pub async fn serve(
     routes: Routes,
     services: Vec<(&'static str, Db)>,
     edge: EdgeLayer,
+    tls: Option<tonic::transport::ServerTlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let (reporter, health_service) = tonic_health::server::health_reporter();
@@ -222,8 +223,12 @@ pub async fn serve(
         .add_service(reflection_v1())
         .add_service(reflection_v1alpha());
     let addr = listener.local_addr().ok();
-    tracing::info!(address = ?addr, services = ?health_names, "serving gRPC");
-    let result = tonic::transport::Server::builder()
+    tracing::info!(address = ?addr, services = ?health_names, tls = tls.is_some(), "serving gRPC");
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let result = builder
         // No connection holds the server: a bounded number of calls in
         // flight per connection, and a deadline for every handler (Watch
         // and WatchOperation streams answer at once and are not cut).

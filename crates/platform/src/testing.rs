@@ -69,8 +69,58 @@ pub async fn drop_database(url: &str) {
         let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(&mut conn)
             .await;
+        // The database's own role, when it had one (`own_role`).
+        let sql = format!("DROP ROLE IF EXISTS \"{name}\"");
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await;
         let _ = conn.close().await;
     }
+}
+
+/// Gives a database [`fresh_database`] made on PostgreSQL a role of its
+/// own, as `deploy/postgres-init.sh` does: the role owns the database, and
+/// no other role but the superuser may connect to it. Returns the URL the
+/// service connects with, `?sslmode=verify-full` against `ca_file` when
+/// given.
+pub async fn own_role(url: &str, ca_file: Option<&Path>) -> String {
+    let admin = postgres_admin_url();
+    let name = url
+        .strip_prefix(&format!("{admin}/"))
+        .expect("a database fresh_database made");
+    let password = format!("pw-{}", crate::ids::new_id());
+    let mut conn = sqlx::AnyConnection::connect(&format!("{admin}/postgres"))
+        .await
+        .expect("connect to the test PostgreSQL server");
+    for sql in [
+        format!("CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}'"),
+        format!("ALTER DATABASE \"{name}\" OWNER TO \"{name}\""),
+        format!("REVOKE ALL ON DATABASE \"{name}\" FROM PUBLIC"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .expect("give the database its own role");
+    }
+    let _ = conn.close().await;
+    let host = admin
+        .rsplit('@')
+        .next()
+        .expect("the admin URL names its host");
+    let mut own = format!("postgres://{name}:{password}@{host}/{name}");
+    if let Some(ca) = ca_file {
+        own.push_str(&format!(
+            "?sslmode=verify-full&sslrootcert={}",
+            ca.display()
+        ));
+    }
+    own
+}
+
+/// The CA of the test PostgreSQL server's certificate, when the test
+/// command started it with TLS (`ALLOT_TEST_POSTGRES_CA`).
+pub fn postgres_ca() -> Option<PathBuf> {
+    std::env::var_os("ALLOT_TEST_POSTGRES_CA").map(PathBuf::from)
 }
 
 /// A free loopback port (bound and released).
@@ -365,12 +415,23 @@ impl NatsServer {
     /// Starts a server with JetStream on a port the server picks itself
     /// (`-p -1`), read back from the ports file it writes.
     pub fn start() -> NatsServer {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server that admits only `user` with `password`, as
+    /// docker-compose runs it.
+    pub fn start_with_user(user: &str, password: &str) -> NatsServer {
+        Self::start_with(&["--user", user, "--pass", password])
+    }
+
+    fn start_with(extra: &[&str]) -> NatsServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let ports = dir.path().join("ports");
         std::fs::create_dir(&ports).expect("ports folder");
         let child = Command::new("nats-server")
             .args(["-js", "-a", "127.0.0.1", "-p", "-1", "--ports_file_dir"])
             .arg(&ports)
+            .args(extra)
             .arg("-sd")
             .arg(dir.path())
             .stdin(Stdio::null())
@@ -404,6 +465,11 @@ impl NatsServer {
     /// `nats://127.0.0.1:{port}` for `ALLOT_NATS_URL`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// `nats://user:password@127.0.0.1:{port}`.
+    pub fn url_as(&self, user: &str, password: &str) -> String {
+        format!("nats://{user}:{password}@127.0.0.1:{}", self.port)
     }
 }
 

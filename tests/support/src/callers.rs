@@ -4,33 +4,54 @@
 use super::*;
 
 impl Env {
-    fn channel(url: &str) -> Channel {
-        Channel::from_shared(url.to_owned())
-            .expect("url")
-            .connect_lazy()
+    /// An endpoint for `url`; `https://` verified against the deployment's
+    /// CA, showing the front door's certificate (services ask callers for
+    /// one).
+    pub fn endpoint(&self, url: &str) -> Endpoint {
+        let endpoint = Endpoint::from_shared(url.to_owned()).expect("url");
+        match &self.deployed {
+            Some(d) if url.starts_with("https://") => {
+                let read = |p: &str| std::fs::read(d.tls_dir.join(p)).expect("a TLS file");
+                endpoint
+                    .tls_config(
+                        ClientTlsConfig::new()
+                            .ca_certificate(Certificate::from_pem(read("ca.pem")))
+                            .identity(tonic::transport::Identity::from_pem(
+                                read("front-door/cert.pem"),
+                                read("front-door/key.pem"),
+                            )),
+                    )
+                    .expect("TLS settings")
+            }
+            _ => endpoint,
+        }
+    }
+
+    fn channel(&self, url: &str) -> Channel {
+        self.endpoint(url).connect_lazy()
     }
 
     /// Clients acting with `token` (or none).
     pub fn clients_with(&self, token: Option<&str>) -> Clients {
-        Self::clients_at(&self.urls, token)
+        self.clients_at(&self.urls, token)
     }
 
     /// Clients of the services at `urls` (a front door, say), acting with
     /// `token` (or none).
-    pub fn clients_at(urls: &Urls, token: Option<&str>) -> Clients {
+    pub fn clients_at(&self, urls: &Urls, token: Option<&str>) -> Clients {
         let b = Bearer::new(token);
         Clients {
             identity: IdentityServiceClient::with_interceptor(
-                Self::channel(&urls.identity),
+                self.channel(&urls.identity),
                 b.clone(),
             ),
-            team: TeamServiceClient::with_interceptor(Self::channel(&urls.team), b.clone()),
+            team: TeamServiceClient::with_interceptor(self.channel(&urls.team), b.clone()),
             entitlement: EntitlementServiceClient::with_interceptor(
-                Self::channel(&urls.entitlement),
+                self.channel(&urls.entitlement),
                 b.clone(),
             ),
             notification: NotificationServiceClient::with_interceptor(
-                Self::channel(&urls.notification),
+                self.channel(&urls.notification),
                 b,
             ),
         }
@@ -38,7 +59,7 @@ impl Env {
 
     /// A token for a client credential.
     pub async fn token_for(&self, client_id: &str, secret: &str) -> String {
-        IdentityServiceClient::new(Self::channel(&self.urls.identity))
+        IdentityServiceClient::new(self.channel(&self.urls.identity))
             .create_token(idpb::CreateTokenRequest {
                 client_id: client_id.into(),
                 client_secret: secret.into(),
@@ -63,7 +84,7 @@ impl Env {
 
     /// A plain channel to team, for requests no generated client can send.
     pub fn team_channel(&self) -> Channel {
-        Self::channel(&self.urls.team)
+        self.channel(&self.urls.team)
     }
 
     /// The bootstrap administrator's first team, once created.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use allot_platform::testing::free_port;
 
-use crate::Urls;
+use crate::Env;
 
 /// nginx routing each service's calls to its process.
 pub struct FrontDoor {
@@ -17,8 +17,16 @@ pub struct FrontDoor {
 }
 
 impl FrontDoor {
-    /// Starts nginx on a loopback port in front of `services`.
-    pub fn start(services: &Urls) -> FrontDoor {
+    /// Starts nginx on a loopback port in front of the services of `env`
+    /// ([`Env::deployed`]): TLS to callers with the front door's
+    /// certificate, TLS to each service verified against the deployment's
+    /// CA, showing the front door's client certificate.
+    pub fn start(env: &Env) -> FrontDoor {
+        let services = &env.urls;
+        let tls_dir = &env
+            .deployment()
+            .expect("the front door stands before Env::deployed")
+            .tls_dir;
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let template = std::fs::read_to_string(concat!(
@@ -26,9 +34,13 @@ impl FrontDoor {
             "/../../deploy/nginx/allot.conf.template"
         ))
         .expect("the front door's template");
-        let upstream = |url: &str| url.trim_start_matches("http://").to_owned();
+        let upstream = |url: &str| url.trim_start_matches("https://").to_owned();
         let conf = template
             .replace("${ALLOT_FRONT_DOOR_LISTEN}", &format!("127.0.0.1:{port}"))
+            .replace(
+                "${ALLOT_FRONT_DOOR_TLS}",
+                &tls_dir.join("front-door").display().to_string(),
+            )
             .replace("${ALLOT_IDENTITY_UPSTREAM}", &upstream(&services.identity))
             .replace("${ALLOT_TEAM_UPSTREAM}", &upstream(&services.team))
             .replace(
@@ -74,9 +86,9 @@ impl FrontDoor {
         }
     }
 
-    /// `http://127.0.0.1:{port}`: every service at one address.
+    /// `https://127.0.0.1:{port}`: every service at one address.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("https://127.0.0.1:{}", self.port)
     }
 }
 

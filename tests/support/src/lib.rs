@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use allot::{Running, ServiceKind, StartOptions};
 use allot_platform::Config;
 use allot_platform::clock::SystemClock;
-use allot_platform::testing::{Backend, ReceivedMail, SmtpSink, free_port, fresh_database};
+use allot_platform::testing::{
+    Backend, NatsServer, ReceivedMail, SmtpSink, free_port, fresh_database,
+};
 use allot_proto::entitlement::entitlement_service_client::EntitlementServiceClient;
 use allot_proto::identity as idpb;
 use allot_proto::identity::identity_service_client::IdentityServiceClient;
@@ -36,7 +38,7 @@ use tokio::net::TcpListener;
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 /// The `allot` binary Cargo built for the running test or benchmark: beside
 /// it, or one folder up from `deps/` where Cargo puts test binaries.
@@ -150,7 +152,24 @@ pub struct Env {
     shape: Shape,
     /// Extra environment of `allot serve` processes, kept for restarts.
     extra_env: Vec<(String, String)>,
+    /// TLS, database roles and NATS of [`Env::deployed`].
+    deployed: Option<Deployed>,
     _dir: tempfile::TempDir,
+}
+
+/// What [`Env::deployed`] adds to the processes shape, as docker-compose
+/// runs it: TLS between every caller and service (client certificates
+/// between services), a role per service's database that reaches only it
+/// (over `sslmode=verify-full` when the test PostgreSQL speaks TLS), and
+/// NATS that admits only Allot's user.
+pub struct Deployed {
+    /// `ca.pem` and `<host>/{cert,key}.pem` for the four services and the
+    /// front door, made by `allot certs`.
+    pub tls_dir: PathBuf,
+    /// The URL each service connects to its database with.
+    pub database_urls: Vec<(ServiceKind, String)>,
+    pub nats: NatsServer,
+    pub nats_url: String,
 }
 
 /// A configuration for tests: fast retries and polling, real SMTP.

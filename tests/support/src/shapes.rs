@@ -36,6 +36,7 @@ impl Env {
                 notification: None,
             },
             extra_env: Vec::new(),
+            deployed: None,
             _dir: dir,
         };
         env.wait_serving().await;
@@ -83,6 +84,7 @@ impl Env {
                 notification: Some(Box::new(notification)),
             },
             extra_env: Vec::new(),
+            deployed: None,
             _dir: dir,
         };
         env.wait_serving().await;
@@ -91,10 +93,26 @@ impl Env {
 
     /// Every service in its own OS process (`allot serve`), as deployed.
     pub async fn processes(backend: Backend, extra_env: &[(&str, &str)]) -> Env {
+        Self::processes_as(backend, extra_env, false).await
+    }
+
+    /// Every service in its own OS process on PostgreSQL, as docker-compose
+    /// deploys them: see [`Deployed`].
+    pub async fn deployed(extra_env: &[(&str, &str)]) -> Env {
+        Self::processes_as(Backend::Postgres, extra_env, true).await
+    }
+
+    async fn processes_as(backend: Backend, extra_env: &[(&str, &str)], deploy: bool) -> Env {
         init_tracing();
         let dir = tempfile::tempdir().expect("temp dir");
         let smtp = SmtpSink::start();
         let config = test_config(backend, dir.path(), &smtp).await;
+        let deployed = if deploy {
+            Some(deploy_extras(dir.path(), &config).await)
+        } else {
+            None
+        };
+        let scheme = if deploy { "https" } else { "http" };
         let keys = dir.path().join("keys");
         let status = Command::new(allot_bin())
             .args(["keygen", "--dir"])
@@ -111,7 +129,7 @@ impl Env {
                 .find(|(s, _)| *s == k)
                 .map(|(_, p)| *p)
                 .unwrap_or_default();
-            format!("http://127.0.0.1:{port}")
+            format!("{scheme}://127.0.0.1:{port}")
         };
         let urls = Urls {
             identity: url_of(ServiceKind::Identity),
@@ -130,6 +148,7 @@ impl Env {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            deployed,
             _dir: dir,
         };
         let children = ports
@@ -182,10 +201,31 @@ impl Env {
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log);
+        if let Some(d) = &self.deployed {
+            let own = d.tls_dir.join(kind.name());
+            let ca = d.tls_dir.join("ca.pem");
+            let db = d
+                .database_urls
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map(|(_, u)| u.clone())
+                .expect("a database role per service");
+            cmd.env("ALLOT_DATABASE_URL", db)
+                .env("ALLOT_TLS__CERT_FILE", own.join("cert.pem"))
+                .env("ALLOT_TLS__KEY_FILE", own.join("key.pem"))
+                .env("ALLOT_TLS__CA_FILE", &ca)
+                .env("ALLOT_TLS__CLIENT_CA_FILE", &ca)
+                .env("ALLOT_NATS_URL", &d.nats_url);
+        }
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
         cmd.spawn().expect("start allot serve")
+    }
+
+    /// The deployment's TLS, roles and NATS, when it is [`Env::deployed`].
+    pub fn deployment(&self) -> Option<&Deployed> {
+        self.deployed.as_ref()
     }
 
     /// Stops the notification service (the process, or its server).
@@ -273,11 +313,7 @@ impl Env {
         for (url, service) in targets {
             loop {
                 let ok = async {
-                    let ch = Channel::from_shared(url.clone())
-                        .ok()?
-                        .connect()
-                        .await
-                        .ok()?;
+                    let ch = self.endpoint(url).connect().await.ok()?;
                     let r = HealthClient::new(ch)
                         .check(HealthCheckRequest {
                             service: service.into(),
@@ -335,5 +371,39 @@ impl Env {
                 }
             }
         }
+    }
+}
+
+/// The NATS user and password of [`Env::deployed`].
+pub const NATS_USER: &str = "allot";
+pub const NATS_PASSWORD: &str = "nats-password-for-tests-only-0123456789";
+
+/// Certificates by `allot certs`, a role per service's database, NATS with
+/// a password.
+async fn deploy_extras(dir: &std::path::Path, config: &Config) -> Deployed {
+    let tls_dir = dir.join("tls");
+    let mut hosts: Vec<String> = ServiceKind::ALL
+        .iter()
+        .map(|k| k.name().to_owned())
+        .collect();
+    hosts.push("front-door".into());
+    allot::certs::write(&tls_dir, &hosts, &[], false).expect("allot certs");
+    let ca = allot_platform::testing::postgres_ca();
+    if ca.is_none() && std::env::var_os("CI").is_some() {
+        panic!("ALLOT_TEST_POSTGRES_CA is not set: the test command starts PostgreSQL with TLS");
+    }
+    let mut database_urls = Vec::new();
+    for kind in ServiceKind::ALL {
+        let admin_url = config.database_url_for(kind.name());
+        let own = allot_platform::testing::own_role(&admin_url, ca.as_deref()).await;
+        database_urls.push((kind, own));
+    }
+    let nats = NatsServer::start_with_user(NATS_USER, NATS_PASSWORD);
+    let nats_url = nats.url_as(NATS_USER, NATS_PASSWORD);
+    Deployed {
+        tls_dir,
+        database_urls,
+        nats,
+        nats_url,
     }
 }

@@ -67,6 +67,13 @@ const RETRIES: usize = 3;
 
 const HOUR_MICROS: i64 = 3_600_000_000;
 
+/// The key identity signs tokens with, and those of earlier rotations
+/// (trusted, never signed with).
+pub struct SigningKeys {
+    pub current: SigningKeyPair,
+    pub previous: Vec<SigningKeyPair>,
+}
+
 /// Identity's use cases, one view per concept over a shared [`Core`]:
 /// `identity.accounts().get_account(…)`.
 pub struct Identity {
@@ -80,6 +87,8 @@ pub struct Core {
     outbox: Outbox,
     clock: SharedClock,
     signing: SigningKeyPair,
+    /// Keys of earlier rotations: trusted, never signed with.
+    previous: Vec<SigningKeyPair>,
     issuer: TokenIssuer,
     invitation_key: InvitationKey,
     invitation_ttl: Duration,
@@ -119,11 +128,15 @@ impl Identity {
         db: Db,
         outbox: Outbox,
         clock: SharedClock,
-        signing: SigningKeyPair,
+        keys: SigningKeys,
         token_ttl: Duration,
         invitation_key: InvitationKey,
         invitations: allot_platform::config::InvitationConfig,
     ) -> Result<Identity> {
+        let SigningKeys {
+            current: signing,
+            previous,
+        } = keys;
         let issuer = TokenIssuer::new(&signing, token_ttl)
             .map_err(|e| IdentityError::Config(e.to_string()))?;
         Ok(Identity {
@@ -132,6 +145,7 @@ impl Identity {
                 outbox,
                 clock,
                 signing,
+                previous,
                 issuer,
                 invitation_key,
                 invitation_ttl: invitations.ttl,

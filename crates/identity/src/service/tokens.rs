@@ -114,10 +114,15 @@ impl Tokens<'_> {
     }
 
     /// The public halves of the keys tokens are signed with (Ed25519).
+    /// The first signs; the others are those of earlier rotations
+    /// (`auth.previous_signing_key_files`), trusted until they are removed.
     pub fn signing_keys(&self) -> Vec<PublicSigningKey> {
-        vec![PublicSigningKey {
-            key_id: self.signing.key_id().to_owned(),
-            public_key: self.signing.public_key(),
-        }]
+        std::iter::once(&self.signing)
+            .chain(self.previous.iter())
+            .map(|k| PublicSigningKey {
+                key_id: k.key_id().to_owned(),
+                public_key: k.public_key(),
+            })
+            .collect()
     }
 }

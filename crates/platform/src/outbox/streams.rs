@@ -120,10 +120,18 @@ impl Outbox {
                         retained,
                     ));
                 }
+                // Ahead of the head: the stream was restored from a backup
+                // (its newer events are gone), or the cursor is another
+                // stream's. Either way the follower's view is not this
+                // stream's: it starts again from current state, as for an
+                // expired cursor, and follows from the head.
                 if p > stored_head {
-                    return Err(Status::out_of_range(format!(
-                        "cursor {p} is ahead of the newest event ({stored_head}); it does not belong to this stream"
-                    )));
+                    return Err(crate::error::cursor_expired(
+                        format!(
+                            "cursor {p} is ahead of the newest event ({stored_head}): the stream was restored from a backup, or the cursor is another stream's; list the current state again and watch from a new cursor"
+                        ),
+                        stored_head,
+                    ));
                 }
                 p
             }
