@@ -7,8 +7,8 @@ use std::process::Command;
 
 use allot_platform::testing::Backend;
 
-use crate::entitlement::{Shop, assign, sign_in_contract};
-use crate::harness::{ADMIN_SECRET, Env, FrontDoor, unique_email};
+use crate::entitlement::{Shop, assign};
+use crate::harness::{ADMIN_EMAIL, ADMIN_SECRET, Env, FrontDoor, accept_token, unique_email};
 
 fn allotctl() -> PathBuf {
     let path = std::path::Path::new(env!("CARGO_BIN_EXE_allot")).with_file_name("allotctl");
@@ -20,49 +20,72 @@ fn allotctl() -> PathBuf {
     path
 }
 
-/// Where allotctl finds Allot, and the CA it checks an `https://` server
-/// against.
-struct Ctl {
-    server: String,
-    ca_file: Option<PathBuf>,
+/// How allotctl finds Allot: the server (and the CA it checks an
+/// `https://` one against) and credential in the environment, or only a
+/// context file `allotctl login` wrote.
+enum Ctl {
+    Env {
+        server: String,
+        ca_file: Option<PathBuf>,
+    },
+    Context(PathBuf),
 }
 
 impl Ctl {
     fn at(server: &str) -> Ctl {
-        Ctl {
+        Ctl::Env {
             server: server.to_owned(),
             ca_file: None,
         }
     }
 
-    fn run(&self, args: &[&str]) -> (bool, String, String) {
-        run_with(&self.server, self.ca_file.as_deref(), args)
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(allotctl());
+        cmd.env_remove("ALLOT_SERVER")
+            .env_remove("ALLOT_CREDENTIAL")
+            .env_remove("ALLOT_CA_FILE")
+            .env_remove("ALLOT_CONTEXT");
+        match self {
+            Ctl::Env { server, ca_file } => {
+                if let Some(ca) = ca_file {
+                    cmd.env("ALLOT_CA_FILE", ca);
+                }
+                cmd.env("ALLOT_SERVER", server)
+                    .env(
+                        "ALLOT_CREDENTIAL",
+                        format!("bootstrap-admin:{ADMIN_SECRET}"),
+                    )
+                    // No context file: the environment alone.
+                    .env("ALLOTCTL_CONFIG", "/nonexistent/allotctl.json");
+            }
+            Ctl::Context(file) => {
+                cmd.env("ALLOTCTL_CONFIG", file);
+            }
+        }
+        cmd
     }
-}
 
-fn run_with(
-    server: &str,
-    ca_file: Option<&std::path::Path>,
-    args: &[&str],
-) -> (bool, String, String) {
-    let mut cmd = Command::new(allotctl());
-    if let Some(ca) = ca_file {
-        cmd.env("ALLOT_CA_FILE", ca);
-    }
-    let out = cmd
-        .args(args)
-        .env("ALLOT_SERVER", server)
-        .env(
-            "ALLOT_CREDENTIAL",
-            format!("bootstrap-admin:{ADMIN_SECRET}"),
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let out = self.command().args(args).output().expect("run allotctl");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
         )
-        .output()
-        .expect("run allotctl");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    }
+
+    /// Runs `args` expecting a refusal: its exit code and its JSON error.
+    fn refused(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let out = self
+            .command()
+            .arg("--json")
+            .args(args)
+            .output()
+            .expect("run allotctl");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let v = serde_json::from_str(err.trim()).unwrap_or_else(|_| panic!("a JSON error: {err}"));
+        (out.status.code().unwrap_or_default(), v)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,10 +101,46 @@ async fn allotctl_imports_exports_and_reports() {
 async fn allotctl_works_through_the_front_door() {
     let shop = Shop::on(Env::deployed(&[]).await).await;
     let door = FrontDoor::start(&shop.env);
-    let ctl = Ctl {
+    let dir = tempfile::tempdir().expect("dir");
+    // Sign in once: the server, CA and credential are kept in a file only
+    // its owner reads; every later command needs nothing else.
+    let config = dir.path().join("allotctl.json");
+    let ca = shop.env.deployment().map(|d| d.tls_dir.join("ca.pem"));
+    let mut login = Ctl::Env {
         server: door.url(),
-        ca_file: shop.env.deployment().map(|d| d.tls_dir.join("ca.pem")),
-    };
+        ca_file: ca,
+    }
+    .command();
+    let out = login
+        .env("ALLOTCTL_CONFIG", &config)
+        .args(["login", "--name", "deployed"])
+        .output()
+        .expect("run allotctl login");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&config)
+        .expect("the context file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "only its owner reads the context file");
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).expect("read")).expect("JSON");
+    assert_eq!(stored["current"], "deployed");
+    let token = stored["contexts"]["deployed"]["token"].clone();
+    assert!(token.is_string(), "the token is kept: {stored}");
+    let ctl = Ctl::Context(config.clone());
+    let (ok, _, err) = ctl.run(&["team", "list"]);
+    assert!(ok, "{err}");
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).expect("read")).expect("JSON");
+    assert_eq!(
+        again["contexts"]["deployed"]["token"], token,
+        "the token is used again"
+    );
     allotctl_tour(shop, &ctl).await;
 }
 
@@ -124,8 +183,21 @@ async fn allotctl_tour(shop: Shop, server: &Ctl) {
     // Usage report over a team with seats: CSV and a chart.
     // The operator running allotctl is the admin of their first team.
     shop.product("cad").await;
-    let me = shop.env.first_team().await.primary_admin;
-    let team = shop.buy(&me, sign_in_contract(), &[("cad", 3)]).await.team;
+    let (ok, out, err) = server.run(&[
+        "--json",
+        "contract",
+        "create",
+        "--owner",
+        ADMIN_EMAIL,
+        "--seats",
+        "cad=3",
+    ]);
+    assert!(ok, "{err}");
+    let bought: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let team = bought["team"]
+        .as_str()
+        .expect("the contract's team")
+        .to_owned();
     assert_eq!(team, admin_team);
     let admin = shop.env.admin().await;
     // People made by the harness join the first team.
@@ -187,22 +259,64 @@ async fn allotctl_tour(shop: Shop, server: &Ctl) {
     let (ok, old, err) = server.run(&["--json", "teams"]);
     assert!(ok, "{err}");
     assert_eq!(old, teams, "`teams` prints what `team list` prints");
+    // Invite, accept with the emailed token, assign, check.
+    let ivy = unique_email("cli.ivy");
+    let (ok, _, err) = server.run(&[
+        "invitation",
+        "send",
+        "--team",
+        &team,
+        "--first-name",
+        "Ivy",
+        "--last-name",
+        "Lane",
+        "--email",
+        &ivy,
+    ]);
+    assert!(ok, "{err}");
+    let mail = shop.env.mail_to(&ivy, 1).await;
+    let (ok, _, err) = server.run(&["invitation", "accept", &accept_token(&mail[0])]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = server.run(&[
+        "seat",
+        "assign",
+        "--team",
+        &team,
+        "--email",
+        &ivy,
+        "--product",
+        "cad",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = server.run(&[
+        "--json",
+        "seat",
+        "check",
+        "--email",
+        &ivy,
+        "--product",
+        "cad",
+    ]);
+    assert!(ok, "{err}");
+    let check: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(check["allowed"], true, "{check}");
+    // A refusal: its code and message as JSON on stderr, and an exit code
+    // by its kind (4 not allowed, 5 not found).
+    let (code, error) = server.refused(&["seat", "list", "--team", "teams/nonexistent"]);
+    assert!(
+        [4, 5].contains(&code) && error["error"]["exit_code"] == code,
+        "another team: exit {code}, {error}"
+    );
+    assert!(error["error"]["code"].is_string(), "{error}");
+
     // Watch: prints the stream and keeps the cursor for the next run.
     let cursor = dir.path().join("team.cursor");
     let watch = |extra: &[&str]| {
-        let mut cmd = Command::new(allotctl());
+        let mut cmd = server.command();
         cmd.args(["--json", "watch", "team", "--cursor-file"])
             .arg(&cursor)
             .args(extra)
-            .env("ALLOT_SERVER", &server.server)
-            .env(
-                "ALLOT_CREDENTIAL",
-                format!("bootstrap-admin:{ADMIN_SECRET}"),
-            )
             .stdout(std::process::Stdio::piped());
-        if let Some(ca) = &server.ca_file {
-            cmd.env("ALLOT_CA_FILE", ca);
-        }
         cmd.spawn().expect("run allotctl watch")
     };
     let read_for = |mut child: std::process::Child, wait: std::time::Duration| {

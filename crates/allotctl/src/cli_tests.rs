@@ -292,3 +292,64 @@ fn nested_groups_keep_their_subcommands() {
         parse(args);
     }
 }
+
+/// Shell completions cover the noun-verb tree.
+#[test]
+fn completions_name_every_noun() {
+    for shell in [
+        clap_complete::Shell::Bash,
+        clap_complete::Shell::Zsh,
+        clap_complete::Shell::Fish,
+    ] {
+        let mut out = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "allotctl", &mut out);
+        let script = String::from_utf8(out).unwrap_or_default();
+        for noun in ["team", "seat", "login", "context"] {
+            assert!(script.contains(noun), "{shell:?} completion lacks {noun}");
+        }
+    }
+    assert!(matches!(
+        parse(&["completion", "bash"]),
+        Command::Completion { .. }
+    ));
+}
+
+/// Flags and variables win over the stored context; without either, the
+/// context gives the server, CA and credential.
+#[test]
+fn a_context_fills_what_flags_leave_out() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("config.json");
+    let mut stored = contexts::Contexts::default();
+    stored.contexts.insert(
+        "prod".into(),
+        contexts::Context {
+            server: "https://allot.example:50050".into(),
+            ca_file: Some("/etc/allot/ca.pem".into()),
+            credential: Some("id:secret".into()),
+            ..contexts::Context::default()
+        },
+    );
+    stored.current = Some("prod".into());
+    stored.save(&file).unwrap_or_else(|e| panic!("{e}"));
+    let args = |argv: &[&str]| {
+        let mut all = vec!["allotctl"];
+        all.extend(argv);
+        Cli::try_parse_from(all)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .global
+            .resolve_from(&file)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let g = args(&["team", "list"]);
+    assert_eq!(g.server, "https://allot.example:50050");
+    assert_eq!(g.credential.as_deref(), Some("id:secret"));
+    assert_eq!(g.context.as_deref(), Some("prod"));
+    assert!(!g.overridden);
+    let g = args(&["--server", "http://127.0.0.1:1", "team", "list"]);
+    assert_eq!(g.server, "http://127.0.0.1:1");
+    assert!(
+        g.overridden,
+        "a token of the context is not for another server"
+    );
+}

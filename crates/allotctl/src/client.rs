@@ -14,6 +14,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::Global;
+use crate::contexts::{self, Contexts};
 
 /// Adds the bearer token to every call.
 #[derive(Clone)]
@@ -91,15 +92,42 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// Exchanges the credential for a bearer token.
+/// Exchanges the credential for a bearer token: the context's, while it
+/// has a while to live, or a new one, which the context keeps.
 pub async fn token_for(g: &Global) -> anyhow::Result<String> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let path = contexts::path()?;
+    if let Some(name) = g.context.as_deref().filter(|_| !g.overridden) {
+        let stored = Contexts::load(&path)?;
+        if let Some(token) = stored
+            .contexts
+            .get(name)
+            .and_then(|c| c.fresh_token(g.credential.as_deref(), now))
+        {
+            return Ok(token.to_owned());
+        }
+    }
+    let (token, expires) = new_token(g).await?;
+    if let Some(name) = g.context.as_deref().filter(|_| !g.overridden) {
+        let mut stored = Contexts::load(&path)?;
+        if let Some(c) = stored.contexts.get_mut(name) {
+            c.token = Some(token.clone());
+            c.token_expires = expires;
+            stored.save(&path)?;
+        }
+    }
+    Ok(token)
+}
+
+/// A new token for the credential, and when it expires (Unix seconds).
+pub async fn new_token(g: &Global) -> anyhow::Result<(String, i64)> {
     let cred = g.credential.as_deref().ok_or_else(|| {
-        anyhow!("no credential: set ALLOT_CREDENTIAL=CLIENT_ID:SECRET or pass --credential")
+        anyhow!("no credential: run `allotctl login`, set ALLOT_CREDENTIAL=CLIENT_ID:SECRET or pass --credential")
     })?;
     let (client_id, secret) = cred
         .split_once(':')
         .ok_or_else(|| anyhow!("the credential must look like CLIENT_ID:SECRET"))?;
-    Ok(IdentityServiceClient::new(channel(g).await?)
+    let r = IdentityServiceClient::new(channel(g).await?)
         .create_token(idpb::CreateTokenRequest {
             client_id: client_id.into(),
             client_secret: secret.into(),
@@ -107,8 +135,11 @@ pub async fn token_for(g: &Global) -> anyhow::Result<String> {
         })
         .await
         .map_err(status_error)?
-        .into_inner()
-        .access_token)
+        .into_inner();
+    Ok((
+        r.access_token,
+        r.expire_time.map(|t| t.seconds).unwrap_or_default(),
+    ))
 }
 
 /// Connects to the server; with a credential (required when
@@ -141,22 +172,35 @@ pub fn status_error(s: tonic::Status) -> anyhow::Error {
     // answers plaintext on its TLS port with HTTP/1.1 400 or a closed
     // connection; a TLS 1.3 server that wants a client certificate says so
     // only after the client thinks the handshake is done.
-    if text.contains("h2 protocol error")
-        || text.contains("connection closed")
-        || text.contains("CertificateRequired")
-    {
+    let broken = [
+        "h2 protocol error",
+        "connection closed",
+        "broken pipe",
+        "connection reset",
+        "CertificateRequired",
+    ];
+    if broken.iter().any(|b| text.contains(b)) {
         if PLAINTEXT.load(std::sync::atomic::Ordering::Relaxed) {
             text.push_str(" (does the server speak TLS? then use https:// and --ca-file)");
         } else {
             text.push_str(" (the connection was cut: a service behind the front door admits only other services; use the front door's address)");
         }
     }
+    let mut violations = Vec::new();
     if let Some(br) = s.get_details_bad_request() {
         for v in br.field_violations {
             text.push_str(&format!("\n  {}: {}", v.field, v.description));
+            violations.push((v.field, v.description));
         }
     }
-    anyhow!(text)
+    let reason = s.get_details_error_info().map(|i| i.reason);
+    anyhow::Error::new(crate::errors::StatusError {
+        code: s.code(),
+        text,
+        message: s.message().to_owned(),
+        violations,
+        reason,
+    })
 }
 
 /// `teams/ID` for `teams/ID` or just the id.

@@ -6,11 +6,14 @@
 
 mod client;
 mod commands;
+mod contexts;
+mod errors;
 mod output;
 
 use clap::{Args, Parser, Subcommand};
 
 use commands::auth::{self, AuthCmd};
+use commands::context;
 use commands::contract::{self, ContractCmd};
 use commands::export::{self, ExportCmd};
 use commands::group::{self, GroupCmd};
@@ -33,22 +36,23 @@ use commands::watch::{self, WatchArgs};
 )]
 struct Cli {
     #[command(flatten)]
-    global: Global,
+    global: GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
 
-/// Where Allot is and who is asking; every command takes these.
+/// Where Allot is and who is asking; every command takes these. Each
+/// overrides the context's (`allotctl login`).
 #[derive(Debug, Args)]
-struct Global {
-    /// Where Allot listens.
-    #[arg(
-        long,
-        global = true,
-        env = "ALLOT_SERVER",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    server: String,
+struct GlobalArgs {
+    /// Where Allot listens (default: the context's, else
+    /// http://127.0.0.1:50051).
+    #[arg(long, global = true, env = "ALLOT_SERVER")]
+    server: Option<String>,
+    /// The stored context to use (default: the current one; see
+    /// `allotctl context list`).
+    #[arg(long, global = true, env = "ALLOT_CONTEXT")]
+    context: Option<String>,
     /// The CA an `https://` server's certificate is checked against
     /// (default: the system's trusted roots).
     #[arg(long, global = true, env = "ALLOT_CA_FILE")]
@@ -56,9 +60,61 @@ struct Global {
     /// Your credential, `CLIENT_ID:SECRET` (`allot dev` prints one).
     #[arg(long, global = true, env = "ALLOT_CREDENTIAL", hide_env_values = true)]
     credential: Option<String>,
-    /// Print JSON for scripts instead of text for people.
+    /// Print JSON for scripts instead of text for people (errors too, on
+    /// stderr).
     #[arg(long, global = true)]
     json: bool,
+}
+
+/// [`GlobalArgs`] with the context filled in: what commands connect with.
+#[derive(Debug)]
+pub struct Global {
+    server: String,
+    ca_file: Option<std::path::PathBuf>,
+    credential: Option<String>,
+    json: bool,
+    /// The context these came from, where tokens are kept.
+    context: Option<String>,
+    /// Whether `--server`, `--ca-file` or `--credential` was given, so a
+    /// stored token may not be for them.
+    overridden: bool,
+}
+
+/// Where Allot listens when nothing says otherwise (`allot dev`).
+const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
+
+impl GlobalArgs {
+    fn resolve(self) -> anyhow::Result<Global> {
+        let path = contexts::path()?;
+        self.resolve_from(&path)
+    }
+
+    /// [`GlobalArgs::resolve`] with the contexts in `path`.
+    fn resolve_from(self, path: &std::path::Path) -> anyhow::Result<Global> {
+        let stored = contexts::Contexts::load(path)?;
+        let picked = stored.pick(self.context.as_deref())?;
+        let overridden =
+            self.server.is_some() || self.ca_file.is_some() || self.credential.is_some();
+        let (context, ctx) = match picked {
+            Some((name, c)) => (Some(name), Some(c.clone())),
+            None => (None, None),
+        };
+        Ok(Global {
+            server: self
+                .server
+                .or_else(|| ctx.as_ref().map(|c| c.server.clone()))
+                .unwrap_or_else(|| DEFAULT_SERVER.to_owned()),
+            ca_file: self
+                .ca_file
+                .or_else(|| ctx.as_ref().and_then(|c| c.ca_file.clone())),
+            credential: self
+                .credential
+                .or_else(|| ctx.as_ref().and_then(|c| c.credential.clone())),
+            json: self.json,
+            context,
+            overridden,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +138,19 @@ enum Command {
     /// Your credential as a bearer token.
     #[command(subcommand)]
     Auth(AuthCmd),
+    /// Sign in: check the server and credential, and keep them (with the
+    /// token) as a context.
+    Login(auth::LoginArgs),
+    /// Forget the credential and token of a context.
+    Logout,
+    /// Stored contexts: list them, pick the current one, delete one.
+    #[command(subcommand)]
+    Context(context::ContextCmd),
+    /// Print a shell completion script (`allotctl completion bash >
+    /// /etc/bash_completion.d/allotctl`).
+    Completion {
+        shell: clap_complete::Shell,
+    },
     /// The product catalog, and your own products.
     #[command(subcommand)]
     Product(ProductCmd),
@@ -170,9 +239,23 @@ impl OldName {
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    if let Err(e) = run(&cli.global, cli.command).await {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+    let json = cli.global.json;
+    if let Command::Completion { shell } = cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "allotctl",
+            &mut std::io::stdout(),
+        );
+        return;
+    }
+    let result = match cli.global.resolve() {
+        Ok(g) => run(&g, cli.command).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        std::process::exit(errors::report(&e, json));
     }
 }
 
@@ -185,6 +268,10 @@ async fn run(g: &Global, command: Command) -> anyhow::Result<()> {
         Command::Group(cmd) => group::run(g, cmd).await,
         Command::ServiceAccount(cmd) => service_account::run(g, cmd).await,
         Command::Auth(cmd) => auth::run(g, cmd).await,
+        Command::Login(args) => auth::login(g, args).await,
+        Command::Logout => auth::logout(g),
+        Command::Context(cmd) => context::run(g, cmd),
+        Command::Completion { .. } => Ok(()),
         Command::Product(cmd) => product::run(g, cmd).await,
         Command::Contract(cmd) => contract::run(g, cmd).await,
         Command::Subscription(cmd) => subscription::run(g, cmd).await,

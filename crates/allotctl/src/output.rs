@@ -1,5 +1,6 @@
-//! Printing: pretty JSON for scripts (`--json`), text lines and fixed-width
-//! tables for people, and the views several commands share.
+//! Printing: pretty JSON for scripts (`--json`), text lines and tables for
+//! people (comfy-table, borderless like kubectl's), and the views several
+//! commands share.
 
 use allot_proto::team::{self as tpb};
 use serde::Serialize;
@@ -22,6 +23,23 @@ pub fn print<T: Serialize>(
 pub fn print_json_line<T: Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(value)?);
     Ok(())
+}
+
+/// A table with a header row and no borders, columns as wide as their
+/// widest cell.
+pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(header.iter().copied());
+    for row in rows {
+        t.add_row(row);
+    }
+    t.to_string()
+        .lines()
+        .map(|l| l.trim_end().trim_start_matches(' '))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Lines joined into one text, one per row.
@@ -68,21 +86,22 @@ impl From<&tpb::Member> for MemberView {
     }
 }
 
-/// One row of the member table: email, name, role, state.
-pub fn member_line(m: &MemberView) -> String {
-    let guest = if m.guest { " guest" } else { "" };
-    format!(
-        "{:<36} {:<24} {:<16} {}{guest}",
-        m.email,
-        format!("{} {}", m.given_name, m.family_name).trim(),
-        m.role,
-        m.state
-    )
-}
-
-/// The member table, one row each.
+/// The member table: email, name, role, state (and guest).
 pub fn member_table(members: &[MemberView]) -> String {
-    lines(members.iter().map(member_line))
+    table(
+        &["EMAIL", "NAME", "ROLE", "STATE"],
+        members.iter().map(|m| {
+            let guest = if m.guest { " guest" } else { "" };
+            vec![
+                m.email.clone(),
+                format!("{} {}", m.given_name, m.family_name)
+                    .trim()
+                    .to_owned(),
+                m.role.clone(),
+                format!("{}{guest}", m.state),
+            ]
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -103,13 +122,14 @@ mod tests {
         let v = MemberView::from(&m);
         assert_eq!(v.role, "USER");
         assert_eq!(v.state, "INVITED");
-        assert_eq!(
-            member_line(&v),
-            format!(
-                "{:<36} {:<24} {:<16} INVITED guest",
-                "ada@example.com", "Ada Lovelace", "USER"
-            )
-        );
+        let t = member_table(&[v]);
+        let rows: Vec<&str> = t.lines().collect();
+        assert!(rows[0].starts_with("EMAIL"), "{t}");
+        assert!(rows[1].starts_with("ada@example.com"), "{t}");
+        assert!(rows[1].contains("Ada Lovelace"), "{t}");
+        assert!(rows[1].ends_with("INVITED guest"), "{t}");
+        let header_role = rows[0].find("ROLE");
+        assert_eq!(header_role, rows[1].find("USER"), "columns line up:\n{t}");
         assert_eq!(short("products/cad", "products/"), "cad");
         assert_eq!(short("cad", "products/"), "cad");
         assert_eq!(lines(["a".to_owned(), "b".to_owned()]), "a\nb");

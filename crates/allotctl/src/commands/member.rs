@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 
 use crate::Global;
 use crate::client::{account_of, connect, member_of, status_error, team_name};
-use crate::output::{MemberView, member_line, member_table, print};
+use crate::output::{MemberView, member_table, print};
 
 #[derive(Debug, Subcommand)]
 pub enum MemberCmd {
@@ -124,7 +124,7 @@ pub async fn run(g: &Global, cmd: MemberCmd) -> anyhow::Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             let view = MemberView::from(&m);
-            print(g.json, &view, member_line)
+            print(g.json, &view, |v| member_table(std::slice::from_ref(v)))
         }
         MemberCmd::MakePrimary { team, email } => {
             let account = account_of(&mut c, &email).await?;

@@ -1,6 +1,7 @@
 //! One module per noun, each with its clap subcommands and a `run`.
 
 pub mod auth;
+pub mod context;
 pub mod contract;
 pub mod export;
 pub mod group;

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 
 use crate::Global;
 use crate::client::{account_of, connect, product_name, status_error, team_name};
-use crate::output::{lines, print, short};
+use crate::output::{lines, print, short, table};
 
 #[derive(Debug, Subcommand)]
 pub enum SeatCmd {
@@ -69,19 +69,18 @@ pub async fn run(g: &Global, cmd: SeatCmd) -> anyhow::Result<()> {
     }
 }
 
-/// One row of the pool table.
-fn pool_row(
-    product: &str,
-    seats: impl ToString,
-    assigned: impl ToString,
-    available: impl ToString,
-) -> String {
-    format!(
-        "{:<28} {:>7} {:>9} {:>10}",
-        product,
-        seats.to_string(),
-        assigned.to_string(),
-        available.to_string()
+/// The pool table: product, seats, assigned, available.
+fn pool_table(pools: &[epb::Pool]) -> String {
+    table(
+        &["PRODUCT", "SEATS", "ASSIGNED", "AVAILABLE"],
+        pools.iter().map(|p| {
+            vec![
+                short(&p.product, "products/").to_owned(),
+                p.seats.to_string(),
+                p.assigned.to_string(),
+                p.available.to_string(),
+            ]
+        }),
     )
 }
 
@@ -100,17 +99,7 @@ async fn list(g: &Global, ListArgs { team }: ListArgs) -> anyhow::Result<()> {
         .iter()
         .map(|p| serde_json::json!({ "product": p.product, "display_name": p.product_display_name, "seats": p.seats, "assigned": p.assigned, "available": p.available }))
         .collect();
-    print(g.json, &v, |_| {
-        let header = pool_row("PRODUCT", "SEATS", "ASSIGNED", "AVAILABLE");
-        lines(std::iter::once(header).chain(pools.iter().map(|p| {
-            pool_row(
-                short(&p.product, "products/"),
-                p.seats,
-                p.assigned,
-                p.available,
-            )
-        })))
-    })
+    print(g.json, &v, |_| pool_table(&pools))
 }
 
 async fn assign(g: &Global, a: AssignArgs) -> anyhow::Result<()> {
@@ -274,17 +263,17 @@ mod tests {
 
     #[test]
     fn pools_print_as_a_table() {
-        assert_eq!(
-            pool_row("PRODUCT", "SEATS", "ASSIGNED", "AVAILABLE"),
-            format!(
-                "{:<28} {:>7} {:>9} {:>10}",
-                "PRODUCT", "SEATS", "ASSIGNED", "AVAILABLE"
-            )
-        );
-        assert_eq!(
-            pool_row("cad", 3, 2, 1),
-            format!("{:<28} {:>7} {:>9} {:>10}", "cad", 3, 2, 1)
-        );
+        let pool = epb::Pool {
+            product: "products/cad".into(),
+            seats: 3,
+            assigned: 2,
+            available: 1,
+            ..Default::default()
+        };
+        let t = pool_table(&[pool]);
+        let rows: Vec<Vec<&str>> = t.lines().map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(rows[0], ["PRODUCT", "SEATS", "ASSIGNED", "AVAILABLE"]);
+        assert_eq!(rows[1], ["cad", "3", "2", "1"]);
     }
 
     #[test]

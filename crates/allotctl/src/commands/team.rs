@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::Global;
 use crate::client::{connect, status_error, team_name};
-use crate::output::{lines, print};
+use crate::output::{print, table};
 
 #[derive(Debug, Subcommand)]
 pub enum TeamCmd {
@@ -55,59 +55,65 @@ fn team_line(t: &tpb::Team) -> String {
 
 pub async fn run(g: &Global, cmd: TeamCmd) -> anyhow::Result<()> {
     let mut c = connect(g, true).await?;
-    let t =
-        match cmd {
-            TeamCmd::List => {
-                let r = c
-                    .team
-                    .list_teams(tpb::ListTeamsRequest::default())
-                    .await
-                    .map_err(status_error)?
-                    .into_inner();
-                let views: Vec<TeamView> = r.teams.iter().map(TeamView::from).collect();
-                return print(g.json, &views, |v| {
-                    if v.is_empty() {
-                        return "You belong to no team yet.".into();
-                    }
-                    lines(v.iter().map(|t| {
-                        format!("{:<44} {} ({} members)", t.name, t.display_name, t.members)
-                    }))
-                });
-            }
-            TeamCmd::Create { display_name } => {
-                c.team
-                    .create_team(tpb::CreateTeamRequest {
-                        team: Some(tpb::Team {
-                            display_name,
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    })
-                    .await
-            }
-            TeamCmd::Rename { team, display_name } => {
-                c.team
-                    .update_team(tpb::UpdateTeamRequest {
-                        team: Some(tpb::Team {
-                            name: team_name(&team),
-                            display_name,
-                            ..Default::default()
-                        }),
-                        update_mask: Some(prost_types::FieldMask {
-                            paths: vec!["display_name".into()],
-                        }),
-                    })
-                    .await
-            }
-            TeamCmd::Show { team } => {
-                c.team
-                    .get_team(tpb::GetTeamRequest {
-                        name: team_name(&team),
-                    })
-                    .await
-            }
+    let t = match cmd {
+        TeamCmd::List => {
+            let r = c
+                .team
+                .list_teams(tpb::ListTeamsRequest::default())
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let views: Vec<TeamView> = r.teams.iter().map(TeamView::from).collect();
+            return print(g.json, &views, |v| {
+                if v.is_empty() {
+                    return "You belong to no team yet.".into();
+                }
+                table(
+                    &["NAME", "DISPLAY NAME", "MEMBERS"],
+                    v.iter().map(|t| {
+                        vec![
+                            t.name.clone(),
+                            t.display_name.clone(),
+                            t.members.to_string(),
+                        ]
+                    }),
+                )
+            });
         }
-        .map_err(status_error)?
-        .into_inner();
+        TeamCmd::Create { display_name } => {
+            c.team
+                .create_team(tpb::CreateTeamRequest {
+                    team: Some(tpb::Team {
+                        display_name,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })
+                .await
+        }
+        TeamCmd::Rename { team, display_name } => {
+            c.team
+                .update_team(tpb::UpdateTeamRequest {
+                    team: Some(tpb::Team {
+                        name: team_name(&team),
+                        display_name,
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["display_name".into()],
+                    }),
+                })
+                .await
+        }
+        TeamCmd::Show { team } => {
+            c.team
+                .get_team(tpb::GetTeamRequest {
+                    name: team_name(&team),
+                })
+                .await
+        }
+    }
+    .map_err(status_error)?
+    .into_inner();
     print(g.json, &TeamView::from(&t), |_| team_line(&t))
 }
