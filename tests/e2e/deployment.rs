@@ -196,6 +196,22 @@ async fn a_server_refuses_weak_or_unreadable_secrets() {
         err.contains("ALLOT_AUTH__INTERNAL_SECRET_FILE: cannot read"),
         "{err}"
     );
+    // A database URL with a password is never shown whole.
+    let (ok, err) = serve(&[
+        (
+            "ALLOT_AUTH__INTERNAL_SECRET",
+            crate::harness::INTERNAL_SECRET,
+        ),
+        (
+            "ALLOT_DATABASE_URL",
+            "mysql://team:hunter2-never-shown@db/team",
+        ),
+    ]);
+    assert!(!ok, "started on an unsupported database");
+    assert!(
+        err.contains("mysql://team:***@db/team") && !err.contains("hunter2"),
+        "{err}"
+    );
     assert!(
         !dir.path().join("team.db").exists(),
         "nothing was written before the refusal"

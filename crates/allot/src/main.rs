@@ -134,7 +134,9 @@ async fn run(config: Config, services: Vec<ServiceKind>, dev: bool) -> anyhow::R
     let started = Instant::now();
     let data_dir = config.data_dir.clone();
     let mail = match &config.smtp_url {
-        Some(url) if !url.is_empty() => format!("sent to {url}"),
+        Some(url) if !url.is_empty() => {
+            format!("sent to {}", allot_platform::redact::url(url))
+        }
         _ => format!("written to {}", config.mail_dir().display()),
     };
     let running = start(StartOptions {

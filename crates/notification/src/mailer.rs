@@ -41,7 +41,7 @@ impl Mailer {
     /// `user:password@` and `?tls=required` as lettre reads them).
     pub fn smtp(url: &str, timeout: Duration) -> Result<Mailer, String> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| format!("smtp_url {url:?}: {e}"))?
+            .map_err(|e| format!("smtp_url {:?}: {e}", allot_platform::redact::url(url)))?
             .timeout(Some(timeout))
             .build();
         Ok(Mailer::Smtp(transport))

@@ -87,7 +87,11 @@ impl Db {
             Dialect::Postgres
         } else {
             return Err(sqlx::Error::Configuration(
-                format!("unsupported database URL (use sqlite:// or postgres://): {url}").into(),
+                format!(
+                    "unsupported database URL (use sqlite:// or postgres://): {}",
+                    crate::redact::url(url)
+                )
+                .into(),
             ));
         };
         if dialect == Dialect::Sqlite {

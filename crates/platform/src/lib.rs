@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod paging;
 pub mod parked;
+pub mod redact;
 pub mod relay;
 pub mod server;
 pub mod streams;

@@ -148,8 +148,12 @@ impl Tls {
     /// (and shows the client certificate); `http://` only to loopback,
     /// unless plaintext is allowed.
     pub fn endpoint(&self, url: &str, what: &str) -> Result<Endpoint, TlsError> {
-        let endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|e| TlsError(format!("{what} {url:?} is not a URL: {e}")))?;
+        let endpoint = Endpoint::from_shared(url.to_owned()).map_err(|e| {
+            TlsError(format!(
+                "{what} {:?} is not a URL: {e}",
+                crate::redact::url(url)
+            ))
+        })?;
         match endpoint.uri().scheme_str() {
             Some("https") => {
                 let tls = self
