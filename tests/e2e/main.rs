@@ -18,3 +18,4 @@ mod platform;
 mod retries;
 mod teams;
 mod tls;
+mod traces;

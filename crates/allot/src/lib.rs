@@ -485,11 +485,16 @@ struct ProcessPeers<'a> {
 }
 
 impl ProcessPeers<'_> {
-    fn channel(&self, kind: ServiceKind) -> Result<tonic::transport::Channel, MissingPeer> {
+    fn channel(
+        &self,
+        kind: ServiceKind,
+    ) -> Result<allot_platform::grpc::Traced<tonic::transport::Channel>, MissingPeer> {
         let url = peer_url(self.config, kind, self.hosted, self.own_url)
             .map_err(|e| MissingPeer(e.to_string()))?;
         let what = format!("peers.{}", kind.name());
-        channel(self.tls, &url, &what).map_err(|e| MissingPeer(e.message().to_owned()))
+        channel(self.tls, &url, &what)
+            .map(allot_platform::grpc::Traced::new)
+            .map_err(|e| MissingPeer(e.message().to_owned()))
     }
 }
 

@@ -12,6 +12,7 @@ use futures::stream::BoxStream;
 use prost::Message as _;
 use sqlx::AnyConnection;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use tonic::Status;
 
 use crate::error::expired_cursor_boundary;
@@ -27,6 +28,9 @@ pub enum SourceItem<E> {
         cursor: String,
         id: String,
         event: E,
+        /// The trace of the change (its `traceparent`), continued while
+        /// the event is handled; empty when it was not traced.
+        traceparent: String,
     },
     Checkpoint {
         cursor: String,
@@ -273,8 +277,23 @@ where
                         .await
                         .map_err(unavailable)?;
                 }
-                Some(Ok(SourceItem::Event { cursor, id, event })) => {
-                    self.handle_one(&cursor, &id, &event, stop).await?;
+                Some(Ok(SourceItem::Event {
+                    cursor,
+                    id,
+                    event,
+                    traceparent,
+                })) => {
+                    let span = tracing::info_span!(
+                        "consume",
+                        otel.name = %format!("{} consume", self.name),
+                        otel.kind = "consumer",
+                        messaging.consumer.group.name = self.name,
+                        messaging.message.id = %id,
+                    );
+                    crate::telemetry::continue_trace(&span, &traceparent);
+                    self.handle_one(&cursor, &id, &event, stop)
+                        .instrument(span)
+                        .await?;
                 }
             }
         }

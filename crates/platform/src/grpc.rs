@@ -126,7 +126,89 @@ impl TokenSource {
     }
 }
 
-/// Adds the bearer token and the trace context to every outgoing call.
+/// A client span around every call to another service (OpenTelemetry's RPC
+/// conventions: `package.Service/Method`, kind client, the gRPC status, any
+/// failure an error), whose trace context the call carries.
+#[derive(Clone, Debug)]
+pub struct Traced<S> {
+    inner: S,
+}
+
+impl<S> Traced<S> {
+    pub fn new(inner: S) -> Traced<S> {
+        Traced { inner }
+    }
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for Traced<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: std::fmt::Display,
+    B: Send + 'static,
+{
+    type Response = http::Response<R>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<http::Response<R>, S::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        use tracing::Instrument;
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let path = req.uri().path().to_owned();
+        let (service, method) = crate::telemetry::rpc_names(&path);
+        let span = tracing::info_span!(
+            "grpc.client",
+            otel.name = %path.trim_start_matches('/'),
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            rpc.system = "grpc",
+            rpc.service = %service,
+            rpc.method = %method,
+            rpc.grpc.status_code = tracing::field::Empty,
+            server.address = req.uri().host().unwrap_or_default(),
+        );
+        crate::telemetry::inject_into_headers(&span, req.headers_mut());
+        Box::pin(
+            async move {
+                let span = tracing::Span::current();
+                match inner.call(req).await {
+                    Ok(response) => {
+                        // A refusal comes in the headers; success in the
+                        // trailers, which this span does not wait for.
+                        let code = response
+                            .headers()
+                            .get("grpc-status")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("0")
+                            .to_owned();
+                        span.record("rpc.grpc.status_code", code.as_str());
+                        if code != "0" {
+                            span.record("otel.status_code", "ERROR");
+                        }
+                        Ok(response)
+                    }
+                    Err(e) => {
+                        span.record("otel.status_code", "ERROR");
+                        tracing::debug!(error = %e, "call failed");
+                        Err(e)
+                    }
+                }
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// Adds the bearer token to every outgoing call (its trace context comes
+/// from [`Traced`], inside the client span).
 #[derive(Clone, Debug)]
 pub struct CallAuth {
     tokens: TokenSource,
@@ -148,12 +230,11 @@ impl Interceptor for CallAuth {
             .parse()
             .map_err(|_| Status::internal("token is not a valid header value"))?;
         req.metadata_mut().insert("authorization", value);
-        crate::telemetry::inject_context(req.metadata_mut());
         Ok(req)
     }
 }
 
-pub type AuthedChannel = InterceptedService<Channel, CallAuth>;
+pub type AuthedChannel = InterceptedService<Traced<Channel>, CallAuth>;
 
 pub type IdentityClient =
     allot_proto::identity::identity_service_client::IdentityServiceClient<AuthedChannel>;
@@ -202,6 +283,7 @@ macro_rules! watch_source {
                                     Ok(SourceItem::Event {
                                         cursor: ctx.cursor,
                                         id: ctx.id,
+                                        traceparent: ctx.traceparent,
                                         event,
                                     })
                                 }

@@ -464,6 +464,7 @@ impl ChangeMeta {
             request_id: self.request_id.clone(),
             team: team.clone().unwrap_or_default(),
             last_in_commit: false,
+            traceparent: crate::telemetry::current_traceparent(),
         };
         NewEvent {
             event_id,

@@ -118,8 +118,25 @@ where
             .filter(|v| !v.is_empty() && v.len() <= 128)
             .map(str::to_owned)
             .unwrap_or_else(crate::ids::new_id);
-        let span = tracing::info_span!("grpc.request", rpc.method = %path, request_id = %request_id, caller = tracing::field::Empty);
+        let (service, method) = crate::telemetry::rpc_names(&path);
+        let span = tracing::info_span!(
+            "grpc.server",
+            otel.name = %path.trim_start_matches('/'),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            rpc.system = "grpc",
+            rpc.service = %service,
+            rpc.method = %method,
+            rpc.grpc.status_code = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+            request_id = %request_id,
+            caller = tracing::field::Empty,
+        );
         crate::telemetry::link_remote_parent(&span, req.headers());
+        span.record(
+            "trace_id",
+            crate::telemetry::trace_id(&span, req.headers()).as_str(),
+        );
         req.extensions_mut().insert(RequestId(request_id));
         let limit = crate::limits::request_limit(&path);
         let mut req = req.map(|body| crate::limits::Limited::wrap(body, limit, &path));
@@ -145,7 +162,7 @@ where
             }
         }
         Box::pin(async move {
-            let mut response = inner.call(req).instrument(span).await?;
+            let mut response = inner.call(req).instrument(span.clone()).await?;
             undecodable_is_invalid_argument(&mut response);
             // A refusal comes in the headers; success in the trailers, after.
             let code = response
@@ -153,6 +170,10 @@ where
                 .get("grpc-status")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("0");
+            span.record("rpc.grpc.status_code", code);
+            if crate::telemetry::server_error(code) {
+                span.record("otel.status_code", "ERROR");
+            }
             calls.record(&path, code, started.elapsed());
             Ok(response)
         })

@@ -1,6 +1,12 @@
 //! Logs and traces: `tracing` everywhere, printed as text or JSON, and
 //! exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Trace
-//! context crosses service calls in W3C `traceparent` metadata.
+//! context crosses service calls in W3C `traceparent` metadata and goes
+//! with every event (`EventContext.traceparent`), so the handling of an
+//! event continues the trace of the call that caused it. Spans follow
+//! OpenTelemetry's RPC conventions: a server span per call, a client span
+//! per call to another service, named `package.Service/Method`, with
+//! `rpc.system`, `rpc.service`, `rpc.method` and `rpc.grpc.status_code`,
+//! and failures marked as errors.
 
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::TracerProvider as _;
@@ -41,11 +47,14 @@ pub fn init(log: &LogConfig, service: &str) -> TelemetryGuard {
         .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("allot")));
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
     let result = if log.format == "json" {
+        // Each line carries its spans' fields: the call's `trace_id` and
+        // `request_id` among them.
         registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
-                    .with_current_span(false),
+                    .with_current_span(false)
+                    .with_span_list(true),
             )
             .try_init()
     } else {
@@ -98,17 +107,91 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
+struct HeaderInjector<'a>(&'a mut http::HeaderMap);
 
-impl Injector for MetadataInjector<'_> {
+impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
         if let (Ok(k), Ok(v)) = (
-            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
-            tonic::metadata::MetadataValue::try_from(value.as_str()),
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(&value),
         ) {
             self.0.insert(k, v);
         }
     }
+}
+
+struct OneValue<'a>(&'a str);
+
+impl Extractor for OneValue<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        (key == "traceparent" && !self.0.is_empty()).then_some(self.0)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec!["traceparent"]
+    }
+}
+
+/// The current span's W3C `traceparent`, empty when it is not traced (no
+/// exporter configured).
+pub fn current_traceparent() -> String {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let cx = tracing::Span::current().context();
+    let mut carrier = std::collections::HashMap::new();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut carrier));
+    carrier.remove("traceparent").unwrap_or_default()
+}
+
+/// Makes `span` continue the trace of `traceparent` (an event's).
+pub fn continue_trace(span: &tracing::Span, traceparent: &str) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    if traceparent.is_empty() {
+        return;
+    }
+    let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&OneValue(traceparent)));
+    let _ = span.set_parent(cx);
+}
+
+/// The trace id of `span` (32 hex digits): its OpenTelemetry trace when
+/// traces are exported; else the caller's from `traceparent`, or a new one,
+/// so logs of one call always share an id.
+pub fn trace_id(span: &tracing::Span, headers: &http::HeaderMap) -> String {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let cx = span.context();
+    let otel = cx.span().span_context().clone();
+    if otel.is_valid() {
+        return otel.trace_id().to_string();
+    }
+    headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split('-').nth(1))
+        .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+/// Puts `span`'s trace context into outgoing request headers.
+pub fn inject_into_headers(span: &tracing::Span, headers: &mut http::HeaderMap) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let cx = span.context();
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.inject_context(&cx, &mut HeaderInjector(headers));
+    });
+}
+
+/// `/pkg.Service/Method` as (`pkg.Service`, `Method`).
+pub fn rpc_names(path: &str) -> (&str, &str) {
+    let trimmed = path.trim_start_matches('/');
+    trimmed.split_once('/').unwrap_or((trimmed, ""))
+}
+
+/// Whether a server span with this gRPC status is an error, as
+/// OpenTelemetry's conventions say: the server's own failures, not the
+/// caller's mistakes (NOT_FOUND, INVALID_ARGUMENT, … are not).
+pub fn server_error(code: &str) -> bool {
+    matches!(code, "2" | "4" | "12" | "13" | "14" | "15")
 }
 
 /// Makes `span` a child of the trace context in incoming request headers.
@@ -117,13 +200,4 @@ pub fn link_remote_parent(span: &tracing::Span, headers: &http::HeaderMap) {
     let cx =
         opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
     let _ = span.set_parent(cx);
-}
-
-/// Puts the current span's trace context into outgoing request metadata.
-pub fn inject_context(metadata: &mut tonic::metadata::MetadataMap) {
-    use tracing_opentelemetry::OpenTelemetrySpanExt;
-    let cx = tracing::Span::current().context();
-    opentelemetry::global::get_text_map_propagator(|p| {
-        p.inject_context(&cx, &mut MetadataInjector(metadata));
-    });
 }

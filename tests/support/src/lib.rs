@@ -14,8 +14,10 @@ mod front_door;
 mod mail;
 mod shapes;
 mod streams;
+mod traces;
 
 pub use front_door::FrontDoor;
+pub use traces::{ExportedSpan, TraceSink};
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

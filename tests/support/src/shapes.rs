@@ -336,6 +336,12 @@ impl Env {
         }
     }
 
+    /// The whole log of one service's process ([`Env::processes`]).
+    pub fn log_of(&self, kind: ServiceKind) -> String {
+        let p = self._dir.path().join(format!("{}.log", kind.name()));
+        std::fs::read_to_string(p).unwrap_or_default()
+    }
+
     /// The logs of the service processes, for failure messages.
     pub fn logs(&self) -> String {
         let mut out = String::new();

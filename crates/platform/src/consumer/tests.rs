@@ -41,6 +41,7 @@ impl Source for Scripted {
                     cursor: e.seconds.to_string(),
                     id: id.clone(),
                     event: *e,
+                    traceparent: String::new(),
                 })
             })
             .collect();
