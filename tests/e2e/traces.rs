@@ -35,12 +35,21 @@ async fn one_invitation_is_one_trace_across_services_and_events() {
     let mail = env.mail_to(&email, 1).await;
 
     let add = |s: &crate::harness::ExportedSpan| {
-        s.service == "allot-team" && s.kind == SERVER && s.name == "allot.team.v1.TeamService/AddMember"
+        s.service == "allot-team"
+            && s.kind == SERVER
+            && s.name == "allot.team.v1.TeamService/AddMember"
     };
     let spans = sink.wait_for("of team's AddMember", add).await;
-    let server = spans.iter().find(|s| add(s)).expect("team's server span").clone();
+    let server = spans
+        .iter()
+        .find(|s| add(s))
+        .expect("team's server span")
+        .clone();
     assert_eq!(server.attribute("rpc.system"), Some("grpc"));
-    assert_eq!(server.attribute("rpc.service"), Some("allot.team.v1.TeamService"));
+    assert_eq!(
+        server.attribute("rpc.service"),
+        Some("allot.team.v1.TeamService")
+    );
     assert_eq!(server.attribute("rpc.method"), Some("AddMember"));
     assert_eq!(server.attribute("rpc.grpc.status_code"), Some("0"));
     assert_ne!(server.status, 2, "a call that succeeded is no error");
@@ -49,14 +58,20 @@ async fn one_invitation_is_one_trace_across_services_and_events() {
     let call = "allot.identity.v1.IdentityService/CreateInvitations";
     let spans = sink
         .wait_for("of identity's CreateInvitations in the same trace", |s| {
-            s.service == "allot-identity" && s.kind == SERVER && s.name == call && s.trace_id == trace
+            s.service == "allot-identity"
+                && s.kind == SERVER
+                && s.name == call
+                && s.trace_id == trace
         })
         .await;
     let client = spans
         .iter()
         .find(|s| s.service == "allot-team" && s.kind == CLIENT && s.name == call)
         .expect("team's client span of its call to identity");
-    assert_eq!(client.trace_id, trace, "the client span is in the caller's trace");
+    assert_eq!(
+        client.trace_id, trace,
+        "the client span is in the caller's trace"
+    );
     assert_eq!(client.attribute("rpc.method"), Some("CreateInvitations"));
     let identity = spans
         .iter()
@@ -69,16 +84,16 @@ async fn one_invitation_is_one_trace_across_services_and_events() {
 
     // The event carries the trace: notification's handling of
     // invitation_created continues it.
-    sink.wait_for("of notification handling the event in the same trace", |s| {
-        s.service == "allot-notification" && s.kind == CONSUMER && s.trace_id == trace
-    })
+    sink.wait_for(
+        "of notification handling the event in the same trace",
+        |s| s.service == "allot-notification" && s.kind == CONSUMER && s.trace_id == trace,
+    )
     .await;
 
     // A caller's trace id is in the JSON logs of its call.
     let caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     let mut request = tonic::Request::new(idpb::AcceptInvitationRequest {
         token: accept_token(&mail[0]),
-        ..Default::default()
     });
     request.metadata_mut().insert(
         "traceparent",

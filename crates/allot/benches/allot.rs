@@ -1,7 +1,7 @@
 //! Allot's benchmarks. Every figure is a ratio against a baseline measured
 //! in the same run on the same machine, since the machine is shared.
 //!
-//!   bash tests/bench.sh [race|check|assign|all]
+//!   bash tests/bench.sh [race|check|tls|assign|all]
 //!
 //! (which starts PostgreSQL and runs `cargo bench -p allot --bench allot`).
 //!
@@ -60,6 +60,9 @@ fn main() {
         }
         if wants("check") {
             report.insert("check".into(), check().await);
+        }
+        if wants("tls") {
+            report.insert("tls".into(), tls().await);
         }
         if wants("assign") {
             report.insert("assign".into(), assign().await);
@@ -399,8 +402,19 @@ fn h2load_run(
     }
 }
 
-async fn check() -> serde_json::Value {
-    let shop = Shop::open(Backend::Postgres).await;
+/// What a CheckEntitlement load needs: a server with a person entitled to
+/// a product, a token that may check, and the request as a gRPC body.
+struct CheckTarget {
+    shop: Shop,
+    url: String,
+    token: String,
+    body: tempfile::NamedTempFile,
+    answer: epb::CheckEntitlementResponse,
+}
+
+const CHECK_PATH: &str = "/allot.entitlement.v1.EntitlementService/CheckEntitlement";
+
+async fn check_target(shop: Shop) -> CheckTarget {
     shop.product("cad", 100).await;
     let ann = shop.members(1).await.remove(0);
     assign_one(&shop.owner.clients, &shop.team, &ann, "cad")
@@ -432,9 +446,27 @@ async fn check() -> serde_json::Value {
             .into_inner()
             .allowed
     );
-
     let body = tempfile::NamedTempFile::new().expect("body");
     std::fs::write(body.path(), grpc_body(&request)).expect("write body");
+    let url = format!("{}{CHECK_PATH}", shop.env.urls.entitlement);
+    CheckTarget {
+        shop,
+        url,
+        token,
+        body,
+        answer,
+    }
+}
+
+async fn check() -> serde_json::Value {
+    let target = check_target(Shop::open(Backend::Postgres).await).await;
+    let CheckTarget {
+        shop,
+        url: allot_url,
+        token,
+        body,
+        answer,
+    } = target;
     let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -446,9 +478,7 @@ async fn check() -> serde_json::Value {
                 tonic::transport::server::TcpIncoming::from(bare_listener).with_nodelay(Some(true)),
             ),
     );
-    let path = "/allot.entitlement.v1.EntitlementService/CheckEntitlement";
-    let bare_url = format!("http://{bare_addr}{path}");
-    let allot_url = format!("{}{path}", shop.env.urls.entitlement);
+    let bare_url = format!("http://{bare_addr}{CHECK_PATH}");
 
     // Warm both, then alternate to even out the machine's noise.
     h2load(&bare_url, body.path(), None, 2, None);
@@ -501,6 +531,47 @@ async fn check() -> serde_json::Value {
         "p99_ms": half_allot.p99_ms,
         "bare_p99_ms": half_bare.p99_ms,
     })
+}
+
+// ---- tls -------------------------------------------------------------------
+
+/// CheckEntitlement over TLS against the same over plaintext: two servers
+/// on the same PostgreSQL, measured in turns.
+async fn tls() -> serde_json::Value {
+    let certs = tempfile::tempdir().expect("temp dir");
+    allot::certs::write(certs.path(), &["allot".to_owned()], &[], false).expect("allot certs");
+    let dir = certs.path().to_path_buf();
+    let plain = check_target(Shop::open(Backend::Postgres).await).await;
+    let secure = check_target(
+        Shop::open_with(Backend::Postgres, move |c| {
+            c.tls.cert_file = Some(dir.join("allot/cert.pem"));
+            c.tls.key_file = Some(dir.join("allot/key.pem"));
+            c.tls.ca_file = Some(dir.join("ca.pem"));
+        })
+        .await,
+    )
+    .await;
+    assert!(secure.url.starts_with("https://"), "{}", secure.url);
+    let run =
+        |t: &CheckTarget, seconds| h2load(&t.url, t.body.path(), Some(&t.token), seconds, None);
+    run(&plain, 2);
+    run(&secure, 2);
+    let (mut p, mut s) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        p.push(run(&plain, 8));
+        s.push(run(&secure, 8));
+    }
+    let failed: u64 = p.iter().chain(&s).map(|l| l.failed).sum();
+    assert_eq!(failed, 0, "h2load saw failed requests");
+    let mean = |v: &[Load]| v.iter().map(|l| l.rps).sum::<f64>() / v.len() as f64;
+    let (plain_rps, tls_rps) = (mean(&p), mean(&s));
+    let ratio = tls_rps / plain_rps;
+    println!(
+        "tls     : CheckEntitlement plaintext {plain_rps:.0} req/s, over TLS {tls_rps:.0} req/s -> ratio {ratio:.2} (reported; TLS costs what it costs)"
+    );
+    plain.shop.env.shutdown().await;
+    secure.shop.env.shutdown().await;
+    serde_json::json!({ "plaintext_rps": plain_rps, "tls_rps": tls_rps, "ratio": ratio })
 }
 
 // ---- assign ------------------------------------------------------------------

@@ -12,8 +12,8 @@ use futures::stream::BoxStream;
 use prost::Message as _;
 use sqlx::AnyConnection;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 use tonic::Status;
+use tracing::Instrument;
 
 use crate::error::expired_cursor_boundary;
 

@@ -5,26 +5,30 @@ use super::*;
 
 impl Env {
     /// An endpoint for `url`; `https://` verified against the deployment's
-    /// CA, showing the front door's certificate (services ask callers for
+    /// CA (or `tls.ca_file` of the in-process configuration), showing the
+    /// front door's certificate when deployed (services ask callers for
     /// one).
     pub fn endpoint(&self, url: &str) -> Endpoint {
         let endpoint = Endpoint::from_shared(url.to_owned()).expect("url");
-        match &self.deployed {
-            Some(d) if url.starts_with("https://") => {
-                let read = |p: &str| std::fs::read(d.tls_dir.join(p)).expect("a TLS file");
-                endpoint
-                    .tls_config(
-                        ClientTlsConfig::new()
-                            .ca_certificate(Certificate::from_pem(read("ca.pem")))
-                            .identity(tonic::transport::Identity::from_pem(
-                                read("front-door/cert.pem"),
-                                read("front-door/key.pem"),
-                            )),
-                    )
-                    .expect("TLS settings")
-            }
-            _ => endpoint,
+        if !url.starts_with("https://") {
+            return endpoint;
         }
+        let read = |p: &std::path::Path| std::fs::read(p).expect("a TLS file");
+        let ca = match (&self.deployed, &self.config.tls.ca_file) {
+            (Some(d), _) => Some(d.tls_dir.join("ca.pem")),
+            (None, ca) => ca.clone(),
+        };
+        let mut tls = ClientTlsConfig::new();
+        if let Some(ca) = ca {
+            tls = tls.ca_certificate(Certificate::from_pem(read(&ca)));
+        }
+        if let Some(d) = &self.deployed {
+            tls = tls.identity(tonic::transport::Identity::from_pem(
+                read(&d.tls_dir.join("front-door/cert.pem")),
+                read(&d.tls_dir.join("front-door/key.pem")),
+            ));
+        }
+        endpoint.tls_config(tls).expect("TLS settings")
     }
 
     fn channel(&self, url: &str) -> Channel {

@@ -121,7 +121,11 @@ impl TraceSink {
     }
 
     /// Waits until a span `matches`, and returns every span so far.
-    pub async fn wait_for(&self, what: &str, matches: impl Fn(&ExportedSpan) -> bool) -> Vec<ExportedSpan> {
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        matches: impl Fn(&ExportedSpan) -> bool,
+    ) -> Vec<ExportedSpan> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let spans = self.store.0.lock().expect("span store").clone();
@@ -131,7 +135,10 @@ impl TraceSink {
             assert!(
                 Instant::now() < deadline,
                 "no span {what} among {:#?}",
-                spans.iter().map(|s| (&s.service, &s.name, s.kind)).collect::<Vec<_>>()
+                spans
+                    .iter()
+                    .map(|s| (&s.service, &s.name, s.kind))
+                    .collect::<Vec<_>>()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
