@@ -92,7 +92,8 @@ impl Ctl {
 async fn allotctl_imports_exports_and_reports() {
     let shop = Shop::open(Backend::Sqlite).await;
     let server = Ctl::at(&shop.env.urls.team);
-    allotctl_tour(shop, &server).await;
+    let shop = allotctl_tour(shop, &server).await;
+    shop.env.shutdown().await;
 }
 
 /// The same tour as deployed: every service in its own process on
@@ -141,10 +142,99 @@ async fn allotctl_works_through_the_front_door() {
         again["contexts"]["deployed"]["token"], token,
         "the token is used again"
     );
-    allotctl_tour(shop, &ctl).await;
+    let shop = allotctl_tour(shop, &ctl).await;
+
+    // /metrics of each process shows the tour: calls counted, a seat
+    // taken, mail sent, every consumer back at its source's head.
+    use crate::deployment::{sample, scrape};
+    use allot::ServiceKind::{Entitlement, Identity, Notification, Team};
+    shop.env.settled().await;
+    let metrics = |k| scrape(shop.env.metrics_addr_of(k));
+    let entitlement = metrics(Entitlement).await;
+    let calls = sample(
+        &entitlement,
+        "rpc_server_requests_total{rpc_method=\"/allot.entitlement.v1.EntitlementService/AssignProducts\",rpc_grpc_status_code=\"0\"}",
+    );
+    assert!(
+        calls.is_some_and(|n| n >= 1.0),
+        "assignments counted:\n{entitlement}"
+    );
+    let team_id = shop.env.first_team().await.name;
+    let team_id = team_id.trim_start_matches("teams/");
+    let assigned = sample(
+        &entitlement,
+        &format!(
+            "allot_pool_assigned{{service=\"entitlement\",team=\"{team_id}\",product=\"cad\"}}"
+        ),
+    );
+    assert!(
+        assigned.is_some_and(|n| n >= 3.0),
+        "seats taken:\n{entitlement}"
+    );
+    let notification = metrics(Notification).await;
+    let sent = sample(
+        &notification,
+        "allot_mail_deliveries{service=\"notification\",state=\"SENT\"}",
+    );
+    assert!(sent.is_some_and(|n| n >= 2.0), "mail sent:\n{notification}");
+    let team = metrics(Team).await;
+    let identity = metrics(Identity).await;
+    for (source, text, consumer, reader) in [
+        (
+            &entitlement,
+            "entitlement",
+            "notification.entitlement-events",
+            &notification,
+        ),
+        (&identity, "identity", "team.identity-events", &team),
+        (&team, "team", "entitlement.team-events", &entitlement),
+    ] {
+        let head = sample(source, &format!("allot_outbox_head{{service=\"{text}\"}}"))
+            .unwrap_or_else(|| panic!("{text}'s head:\n{source}"));
+        let service = consumer.split('.').next().unwrap_or_default();
+        let read = sample(
+            reader,
+            &format!("allot_consumer_position{{service=\"{service}\",consumer=\"{consumer}\"}}"),
+        )
+        .unwrap_or_else(|| panic!("{consumer}'s position:\n{reader}"));
+        assert_eq!(read, head, "{consumer} has no lag once settled");
+    }
+
+    // The events reached NATS, which admits only Allot's user.
+    let d = shop.env.deployment().expect("deployed");
+    let stranger = async_nats::connect(d.nats.url()).await;
+    assert!(
+        stranger.is_err(),
+        "NATS admitted a client without credentials"
+    );
+    let (options, addr) =
+        allot_platform::relay::connect_options(&d.nats_url).expect("the NATS URL");
+    let js = async_nats::jetstream::new(
+        options
+            .connect(addr)
+            .await
+            .expect("connect to NATS as allot"),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let published = match js.get_stream("ALLOT").await {
+            Ok(mut stream) => stream.info().await.map(|i| i.state.messages).unwrap_or(0),
+            Err(_) => 0,
+        };
+        if published > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no event reached JetStream:\n{}",
+            shop.env.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    shop.env.shutdown().await;
 }
 
-async fn allotctl_tour(shop: Shop, server: &Ctl) {
+async fn allotctl_tour(shop: Shop, server: &Ctl) -> Shop {
     let admin_team = shop.env.first_team().await.name;
     let dir = tempfile::tempdir().expect("dir");
 
@@ -364,5 +454,5 @@ async fn allotctl_tour(shop: Shop, server: &Ctl) {
         "only what came after the saved cursor: {second}"
     );
     assert_eq!(events[0]["kind"], "group_created");
-    shop.env.shutdown().await;
+    shop
 }

@@ -357,7 +357,7 @@ async fn the_admin_secret_is_rotated_by_configuring_a_new_one(backend: Backend) 
 crate::on_both_backends!(the_admin_secret_is_rotated_by_configuring_a_new_one);
 
 /// The exposition at `/metrics`, over plain HTTP/1.1 as Prometheus scrapes.
-async fn scrape(at: std::net::SocketAddr) -> String {
+pub(crate) async fn scrape(at: std::net::SocketAddr) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut conn = TcpStream::connect(at).await.expect("connect to /metrics");
     conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: allot\r\nConnection: close\r\n\r\n")
@@ -374,7 +374,7 @@ async fn scrape(at: std::net::SocketAddr) -> String {
 
 /// The value of the sample whose line starts with `series` (a name and
 /// its labels in exposition order).
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
 }

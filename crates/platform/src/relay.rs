@@ -51,7 +51,7 @@ pub struct Relay {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum RelayError {
+pub enum RelayError {
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("NATS: {0}")]
@@ -60,6 +60,22 @@ enum RelayError {
 
 fn nats(e: impl std::fmt::Display) -> RelayError {
     RelayError::Nats(e.to_string())
+}
+
+/// How to connect to `url`: the client does not read a user and password
+/// in the URL itself (`nats://allot:secret@nats:4222`), so they become the
+/// connection's credentials here.
+pub fn connect_options(
+    url: &str,
+) -> Result<(async_nats::ConnectOptions, async_nats::ServerAddr), RelayError> {
+    let addr: async_nats::ServerAddr = url
+        .parse()
+        .map_err(|e| nats(format!("nats_url {}: {e}", crate::redact::url(url))))?;
+    let mut options = async_nats::ConnectOptions::new();
+    if let (Some(user), Some(password)) = (addr.username(), addr.password()) {
+        options = options.user_and_password(user.to_owned(), password.to_owned());
+    }
+    Ok((options, addr))
 }
 
 impl Relay {
@@ -92,9 +108,10 @@ impl Relay {
     }
 
     async fn run(&self, stop: &CancellationToken) -> Result<(), RelayError> {
-        let client = async_nats::ConnectOptions::new()
+        let (options, addr) = connect_options(&self.nats_url)?;
+        let client = options
             .name(format!("allot-{}", self.service))
-            .connect(self.nats_url.as_str())
+            .connect(addr)
             .await
             .map_err(nats)?;
         let js = jetstream::new(client);

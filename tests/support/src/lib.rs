@@ -172,6 +172,8 @@ pub struct Deployed {
     pub database_urls: Vec<(ServiceKind, String)>,
     pub nats: NatsServer,
     pub nats_url: String,
+    /// Where each process serves `/metrics`.
+    pub metrics_ports: Vec<(ServiceKind, u16)>,
 }
 
 /// A configuration for tests: fast retries and polling, real SMTP.

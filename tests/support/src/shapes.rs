@@ -216,6 +216,9 @@ impl Env {
                 .env("ALLOT_TLS__CA_FILE", &ca)
                 .env("ALLOT_TLS__CLIENT_CA_FILE", &ca)
                 .env("ALLOT_NATS_URL", &d.nats_url);
+            if let Some((_, port)) = d.metrics_ports.iter().find(|(k, _)| *k == kind) {
+                cmd.env("ALLOT_METRICS_LISTEN", format!("127.0.0.1:{port}"));
+            }
         }
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
@@ -411,5 +414,6 @@ async fn deploy_extras(dir: &std::path::Path, config: &Config) -> Deployed {
         database_urls,
         nats,
         nats_url,
+        metrics_ports: ServiceKind::ALL.iter().map(|k| (*k, free_port())).collect(),
     }
 }

@@ -15,6 +15,17 @@ impl Env {
         }
     }
 
+    /// Where `kind`'s process serves `/metrics` ([`Env::deployed`]).
+    pub fn metrics_addr_of(&self, kind: ServiceKind) -> std::net::SocketAddr {
+        let port = self
+            .deployed
+            .as_ref()
+            .and_then(|d| d.metrics_ports.iter().find(|(k, _)| *k == kind))
+            .map(|(_, p)| *p)
+            .expect("Env::deployed serves /metrics from each process");
+        std::net::SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
     /// Prunes every event `which` has written so far, as retention does
     /// once they are old, through the service's own database; returns the
     /// new retention boundary. Works with every shape.
