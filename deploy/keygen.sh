@@ -6,13 +6,23 @@ set -eu
 chown 10001:10001 /keys/*
 chmod 0400 /keys/*
 # The deployment's CA (once) and a certificate per container, issued again
-# when it expires within 30 days.
-set -- --host identity --host team --host entitlement --host notification --host front-door --host postgres
-for san in ${ALLOT_TLS_SAN:-}; do set -- "$@" --san "$san"; done
+# when it expires within 30 days or its names change. The services' serve
+# and call each other; the front door's also carries its public names;
+# PostgreSQL's only serves (it cannot pass the services' client check).
+allot certs --dir /ca --host identity --host team --host entitlement --host notification
+set -- --host front-door
+# Split on spaces without expanding a wildcard name (*.example.com).
+set -f
+for san in ${FRONT_DOOR_NAMES:-}; do set -- "$@" --san "$san"; done
+set +f
 allot certs --dir /ca "$@"
+allot certs --dir /ca --host postgres --server-only
 chmod 0400 /ca/ca.key
 for host in identity team entitlement notification front-door postgres; do
-  cp /ca/"$host"/cert.pem /ca/"$host"/key.pem /ca/ca.pem /tls/"$host"/
+  cp /ca/"$host"/cert.pem /ca/"$host"/key.pem /tls/"$host"/
+  # Trust what /ca/trust.pem holds when an operator put one there (old and
+  # new CA during a CA change), else the CA.
+  if [ -f /ca/trust.pem ]; then cp /ca/trust.pem /tls/"$host"/ca.pem; else cp /ca/ca.pem /tls/"$host"/ca.pem; fi
   owner=10001:10001
   # PostgreSQL's image runs as uid 999 and wants its key to itself.
   [ "$host" = postgres ] && owner=999:999

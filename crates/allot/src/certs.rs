@@ -95,16 +95,29 @@ impl Authority {
         not_before: SystemTime,
         validity: Duration,
     ) -> anyhow::Result<Issued> {
+        self.issue_for(names, not_before, validity, Use::ServerAndClient)
+    }
+
+    fn issue_for(
+        &self,
+        names: &[String],
+        not_before: SystemTime,
+        validity: Duration,
+        usage: Use,
+    ) -> anyhow::Result<Issued> {
         let Some(first) = names.first() else {
             bail!("a certificate needs at least one name");
         };
         let mut params = CertificateParams::new(names.to_vec())?;
         params.distinguished_name.push(DnType::CommonName, first);
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
+        params.extended_key_usages = match usage {
+            Use::ServerAndClient => vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ],
+            Use::ServerOnly => vec![ExtendedKeyUsagePurpose::ServerAuth],
+        };
         let from = time::OffsetDateTime::from(not_before);
         params.not_before = from;
         params.not_after = from + validity;
@@ -128,6 +141,15 @@ impl Authority {
     }
 }
 
+/// What a certificate may be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// A service: it serves, and calls the others with it.
+    ServerAndClient,
+    /// Only serves (a database): it cannot pass a service's client check.
+    ServerOnly,
+}
+
 /// The names a service's certificate carries: its host, `localhost`,
 /// `127.0.0.1` and `extra`.
 pub fn names_for(host: &str, extra: &[String]) -> Vec<String> {
@@ -149,16 +171,36 @@ pub struct Written {
 }
 
 /// Writes `dir/ca.pem` and `dir/ca.key` (once), and for each host
-/// `dir/<host>/{cert.pem,key.pem,ca.pem}`; keys are written mode 0600.
+/// `dir/<host>/{cert.pem,key.pem,ca.pem}`; keys are written mode 0600. A
+/// certificate is kept while it is valid for [`RENEW_BEFORE`] more and
+/// carries every name asked for.
 pub fn write(
     dir: &Path,
     hosts: &[String],
     extra: &[String],
     renew: bool,
 ) -> anyhow::Result<Written> {
+    write_for(dir, hosts, extra, renew, Use::ServerAndClient)
+}
+
+/// [`write`] with a given use of the certificates.
+pub fn write_for(
+    dir: &Path,
+    hosts: &[String],
+    extra: &[String],
+    renew: bool,
+    usage: Use,
+) -> anyhow::Result<Written> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut written = Written::default();
     let (ca_cert, ca_key) = (dir.join("ca.pem"), dir.join("ca.key"));
+    if ca_cert.exists() && !ca_key.exists() {
+        bail!(
+            "{} exists but {} does not: put the CA's key back (a new CA would break every copy of ca.pem handed out), or move ca.pem away to start a new CA",
+            ca_cert.display(),
+            ca_key.display()
+        );
+    }
     let ca = if ca_key.exists() {
         let cert = std::fs::read_to_string(&ca_cert)
             .with_context(|| format!("reading {}", ca_cert.display()))?;
@@ -177,6 +219,7 @@ pub fn write(
         let folder = dir.join(host);
         let cert_file = folder.join("cert.pem");
         let current = std::fs::read_to_string(&cert_file).ok();
+        let names = names_for(host, extra);
         let still_good = current.as_deref().is_some_and(|pem| {
             pem_certs(pem).is_ok_and(|chain| {
                 allot_platform::tls::check_certificate_at(
@@ -186,13 +229,19 @@ pub fn write(
                     SystemTime::now() + RENEW_BEFORE,
                 )
                 .is_ok()
+                    && names_all_in(&chain, &names)
             })
         });
         if still_good && !renew {
             written.kept.push(host.clone());
             continue;
         }
-        let issued = ca.issue(&names_for(host, extra))?;
+        let issued = ca.issue_for(
+            &names,
+            SystemTime::now() - Duration::from_secs(300),
+            CERT_VALIDITY,
+            usage,
+        )?;
         std::fs::create_dir_all(&folder)?;
         write_file(&folder.join("key.pem"), &issued.key_pem, 0o600)?;
         write_file(&cert_file, &issued.cert_pem, 0o644)?;
@@ -200,6 +249,26 @@ pub fn write(
         written.issued.push(host.clone());
     }
     Ok(written)
+}
+
+/// Whether the first certificate of `chain` is valid for every one of
+/// `names`.
+fn names_all_in(chain: &[CertificateDer<'static>], names: &[String]) -> bool {
+    let Some(leaf) = chain.first() else {
+        return false;
+    };
+    let Ok(cert) = webpki::EndEntityCert::try_from(leaf) else {
+        return false;
+    };
+    names.iter().all(|n| {
+        // A wildcard name is checked through a name it covers.
+        let probe = match n.strip_prefix("*.") {
+            Some(rest) => format!("wildcard-probe.{rest}"),
+            None => n.clone(),
+        };
+        rustls_pki_types::ServerName::try_from(probe.as_str())
+            .is_ok_and(|name| cert.verify_is_valid_for_subject_name(&name).is_ok())
+    })
 }
 
 fn pem_certs(pem: &str) -> anyhow::Result<Vec<CertificateDer<'static>>> {
@@ -267,6 +336,17 @@ mod tests {
     }
 
     #[test]
+    fn a_ca_without_its_key_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &["team".to_owned()], &[], false).unwrap();
+        std::fs::rename(dir.path().join("ca.key"), dir.path().join("offline.key")).unwrap();
+        let e = write(dir.path(), &["team".to_owned()], &[], true)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("put the CA's key back"), "{e}");
+    }
+
+    #[test]
     fn a_ca_read_back_from_its_key_issues_certificates_its_pem_trusts() {
         let dir = tempfile::tempdir().unwrap();
         let hosts = vec!["identity".to_owned()];
@@ -275,6 +355,8 @@ mod tests {
         assert_eq!(first.issued, hosts);
         let again = write(dir.path(), &hosts, &[], false).unwrap();
         assert_eq!(again.kept, hosts, "a valid certificate is kept");
+        let named = write(dir.path(), &hosts, &["allot.example.com".into()], false).unwrap();
+        assert_eq!(named.issued, hosts, "a new name is a new certificate");
         let renewed = write(dir.path(), &hosts, &[], true).unwrap();
         assert!(!renewed.created_ca);
         assert_eq!(renewed.issued, hosts);

@@ -525,6 +525,11 @@ fn clock_seconds(clock: SharedClock) -> impl Fn() -> i64 + Send + Sync + 'static
     move || clock.now().unix_timestamp()
 }
 
+/// How often the other services ask identity for its signing keys (also
+/// whenever a token names a key they do not know): a key removed from
+/// identity is distrusted everywhere within this long.
+pub const KEY_REFRESH: Duration = Duration::from_secs(60);
+
 /// Keeps the verifier's keys in step with identity's signing keys.
 fn spawn_key_fetcher(
     ch: tonic::transport::Channel,
@@ -540,15 +545,19 @@ fn spawn_key_fetcher(
                 .await
             {
                 Ok(r) => {
+                    let mut keys = Vec::new();
                     for k in r.into_inner().keys {
                         if let Ok(public) = <[u8; 32]>::try_from(k.public_key.as_slice()) {
                             if !verifier.knows_key(&k.key_id) {
                                 tracing::info!(key_id = %k.key_id, "trusting identity's signing key");
                             }
-                            verifier.add_key(&k.key_id, public);
+                            keys.push((k.key_id, public));
                         }
                     }
-                    Duration::from_secs(300)
+                    // Exactly what identity publishes: a key removed after a
+                    // rotation stops being trusted here too.
+                    verifier.replace_keys(&keys);
+                    KEY_REFRESH
                 }
                 Err(e) => {
                     tracing::warn!(error = %e.message(), "could not fetch identity's signing keys; retrying");

@@ -66,6 +66,10 @@ enum Command {
         /// Issue every certificate again, even those still valid.
         #[arg(long)]
         renew: bool,
+        /// Certificates that only serve (a database's), not accepted as a
+        /// client certificate by the services.
+        #[arg(long)]
+        server_only: bool,
     },
     /// Events a service's consumer could not handle: list them, or have
     /// the running service handle them again once the cause is fixed.
@@ -106,7 +110,15 @@ async fn run_cli(cli: Cli) -> anyhow::Result<()> {
             hosts,
             sans,
             renew,
-        } => certs(&dir, &hosts, &sans, renew),
+            server_only,
+        } => {
+            let usage = if server_only {
+                allot::certs::Use::ServerOnly
+            } else {
+                allot::certs::Use::ServerAndClient
+            };
+            certs(&dir, &hosts, &sans, renew, usage)
+        }
         Command::Parked { data_dir, action } => {
             if let Some(d) = data_dir {
                 config.data_dir = d;
@@ -210,8 +222,9 @@ fn certs(
     hosts: &[String],
     sans: &[String],
     renew: bool,
+    usage: allot::certs::Use,
 ) -> anyhow::Result<()> {
-    let w = allot::certs::write(dir, hosts, sans, renew)?;
+    let w = allot::certs::write_for(dir, hosts, sans, renew, usage)?;
     if w.created_ca {
         println!(
             "made a new CA: {} (keep ca.key private)",

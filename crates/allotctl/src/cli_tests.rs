@@ -348,8 +348,16 @@ fn a_context_fills_what_flags_leave_out() {
     assert!(!g.overridden);
     let g = args(&["--server", "http://127.0.0.1:1", "team", "list"]);
     assert_eq!(g.server, "http://127.0.0.1:1");
-    assert!(
-        g.overridden,
-        "a token of the context is not for another server"
+    assert_eq!(
+        g.credential, None,
+        "the context's credential is for its server only"
+    );
+    assert_eq!(g.ca_file, None);
+    assert_eq!(g.context, None, "nor is its token");
+    let g = args(&["--server", "https://allot.example:50050", "team", "list"]);
+    assert_eq!(
+        g.credential.as_deref(),
+        Some("id:secret"),
+        "the same server"
     );
 }

@@ -64,6 +64,11 @@ async fn channel(g: &Global) -> anyhow::Result<Channel> {
             "--ca-file is set but {} is plaintext: use https://",
             g.server
         );
+    } else if g.credential.is_some() && !endpoint.uri().host().is_some_and(is_loopback) {
+        bail!(
+            "refusing to send your credential in plaintext to {}: use https:// (plaintext is for loopback only)",
+            g.server
+        );
     }
     endpoint.connect().await.map_err(|e| {
         let cause = error_chain(&e);
@@ -76,8 +81,25 @@ async fn channel(g: &Global) -> anyhow::Result<Channel> {
         } else {
             "is `allot dev` running?"
         };
-        anyhow!("cannot reach Allot at {}: {cause} ({hint})", g.server)
+        // A server out of reach is a reason to try again later: exit 8.
+        anyhow::Error::new(crate::errors::StatusError {
+            code: tonic::Code::Unavailable,
+            text: format!("cannot reach Allot at {}: {cause} ({hint})", g.server),
+            message: format!("cannot reach Allot at {}: {cause}", g.server),
+            violations: Vec::new(),
+            reason: None,
+        })
     })
+}
+
+/// `localhost`, `127.0.0.1`, `[::1]`: where plaintext may carry a
+/// credential.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// An error and its causes on one line.
@@ -246,6 +268,15 @@ pub async fn member_of(c: &mut Clients, team: &str, email: &str) -> anyhow::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plaintext_is_for_loopback() {
+        assert!(is_loopback("127.0.0.1"));
+        assert!(is_loopback("[::1]"));
+        assert!(is_loopback("localhost"));
+        assert!(!is_loopback("allot.example.com"));
+        assert!(!is_loopback("10.1.2.3"));
+    }
 
     #[test]
     fn names_take_an_id_or_a_full_name() {

@@ -79,25 +79,31 @@ impl Contexts {
         }
     }
 
-    /// Writes the file through a temporary one, readable and writable by
-    /// its owner only (it holds credentials).
+    /// Writes the file through a temporary one of its own (two commands
+    /// at once never mix their writes), readable and writable by its owner
+    /// only (it holds credentials), in a folder only its owner may enter
+    /// when allotctl makes it.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
         }
-        let tmp = path.with_extension("tmp");
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("writing {}", tmp.display()))?;
+        // tempfile makes the file 0600.
+        let mut f = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("writing in {}", dir.display()))?;
         f.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+        f.as_file().sync_all()?;
+        f.persist(path)
+            .with_context(|| format!("writing {}", path.display()))?;
         Ok(())
     }
 

@@ -75,6 +75,8 @@ pub struct Global {
     json: bool,
     /// The context these came from, where tokens are kept.
     context: Option<String>,
+    /// `--context` (or `ALLOT_CONTEXT`) as given.
+    context_flag: Option<String>,
     /// Whether `--server`, `--ca-file` or `--credential` was given, so a
     /// stored token may not be for them.
     overridden: bool,
@@ -96,6 +98,10 @@ impl GlobalArgs {
         let overridden =
             self.server.is_some() || self.ca_file.is_some() || self.credential.is_some();
         let (context, ctx) = match picked {
+            // A context's credential and CA are for its own server only:
+            // `--server` elsewhere leaves them out, so a stray ALLOT_SERVER
+            // never receives them.
+            Some((_, c)) if self.server.as_ref().is_some_and(|s| *s != c.server) => (None, None),
             Some((name, c)) => (Some(name), Some(c.clone())),
             None => (None, None),
         };
@@ -112,6 +118,7 @@ impl GlobalArgs {
                 .or_else(|| ctx.as_ref().and_then(|c| c.credential.clone())),
             json: self.json,
             context,
+            context_flag: self.context,
             overridden,
         })
     }

@@ -397,6 +397,24 @@ impl TokenVerifier {
         self.first_key.notify_waiters();
     }
 
+    /// Trusts exactly `keys` (what identity publishes now): a key identity
+    /// no longer lists stops being trusted, and tokens verified with it are
+    /// forgotten. An empty list changes nothing.
+    pub fn replace_keys(&self, keys: &[(String, [u8; 32])]) {
+        if keys.is_empty() {
+            return;
+        }
+        let mut dropped = false;
+        if let Ok(mut current) = self.keys.write() {
+            dropped = current.keys().any(|k| !keys.iter().any(|(id, _)| id == k));
+            *current = keys.iter().cloned().collect();
+        }
+        if dropped && let Ok(mut cache) = self.cache.write() {
+            cache.clear();
+        }
+        self.first_key.notify_waiters();
+    }
+
     /// Waits until at least one key is trusted.
     pub async fn ready(&self) {
         loop {

@@ -12,7 +12,8 @@ pub fn url(url: &str) -> String {
     let authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
             Some((user, _)) => format!("{user}:***@{host}"),
-            None => format!("{userinfo}@{host}"),
+            // A user without a password may be a token (`nats://TOKEN@…`).
+            None => format!("***@{host}"),
         },
         None => authority.to_owned(),
     };
@@ -55,6 +56,7 @@ mod tests {
             "postgres://db/x?user=a&password=***"
         );
         assert_eq!(url("smtp://mail:25"), "smtp://mail:25");
+        assert_eq!(url("nats://s3cr3t-token@nats:4222"), "nats://***@nats:4222");
         assert_eq!(
             url("sqlite://data/a.db?mode=rwc"),
             "sqlite://data/a.db?mode=rwc"

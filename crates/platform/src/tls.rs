@@ -103,6 +103,15 @@ impl Tls {
             "tls.client_cert_file",
             "tls.client_key_file",
         )?;
+        if let Some(pair) = &client_pair {
+            check_at(
+                &pair.certs,
+                ca.as_deref(),
+                "tls.client_cert_file",
+                SystemTime::now(),
+                webpki::KeyUsage::client_auth(),
+            )?;
+        }
         let client_identity = client_pair.as_ref().or(own.as_ref());
         let client = if ca.is_some() || client_identity.is_some() {
             let mut c = ClientTlsConfig::new().timeout(HANDSHAKE_TIMEOUT);
@@ -162,7 +171,7 @@ impl Tls {
                     .unwrap_or_else(|| ClientTlsConfig::new().with_native_roots());
                 endpoint
                     .tls_config(tls)
-                    .map_err(|e| TlsError(format!("{what} {url:?}: {e}")))
+                    .map_err(|e| TlsError(format!("{what} {:?}: {e}", crate::redact::url(url))))
             }
             Some("http") => {
                 let host = endpoint.uri().host().unwrap_or_default();
@@ -170,12 +179,14 @@ impl Tls {
                     Ok(endpoint)
                 } else {
                     Err(TlsError(format!(
-                        "{what} {url:?} is plaintext to another host: use https:// with tls.ca_file, or set tls.allow_plaintext = true if a service mesh encrypts every connection"
+                        "{what} {:?} is plaintext to another host: use https:// with tls.ca_file, or set tls.allow_plaintext = true if a service mesh encrypts every connection",
+                        crate::redact::url(url)
                     )))
                 }
             }
             _ => Err(TlsError(format!(
-                "{what} {url:?} must start with https:// (or http:// on loopback)"
+                "{what} {:?} must start with https:// (or http:// on loopback)",
+                crate::redact::url(url)
             ))),
         }
     }
@@ -271,6 +282,16 @@ pub fn check_certificate_at(
     name: &str,
     at: SystemTime,
 ) -> Result<(), TlsError> {
+    check_at(chain, anchors, name, at, webpki::KeyUsage::server_auth())
+}
+
+fn check_at(
+    chain: &[CertificateDer<'static>],
+    anchors: Option<&[CertificateDer<'static>]>,
+    name: &str,
+    at: SystemTime,
+    usage: webpki::KeyUsage,
+) -> Result<(), TlsError> {
     let Some(leaf) = chain.first() else {
         return Err(TlsError(format!("{name} holds no certificate")));
     };
@@ -295,7 +316,7 @@ pub fn check_certificate_at(
         &trust,
         &chain[1..],
         time,
-        webpki::KeyUsage::server_auth(),
+        usage,
         None,
         None,
     );

@@ -43,7 +43,7 @@ pub async fn run(g: &Global, cmd: AuthCmd) -> anyhow::Result<()> {
 pub async fn login(g: &Global, args: LoginArgs) -> anyhow::Result<()> {
     let name = args
         .name
-        .or_else(|| g.context.clone())
+        .or_else(|| g.context_flag.clone())
         .unwrap_or_else(|| "default".into());
     anyhow::ensure!(
         g.credential.is_some(),

@@ -87,3 +87,33 @@ fn secrets_hash_and_compare() {
     assert!(hashes_equal(&hash_secret(&s), &hash_secret(&s)));
     assert!(!hashes_equal(&hash_secret(&s), &hash_secret("other")));
 }
+
+#[test]
+fn a_key_identity_no_longer_publishes_is_distrusted_even_for_cached_tokens() {
+    let (issuer, verifier, old) = setup();
+    let who = Principal::ServiceAccount(ServiceAccountId::generate());
+    let (token, _) = issuer.issue(&who, None, &[], 1_000).unwrap();
+    assert!(
+        verifier.verify(&token, 1_001).is_ok(),
+        "trusted and now cached"
+    );
+    let new = SigningKeyPair::generate();
+    verifier.replace_keys(&[
+        (new.key_id().to_owned(), new.public_key()),
+        (old.key_id().to_owned(), old.public_key()),
+    ]);
+    assert!(
+        verifier.verify(&token, 1_002).is_ok(),
+        "still listed as previous"
+    );
+    verifier.replace_keys(&[(new.key_id().to_owned(), new.public_key())]);
+    assert!(
+        verifier.verify(&token, 1_003).is_err(),
+        "removed: refused, cache or not"
+    );
+    verifier.replace_keys(&[]);
+    assert!(
+        verifier.knows_key(new.key_id()),
+        "an empty answer changes nothing"
+    );
+}
