@@ -1,49 +1,17 @@
-//! The rules of accounts, invitations and credentials. Pure: no database,
-//! no gRPC. Every change is published as an event in commit order
-//! (R-EVT-1), built in `crate::events`.
+//! Invitations: who is invited where, until when, the accept tokens and
+//! the hourly share of a team (R-INV-*).
 
 use std::path::Path;
 
-use allot_platform::auth::{
-    Caller, INTERNAL_SERVICE_ACCOUNT, Principal, scopes, write_private_file,
-};
+use allot_platform::auth::write_private_file;
 use allot_platform::error::FieldViolation;
-use allot_platform::ids::{AccountId, InvitationId, ServiceAccountId, TeamId};
-use allot_platform::values::{Email, parse_person_name, parse_text};
+use allot_platform::ids::{AccountId, InvitationId, TeamId};
+use allot_platform::values::{Email, parse_person_name};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::error::IdentityError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccountState {
-    Invited,
-    Active,
-}
-
-allot_platform::db_enum!(AccountState {
-    Invited = "INVITED",
-    Active = "ACTIVE",
-});
-
-#[derive(Debug, Clone)]
-pub struct Account {
-    pub id: AccountId,
-    pub email: Email,
-    pub given_name: String,
-    pub family_name: String,
-    pub state: AccountState,
-    pub create_time: i64,
-    pub activate_time: Option<i64>,
-}
-
-impl Account {
-    /// How emails and member lists name the person.
-    pub fn display_name(&self) -> String {
-        format!("{} {}", self.given_name, self.family_name)
-    }
-}
 
 /// The state an invitation is stored in; "expired" is derived from time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,99 +207,6 @@ pub fn parse_token(token: &str) -> Result<&str, IdentityError> {
     Ok(t)
 }
 
-/// Scopes a caller may give a credential. `internal` belongs to Allot's own
-/// services and is never granted through the API.
-pub fn parse_scopes(field: &str, requested: &[String]) -> Result<Vec<String>, FieldViolation> {
-    let mut out: Vec<String> = Vec::new();
-    for s in requested {
-        let s = s.trim();
-        if s == scopes::INTERNAL || !scopes::ALL.contains(&s) {
-            return Err(FieldViolation::new(
-                field,
-                format!(
-                    "unknown scope {}; known scopes: {}",
-                    allot_platform::error::quote(s),
-                    scopes::ALL
-                        .iter()
-                        .filter(|x| **x != scopes::INTERNAL)
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        }
-        if !out.iter().any(|o| o == s) {
-            out.push(s.to_owned());
-        }
-    }
-    Ok(out)
-}
-
-pub fn parse_display_name(field: &str, input: &str) -> Result<String, FieldViolation> {
-    parse_text(field, input, 200)
-}
-
-/// What a caller asks to do in the identity service.
-#[derive(Debug, Clone, Copy)]
-pub enum Action<'a> {
-    ReadAccount(&'a AccountId),
-    UpdateAccount(&'a AccountId),
-    ListAccounts,
-    /// Creating and resending invitations: the team service does it after
-    /// checking the caller is an admin of the team.
-    ManageInvitations,
-    ReadInvitations,
-    IssueInvitationToken,
-    ManageServiceAccounts,
-    /// Keys of an account (a person's own) or a service account.
-    ManageKeys {
-        owner_account: Option<&'a AccountId>,
-    },
-    Watch,
-}
-
-/// The one place identity decides who may do what.
-pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), IdentityError> {
-    if caller.is_internal() {
-        return Ok(());
-    }
-    let admin = caller.has_scope(scopes::ADMIN);
-    let allowed = match action {
-        Action::ReadAccount(id) => {
-            admin || caller.has_scope(scopes::ACCOUNTS_READ) || caller.account() == Some(id)
-        }
-        Action::UpdateAccount(id) => admin || caller.account() == Some(id),
-        Action::ListAccounts | Action::ReadInvitations => {
-            admin || caller.has_scope(scopes::ACCOUNTS_READ)
-        }
-        Action::ManageInvitations | Action::ManageServiceAccounts => admin,
-        Action::IssueInvitationToken => false,
-        Action::ManageKeys { owner_account } => {
-            admin
-                || (owner_account.is_some()
-                    && caller.account() == owner_account
-                    && caller.actor.is_none())
-        }
-        Action::Watch => admin || caller.has_scope(scopes::EVENTS_READ),
-    };
-    if allowed {
-        return Ok(());
-    }
-    let needed = match action {
-        Action::ReadAccount(_) => "the account itself, or the `accounts.read` or `admin` scope",
-        Action::UpdateAccount(_) => "the account itself, or the `admin` scope",
-        Action::ListAccounts | Action::ReadInvitations => "the `accounts.read` or `admin` scope",
-        Action::ManageInvitations => "the `admin` scope (team admins invite through TeamService)",
-        Action::IssueInvitationToken => "Allot's internal scope",
-        Action::ManageServiceAccounts => "the `admin` scope",
-        Action::ManageKeys { .. } => "the key owner itself, or the `admin` scope",
-        Action::Watch => "the `events.read` or `admin` scope",
-    };
-    Err(IdentityError::PermissionDenied(format!(
-        "this needs {needed}"
-    )))
-}
-
 /// R-INV-1: a team sends at most `limit` invitations an hour, so no admin
 /// mails thousands of strangers. `sent` in the last hour, `asked` now.
 pub fn check_invitation_budget(sent: i64, asked: usize, limit: u32) -> Result<(), IdentityError> {
@@ -340,26 +215,6 @@ pub fn check_invitation_budget(sent: i64, asked: usize, limit: u32) -> Result<()
         return Err(IdentityError::TooManyInvitations { sent, asked, limit });
     }
     Ok(())
-}
-
-/// The service account Allot's own services use is managed by
-/// configuration, never through the API.
-pub fn protect_internal(id: &ServiceAccountId) -> Result<(), IdentityError> {
-    if id.as_str() == INTERNAL_SERVICE_ACCOUNT {
-        return Err(IdentityError::Precondition {
-            kind: "RESERVED",
-            subject: id.name(),
-            message: "the service account Allot's services use is managed by configuration (auth.internal_secret)".into(),
-        });
-    }
-    Ok(())
-}
-
-pub fn protect_internal_principal(p: &Principal) -> Result<(), IdentityError> {
-    match p {
-        Principal::ServiceAccount(id) => protect_internal(id),
-        Principal::Account(_) => Ok(()),
-    }
 }
 
 #[cfg(test)]
@@ -383,8 +238,6 @@ mod tests {
             "nothing asked"
         );
     }
-    use allot_platform::auth::Principal;
-
     fn invitation(state: InvitationState, generation: i32, expire_time: i64) -> Invitation {
         Invitation {
             id: InvitationId::generate(),
@@ -401,7 +254,6 @@ mod tests {
             accept_time: None,
         }
     }
-
     #[test]
     fn r_inv_2_a_pending_invitation_expires_at_its_expiry() {
         let inv = invitation(InvitationState::Pending, 1, 100);
@@ -413,7 +265,6 @@ mod tests {
             Err(IdentityError::InvitationExpired { expire_time: 100 })
         ));
     }
-
     #[test]
     fn r_inv_2_a_used_invitation_cannot_be_accepted_again() {
         let inv = invitation(InvitationState::Accepted, 1, 100);
@@ -426,7 +277,6 @@ mod tests {
             Err(IdentityError::InvitationUsed)
         ));
     }
-
     #[test]
     fn r_inv_3_only_the_newest_token_is_valid() {
         let inv = invitation(InvitationState::Pending, 2, 100);
@@ -438,7 +288,6 @@ mod tests {
         // An expired invitation can still be resent.
         assert!(inv.check_resendable().is_ok());
     }
-
     #[test]
     fn r_inv_3_tokens_differ_per_generation_and_are_stable() {
         let key = InvitationKey::generate();
@@ -450,45 +299,11 @@ mod tests {
         assert!(parse_token(&t1).is_ok());
         assert!(parse_token("short").is_err());
     }
-
     #[test]
     fn r_inv_1_invitees_report_every_bad_field() {
         let errs = Invitee::parse("", "Lovelace", "not-an-email").unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["given_name", "email"]);
         assert!(Invitee::parse("Ada", "Lovelace", "ada@example.com").is_ok());
-    }
-
-    #[test]
-    fn scopes_are_checked_and_internal_is_never_granted() {
-        assert_eq!(
-            parse_scopes(
-                "scopes",
-                &["guests".into(), "guests".into(), "catalog".into()]
-            )
-            .unwrap(),
-            ["guests", "catalog"]
-        );
-        assert!(parse_scopes("scopes", &["internal".into()]).is_err());
-        assert!(parse_scopes("scopes", &["root".into()]).is_err());
-    }
-
-    #[test]
-    fn people_read_only_their_own_account() {
-        let me = AccountId::generate();
-        let other = AccountId::generate();
-        let caller = Caller {
-            principal: Principal::Account(me.clone()),
-            actor: None,
-            scopes: vec![],
-            expires_at: i64::MAX,
-        };
-        assert!(authorize(&caller, Action::ReadAccount(&me)).is_ok());
-        assert!(matches!(
-            authorize(&caller, Action::ReadAccount(&other)),
-            Err(IdentityError::PermissionDenied(_))
-        ));
-        assert!(authorize(&caller, Action::ManageServiceAccounts).is_err());
-        assert!(authorize(&Caller::system(), Action::IssueInvitationToken).is_ok());
     }
 }
