@@ -494,6 +494,7 @@ async fn r_inv_2_an_acceptance_pruned_while_team_was_down_still_activates(backen
         .identity
         .accept_invitation(allot_proto::identity::AcceptInvitationRequest {
             token: crate::harness::accept_token(&mail[0]),
+            ..Default::default()
         })
         .await
         .expect("Ida accepts while team is down");

@@ -48,6 +48,7 @@ async fn accept(env: &Env, token: &str) -> Result<idpb::AcceptInvitationResponse
         .identity
         .accept_invitation(idpb::AcceptInvitationRequest {
             token: token.into(),
+            ..Default::default()
         })
         .await
         .map(tonic::Response::into_inner)

@@ -16,6 +16,7 @@ mod events;
 mod invitations;
 mod platform;
 mod retries;
+mod sign_in;
 mod teams;
 mod tls;
 mod traces;

@@ -1189,7 +1189,10 @@ async fn r_inv_7_admins_resend_only_their_own_teams_invitations(backend: Backend
     let token = crate::harness::accept_token(&mail[0]);
     env.clients_with(None)
         .identity
-        .accept_invitation(allot_proto::identity::AcceptInvitationRequest { token })
+        .accept_invitation(allot_proto::identity::AcceptInvitationRequest {
+            token,
+            ..Default::default()
+        })
         .await
         .expect("the first invitation still accepts");
     env.shutdown().await;
@@ -1205,7 +1208,10 @@ async fn r_inv_7_admins_revoke_only_their_own_teams_invitations(backend: Backend
         let mut c = env.clients_with(None);
         async move {
             c.identity
-                .accept_invitation(allot_proto::identity::AcceptInvitationRequest { token })
+                .accept_invitation(allot_proto::identity::AcceptInvitationRequest {
+                    token,
+                    ..Default::default()
+                })
                 .await
         }
     };
@@ -1301,6 +1307,7 @@ async fn r_inv_1_an_admin_adding_an_account_by_id_invites_it(backend: Backend) {
         .identity
         .accept_invitation(allot_proto::identity::AcceptInvitationRequest {
             token: crate::harness::accept_token(design),
+            ..Default::default()
         })
         .await
         .expect("U accepts");
@@ -1347,6 +1354,7 @@ async fn r_inv_1_an_outsider_inviting_an_existing_person_learns_nothing(backend:
         .identity
         .accept_invitation(allot_proto::identity::AcceptInvitationRequest {
             token: crate::harness::accept_token(&first_mail[0]),
+            ..Default::default()
         })
         .await
         .expect("Kim accepts")
@@ -1438,6 +1446,7 @@ async fn r_inv_1_an_outsider_inviting_an_existing_person_learns_nothing(backend:
         .identity
         .accept_invitation(allot_proto::identity::AcceptInvitationRequest {
             token: crate::harness::accept_token(invitation),
+            ..Default::default()
         })
         .await
         .expect("an existing person accepts, with no new password");

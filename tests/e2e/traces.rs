@@ -94,6 +94,7 @@ async fn one_invitation_is_one_trace_across_services_and_events() {
     let caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     let mut request = tonic::Request::new(idpb::AcceptInvitationRequest {
         token: accept_token(&mail[0]),
+        ..Default::default()
     });
     request.metadata_mut().insert(
         "traceparent",

@@ -29,6 +29,18 @@ pub enum IdentityError {
     InvitationRevoked,
     #[error("invalid client id or secret")]
     BadCredentials,
+    /// R-AUTH-2: the same answer for an unknown email and a wrong password.
+    #[error("wrong email or password")]
+    BadPassword,
+    /// R-AUTH-2: too many failed sign-ins for this account or address.
+    #[error(
+        "too many failed sign-ins {whose}; try again in {wait_seconds} s (or reset the password)"
+    )]
+    SignInThrottled {
+        whose: &'static str,
+        failures: i64,
+        wait_seconds: i64,
+    },
     #[error("{0}")]
     PermissionDenied(String),
     #[error("{0}")]
@@ -99,7 +111,18 @@ impl ServiceError for IdentityError {
             IdentityError::InvitationUsed => invitation("INVITATION_ALREADY_ACCEPTED"),
             IdentityError::InvitationSuperseded => invitation("INVITATION_SUPERSEDED"),
             IdentityError::InvitationRevoked => invitation("INVITATION_REVOKED"),
-            IdentityError::BadCredentials => Failure::Unauthenticated,
+            IdentityError::BadCredentials | IdentityError::BadPassword => Failure::Unauthenticated,
+            IdentityError::SignInThrottled {
+                failures,
+                wait_seconds,
+                ..
+            } => Failure::Exhausted {
+                reason: "SIGN_IN_ATTEMPTS",
+                figures: vec![
+                    ("failures", *failures),
+                    ("retry_after_seconds", *wait_seconds),
+                ],
+            },
             IdentityError::PermissionDenied(_) => Failure::PermissionDenied,
             IdentityError::AlreadyExists(_) => Failure::AlreadyExists,
             IdentityError::Precondition { kind, subject, .. } => {

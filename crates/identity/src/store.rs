@@ -8,6 +8,9 @@ use sqlx::{AnyConnection, Row};
 
 use crate::domain::{Account, AccountState, Invitation, InvitationState};
 
+mod passwords;
+pub use passwords::*;
+
 type Result<T> = std::result::Result<T, sqlx::Error>;
 
 const ACCOUNT_COLUMNS: &str =

@@ -41,6 +41,7 @@ const PUBLIC_PREFIXES: &[&str] = &[
     "/grpc.reflection.v1alpha.ServerReflection/",
     "/allot.identity.v1.IdentityService/AcceptInvitation",
     "/allot.identity.v1.IdentityService/CreateToken",
+    "/allot.identity.v1.IdentityService/SignIn",
     "/allot.identity.v1.IdentityService/GetSigningKeys",
 ];
 

@@ -88,7 +88,10 @@ pub async fn run(g: &Global, cmd: InvitationCmd) -> anyhow::Result<()> {
             let mut c = connect(g, false).await?;
             let r = c
                 .identity
-                .accept_invitation(idpb::AcceptInvitationRequest { token })
+                .accept_invitation(idpb::AcceptInvitationRequest {
+                    token,
+                    ..Default::default()
+                })
                 .await
                 .map_err(status_error)?
                 .into_inner();

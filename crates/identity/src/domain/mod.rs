@@ -6,8 +6,10 @@ mod accounts;
 mod authz;
 mod credentials;
 mod invitations;
+mod passwords;
 
 pub use accounts::*;
 pub use authz::*;
 pub use credentials::*;
 pub use invitations::*;
+pub use passwords::*;

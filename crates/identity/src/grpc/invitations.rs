@@ -120,10 +120,17 @@ pub(super) async fn accept_invitation(
     req: Request<pb::AcceptInvitationRequest>,
 ) -> R<pb::AcceptInvitationResponse> {
     let rid = request_id(&req);
+    let r = req.get_ref();
+    let acceptance = crate::service::invitations::Acceptance {
+        token: &r.token,
+        password: &r.password,
+        given_name: &r.given_name,
+        family_name: &r.family_name,
+    };
     let (a, i) = g
         .app
         .invitations()
-        .accept_invitation(&rid, &req.get_ref().token)
+        .accept_invitation(&rid, &acceptance)
         .await?;
     Ok(Response::new(pb::AcceptInvitationResponse {
         account: Some(convert::account(&a)),

@@ -190,6 +190,13 @@ impl IdentityService for IdentityGrpc {
         tokens::create_token(self, req).await
     }
 
+    async fn sign_in(
+        &self,
+        req: Request<pb::SignInRequest>,
+    ) -> Result<Response<pb::SignInResponse>, Status> {
+        tokens::sign_in(self, req).await
+    }
+
     async fn get_signing_keys(
         &self,
         _req: Request<pb::GetSigningKeysRequest>,

@@ -25,6 +25,43 @@ pub(super) async fn create_token(
     }))
 }
 
+/// The address a sign-in comes from: `x-real-ip` as the front door sets
+/// it (only the front door and the services can reach a service that asks
+/// for client certificates), else the connection's own.
+fn client_address<T>(req: &Request<T>) -> Option<String> {
+    req.metadata()
+        .get("x-real-ip")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+        .map(str::to_owned)
+        .or_else(|| req.remote_addr().map(|a| a.ip().to_string()))
+}
+
+pub(super) async fn sign_in(
+    g: &IdentityGrpc,
+    req: Request<pb::SignInRequest>,
+) -> R<pb::SignInResponse> {
+    let address = client_address(&req);
+    let r = req.into_inner();
+    let (token, exp, account) = g
+        .app
+        .passwords()
+        .sign_in(crate::service::passwords::SignIn {
+            email: &r.email,
+            password: &r.password,
+            address: address.as_deref(),
+        })
+        .await?;
+    Ok(Response::new(pb::SignInResponse {
+        access_token: token,
+        expire_time: Some(prost_types::Timestamp {
+            seconds: exp,
+            nanos: 0,
+        }),
+        account: Some(convert::account(&account)),
+    }))
+}
+
 pub(super) async fn get_signing_keys(
     g: &IdentityGrpc,
     _req: Request<pb::GetSigningKeysRequest>,

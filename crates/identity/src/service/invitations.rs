@@ -2,6 +2,26 @@
 //! (R-INV-7), and accepting one (R-INV-4).
 
 use super::*;
+use crate::domain::{Password, hash_password};
+use allot_platform::values::parse_person_name;
+
+/// What a person sends to accept an invitation (R-AUTH-1): the token, and,
+/// if they have no password yet, the one they choose and corrected names
+/// (empty keeps what the inviter typed).
+#[derive(Debug, Default)]
+pub struct Acceptance<'a> {
+    pub token: &'a str,
+    pub password: &'a str,
+    pub given_name: &'a str,
+    pub family_name: &'a str,
+}
+
+/// The choices of an acceptance, checked.
+#[derive(Debug, Default)]
+struct Choices {
+    password_hash: Option<String>,
+    names: Option<(String, String)>,
+}
 
 impl Invitations<'_> {
     /// R-INV-1, R-INV-4: invites each person on their own, whether or not
@@ -221,15 +241,18 @@ impl Invitations<'_> {
     }
 
     /// R-INV-2: accepting with the newest token of a pending invitation
-    /// activates the account.
+    /// activates the account. R-AUTH-1: a person without a password
+    /// chooses it here, and may correct their names; one who has a
+    /// password just joins the team.
     #[tracing::instrument(name = "identity.service.accept_invitation", skip_all)]
     pub async fn accept_invitation(
         &self,
         request_id: &str,
-        token: &str,
+        acceptance: &Acceptance<'_>,
     ) -> Result<(Account, Invitation)> {
-        let token = parse_token(token)?;
+        let token = parse_token(acceptance.token)?;
         let now = self.now();
+        let choices = self.choices(token, acceptance).await?;
         let mut tx = self.begin().await?;
         let (mut inv, token_generation) = store::find_by_token_hash(tx.conn(), &hash_secret(token))
             .await?
@@ -241,6 +264,15 @@ impl Invitations<'_> {
         inv.state = InvitationState::Accepted;
         inv.accept_time = Some(now);
         let activated = store::activate_account(tx.conn(), &inv.account_id, now).await?;
+        if let Some(hash) = &choices.password_hash {
+            store::set_password(tx.conn(), &inv.account_id, hash, now / 1_000_000).await?;
+        }
+        let renamed = match &choices.names {
+            Some((given, family)) => {
+                store::update_account_names(tx.conn(), &inv.account_id, given, family).await?
+            }
+            None => false,
+        };
         let account = store::get_account(tx.conn(), &inv.account_id)
             .await?
             .ok_or_else(|| {
@@ -255,9 +287,74 @@ impl Invitations<'_> {
         if activated {
             events.push(account_activated(&meta, &account));
         }
+        if renamed {
+            events.push(account_updated(&meta, &account));
+        }
         self.outbox.commit(tx, &events).await?;
         tracing::info!(account = %account.id, invitation = %inv.id, "invitation accepted");
         Ok((account, inv))
+    }
+
+    /// R-AUTH-1: what a person without a password chose, checked (every bad
+    /// field at once) and the password hashed, before anything is written.
+    /// Nothing for one who has a password.
+    async fn choices(&self, token: &str, acceptance: &Acceptance<'_>) -> Result<Choices> {
+        let mut conn = self.db.conn().await?;
+        let Some((inv, generation)) =
+            store::find_by_token_hash(&mut conn, &hash_secret(token)).await?
+        else {
+            return Ok(Choices::default());
+        };
+        // An expired or used invitation says so before any field does.
+        inv.check_acceptable(generation, self.now())?;
+        if store::password_hash(&mut conn, &inv.account_id)
+            .await?
+            .is_some()
+        {
+            return Ok(Choices::default());
+        }
+        let mut bad = Vec::new();
+        let password = match acceptance.password {
+            "" => None,
+            p => Password::parse("password", p, &inv.email)
+                .map_err(|v| bad.push(v))
+                .ok(),
+        };
+        let mut name = |field: &str, input: &str| match input.trim() {
+            "" => None,
+            n => parse_person_name(field, n).map_err(|v| bad.push(v)).ok(),
+        };
+        let given = name("given_name", acceptance.given_name);
+        let family = name("family_name", acceptance.family_name);
+        if !bad.is_empty() {
+            return Err(IdentityError::Invalid(bad));
+        }
+        let names = match (given, family) {
+            (None, None) => None,
+            (g, f) => {
+                let account = store::get_account(&mut conn, &inv.account_id)
+                    .await?
+                    .ok_or_else(|| IdentityError::not_found("account", inv.account_id.name()))?;
+                Some((
+                    g.unwrap_or(account.given_name),
+                    f.unwrap_or(account.family_name),
+                ))
+            }
+        };
+        drop(conn);
+        let password_hash = match password {
+            Some(p) => Some(
+                tokio::task::spawn_blocking(move || hash_password(&p))
+                    .await
+                    .map_err(|e| IdentityError::Internal(format!("password hash: {e}")))?
+                    .map_err(IdentityError::Internal)?,
+            ),
+            None => None,
+        };
+        Ok(Choices {
+            password_hash,
+            names,
+        })
     }
 
     /// The accept token of the given generation, for the email. Refused when

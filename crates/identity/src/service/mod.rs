@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod invitations;
 pub mod keys;
+pub mod passwords;
 pub mod service_accounts;
 pub mod startup;
 pub mod tokens;
@@ -102,6 +103,8 @@ allot_platform::views!(Identity.core: Core {
     Invitations => invitations,
     /// API keys of people and service accounts.
     Keys => keys,
+    /// Signing in with email and password (R-AUTH-2).
+    Passwords => passwords,
     /// Service accounts.
     ServiceAccounts => service_accounts,
     /// What the first start creates.

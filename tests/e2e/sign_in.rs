@@ -1,0 +1,192 @@
+//! People sign in: accepting an invitation is where a new person chooses
+//! their password and may correct their names (R-AUTH-1); they then sign
+//! in with email and password for a token whose powers are their team
+//! roles, and repeated failures are slowed down (R-AUTH-2).
+
+use allot_platform::testing::Backend;
+use allot_proto::identity as idpb;
+use allot_proto::team as tpb;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::harness::{Clients, Env, accept_token, unique_email};
+use crate::invitations::invite;
+
+const GOOD: &str = "correct horse battery staple";
+
+async fn accept(
+    env: &Env,
+    token: &str,
+    password: &str,
+    given_name: &str,
+) -> Result<idpb::AcceptInvitationResponse, tonic::Status> {
+    env.clients_with(None)
+        .identity
+        .accept_invitation(idpb::AcceptInvitationRequest {
+            token: token.into(),
+            password: password.into(),
+            given_name: given_name.into(),
+            family_name: String::new(),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn sign_in(
+    env: &Env,
+    email: &str,
+    password: &str,
+) -> Result<idpb::SignInResponse, tonic::Status> {
+    env.clients_with(None)
+        .identity
+        .sign_in(idpb::SignInRequest {
+            email: email.into(),
+            password: password.into(),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// Invites a new person to the first team; returns the admin, the team,
+/// the email and the accept token.
+async fn invited(env: &Env, given: &str) -> (Clients, String, String, String) {
+    let mut admin = env.admin().await;
+    let team = env.first_team().await.name;
+    let email = unique_email(given);
+    invite(&mut admin, &team, given, "Lane", &email).await;
+    let mail = env.mail_to(&email, 1).await;
+    (admin, team, email, accept_token(&mail[0]))
+}
+
+/// R-AUTH-1: a weak password is refused naming the field, and nothing
+/// changes (the invitation can still be accepted); a good one, with a
+/// corrected name, activates the account, and the person signs in with it.
+async fn r_auth_1_accepting_sets_the_password_and_names(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let (_, team, email, token) = invited(&env, "Adda").await;
+
+    let weak = accept(&env, &token, "password1234", "")
+        .await
+        .expect_err("weak");
+    assert_eq!(weak.code(), Code::InvalidArgument, "{weak:?}");
+    let fields = weak
+        .get_details_bad_request()
+        .map(|b| {
+            b.field_violations
+                .into_iter()
+                .map(|v| v.field)
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    assert_eq!(fields, ["password"], "{weak:?}");
+    let not_yet = sign_in(&env, &email, "password1234")
+        .await
+        .expect_err("no password");
+    assert_eq!(not_yet.code(), Code::Unauthenticated);
+
+    let accepted = accept(&env, &token, GOOD, "Adeline").await.expect("accept");
+    let account = accepted.account.expect("account");
+    assert_eq!(account.given_name, "Adeline", "the corrected name");
+    assert_eq!(account.state, idpb::AccountState::Active as i32);
+
+    let signed_in = sign_in(&env, &email, GOOD).await.expect("sign in");
+    assert_eq!(
+        signed_in.account.map(|a| a.name),
+        Some(account.name.clone())
+    );
+    // The token acts as the person: their teams, by their roles.
+    let mut me = env.clients_with(Some(&signed_in.access_token));
+    let teams = me
+        .team
+        .list_teams(tpb::ListTeamsRequest::default())
+        .await
+        .expect("my teams")
+        .into_inner()
+        .teams;
+    assert!(teams.iter().any(|t| t.name == team), "{teams:?}");
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_auth_1_accepting_sets_the_password_and_names);
+
+/// R-AUTH-1: a person who has a password just joins the next team; a
+/// password sent with that acceptance changes nothing.
+async fn r_auth_1_a_person_with_a_password_just_joins(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let (mut admin, _, email, token) = invited(&env, "Joan").await;
+    accept(&env, &token, GOOD, "").await.expect("first team");
+    let second = admin
+        .team
+        .create_team(tpb::CreateTeamRequest {
+            team: Some(tpb::Team {
+                display_name: "Second".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("a second team")
+        .into_inner()
+        .name;
+    invite(&mut admin, &second, "Joan", "Lane", &email).await;
+    let mail = env.mail_to(&email, 2).await;
+    let token = accept_token(&mail[1]);
+    accept(&env, &token, "another long passphrase here", "Jo")
+        .await
+        .expect("joins the second team");
+    sign_in(&env, &email, GOOD)
+        .await
+        .expect("the first password still works");
+    let refused = sign_in(&env, &email, "another long passphrase here")
+        .await
+        .expect_err("the second password was not taken");
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_auth_1_a_person_with_a_password_just_joins);
+
+/// R-AUTH-2: a wrong password and an unknown email get the same answer;
+/// after five failures the account must wait (RESOURCE_EXHAUSTED with the
+/// wait), even with the right password, while another account is not held
+/// up.
+async fn r_auth_2_failed_sign_ins_are_slowed_down(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let (_, _, email, token) = invited(&env, "Tess").await;
+    accept(&env, &token, GOOD, "").await.expect("accept");
+    let wrong = sign_in(&env, &email, "not the password at all")
+        .await
+        .expect_err("wrong");
+    let unknown = sign_in(&env, &unique_email("nobody"), GOOD)
+        .await
+        .expect_err("unknown");
+    assert_eq!(wrong.code(), Code::Unauthenticated);
+    assert_eq!(unknown.code(), Code::Unauthenticated);
+    assert_eq!(
+        wrong.message(),
+        unknown.message(),
+        "nothing tells them apart"
+    );
+    for _ in 0..4 {
+        let e = sign_in(&env, &email, "not the password at all")
+            .await
+            .expect_err("wrong");
+        assert_eq!(e.code(), Code::Unauthenticated);
+    }
+    let held = sign_in(&env, &email, GOOD).await.expect_err("must wait");
+    assert_eq!(held.code(), Code::ResourceExhausted, "{held:?}");
+    let info = held.get_details_error_info().expect("error info");
+    assert_eq!(info.reason, "SIGN_IN_ATTEMPTS");
+    assert!(
+        info.metadata
+            .get("retry_after_seconds")
+            .and_then(|s| s.parse::<i64>().ok())
+            .is_some_and(|s| s >= 1),
+        "{info:?}"
+    );
+    let (_, _, other, other_token) = invited(&env, "Otto").await;
+    accept(&env, &other_token, GOOD, "").await.expect("accept");
+    sign_in(&env, &other, GOOD)
+        .await
+        .expect("another account signs in");
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_auth_2_failed_sign_ins_are_slowed_down);
