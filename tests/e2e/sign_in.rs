@@ -190,3 +190,96 @@ async fn r_auth_2_failed_sign_ins_are_slowed_down(backend: Backend) {
     env.shutdown().await;
 }
 crate::on_both_backends!(r_auth_2_failed_sign_ins_are_slowed_down);
+
+/// Waits until team refuses `token` because its session ended.
+async fn refused_everywhere(env: &Env, token: &str) {
+    crate::harness::eventually("team refuses the ended session's token", || async {
+        let answer = env
+            .clients_with(Some(token))
+            .team
+            .list_teams(tpb::ListTeamsRequest::default())
+            .await;
+        matches!(&answer, Err(s) if s.code() == Code::Unauthenticated && s.message().contains("session has ended"))
+    })
+    .await;
+}
+
+async fn teams_work(env: &Env, token: &str) -> bool {
+    env.clients_with(Some(token))
+        .team
+        .list_teams(tpb::ListTeamsRequest::default())
+        .await
+        .is_ok()
+}
+
+/// R-AUTH-2: signing out ends that session only, at every service; a
+/// password change ends every session of the person; a token from a key
+/// has no session to end; a wrong current password changes nothing.
+async fn sessions_end_at_sign_out_and_password_change(env: Env) {
+    let (mut admin, _, email, token) = invited(&env, "Sami").await;
+    accept(&env, &token, GOOD, "").await.expect("accept");
+    let a = sign_in(&env, &email, GOOD)
+        .await
+        .expect("first")
+        .access_token;
+    let b = sign_in(&env, &email, GOOD)
+        .await
+        .expect("second")
+        .access_token;
+    assert!(teams_work(&env, &a).await && teams_work(&env, &b).await);
+
+    env.clients_with(Some(&a))
+        .identity
+        .sign_out(idpb::SignOutRequest {})
+        .await
+        .expect("sign out");
+    refused_everywhere(&env, &a).await;
+    assert!(teams_work(&env, &b).await, "the other session goes on");
+
+    let mut me = env.clients_with(Some(&b));
+    let wrong = me
+        .identity
+        .change_password(idpb::ChangePasswordRequest {
+            current_password: "not my password at all".into(),
+            new_password: "a brand new passphrase".into(),
+        })
+        .await
+        .expect_err("wrong current password");
+    assert_eq!(wrong.code(), Code::InvalidArgument, "{wrong:?}");
+    assert!(teams_work(&env, &b).await, "nothing changed");
+    me.identity
+        .change_password(idpb::ChangePasswordRequest {
+            current_password: GOOD.into(),
+            new_password: "a brand new passphrase".into(),
+        })
+        .await
+        .expect("change password");
+    refused_everywhere(&env, &b).await;
+    let old = sign_in(&env, &email, GOOD)
+        .await
+        .expect_err("the old password");
+    assert_eq!(old.code(), Code::Unauthenticated);
+    sign_in(&env, &email, "a brand new passphrase")
+        .await
+        .expect("the new password");
+
+    let keyed = admin
+        .identity
+        .sign_out(idpb::SignOutRequest {})
+        .await
+        .expect_err("a key's token has no session");
+    assert_eq!(keyed.code(), Code::FailedPrecondition, "{keyed:?}");
+    env.shutdown().await;
+}
+
+async fn r_auth_2_signing_out_and_a_new_password_end_sessions(backend: Backend) {
+    sessions_end_at_sign_out_and_password_change(Env::in_process(backend).await).await;
+}
+crate::on_both_backends!(r_auth_2_signing_out_and_a_new_password_end_sessions);
+
+/// R-AUTH-2 as deployed: team, in its own process, learns from identity
+/// that a session ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_auth_2_every_service_refuses_an_ended_session() {
+    sessions_end_at_sign_out_and_password_change(Env::processes(Backend::Sqlite, &[]).await).await;
+}

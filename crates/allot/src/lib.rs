@@ -304,6 +304,46 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         tls: &tls,
         tokens: tokens.clone(),
     };
+    // R-AUTH-2: every process refuses the tokens of ended sessions.
+    let ended: EndedSessions = match &identity {
+        Some(svc) => {
+            let app = svc.app.clone();
+            Arc::new(move |after| {
+                let app = app.clone();
+                Box::pin(async move {
+                    app.passwords()
+                        .ended_sessions(&allot_platform::auth::Caller::system(), after)
+                        .await
+                        .map_err(|e| e.to_string())
+                })
+            })
+        }
+        None => {
+            let client = peers.identity().map_err(|e| anyhow!(e.0))?;
+            Arc::new(move |after| {
+                let mut client = client.clone();
+                Box::pin(async move {
+                    let r = client
+                        .list_ended_sessions(request(
+                            allot_proto::identity::ListEndedSessionsRequest { after_time: after },
+                        ))
+                        .await
+                        .map_err(|s| s.message().to_owned())?;
+                    Ok(r.into_inner()
+                        .sessions
+                        .into_iter()
+                        .map(|s| (s.session_id, s.expire_time, s.end_time))
+                        .collect())
+                })
+            })
+        }
+    };
+    tasks.push(follow_ended_sessions(
+        ended,
+        verifier.clone(),
+        clock.clone(),
+        stop.clone(),
+    ));
     let mut host = Host {
         config: &config,
         stop: &stop,
@@ -523,6 +563,59 @@ impl Peers for ProcessPeers<'_> {
 
 fn clock_seconds(clock: SharedClock) -> impl Fn() -> i64 + Send + Sync + 'static {
     move || clock.now().unix_timestamp()
+}
+
+/// How often every process asks which sign-in sessions ended (R-AUTH-2):
+/// a token of a session that ended stops working everywhere within about
+/// this long.
+pub const SESSION_POLL: Duration = Duration::from_secs(1);
+
+/// Sessions that ended at or after a time (microseconds): `(session,
+/// until, ended_at)`.
+type EndedSessions = Arc<
+    dyn Fn(
+            i64,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Vec<(String, i64, i64)>, String>> + Send>,
+        > + Send
+        + Sync,
+>;
+
+/// Feeds the verifier the sessions that ended, every [`SESSION_POLL`].
+fn follow_ended_sessions(
+    ended: EndedSessions,
+    verifier: Arc<TokenVerifier>,
+    clock: SharedClock,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        // Sessions end at most one token lifetime before they matter no
+        // more; starting from zero, the first answer has every one still
+        // alive.
+        let mut after = 0i64;
+        loop {
+            match ended(after).await {
+                Ok(sessions) => {
+                    let now = clock.now().unix_timestamp();
+                    if let Some((_, _, last)) = sessions.last() {
+                        after = after.max(*last);
+                    }
+                    let pairs: Vec<(String, i64)> = sessions
+                        .into_iter()
+                        .map(|(s, until, _)| (s, until))
+                        .collect();
+                    verifier.end_sessions(&pairs, now);
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "could not ask which sessions ended; trying again");
+                }
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(SESSION_POLL) => {}
+            }
+        }
+    })
 }
 
 /// How often the other services ask identity for its signing keys (also

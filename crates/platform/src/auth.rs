@@ -2,15 +2,14 @@
 //! them locally with identity's public keys. The edge middleware turns the
 //! `authorization` header into a [`Caller`] in the request's extensions.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -70,6 +69,10 @@ pub struct Claims {
     /// The service account acting for `sub` (RFC 8693 `act`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<Actor>,
+    /// The sign-in session this token belongs to (R-AUTH-2): signing out
+    /// or changing the password ends it, and its tokens stop working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,6 +116,8 @@ pub struct Caller {
     pub scopes: Vec<String>,
     /// When the token expires (Unix seconds).
     pub expires_at: i64,
+    /// The sign-in session of the token, if it came from signing in.
+    pub session: Option<String>,
 }
 
 impl Caller {
@@ -158,6 +163,7 @@ impl Caller {
             actor: None,
             scopes: Vec::new(),
             expires_at: self.expires_at,
+            session: None,
         })
     }
 
@@ -170,6 +176,7 @@ impl Caller {
             actor: None,
             scopes: vec![scopes::INTERNAL.to_owned()],
             expires_at: i64::MAX,
+            session: None,
         }
     }
 }
@@ -324,6 +331,42 @@ impl TokenIssuer {
         self.issue_until(principal, actor, scopes, now, exp)
     }
 
+    /// A token for a person's sign-in session `sid` (R-AUTH-2), valid until
+    /// `exp`.
+    pub fn issue_session(
+        &self,
+        account: &AccountId,
+        sid: &str,
+        now: i64,
+        exp: i64,
+    ) -> Result<(String, i64), SignError> {
+        let claims = Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: account.name(),
+            scope: String::new(),
+            iat: now,
+            exp,
+            jti: crate::ids::new_id(),
+            act: None,
+            sid: Some(sid.to_owned()),
+        };
+        self.sign(&claims)
+    }
+
+    /// The configured lifetime of a token.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    fn sign(&self, claims: &Claims) -> Result<(String, i64), SignError> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        let token = jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|e| SignError(e.to_string()))?;
+        Ok((token, claims.exp))
+    }
+
     /// As [`issue`](Self::issue) with an explicit expiry (tests make expired
     /// tokens with it).
     pub fn issue_until(
@@ -343,12 +386,9 @@ impl TokenIssuer {
             exp,
             jti: crate::ids::new_id(),
             act: actor.map(|a| Actor { sub: a.name() }),
+            sid: None,
         };
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)
-            .map_err(|e| SignError(e.to_string()))?;
-        Ok((token, exp))
+        self.sign(&claims)
     }
 }
 
@@ -367,146 +407,8 @@ pub enum AuthError {
     UnknownKey,
     #[error("invalid token: {0}")]
     Invalid(String),
-}
-
-const CACHE_LIMIT: usize = 10_000;
-
-/// Verifies tokens with identity's public keys. Verified tokens are cached
-/// until they expire, so a busy caller pays for the signature check once.
-#[derive(Debug, Default)]
-pub struct TokenVerifier {
-    keys: RwLock<HashMap<String, [u8; 32]>>,
-    cache: RwLock<HashMap<String, Arc<Caller>>>,
-    /// Signalled when a token names a key not known yet (identity rotated
-    /// its key), so the keys are fetched again.
-    unknown_key: tokio::sync::Notify,
-    /// Signalled when the first key arrives.
-    first_key: tokio::sync::Notify,
-}
-
-impl TokenVerifier {
-    pub fn new() -> TokenVerifier {
-        TokenVerifier::default()
-    }
-
-    /// Trusts one more public key.
-    pub fn add_key(&self, kid: &str, public_key: [u8; 32]) {
-        if let Ok(mut keys) = self.keys.write() {
-            keys.insert(kid.to_owned(), public_key);
-        }
-        self.first_key.notify_waiters();
-    }
-
-    /// Trusts exactly `keys` (what identity publishes now): a key identity
-    /// no longer lists stops being trusted, and tokens verified with it are
-    /// forgotten. An empty list changes nothing.
-    pub fn replace_keys(&self, keys: &[(String, [u8; 32])]) {
-        if keys.is_empty() {
-            return;
-        }
-        let mut dropped = false;
-        if let Ok(mut current) = self.keys.write() {
-            dropped = current.keys().any(|k| !keys.iter().any(|(id, _)| id == k));
-            *current = keys.iter().cloned().collect();
-        }
-        if dropped && let Ok(mut cache) = self.cache.write() {
-            cache.clear();
-        }
-        self.first_key.notify_waiters();
-    }
-
-    /// Waits until at least one key is trusted.
-    pub async fn ready(&self) {
-        loop {
-            let notified = self.first_key.notified();
-            if self.has_keys() {
-                return;
-            }
-            notified.await;
-        }
-    }
-
-    /// Waits until a token names an unknown key.
-    pub async fn unknown_key_seen(&self) {
-        self.unknown_key.notified().await;
-    }
-
-    pub fn knows_key(&self, kid: &str) -> bool {
-        self.keys
-            .read()
-            .map(|k| k.contains_key(kid))
-            .unwrap_or(false)
-    }
-
-    pub fn has_keys(&self) -> bool {
-        self.keys.read().map(|k| !k.is_empty()).unwrap_or(false)
-    }
-
-    /// Verifies `token` at `now` (Unix seconds).
-    pub fn verify(&self, token: &str, now: i64) -> Result<Arc<Caller>, AuthError> {
-        if let Some(caller) = self.cache.read().ok().and_then(|c| c.get(token).cloned()) {
-            if caller.expires_at > now {
-                return Ok(caller);
-            }
-            return Err(AuthError::Expired);
-        }
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
-        if header.alg != Algorithm::EdDSA {
-            return Err(AuthError::Invalid("unsupported algorithm".into()));
-        }
-        let kid = header.kid.ok_or(AuthError::UnknownKey)?;
-        let public = self.keys.read().ok().and_then(|k| k.get(&kid).copied());
-        let Some(public) = public else {
-            self.unknown_key.notify_one();
-            return Err(AuthError::UnknownKey);
-        };
-        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public);
-        let key =
-            DecodingKey::from_ed_components(&x).map_err(|e| AuthError::Invalid(e.to_string()))?;
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_issuer(&[ISSUER]);
-        validation.leeway = 0;
-        // Expiry is checked below against the injected time.
-        validation.validate_exp = false;
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
-            .map_err(|e| AuthError::Invalid(e.to_string()))?;
-        let claims = data.claims;
-        if claims.exp <= now {
-            return Err(AuthError::Expired);
-        }
-        let principal = Principal::parse(&claims.sub)
-            .ok_or_else(|| AuthError::Invalid("unknown subject".into()))?;
-        let actor = match claims.act {
-            Some(a) => Some(
-                ServiceAccountId::parse("act", &a.sub)
-                    .map_err(|_| AuthError::Invalid("unknown actor".into()))?,
-            ),
-            None => None,
-        };
-        let caller = Arc::new(Caller {
-            principal,
-            actor,
-            scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
-            expires_at: claims.exp,
-        });
-        if let Ok(mut cache) = self.cache.write() {
-            if cache.len() >= CACHE_LIMIT {
-                cache.retain(|_, c| c.expires_at > now);
-                if cache.len() >= CACHE_LIMIT {
-                    cache.clear();
-                }
-            }
-            cache.insert(token.to_owned(), caller.clone());
-        }
-        Ok(caller)
-    }
-
-    /// The key id a token names, without verifying it.
-    pub fn key_id_of(token: &str) -> Option<String> {
-        jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid)
-    }
+    #[error("this session has ended (signed out, or the password changed); sign in again")]
+    SessionEnded,
 }
 
 /// Reads the bearer token of an `authorization` header value.
@@ -550,6 +452,9 @@ pub fn hashes_equal(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
+
+mod verifier;
+pub use verifier::TokenVerifier;
 
 #[cfg(test)]
 mod tests;

@@ -92,6 +92,7 @@ impl Job {
                 .map(str::to_owned)
                 .collect(),
             expires_at: i64::MAX,
+            session: None,
         })
     }
 }

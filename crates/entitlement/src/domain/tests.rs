@@ -249,6 +249,7 @@ fn checks_are_for_yourself_or_with_a_scope() {
         actor: None,
         scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         expires_at: i64::MAX,
+        session: None,
     };
     assert!(authorize(&caller(&[]), Action::Check { account: &me }).is_ok());
     assert!(authorize(&caller(&[]), Action::Check { account: &other }).is_err());

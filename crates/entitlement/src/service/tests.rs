@@ -81,6 +81,7 @@ fn commerce() -> Ctx {
             actor: None,
             scopes: vec![scopes::CATALOG.into(), scopes::CONTRACTS.into()],
             expires_at: i64::MAX,
+            session: None,
         },
         request_id: "test".into(),
     }
@@ -92,6 +93,7 @@ fn person(account: &AccountId) -> Caller {
         actor: None,
         scopes: Vec::new(),
         expires_at: i64::MAX,
+        session: None,
     }
 }
 

@@ -16,6 +16,8 @@ pub enum Action<'a> {
     ManageInvitations,
     ReadInvitations,
     IssueInvitationToken,
+    /// The sessions that ended, which every service refuses (R-AUTH-2).
+    ReadEndedSessions,
     ManageServiceAccounts,
     /// Keys of an account (a person's own) or a service account.
     ManageKeys {
@@ -39,7 +41,7 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), IdentityErro
             admin || caller.has_scope(scopes::ACCOUNTS_READ)
         }
         Action::ManageInvitations | Action::ManageServiceAccounts => admin,
-        Action::IssueInvitationToken => false,
+        Action::IssueInvitationToken | Action::ReadEndedSessions => false,
         Action::ManageKeys { owner_account } => {
             admin
                 || (owner_account.is_some()
@@ -56,7 +58,7 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), IdentityErro
         Action::UpdateAccount(_) => "the account itself, or the `admin` scope",
         Action::ListAccounts | Action::ReadInvitations => "the `accounts.read` or `admin` scope",
         Action::ManageInvitations => "the `admin` scope (team admins invite through TeamService)",
-        Action::IssueInvitationToken => "Allot's internal scope",
+        Action::IssueInvitationToken | Action::ReadEndedSessions => "Allot's internal scope",
         Action::ManageServiceAccounts => "the `admin` scope",
         Action::ManageKeys { .. } => "the key owner itself, or the `admin` scope",
         Action::Watch => "the `events.read` or `admin` scope",
@@ -80,6 +82,7 @@ mod tests {
             actor: None,
             scopes: vec![],
             expires_at: i64::MAX,
+            session: None,
         };
         assert!(authorize(&caller, Action::ReadAccount(&me)).is_ok());
         assert!(matches!(

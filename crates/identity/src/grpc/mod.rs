@@ -197,6 +197,21 @@ impl IdentityService for IdentityGrpc {
         tokens::sign_in(self, req).await
     }
 
+    async fn sign_out(&self, req: Request<pb::SignOutRequest>) -> R<()> {
+        tokens::sign_out(self, req).await
+    }
+
+    async fn change_password(&self, req: Request<pb::ChangePasswordRequest>) -> R<()> {
+        tokens::change_password(self, req).await
+    }
+
+    async fn list_ended_sessions(
+        &self,
+        req: Request<pb::ListEndedSessionsRequest>,
+    ) -> R<pb::ListEndedSessionsResponse> {
+        tokens::list_ended_sessions(self, req).await
+    }
+
     async fn get_signing_keys(
         &self,
         _req: Request<pb::GetSigningKeysRequest>,

@@ -62,6 +62,45 @@ pub(super) async fn sign_in(
     }))
 }
 
+pub(super) async fn sign_out(g: &IdentityGrpc, req: Request<pb::SignOutRequest>) -> R<()> {
+    let ctx = Ctx::from_request(&req)?;
+    g.app.passwords().sign_out(&ctx).await?;
+    Ok(Response::new(()))
+}
+
+pub(super) async fn change_password(
+    g: &IdentityGrpc,
+    req: Request<pb::ChangePasswordRequest>,
+) -> R<()> {
+    let ctx = Ctx::from_request(&req)?;
+    let r = req.get_ref();
+    g.app
+        .passwords()
+        .change_password(&ctx, &r.current_password, &r.new_password)
+        .await?;
+    Ok(Response::new(()))
+}
+
+pub(super) async fn list_ended_sessions(
+    g: &IdentityGrpc,
+    req: Request<pb::ListEndedSessionsRequest>,
+) -> R<pb::ListEndedSessionsResponse> {
+    let caller = caller(&req)?;
+    let sessions = g
+        .app
+        .passwords()
+        .ended_sessions(&caller, req.get_ref().after_time)
+        .await?
+        .into_iter()
+        .map(|(session_id, expire_time, end_time)| pb::EndedSession {
+            session_id,
+            expire_time,
+            end_time,
+        })
+        .collect();
+    Ok(Response::new(pb::ListEndedSessionsResponse { sessions }))
+}
+
 pub(super) async fn get_signing_keys(
     g: &IdentityGrpc,
     _req: Request<pb::GetSigningKeysRequest>,

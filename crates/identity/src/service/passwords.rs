@@ -91,12 +91,117 @@ impl Passwords<'_> {
             return Err(IdentityError::BadPassword);
         };
         store::clear_sign_in_failures(tx.conn(), &account_subject).await?;
+        let session = new_id();
+        let exp = now + i64::try_from(self.issuer.ttl().as_secs()).unwrap_or(3600);
+        store::insert_session(tx.conn(), &session, &account.id, now, exp).await?;
         tx.commit().await?;
         let (token, exp) = self
             .issuer
-            .issue(&Principal::Account(account.id.clone()), None, &[], now)
+            .issue_session(&account.id, &session, now, exp)
             .map_err(|e| IdentityError::Internal(e.to_string()))?;
         tracing::info!(account = %account.id, "signed in");
         Ok((token, exp, account))
     }
+
+    /// R-AUTH-2: signing out ends the caller's session; its tokens stop
+    /// working at every service.
+    #[tracing::instrument(name = "identity.service.sign_out", skip_all)]
+    pub async fn sign_out(&self, ctx: &Ctx) -> Result<()> {
+        let (Some(account), Some(session)) = (ctx.caller.account(), ctx.caller.session.as_ref())
+        else {
+            return Err(IdentityError::Precondition {
+                kind: "NO_SESSION",
+                subject: ctx.caller.principal.name(),
+                message: "this token is not from signing in (it came from a key); there is no session to end".into(),
+            });
+        };
+        let mut tx = self.begin().await?;
+        store::end_session(tx.conn(), session, account, self.now()).await?;
+        tx.commit().await?;
+        tracing::info!(account = %account, "signed out");
+        Ok(())
+    }
+
+    /// R-AUTH-2: a person changes their password, giving the current one;
+    /// every session of theirs ends, this one too: they sign in again.
+    #[tracing::instrument(name = "identity.service.change_password", skip_all)]
+    pub async fn change_password(&self, ctx: &Ctx, current: &str, new: &str) -> Result<()> {
+        let Some(account_id) = ctx
+            .caller
+            .account()
+            .cloned()
+            .filter(|_| ctx.caller.actor.is_none())
+        else {
+            return Err(IdentityError::PermissionDenied(
+                "only the person themselves changes their password".into(),
+            ));
+        };
+        let now = self.clock.now().unix_timestamp();
+        let mut conn = self.db.conn().await?;
+        let account = store::get_account(&mut conn, &account_id)
+            .await?
+            .ok_or_else(|| IdentityError::not_found("account", account_id.name()))?;
+        let subject = format!("email:{}", account.email.key());
+        let (failures, last) = store::sign_in_failures(&mut conn, &subject).await?;
+        if let Some(wait_seconds) = (last >= now - FAILURE_MEMORY_SECONDS)
+            .then(|| wait_before_next(failures, last, FREE_FAILURES, now))
+            .flatten()
+        {
+            return Err(IdentityError::SignInThrottled {
+                whose: "for this account",
+                failures,
+                wait_seconds,
+            });
+        }
+        let Some(stored) = store::password_hash(&mut conn, &account_id).await? else {
+            return Err(IdentityError::Precondition {
+                kind: "NO_PASSWORD",
+                subject: account_id.name(),
+                message:
+                    "this account has no password yet; it is chosen when accepting an invitation"
+                        .into(),
+            });
+        };
+        drop(conn);
+        let fresh = crate::domain::Password::parse("new_password", new, &account.email)?;
+        let current = current.to_owned();
+        let checked = tokio::task::spawn_blocking(move || {
+            verify_password(Some(&stored), &current).then(|| crate::domain::hash_password(&fresh))
+        })
+        .await
+        .map_err(|e| IdentityError::Internal(format!("password check: {e}")))?;
+        let mut tx = self.begin().await?;
+        let Some(hash) = checked else {
+            store::record_sign_in_failure(tx.conn(), &subject, now, now - FAILURE_MEMORY_SECONDS)
+                .await?;
+            tx.commit().await?;
+            return Err(IdentityError::invalid(
+                "current_password",
+                "is not your password",
+            ));
+        };
+        let hash = hash.map_err(IdentityError::Internal)?;
+        store::set_password(tx.conn(), &account_id, &hash, now).await?;
+        let ended = store::end_sessions_of(tx.conn(), &account_id, self.now()).await?;
+        tx.commit().await?;
+        tracing::info!(account = %account_id, sessions_ended = ended, "password changed");
+        Ok(())
+    }
+
+    /// The sessions that ended since `after_micros` (their tokens not all
+    /// expired yet), for every service to refuse: `(session, until,
+    /// ended_at_micros)`. Allot's own services ask.
+    pub async fn ended_sessions(
+        &self,
+        caller: &Caller,
+        after_micros: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        authorize(caller, Action::ReadEndedSessions)?;
+        let mut conn = self.db.conn().await?;
+        let now = self.clock.now().unix_timestamp();
+        Ok(store::ended_sessions(&mut conn, after_micros, now, ENDED_SESSIONS_PAGE).await?)
+    }
 }
+
+/// The most ended sessions one answer carries.
+pub const ENDED_SESSIONS_PAGE: i64 = 1000;

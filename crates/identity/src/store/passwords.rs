@@ -78,3 +78,81 @@ pub async fn clear_sign_in_failures(conn: &mut AnyConnection, subject: &str) -> 
         .await?;
     Ok(())
 }
+
+/// Opens a sign-in session of `account` until `expire_time` (Unix seconds).
+pub async fn insert_session(
+    conn: &mut AnyConnection,
+    id: &str,
+    account: &AccountId,
+    now: i64,
+    expire_time: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id, account_id, create_time, expire_time) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(account.as_str())
+    .bind(now)
+    .bind(expire_time)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends one session of `account` at `now_micros`; false when it had ended.
+pub async fn end_session(
+    conn: &mut AnyConnection,
+    id: &str,
+    account: &AccountId,
+    now_micros: i64,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE sessions SET end_time = $3 WHERE id = $1 AND account_id = $2 AND end_time IS NULL",
+    )
+    .bind(id)
+    .bind(account.as_str())
+    .bind(now_micros)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Ends every open session of `account` at `now_micros`.
+pub async fn end_sessions_of(
+    conn: &mut AnyConnection,
+    account: &AccountId,
+    now_micros: i64,
+) -> Result<u64> {
+    Ok(
+        sqlx::query("UPDATE sessions SET end_time = $2 WHERE account_id = $1 AND end_time IS NULL")
+            .bind(account.as_str())
+            .bind(now_micros)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Sessions that ended at or after `after_micros` and whose tokens have not all
+/// expired by `now` (Unix seconds): `(id, expire_time, end_time)`, oldest
+/// end first, at most `limit`.
+pub async fn ended_sessions(
+    conn: &mut AnyConnection,
+    after_micros: i64,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<(String, i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT id, expire_time, end_time FROM sessions \
+         WHERE end_time >= $1 AND expire_time > $2 ORDER BY end_time LIMIT $3",
+    )
+    .bind(after_micros)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect()
+}

@@ -117,3 +117,32 @@ fn a_key_identity_no_longer_publishes_is_distrusted_even_for_cached_tokens() {
         "an empty answer changes nothing"
     );
 }
+
+#[test]
+fn tokens_of_an_ended_session_are_refused_even_from_cache() {
+    let (issuer, verifier, _) = setup();
+    let person = AccountId::generate();
+    let (token, exp) = issuer.issue_session(&person, "s1", 1_000, 1_060).unwrap();
+    let (other, _) = issuer.issue_session(&person, "s2", 1_000, 1_060).unwrap();
+    assert_eq!(
+        verifier.verify(&token, 1_001).unwrap().session.as_deref(),
+        Some("s1"),
+        "verified and cached"
+    );
+    verifier.end_sessions(&[("s1".into(), exp)], 1_002);
+    assert_eq!(
+        verifier.verify(&token, 1_003).unwrap_err(),
+        AuthError::SessionEnded
+    );
+    assert!(
+        verifier.verify(&other, 1_003).is_ok(),
+        "another session goes on"
+    );
+    let (key_token, _) = issuer
+        .issue(&Principal::Account(person), None, &[], 1_000)
+        .unwrap();
+    assert!(
+        verifier.verify(&key_token, 1_003).is_ok(),
+        "a key's token has no session"
+    );
+}

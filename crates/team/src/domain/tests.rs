@@ -60,6 +60,7 @@ fn r_role_2_only_admins_manage_members() {
         actor: None,
         scopes: vec![],
         expires_at: i64::MAX,
+        session: None,
     };
     for role in [Role::PrimaryAdmin, Role::SecondaryAdmin, Role::SsoAdmin] {
         assert!(authorize(&person, Some(role), TeamAction::ManageMembers).is_ok());
