@@ -102,3 +102,26 @@ pub(crate) fn invitation_revoked(meta: &ChangeMeta, i: &Invitation) -> NewEvent 
         }
     })
 }
+
+/// R-AUTH-2: a reset link was made; its email fetches the token.
+pub(crate) fn password_reset_requested(
+    meta: &ChangeMeta,
+    reset_id: &str,
+    a: &Account,
+    expire_time: i64,
+) -> NewEvent {
+    meta.event("password_reset_requested", None, |context| pb::Event {
+        context: Some(context),
+        payload: Some(Payload::PasswordResetRequested(
+            pb::PasswordResetRequested {
+                name: format!("passwordResets/{reset_id}"),
+                email: a.email.as_str().to_owned(),
+                given_name: a.given_name.clone(),
+                expire_time: Some(prost_types::Timestamp {
+                    seconds: expire_time,
+                    nanos: 0,
+                }),
+            },
+        )),
+    })
+}

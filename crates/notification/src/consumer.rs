@@ -17,7 +17,11 @@ use crate::templates::human_time;
 pub const IDENTITY_CONSUMER: &str = "notification.identity-events";
 
 /// The identity events that cause emails.
-pub const IDENTITY_EVENTS: &[&str] = &["invitation_created", "invitation_resent"];
+pub const IDENTITY_EVENTS: &[&str] = &[
+    "invitation_created",
+    "invitation_resent",
+    "password_reset_requested",
+];
 
 pub struct IdentityMail {
     pub app: Arc<Notifications>,
@@ -59,6 +63,30 @@ fn invitation_mail(event_id: &str, invitation: &idpb::Invitation, given_name: &s
     }
 }
 
+/// R-AUTH-2: the password reset link (its token is fetched when sending).
+fn reset_mail(event_id: &str, reset: &idpb::PasswordResetRequested) -> NewMail {
+    let expires = reset
+        .expire_time
+        .as_ref()
+        .map(|t| human_time(t.seconds.saturating_mul(1_000_000)))
+        .unwrap_or_default();
+    let params: Params = [
+        ("given_name", reset.given_name.clone().into()),
+        ("expires", expires.into()),
+        ("reset", reset.name.clone().into()),
+    ]
+    .into_iter()
+    .map(|(k, v): (&str, serde_json::Value)| (k.to_owned(), v))
+    .collect();
+    NewMail {
+        kind: TemplateKind::PasswordReset,
+        recipient: reset.email.clone(),
+        params,
+        dedupe_key: reset.name.clone(),
+        source_event: format!("identity/{event_id}"),
+    }
+}
+
 impl Handler<idpb::Event> for IdentityMail {
     async fn handle(
         &self,
@@ -83,6 +111,7 @@ impl Handler<idpb::Event> for IdentityMail {
                     ..
                 }),
             ) => Some(invitation_mail(id, i, given_name)),
+            Some(Payload::PasswordResetRequested(r)) => Some(reset_mail(id, r)),
             _ => None,
         };
         if let Some(mail) = mail {

@@ -23,6 +23,18 @@ pub enum AcceptToken {
 pub trait AcceptTokens: Send + Sync + 'static {
     /// The token of invitation `name`'s email number `generation`.
     async fn accept_token(&self, name: &str, generation: i32) -> AcceptToken;
+    /// The token of password reset link `name` (R-AUTH-2).
+    async fn reset_token(&self, name: &str) -> AcceptToken;
+}
+
+fn answer(result: Result<String, tonic::Status>) -> AcceptToken {
+    match result {
+        Ok(token) => AcceptToken::Token(token),
+        Err(s) if matches!(s.code(), Code::FailedPrecondition | Code::NotFound) => {
+            AcceptToken::Superseded(s.message().to_owned())
+        }
+        Err(s) => AcceptToken::Unavailable(s.message().to_owned()),
+    }
 }
 
 /// [`AcceptTokens`] over gRPC.
@@ -31,20 +43,27 @@ pub struct GrpcAcceptTokens(pub IdentityClient);
 #[async_trait::async_trait]
 impl AcceptTokens for GrpcAcceptTokens {
     async fn accept_token(&self, name: &str, generation: i32) -> AcceptToken {
-        let answer = self
-            .0
-            .clone()
-            .get_invitation_token(request(idpb::GetInvitationTokenRequest {
-                name: name.to_owned(),
-                generation,
-            }))
-            .await;
-        match answer {
-            Ok(r) => AcceptToken::Token(r.into_inner().token),
-            Err(s) if matches!(s.code(), Code::FailedPrecondition | Code::NotFound) => {
-                AcceptToken::Superseded(s.message().to_owned())
-            }
-            Err(s) => AcceptToken::Unavailable(s.message().to_owned()),
-        }
+        answer(
+            self.0
+                .clone()
+                .get_invitation_token(request(idpb::GetInvitationTokenRequest {
+                    name: name.to_owned(),
+                    generation,
+                }))
+                .await
+                .map(|r| r.into_inner().token),
+        )
+    }
+
+    async fn reset_token(&self, name: &str) -> AcceptToken {
+        answer(
+            self.0
+                .clone()
+                .get_password_reset_token(request(idpb::GetPasswordResetTokenRequest {
+                    name: name.to_owned(),
+                }))
+                .await
+                .map(|r| r.into_inner().token),
+        )
     }
 }

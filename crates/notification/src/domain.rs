@@ -25,6 +25,8 @@ pub enum TemplateKind {
     ReleaseNews,
     /// R-MAIL-4.
     RenewalReminder,
+    /// R-AUTH-2.
+    PasswordReset,
 }
 
 /// What a template needs, with sample values for previews (JSON; strings
@@ -44,7 +46,22 @@ pub const TEMPLATES: &[TemplateInfo] = &[
     IMPORT_FINISHED,
     RELEASE_NEWS,
     RENEWAL_REMINDER,
+    PASSWORD_RESET,
 ];
+
+const PASSWORD_RESET: TemplateInfo = TemplateInfo {
+    kind: TemplateKind::PasswordReset,
+    name: "password_reset",
+    description: "Sent when someone asks to reset a forgotten password: a single-use link that works for an hour (R-AUTH-2).",
+    parameters: &[
+        ("given_name", r#""Ada""#),
+        (
+            "reset_url",
+            r#""http://localhost:8080/password/reset?token=sample""#,
+        ),
+        ("expires", r#""29 November 2026, 10:00 UTC""#),
+    ],
+};
 
 const RENEWAL_REMINDER: TemplateInfo = TemplateInfo {
     kind: TemplateKind::RenewalReminder,
@@ -148,6 +165,7 @@ impl TemplateKind {
             TemplateKind::ImportFinished => &IMPORT_FINISHED,
             TemplateKind::ReleaseNews => &RELEASE_NEWS,
             TemplateKind::RenewalReminder => &RENEWAL_REMINDER,
+            TemplateKind::PasswordReset => &PASSWORD_RESET,
         }
     }
 

@@ -92,6 +92,18 @@ const SOURCES: &[(&str, &str)] = &[
         "import_finished.html",
         include_str!("../templates/import_finished.html"),
     ),
+    (
+        "password_reset.subject",
+        include_str!("../templates/password_reset.subject"),
+    ),
+    (
+        "password_reset.txt",
+        include_str!("../templates/password_reset.txt"),
+    ),
+    (
+        "password_reset.html",
+        include_str!("../templates/password_reset.html"),
+    ),
 ];
 
 impl Renderer {

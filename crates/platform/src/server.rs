@@ -42,6 +42,8 @@ const PUBLIC_PREFIXES: &[&str] = &[
     "/allot.identity.v1.IdentityService/AcceptInvitation",
     "/allot.identity.v1.IdentityService/CreateToken",
     "/allot.identity.v1.IdentityService/SignIn",
+    "/allot.identity.v1.IdentityService/RequestPasswordReset",
+    "/allot.identity.v1.IdentityService/ResetPassword",
     "/allot.identity.v1.IdentityService/GetSigningKeys",
 ];
 

@@ -18,6 +18,8 @@ pub enum Action<'a> {
     IssueInvitationToken,
     /// The sessions that ended, which every service refuses (R-AUTH-2).
     ReadEndedSessions,
+    /// A password reset link's token, for its email (R-AUTH-2).
+    IssueResetToken,
     ManageServiceAccounts,
     /// Keys of an account (a person's own) or a service account.
     ManageKeys {
@@ -41,7 +43,7 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), IdentityErro
             admin || caller.has_scope(scopes::ACCOUNTS_READ)
         }
         Action::ManageInvitations | Action::ManageServiceAccounts => admin,
-        Action::IssueInvitationToken | Action::ReadEndedSessions => false,
+        Action::IssueInvitationToken | Action::ReadEndedSessions | Action::IssueResetToken => false,
         Action::ManageKeys { owner_account } => {
             admin
                 || (owner_account.is_some()
@@ -58,7 +60,9 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), IdentityErro
         Action::UpdateAccount(_) => "the account itself, or the `admin` scope",
         Action::ListAccounts | Action::ReadInvitations => "the `accounts.read` or `admin` scope",
         Action::ManageInvitations => "the `admin` scope (team admins invite through TeamService)",
-        Action::IssueInvitationToken | Action::ReadEndedSessions => "Allot's internal scope",
+        Action::IssueInvitationToken | Action::ReadEndedSessions | Action::IssueResetToken => {
+            "Allot's internal scope"
+        }
         Action::ManageServiceAccounts => "the `admin` scope",
         Action::ManageKeys { .. } => "the key owner itself, or the `admin` scope",
         Action::Watch => "the `events.read` or `admin` scope",

@@ -176,6 +176,16 @@ impl InvitationKey {
         Ok(key)
     }
 
+    /// The token of a password reset link (R-AUTH-2).
+    pub fn reset_token(&self, reset_id: &str) -> String {
+        #[allow(clippy::expect_used)]
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        mac.update(b"allot-password-reset:");
+        mac.update(reset_id.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
     /// The accept token of one generation of an invitation.
     pub fn token(&self, id: &InvitationId, generation: i32) -> String {
         #[allow(clippy::expect_used)]

@@ -24,6 +24,12 @@ pub const MAX_WAIT_SECONDS: i64 = 15 * 60;
 /// Failures older than this are forgotten.
 pub const FAILURE_MEMORY_SECONDS: i64 = 60 * 60;
 
+/// How long a password reset link works.
+pub const RESET_VALIDITY_SECONDS: i64 = 60 * 60;
+/// Reset links one account may get in an hour (no one's mailbox is
+/// flooded by strangers asking).
+pub const RESETS_PER_HOUR: i64 = 3;
+
 const COMMON: &str = include_str!("common-passwords.txt");
 
 /// A password that passed the policy; only [`hash_password`] reads it.

@@ -212,6 +212,21 @@ impl IdentityService for IdentityGrpc {
         tokens::list_ended_sessions(self, req).await
     }
 
+    async fn request_password_reset(&self, req: Request<pb::RequestPasswordResetRequest>) -> R<()> {
+        tokens::request_password_reset(self, req).await
+    }
+
+    async fn reset_password(&self, req: Request<pb::ResetPasswordRequest>) -> R<()> {
+        tokens::reset_password(self, req).await
+    }
+
+    async fn get_password_reset_token(
+        &self,
+        req: Request<pb::GetPasswordResetTokenRequest>,
+    ) -> R<pb::GetPasswordResetTokenResponse> {
+        tokens::get_password_reset_token(self, req).await
+    }
+
     async fn get_signing_keys(
         &self,
         _req: Request<pb::GetSigningKeysRequest>,

@@ -101,6 +101,49 @@ pub(super) async fn list_ended_sessions(
     Ok(Response::new(pb::ListEndedSessionsResponse { sessions }))
 }
 
+pub(super) async fn request_password_reset(
+    g: &IdentityGrpc,
+    req: Request<pb::RequestPasswordResetRequest>,
+) -> R<()> {
+    let rid = request_id(&req);
+    g.app
+        .passwords()
+        .request_reset(&rid, &req.get_ref().email)
+        .await?;
+    Ok(Response::new(()))
+}
+
+pub(super) async fn reset_password(
+    g: &IdentityGrpc,
+    req: Request<pb::ResetPasswordRequest>,
+) -> R<()> {
+    let r = req.get_ref();
+    g.app
+        .passwords()
+        .reset_password(&r.token, &r.new_password)
+        .await?;
+    Ok(Response::new(()))
+}
+
+pub(super) async fn get_password_reset_token(
+    g: &IdentityGrpc,
+    req: Request<pb::GetPasswordResetTokenRequest>,
+) -> R<pb::GetPasswordResetTokenResponse> {
+    let caller = caller(&req)?;
+    let (token, exp) = g
+        .app
+        .passwords()
+        .reset_token(&caller, &req.get_ref().name)
+        .await?;
+    Ok(Response::new(pb::GetPasswordResetTokenResponse {
+        token,
+        expire_time: Some(prost_types::Timestamp {
+            seconds: exp,
+            nanos: 0,
+        }),
+    }))
+}
+
 pub(super) async fn get_signing_keys(
     g: &IdentityGrpc,
     _req: Request<pb::GetSigningKeysRequest>,

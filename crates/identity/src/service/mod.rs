@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod invitations;
 pub mod keys;
 pub mod passwords;
+pub mod resets;
 pub mod service_accounts;
 pub mod startup;
 pub mod tokens;

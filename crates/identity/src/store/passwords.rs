@@ -156,3 +156,97 @@ pub async fn ended_sessions(
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
         .collect()
 }
+
+/// A password reset link as stored: its account, expiry (Unix seconds) and
+/// whether it was used.
+#[derive(Debug, Clone)]
+pub struct ResetRow {
+    pub id: String,
+    pub account_id: AccountId,
+    pub expire_time: i64,
+    pub used: bool,
+}
+
+fn reset_row(r: &sqlx::any::AnyRow) -> Result<ResetRow> {
+    Ok(ResetRow {
+        id: r.try_get("id")?,
+        account_id: AccountId::from_db(r.try_get("account_id")?),
+        expire_time: r.try_get("expire_time")?,
+        used: r.try_get::<Option<i64>, _>("used_time")?.is_some(),
+    })
+}
+
+/// Records a reset link of `account`, valid until `expire_time`.
+pub async fn insert_reset(
+    conn: &mut AnyConnection,
+    id: &str,
+    account: &AccountId,
+    token_hash: &str,
+    now: i64,
+    expire_time: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO password_resets (id, account_id, token_hash, create_time, expire_time) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(account.as_str())
+    .bind(token_hash)
+    .bind(now)
+    .bind(expire_time)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// How many reset links `account` got since `since` (Unix seconds).
+pub async fn resets_since(
+    conn: &mut AnyConnection,
+    account: &AccountId,
+    since: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM password_resets WHERE account_id = $1 AND create_time >= $2",
+    )
+    .bind(account.as_str())
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await?;
+    row.try_get(0)
+}
+
+pub async fn get_reset(conn: &mut AnyConnection, id: &str) -> Result<Option<ResetRow>> {
+    let row = sqlx::query(
+        "SELECT id, account_id, expire_time, used_time FROM password_resets WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(reset_row).transpose()
+}
+
+pub async fn find_reset_by_hash(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+) -> Result<Option<ResetRow>> {
+    let row = sqlx::query(
+        "SELECT id, account_id, expire_time, used_time FROM password_resets WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(reset_row).transpose()
+}
+
+/// Marks a reset link used; false when it was already.
+pub async fn use_reset(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE password_resets SET used_time = $2 WHERE id = $1 AND used_time IS NULL",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}

@@ -208,6 +208,32 @@ impl Notifications {
                 }
             }
         }
+        if kind == TemplateKind::PasswordReset {
+            let name = stored
+                .get("reset")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            match self.tokens.reset_token(&name).await {
+                AcceptToken::Token(token) => {
+                    params.insert(
+                        "reset_url".into(),
+                        format!(
+                            "{}/password/reset?token={token}",
+                            self.settings.public_url.trim_end_matches('/')
+                        )
+                        .into(),
+                    );
+                }
+                AcceptToken::Superseded(why) => return Err(Attempt::Superseded(why)),
+                AcceptToken::Unavailable(why) => {
+                    return Err(Attempt::Failed(
+                        Failure::Transient,
+                        format!("identity could not give the reset link: {why}"),
+                    ));
+                }
+            }
+        }
         Ok(params)
     }
 }
