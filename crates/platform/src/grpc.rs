@@ -163,18 +163,8 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let path = req.uri().path().to_owned();
-        let (service, method) = crate::telemetry::rpc_names(&path);
-        let span = tracing::info_span!(
-            "grpc.client",
-            otel.name = %path.trim_start_matches('/'),
-            otel.kind = "client",
-            otel.status_code = tracing::field::Empty,
-            rpc.system = "grpc",
-            rpc.service = %service,
-            rpc.method = %method,
-            rpc.grpc.status_code = tracing::field::Empty,
-            server.address = req.uri().host().unwrap_or_default(),
-        );
+        let span = crate::telemetry::rpc_span("client", &path);
+        span.record("server.address", req.uri().host().unwrap_or_default());
         crate::telemetry::inject_into_headers(&span, req.headers_mut());
         Box::pin(
             async move {

@@ -121,20 +121,8 @@ where
             .filter(|v| !v.is_empty() && v.len() <= 128)
             .map(str::to_owned)
             .unwrap_or_else(crate::ids::new_id);
-        let (service, method) = crate::telemetry::rpc_names(&path);
-        let span = tracing::info_span!(
-            "grpc.server",
-            otel.name = %path.trim_start_matches('/'),
-            otel.kind = "server",
-            otel.status_code = tracing::field::Empty,
-            rpc.system = "grpc",
-            rpc.service = %service,
-            rpc.method = %method,
-            rpc.grpc.status_code = tracing::field::Empty,
-            trace_id = tracing::field::Empty,
-            request_id = %request_id,
-            caller = tracing::field::Empty,
-        );
+        let span = crate::telemetry::rpc_span("server", &path);
+        span.record("request_id", request_id.as_str());
         crate::telemetry::link_remote_parent(&span, req.headers());
         span.record(
             "trace_id",

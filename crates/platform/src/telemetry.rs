@@ -181,6 +181,28 @@ pub fn inject_into_headers(span: &tracing::Span, headers: &mut http::HeaderMap) 
     });
 }
 
+/// The span of one gRPC call, named and attributed as OpenTelemetry's RPC
+/// conventions say; `kind` is `server` or `client`. The status, the
+/// peer's address, the trace and request ids and the caller are recorded
+/// as they become known.
+pub fn rpc_span(kind: &'static str, path: &str) -> tracing::Span {
+    let (service, method) = rpc_names(path);
+    tracing::info_span!(
+        "grpc",
+        otel.name = %path.trim_start_matches('/'),
+        otel.kind = kind,
+        otel.status_code = tracing::field::Empty,
+        rpc.system = "grpc",
+        rpc.service = %service,
+        rpc.method = %method,
+        rpc.grpc.status_code = tracing::field::Empty,
+        server.address = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        request_id = tracing::field::Empty,
+        caller = tracing::field::Empty,
+    )
+}
+
 /// `/pkg.Service/Method` as (`pkg.Service`, `Method`).
 pub fn rpc_names(path: &str) -> (&str, &str) {
     let trimmed = path.trim_start_matches('/');

@@ -169,71 +169,59 @@ impl Notifications {
         }
     }
 
-    /// Adds what is not stored with the delivery: an invitation's accept
-    /// link, fetched from identity for the generation the email is about.
+    /// Adds what is not stored with the delivery: the link of an
+    /// invitation (for the generation the email is about) or of a password
+    /// reset, with its token fetched from identity.
     async fn complete_params(
         &self,
         kind: TemplateKind,
         stored: &Params,
     ) -> std::result::Result<Params, Attempt> {
+        let text = |key: &str| {
+            stored
+                .get(key)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (param, path, what, answer) = match kind {
+            TemplateKind::Invitation => {
+                let generation = stored
+                    .get("generation")
+                    .and_then(serde_json::Value::as_i64)
+                    .and_then(|g| i32::try_from(g).ok())
+                    .unwrap_or(1);
+                let answer = self
+                    .tokens
+                    .accept_token(&text("invitation"), generation)
+                    .await;
+                ("accept_url", "invitations/accept", "accept link", answer)
+            }
+            TemplateKind::PasswordReset => {
+                let answer = self.tokens.reset_token(&text("reset")).await;
+                ("reset_url", "password/reset", "reset link", answer)
+            }
+            _ => return Ok(stored.clone()),
+        };
+        let token = match answer {
+            AcceptToken::Token(token) => token,
+            AcceptToken::Superseded(why) => return Err(Attempt::Superseded(why)),
+            AcceptToken::Unavailable(why) => {
+                return Err(Attempt::Failed(
+                    Failure::Transient,
+                    format!("identity could not give the {what}: {why}"),
+                ));
+            }
+        };
         let mut params = stored.clone();
-        if kind == TemplateKind::Invitation {
-            let name = stored
-                .get("invitation")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned();
-            let generation = stored
-                .get("generation")
-                .and_then(serde_json::Value::as_i64)
-                .and_then(|g| i32::try_from(g).ok())
-                .unwrap_or(1);
-            match self.tokens.accept_token(&name, generation).await {
-                AcceptToken::Token(token) => {
-                    params.insert(
-                        "accept_url".into(),
-                        format!(
-                            "{}/invitations/accept?token={token}",
-                            self.settings.public_url.trim_end_matches('/')
-                        )
-                        .into(),
-                    );
-                }
-                AcceptToken::Superseded(why) => return Err(Attempt::Superseded(why)),
-                AcceptToken::Unavailable(why) => {
-                    return Err(Attempt::Failed(
-                        Failure::Transient,
-                        format!("identity could not give the accept link: {why}"),
-                    ));
-                }
-            }
-        }
-        if kind == TemplateKind::PasswordReset {
-            let name = stored
-                .get("reset")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned();
-            match self.tokens.reset_token(&name).await {
-                AcceptToken::Token(token) => {
-                    params.insert(
-                        "reset_url".into(),
-                        format!(
-                            "{}/password/reset?token={token}",
-                            self.settings.public_url.trim_end_matches('/')
-                        )
-                        .into(),
-                    );
-                }
-                AcceptToken::Superseded(why) => return Err(Attempt::Superseded(why)),
-                AcceptToken::Unavailable(why) => {
-                    return Err(Attempt::Failed(
-                        Failure::Transient,
-                        format!("identity could not give the reset link: {why}"),
-                    ));
-                }
-            }
-        }
+        params.insert(
+            param.into(),
+            format!(
+                "{}/{path}?token={token}",
+                self.settings.public_url.trim_end_matches('/')
+            )
+            .into(),
+        );
         Ok(params)
     }
 }
