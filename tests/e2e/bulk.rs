@@ -84,6 +84,7 @@ async fn member_emails(c: &Clients, team: &str) -> Vec<String> {
                 page_size: 1000,
                 page_token: token,
                 guests: tpb::GuestFilter::Include as i32,
+                ..Default::default()
             })
             .await
             .expect("list members")

@@ -12,9 +12,9 @@ use tonic_types::StatusExt;
 use crate::harness::{Clients, Env, accept_token, unique_email};
 use crate::invitations::invite;
 
-const GOOD: &str = "correct horse battery staple";
+pub(crate) const GOOD: &str = "correct horse battery staple";
 
-async fn accept(
+pub(crate) async fn accept(
     env: &Env,
     token: &str,
     password: &str,
@@ -32,7 +32,7 @@ async fn accept(
         .map(|r| r.into_inner())
 }
 
-async fn sign_in(
+pub(crate) async fn sign_in(
     env: &Env,
     email: &str,
     password: &str,
@@ -49,7 +49,7 @@ async fn sign_in(
 
 /// Invites a new person to the first team; returns the admin, the team,
 /// the email and the accept token.
-async fn invited(env: &Env, given: &str) -> (Clients, String, String, String) {
+pub(crate) async fn invited(env: &Env, given: &str) -> (Clients, String, String, String) {
     let mut admin = env.admin().await;
     let team = env.first_team().await.name;
     let email = unique_email(given);

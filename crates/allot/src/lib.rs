@@ -9,20 +9,14 @@ use std::sync::Arc;
 use allot_identity::{IdentityService, KeySource};
 use allot_notification::NotificationService;
 use allot_platform::Config;
-use allot_platform::auth::{INTERNAL_SERVICE_ACCOUNT, TokenVerifier, random_secret};
+use allot_platform::auth::{TokenVerifier, random_secret};
 use allot_platform::clock::SharedClock;
 use allot_platform::config::check_secret;
 use allot_platform::db::{Db, Migrations};
-use allot_platform::grpc::{
-    CallAuth, EntitlementClient, IdentityClient, TeamClient, TokenSource, channel, request,
-};
-use allot_platform::hosting::{Hosted, MissingPeer, Peers};
+use allot_platform::hosting::Peers;
 use allot_platform::server::{EdgeLayer, serve};
 use allot_platform::tls::Tls;
 use allot_platform::values::Email;
-use allot_proto::entitlement::entitlement_service_client::EntitlementServiceClient;
-use allot_proto::identity::identity_service_client::IdentityServiceClient;
-use allot_proto::team::team_service_client::TeamServiceClient;
 use allot_team::TeamService;
 use anyhow::{Context, anyhow};
 use tokio::net::TcpListener;
@@ -33,9 +27,13 @@ use tonic::service::Routes;
 pub use allot_identity::service::BootstrapCredential;
 
 pub mod certs;
+mod host;
+mod peers;
 mod trust;
 
-use trust::{EndedSessions, follow_ended_sessions, spawn_key_fetcher};
+use host::Host;
+use peers::{ProcessPeers, own_url};
+use trust::follow_ended_sessions;
 pub use trust::{KEY_REFRESH, SESSION_POLL};
 
 /// One of Allot's services.
@@ -139,30 +137,6 @@ async fn open_db(config: &Config, kind: ServiceKind, migrations: Migrations) -> 
     Ok(db)
 }
 
-/// The URL of a peer: configured, or this process when it hosts the service.
-fn peer_url(
-    config: &Config,
-    kind: ServiceKind,
-    hosted: &[ServiceKind],
-    own: &str,
-) -> anyhow::Result<String> {
-    let configured = match kind {
-        ServiceKind::Identity => &config.peers.identity,
-        ServiceKind::Team => &config.peers.team,
-        ServiceKind::Entitlement => &config.peers.entitlement,
-        ServiceKind::Notification => &config.peers.notification,
-    };
-    match configured.as_deref().filter(|u| !u.is_empty()) {
-        Some(url) => Ok(url.to_owned()),
-        None if hosted.contains(&kind) => Ok(own.to_owned()),
-        None => Err(anyhow!(
-            "peers.{name} (ALLOT_PEERS__{upper}) is required: where the {name} service listens",
-            name = kind.name(),
-            upper = kind.name().to_uppercase()
-        )),
-    }
-}
-
 /// Starts the services.
 pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     let StartOptions {
@@ -250,56 +224,32 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
                 .bootstrap(&email, &config.bootstrap.admin_client_id, secret.as_deref())
                 .await?;
         }
+        if let Some(password) = config
+            .bootstrap
+            .admin_password
+            .as_deref()
+            .filter(|p| !p.is_empty())
+        {
+            svc.app.startup().ensure_admin_password(password).await?;
+        }
         Some(svc)
     } else {
         None
     };
 
     // The token this process calls its peers with.
-    let tokens = match &identity {
-        Some(svc) => {
-            let app = svc.app.clone();
-            TokenSource::spawn(
-                Arc::new(move || {
-                    let r = app
-                        .tokens()
-                        .issue_internal_token()
-                        .map_err(tonic::Status::from);
-                    Box::pin(async move { r })
-                }),
-                clock_seconds(clock.clone()),
-                stop.clone(),
-            )
-        }
-        None => {
-            let url = peer_url(&config, ServiceKind::Identity, &services, &own_url)?;
-            let ch = channel(&tls, &url, "peers.identity")?;
-            spawn_key_fetcher(ch.clone(), verifier.clone(), stop.clone(), &mut tasks);
-            let secret = internal_secret.clone();
-            TokenSource::spawn(
-                Arc::new(move || {
-                    let mut client = IdentityServiceClient::new(ch.clone());
-                    let secret = secret.clone();
-                    Box::pin(async move {
-                        let r = client
-                            .create_token(request(allot_proto::identity::CreateTokenRequest {
-                                client_id: INTERNAL_SERVICE_ACCOUNT.into(),
-                                client_secret: secret,
-                                ..Default::default()
-                            }))
-                            .await?
-                            .into_inner();
-                        Ok((
-                            r.access_token,
-                            r.expire_time.map(|t| t.seconds).unwrap_or_default(),
-                        ))
-                    })
-                }),
-                clock_seconds(clock.clone()),
-                stop.clone(),
-            )
-        }
-    };
+    let tokens = peers::call_tokens(
+        identity.as_ref(),
+        &config,
+        &services,
+        &own_url,
+        &tls,
+        &internal_secret,
+        &verifier,
+        &clock,
+        &stop,
+        &mut tasks,
+    )?;
     let peers = ProcessPeers {
         config: &config,
         hosted: &services,
@@ -307,40 +257,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         tls: &tls,
         tokens: tokens.clone(),
     };
-    // R-AUTH-2: every process refuses the tokens of ended sessions.
-    let ended: EndedSessions = match &identity {
-        Some(svc) => {
-            let app = svc.app.clone();
-            Arc::new(move |after| {
-                let app = app.clone();
-                Box::pin(async move {
-                    app.passwords()
-                        .ended_sessions(&allot_platform::auth::Caller::system(), after)
-                        .await
-                        .map_err(|e| e.to_string())
-                })
-            })
-        }
-        None => {
-            let client = peers.identity().map_err(|e| anyhow!(e.0))?;
-            Arc::new(move |after| {
-                let mut client = client.clone();
-                Box::pin(async move {
-                    let r = client
-                        .list_ended_sessions(request(
-                            allot_proto::identity::ListEndedSessionsRequest { after_time: after },
-                        ))
-                        .await
-                        .map_err(|s| s.message().to_owned())?;
-                    Ok(r.into_inner()
-                        .sessions
-                        .into_iter()
-                        .map(|s| (s.session_id, s.expire_time, s.end_time))
-                        .collect())
-                })
-            })
-        }
-    };
+    let ended = peers::ended_sessions(identity.as_ref(), &peers)?;
     tasks.push(follow_ended_sessions(
         ended,
         verifier.clone(),
@@ -459,111 +376,4 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         dbs,
         tls: tls.serves_tls(),
     })
-}
-
-/// How this process reaches itself: on loopback when it listens on every
-/// interface (the certificate `allot certs` makes names 127.0.0.1).
-fn own_url(addr: SocketAddr, tls: bool) -> String {
-    let scheme = if tls { "https" } else { "http" };
-    if addr.ip().is_unspecified() {
-        format!("{scheme}://127.0.0.1:{}", addr.port())
-    } else {
-        format!("{scheme}://{addr}")
-    }
-}
-
-/// Runs built services in this process, every one the same way: its
-/// stream's sequencer (and the JetStream relay when `nats_url` is set), its
-/// background work, its routes and its health.
-struct Host<'a> {
-    config: &'a Config,
-    stop: &'a CancellationToken,
-    tasks: &'a mut Vec<JoinHandle<()>>,
-    routes: Routes,
-    /// Each hosted service's health name and database.
-    health: Vec<(&'static str, Db)>,
-    /// What `/metrics` reads from each hosted service's database.
-    gauges: Vec<(
-        &'static str,
-        Db,
-        &'static [allot_platform::metrics::GaugeQuery],
-    )>,
-}
-
-impl Host<'_> {
-    fn run<S: Hosted>(
-        &mut self,
-        kind: ServiceKind,
-        svc: &S,
-        db: &Db,
-        peers: &dyn Peers,
-    ) -> anyhow::Result<()> {
-        if let Some(outbox) = svc.outbox() {
-            self.tasks.push(outbox.spawn(self.stop.clone()));
-            if let Some(url) = self.config.nats_url.as_ref().filter(|u| !u.is_empty()) {
-                let relay = allot_platform::relay::Relay {
-                    service: kind.name(),
-                    nats_url: url.clone(),
-                    outbox: outbox.clone(),
-                };
-                self.tasks.push(relay.spawn(self.stop.clone()));
-            }
-        }
-        self.tasks.extend(svc.spawn(peers, self.stop)?);
-        self.routes = svc.route(std::mem::take(&mut self.routes));
-        self.health.push((S::NAME, db.clone()));
-        self.gauges.push((kind.name(), db.clone(), svc.gauges()));
-        Ok(())
-    }
-}
-
-/// The other services as this process reaches them: at their configured
-/// URL, or at its own address for those it hosts, with Allot's own token.
-struct ProcessPeers<'a> {
-    config: &'a Config,
-    hosted: &'a [ServiceKind],
-    own_url: &'a str,
-    tls: &'a Tls,
-    tokens: TokenSource,
-}
-
-impl ProcessPeers<'_> {
-    fn channel(
-        &self,
-        kind: ServiceKind,
-    ) -> Result<allot_platform::grpc::Traced<tonic::transport::Channel>, MissingPeer> {
-        let url = peer_url(self.config, kind, self.hosted, self.own_url)
-            .map_err(|e| MissingPeer(e.to_string()))?;
-        let what = format!("peers.{}", kind.name());
-        channel(self.tls, &url, &what)
-            .map(allot_platform::grpc::Traced::new)
-            .map_err(|e| MissingPeer(e.message().to_owned()))
-    }
-}
-
-impl Peers for ProcessPeers<'_> {
-    fn identity(&self) -> Result<IdentityClient, MissingPeer> {
-        Ok(IdentityServiceClient::with_interceptor(
-            self.channel(ServiceKind::Identity)?,
-            CallAuth::new(self.tokens.clone()),
-        ))
-    }
-
-    fn team(&self) -> Result<TeamClient, MissingPeer> {
-        Ok(TeamServiceClient::with_interceptor(
-            self.channel(ServiceKind::Team)?,
-            CallAuth::new(self.tokens.clone()),
-        ))
-    }
-
-    fn entitlement(&self) -> Result<EntitlementClient, MissingPeer> {
-        Ok(EntitlementServiceClient::with_interceptor(
-            self.channel(ServiceKind::Entitlement)?,
-            CallAuth::new(self.tokens.clone()),
-        ))
-    }
-}
-
-fn clock_seconds(clock: SharedClock) -> impl Fn() -> i64 + Send + Sync + 'static {
-    move || clock.now().unix_timestamp()
 }

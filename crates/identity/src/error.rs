@@ -32,6 +32,12 @@ pub enum IdentityError {
     /// R-AUTH-2: the same answer for an unknown email and a wrong password.
     #[error("wrong email or password")]
     BadPassword,
+    /// R-AUTH-2: the session was ended (signed out, password changed).
+    #[error("this session has ended; sign in again")]
+    SessionEnded,
+    /// R-AUTH-2: one address asked for too many reset links.
+    #[error("too many password reset requests from this address; try again in {wait_seconds} s")]
+    ResetRequestsThrottled { requests: i64, wait_seconds: i64 },
     /// R-AUTH-2: too many failed sign-ins for this account or address.
     #[error(
         "too many failed sign-ins {whose}; try again in {wait_seconds} s (or reset the password)"
@@ -111,7 +117,20 @@ impl ServiceError for IdentityError {
             IdentityError::InvitationUsed => invitation("INVITATION_ALREADY_ACCEPTED"),
             IdentityError::InvitationSuperseded => invitation("INVITATION_SUPERSEDED"),
             IdentityError::InvitationRevoked => invitation("INVITATION_REVOKED"),
-            IdentityError::BadCredentials | IdentityError::BadPassword => Failure::Unauthenticated,
+            IdentityError::BadCredentials
+            | IdentityError::BadPassword
+            | IdentityError::SessionEnded => Failure::Unauthenticated,
+            IdentityError::ResetRequestsThrottled {
+                requests,
+                wait_seconds,
+            } => Failure::Exhausted {
+                reason: "RESET_REQUESTS",
+                figures: vec![
+                    ("requests", *requests),
+                    ("limit", crate::domain::RESET_REQUESTS_PER_ADDRESS),
+                    ("retry_after_seconds", *wait_seconds),
+                ],
+            },
             IdentityError::SignInThrottled {
                 failures,
                 wait_seconds,

@@ -104,7 +104,10 @@ impl IdentityService {
                 current: signing,
                 previous,
             },
-            config.auth.token_ttl,
+            service::Lifetimes {
+                token: config.auth.token_ttl,
+                session: config.auth.session_max_age,
+            },
             invitation_key,
             config.invitation.clone(),
         )?;

@@ -96,6 +96,11 @@ pub struct AuthConfig {
     /// Lifetime of issued bearer tokens.
     #[serde(with = "humantime_serde")]
     pub token_ttl: Duration,
+    /// How long a person stays signed in at most (R-AUTH-2): a session's
+    /// tokens are renewed (`RefreshSession`) until this long after signing
+    /// in; then they sign in again.
+    #[serde(with = "humantime_serde")]
+    pub session_max_age: Duration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,6 +113,10 @@ pub struct BootstrapConfig {
     /// Their client secret. Empty in `allot dev`: one is generated and
     /// printed once.
     pub admin_secret: Option<String>,
+    /// Their first password, to sign in to the console (R-AUTH-1's rules
+    /// apply). Set only while they have none: a password they chose later
+    /// is kept. Without it, `allot dev` prints a link to choose one.
+    pub admin_password: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -250,6 +259,7 @@ impl Default for AuthConfig {
             previous_signing_key_files: Vec::new(),
             internal_secret: None,
             token_ttl: Duration::from_secs(3600),
+            session_max_age: Duration::from_secs(12 * 3600),
         }
     }
 }
@@ -260,6 +270,7 @@ impl Default for BootstrapConfig {
             admin_email: "admin@allot.localhost".into(),
             admin_client_id: "bootstrap-admin".into(),
             admin_secret: None,
+            admin_password: None,
         }
     }
 }

@@ -40,6 +40,7 @@ const PUBLIC_PREFIXES: &[&str] = &[
     "/grpc.reflection.v1.ServerReflection/",
     "/grpc.reflection.v1alpha.ServerReflection/",
     "/allot.identity.v1.IdentityService/AcceptInvitation",
+    "/allot.identity.v1.IdentityService/LookupInvitation",
     "/allot.identity.v1.IdentityService/CreateToken",
     "/allot.identity.v1.IdentityService/SignIn",
     "/allot.identity.v1.IdentityService/RequestPasswordReset",

@@ -274,6 +274,25 @@ impl Env {
         self.wait_serving().await;
     }
 
+    /// Stops every service of [`Env::in_process`] and starts them again on
+    /// the same databases and configuration (on a new port).
+    pub async fn restart_in_process(&mut self) {
+        let Shape::InProcess { main, notification } = &mut self.shape else {
+            panic!("restart_in_process needs Env::in_process");
+        };
+        if let Some(n) = notification.take() {
+            (*n).shutdown().await;
+        }
+        if let Some(m) = main.take() {
+            (*m).shutdown().await;
+        }
+        let running =
+            start_in_process(&self.config, ServiceKind::ALL.to_vec(), self.clock.clone()).await;
+        self.urls = Urls::same(&running.url());
+        *main = Some(Box::new(running));
+        self.wait_serving().await;
+    }
+
     /// Starts the notification service again on the same database.
     pub async fn start_notification(&mut self) {
         match &self.shape {

@@ -51,6 +51,9 @@ pub struct ListArgs {
     /// Leave guests out.
     #[arg(long)]
     no_guests: bool,
+    /// Only members whose email or name contains this text (any case).
+    #[arg(long, default_value = "")]
+    search: String,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -78,7 +81,11 @@ pub async fn run(g: &Global, cmd: MemberCmd) -> anyhow::Result<()> {
         _ => (0, false, ""),
     };
     match cmd {
-        MemberCmd::List(ListArgs { team, no_guests }) => {
+        MemberCmd::List(ListArgs {
+            team,
+            no_guests,
+            search,
+        }) => {
             let mut views = Vec::new();
             let mut page_token = String::new();
             loop {
@@ -93,6 +100,7 @@ pub async fn run(g: &Global, cmd: MemberCmd) -> anyhow::Result<()> {
                         } else {
                             tpb::GuestFilter::Include
                         } as i32,
+                        query: search.clone(),
                     })
                     .await
                     .map_err(status_error)?

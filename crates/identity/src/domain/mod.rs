@@ -7,9 +7,11 @@ mod authz;
 mod credentials;
 mod invitations;
 mod passwords;
+mod sessions;
 
 pub use accounts::*;
 pub use authz::*;
 pub use credentials::*;
 pub use invitations::*;
 pub use passwords::*;
+pub use sessions::*;

@@ -138,6 +138,23 @@ pub(super) async fn accept_invitation(
     }))
 }
 
+pub(super) async fn lookup_invitation(
+    g: &IdentityGrpc,
+    req: Request<pb::LookupInvitationRequest>,
+) -> R<pb::LookupInvitationResponse> {
+    let preview = g
+        .app
+        .invitations()
+        .lookup_invitation(&req.get_ref().token)
+        .await?;
+    Ok(Response::new(pb::LookupInvitationResponse {
+        invitation: Some(convert::invitation(&preview.invitation, g.now())),
+        given_name: preview.account.given_name,
+        family_name: preview.account.family_name,
+        has_password: preview.has_password,
+    }))
+}
+
 pub(super) async fn get_invitation_token(
     g: &IdentityGrpc,
     req: Request<pb::GetInvitationTokenRequest>,

@@ -132,6 +132,13 @@ impl IdentityService for IdentityGrpc {
         invitations::accept_invitation(self, req).await
     }
 
+    async fn lookup_invitation(
+        &self,
+        req: Request<pb::LookupInvitationRequest>,
+    ) -> R<pb::LookupInvitationResponse> {
+        invitations::lookup_invitation(self, req).await
+    }
+
     async fn get_invitation_token(
         &self,
         req: Request<pb::GetInvitationTokenRequest>,
@@ -195,6 +202,13 @@ impl IdentityService for IdentityGrpc {
         req: Request<pb::SignInRequest>,
     ) -> Result<Response<pb::SignInResponse>, Status> {
         tokens::sign_in(self, req).await
+    }
+
+    async fn refresh_session(
+        &self,
+        req: Request<pb::RefreshSessionRequest>,
+    ) -> R<pb::SignInResponse> {
+        tokens::refresh_session(self, req).await
     }
 
     async fn sign_out(&self, req: Request<pb::SignOutRequest>) -> R<()> {

@@ -62,6 +62,22 @@ pub(super) async fn sign_in(
     }))
 }
 
+pub(super) async fn refresh_session(
+    g: &IdentityGrpc,
+    req: Request<pb::RefreshSessionRequest>,
+) -> R<pb::SignInResponse> {
+    let ctx = Ctx::from_request(&req)?;
+    let (token, exp, account) = g.app.passwords().refresh_session(&ctx).await?;
+    Ok(Response::new(pb::SignInResponse {
+        access_token: token,
+        expire_time: Some(prost_types::Timestamp {
+            seconds: exp,
+            nanos: 0,
+        }),
+        account: Some(convert::account(&account)),
+    }))
+}
+
 pub(super) async fn sign_out(g: &IdentityGrpc, req: Request<pb::SignOutRequest>) -> R<()> {
     let ctx = Ctx::from_request(&req)?;
     g.app.passwords().sign_out(&ctx).await?;
@@ -106,9 +122,10 @@ pub(super) async fn request_password_reset(
     req: Request<pb::RequestPasswordResetRequest>,
 ) -> R<()> {
     let rid = request_id(&req);
+    let address = client_address(&req);
     g.app
         .passwords()
-        .request_reset(&rid, &req.get_ref().email)
+        .request_reset(&rid, &req.get_ref().email, address.as_deref())
         .await?;
     Ok(Response::new(()))
 }

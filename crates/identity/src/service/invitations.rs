@@ -16,6 +16,15 @@ pub struct Acceptance<'a> {
     pub family_name: &'a str,
 }
 
+/// What an accept page shows before the person accepts (R-AUTH-1).
+#[derive(Debug, Clone)]
+pub struct InvitationPreview {
+    pub invitation: Invitation,
+    pub account: Account,
+    /// Accepting just joins the team.
+    pub has_password: bool,
+}
+
 /// The choices of an acceptance, checked.
 #[derive(Debug, Default)]
 struct Choices {
@@ -354,6 +363,30 @@ impl Invitations<'_> {
         Ok(Choices {
             password_hash,
             names,
+        })
+    }
+
+    /// R-AUTH-1: the invitation a token accepts, while it can be accepted,
+    /// with the person's names and whether they have a password; the
+    /// token is the credential.
+    #[tracing::instrument(name = "identity.service.lookup_invitation", skip_all)]
+    pub async fn lookup_invitation(&self, token: &str) -> Result<InvitationPreview> {
+        let token = parse_token(token)?;
+        let mut conn = self.db.conn().await?;
+        let (invitation, generation) = store::find_by_token_hash(&mut conn, &hash_secret(token))
+            .await?
+            .ok_or(IdentityError::UnknownToken)?;
+        invitation.check_acceptable(generation, self.now())?;
+        let account = store::get_account(&mut conn, &invitation.account_id)
+            .await?
+            .ok_or_else(|| IdentityError::not_found("account", invitation.account_id.name()))?;
+        let has_password = store::password_hash(&mut conn, &account.id)
+            .await?
+            .is_some();
+        Ok(InvitationPreview {
+            invitation,
+            account,
+            has_password,
         })
     }
 

@@ -69,6 +69,13 @@ const RETRIES: usize = 3;
 
 const HOUR_MICROS: i64 = 3_600_000_000;
 
+/// How long a token lives, and a sign-in session at most (R-AUTH-2).
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub token: Duration,
+    pub session: Duration,
+}
+
 /// The key identity signs tokens with, and those of earlier rotations
 /// (trusted, never signed with).
 pub struct SigningKeys {
@@ -92,6 +99,8 @@ pub struct Core {
     /// Keys of earlier rotations: trusted, never signed with.
     previous: Vec<SigningKeyPair>,
     issuer: TokenIssuer,
+    /// How long a session's tokens are renewed after signing in.
+    session_max_age: Duration,
     invitation_key: InvitationKey,
     invitation_ttl: Duration,
     invitations_per_hour: u32,
@@ -133,7 +142,7 @@ impl Identity {
         outbox: Outbox,
         clock: SharedClock,
         keys: SigningKeys,
-        token_ttl: Duration,
+        lifetimes: Lifetimes,
         invitation_key: InvitationKey,
         invitations: allot_platform::config::InvitationConfig,
     ) -> Result<Identity> {
@@ -141,7 +150,7 @@ impl Identity {
             current: signing,
             previous,
         } = keys;
-        let issuer = TokenIssuer::new(&signing, token_ttl)
+        let issuer = TokenIssuer::new(&signing, lifetimes.token)
             .map_err(|e| IdentityError::Config(e.to_string()))?;
         Ok(Identity {
             core: Core {
@@ -151,6 +160,7 @@ impl Identity {
                 signing,
                 previous,
                 issuer,
+                session_max_age: lifetimes.session,
                 invitation_key,
                 invitation_ttl: invitations.ttl,
                 invitations_per_hour: invitations.max_per_team_per_hour,

@@ -122,6 +122,54 @@ impl Passwords<'_> {
         Ok(())
     }
 
+    /// R-AUTH-2: a new token for the caller's open session, until the
+    /// session's maximum age; the session's expiry follows, so ending it
+    /// later still refuses the newest token.
+    #[tracing::instrument(name = "identity.service.refresh_session", skip_all)]
+    pub async fn refresh_session(&self, ctx: &Ctx) -> Result<(String, i64, Account)> {
+        let (Some(account), Some(session)) = (ctx.caller.account(), ctx.caller.session.as_ref())
+        else {
+            return Err(IdentityError::Precondition {
+                kind: "NO_SESSION",
+                subject: ctx.caller.principal.name(),
+                message: "this token is not from signing in (it came from a key); there is no session to renew".into(),
+            });
+        };
+        let now = self.clock.now().unix_timestamp();
+        let mut tx = self.begin().await?;
+        let stored = store::get_session(tx.conn(), session)
+            .await?
+            .filter(|s| &s.account_id == account)
+            .ok_or(IdentityError::SessionEnded)?;
+        if stored.end_time.is_some() {
+            return Err(IdentityError::SessionEnded);
+        }
+        let ttl = i64::try_from(self.issuer.ttl().as_secs()).unwrap_or(3600);
+        let max_age = i64::try_from(self.session_max_age.as_secs()).unwrap_or(i64::MAX);
+        let Some(exp) = crate::domain::renewed_expiry(stored.create_time, now, ttl, max_age) else {
+            return Err(IdentityError::Precondition {
+                kind: "SESSION_TOO_OLD",
+                subject: format!("sessions/{session}"),
+                message: format!(
+                    "this session began more than {} ago; sign in again",
+                    humantime::format_duration(self.session_max_age)
+                ),
+            });
+        };
+        if !store::extend_session(tx.conn(), session, exp).await? {
+            return Err(IdentityError::SessionEnded);
+        }
+        let person = store::get_account(tx.conn(), account)
+            .await?
+            .ok_or_else(|| IdentityError::not_found("account", account.name()))?;
+        tx.commit().await?;
+        let (token, exp) = self
+            .issuer
+            .issue_session(account, session, now, exp)
+            .map_err(|e| IdentityError::Internal(e.to_string()))?;
+        Ok((token, exp, person))
+    }
+
     /// R-AUTH-2: a person changes their password, giving the current one;
     /// every session of theirs ends, this one too: they sign in again.
     #[tracing::instrument(name = "identity.service.change_password", skip_all)]

@@ -52,18 +52,44 @@ impl Passwords<'_> {
     /// notification. Nothing tells the caller whether the address has an
     /// account; past [`RESETS_PER_HOUR`] links an hour, no more are made.
     #[tracing::instrument(name = "identity.service.request_password_reset", skip_all)]
-    pub async fn request_reset(&self, request_id: &str, email: &str) -> Result<()> {
+    pub async fn request_reset(
+        &self,
+        request_id: &str,
+        email: &str,
+        address: Option<&str>,
+    ) -> Result<()> {
         let email = Email::parse("email", email)?;
         let now = self.clock.now().unix_timestamp();
         let mut tx = self.begin().await?;
-        let Some(account) = store::find_account_by_email(tx.conn(), &email).await? else {
+        if let Some(address) = address {
+            // Counted whatever the address names, before anything is
+            // looked up: the answer says nothing about accounts.
+            let subject = format!("reset-address:{address}");
+            let (requests, last) = store::sign_in_failures(tx.conn(), &subject).await?;
+            if let Some(wait_seconds) = crate::domain::reset_request_wait(requests, last, now) {
+                return Err(IdentityError::ResetRequestsThrottled {
+                    requests,
+                    wait_seconds,
+                });
+            }
+            store::record_sign_in_failure(
+                tx.conn(),
+                &subject,
+                now,
+                now - crate::domain::RESET_REQUEST_MEMORY_SECONDS,
+            )
+            .await?;
+        }
+        let account = store::find_account_by_email(tx.conn(), &email)
+            .await?
+            .filter(|a| a.state == AccountState::Active);
+        let Some(account) = account else {
+            tx.commit().await?;
             return Ok(());
         };
-        if account.state != AccountState::Active {
-            return Ok(());
-        }
         if store::resets_since(tx.conn(), &account.id, now - 3600).await? >= RESETS_PER_HOUR {
             tracing::info!(account = %account.id, "password reset not sent: this hour's links were sent already");
+            tx.commit().await?;
             return Ok(());
         }
         let id = new_id();

@@ -2,6 +2,7 @@
 //! administrator.
 
 use super::*;
+use crate::domain::{Password, RESET_VALIDITY_SECONDS, hash_password};
 
 impl Startup<'_> {
     /// Makes sure the service account Allot's services call each other with
@@ -116,5 +117,67 @@ impl Startup<'_> {
             client_id: client_id.to_owned(),
             generated_secret: generated,
         }))
+    }
+}
+
+impl Startup<'_> {
+    /// Gives the bootstrap administrator `password` while they have none
+    /// (R-AUTH-1's rules apply): a password they chose since is kept.
+    /// Returns whether it was set.
+    #[tracing::instrument(name = "identity.service.bootstrap_password", skip_all)]
+    pub async fn ensure_admin_password(&self, password: &str) -> Result<bool> {
+        let mut conn = self.db.conn().await?;
+        let Some(admin) = store::bootstrap_account(&mut conn).await? else {
+            return Ok(false);
+        };
+        if store::password_hash(&mut conn, &admin.id).await?.is_some() {
+            return Ok(false);
+        }
+        drop(conn);
+        let password = Password::parse("bootstrap.admin_password", password, &admin.email)
+            .map_err(|v| IdentityError::Config(v.to_string()))?;
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| IdentityError::Internal(format!("password hash: {e}")))?
+            .map_err(IdentityError::Internal)?;
+        let mut tx = self.begin().await?;
+        store::set_password(
+            tx.conn(),
+            &admin.id,
+            &hash,
+            self.clock.now().unix_timestamp(),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(account = %admin.id, "the bootstrap administrator's first password is set");
+        Ok(true)
+    }
+
+    /// `allot dev`: while the bootstrap administrator has no password, the
+    /// token of a fresh single-use link (an hour, as a reset link) with
+    /// which they choose one in the console.
+    #[tracing::instrument(name = "identity.service.bootstrap_password_link", skip_all)]
+    pub async fn admin_password_token(&self) -> Result<Option<String>> {
+        let mut tx = self.begin().await?;
+        let Some(admin) = store::bootstrap_account(tx.conn()).await? else {
+            return Ok(None);
+        };
+        if store::password_hash(tx.conn(), &admin.id).await?.is_some() {
+            return Ok(None);
+        }
+        let now = self.clock.now().unix_timestamp();
+        let id = new_id();
+        let token = self.invitation_key.reset_token(&id);
+        store::insert_reset(
+            tx.conn(),
+            &id,
+            &admin.id,
+            &hash_secret(&token),
+            now,
+            now + RESET_VALIDITY_SECONDS,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(token))
     }
 }

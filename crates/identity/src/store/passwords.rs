@@ -99,6 +99,52 @@ pub async fn insert_session(
     Ok(())
 }
 
+/// A session as stored.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub account_id: AccountId,
+    /// Unix seconds.
+    pub create_time: i64,
+    /// When its newest token expires (Unix seconds).
+    pub expire_time: i64,
+    /// When it ended (microseconds), if it did.
+    pub end_time: Option<i64>,
+}
+
+pub async fn get_session(conn: &mut AnyConnection, id: &str) -> Result<Option<SessionRow>> {
+    let row = sqlx::query(
+        "SELECT account_id, create_time, expire_time, end_time FROM sessions WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(SessionRow {
+            account_id: AccountId::from_db(r.try_get(0)?),
+            create_time: r.try_get(1)?,
+            expire_time: r.try_get(2)?,
+            end_time: r.try_get(3)?,
+        })
+    })
+    .transpose()
+}
+
+/// Moves an open session's expiry to `expire_time` (never earlier, so an
+/// ended session's tokens stay refused until the newest expires); false
+/// when the session has ended.
+pub async fn extend_session(conn: &mut AnyConnection, id: &str, expire_time: i64) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE sessions SET expire_time = CASE WHEN expire_time > $2 THEN expire_time ELSE $2 END \
+         WHERE id = $1 AND end_time IS NULL",
+    )
+    .bind(id)
+    .bind(expire_time)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
 /// Ends one session of `account` at `now_micros`; false when it had ended.
 pub async fn end_session(
     conn: &mut AnyConnection,

@@ -10,6 +10,7 @@ use super::{Config, ConfigError};
 const SECRET_KEYS: &[&str] = &[
     "auth__internal_secret",
     "bootstrap__admin_secret",
+    "bootstrap__admin_password",
     "database_url",
     "databases__identity",
     "databases__team",
@@ -64,6 +65,7 @@ impl Config {
         match key {
             "auth__internal_secret" => &mut self.auth.internal_secret,
             "bootstrap__admin_secret" => &mut self.bootstrap.admin_secret,
+            "bootstrap__admin_password" => &mut self.bootstrap.admin_password,
             "databases__identity" => &mut self.databases.identity,
             "databases__team" => &mut self.databases.team,
             "databases__entitlement" => &mut self.databases.entitlement,

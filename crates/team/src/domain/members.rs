@@ -62,6 +62,57 @@ pub fn display_name(given: &str, family: &str) -> String {
     format!("{given} {family}").trim().to_owned()
 }
 
+/// Which members a list includes (R-ROLE-7: lists can include or hide
+/// guests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuestFilter {
+    Include,
+    Exclude,
+    Only,
+}
+
+/// The most characters an admin's member search may have.
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+/// The members an admin asks to see: with or without guests, and those
+/// whose email or name contains a text, compared case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberFilter {
+    pub guests: GuestFilter,
+    /// Lower-cased; `None` shows everyone.
+    pub text: Option<String>,
+}
+
+impl MemberFilter {
+    pub fn parse(field: &str, guests: GuestFilter, text: &str) -> Result<Self, FieldViolation> {
+        let text = text.trim();
+        if text.chars().count() > MAX_SEARCH_CHARS {
+            return Err(FieldViolation::new(
+                field,
+                format!("is longer than {MAX_SEARCH_CHARS} characters"),
+            ));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(FieldViolation::new(
+                field,
+                "must not contain control characters",
+            ));
+        }
+        Ok(MemberFilter {
+            guests,
+            text: (!text.is_empty()).then(|| text.to_lowercase()),
+        })
+    }
+
+    /// Everyone, guests too.
+    pub fn everyone() -> Self {
+        MemberFilter {
+            guests: GuestFilter::Include,
+            text: None,
+        }
+    }
+}
+
 /// A person to add by email with their names (R-INV-1).
 #[derive(Debug, Clone)]
 pub struct NewPerson {

@@ -199,3 +199,16 @@ fn r_role_6_admins_cannot_be_guests() {
         .is_ok()
     );
 }
+
+#[test]
+fn r_role_7_a_member_search_is_trimmed_lowercased_and_bounded() {
+    let f = MemberFilter::parse("query", GuestFilter::Exclude, "  Ada LOVE ").expect("ok");
+    assert_eq!(f.text.as_deref(), Some("ada love"));
+    assert_eq!(f.guests, GuestFilter::Exclude);
+    let empty = MemberFilter::parse("query", GuestFilter::Include, "   ").expect("ok");
+    assert_eq!(empty, MemberFilter::everyone());
+    let long =
+        MemberFilter::parse("query", GuestFilter::Include, &"x".repeat(101)).expect_err("too long");
+    assert_eq!(long.field, "query");
+    assert!(MemberFilter::parse("query", GuestFilter::Include, "a\u{0}b").is_err());
+}

@@ -9,11 +9,7 @@ pub(super) async fn export_members(
     let caller = caller(&req)?;
     let r = req.into_inner();
     let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
-    let guests = match pb::GuestFilter::try_from(r.guests).unwrap_or_default() {
-        pb::GuestFilter::Exclude => GuestFilter::Exclude,
-        pb::GuestFilter::Only => GuestFilter::Only,
-        _ => GuestFilter::Include,
-    };
+    let guests = guest_filter(r.guests)?;
     let csv = g
         .app
         .exports()

@@ -162,16 +162,12 @@ pub(super) async fn list_members(
     let caller = caller(&req)?;
     let r = req.into_inner();
     let team = TeamId::parse("parent", &r.parent).map_err(invalid)?;
-    let (rows, next) = g
+    let filter =
+        MemberFilter::parse("query", guest_filter(r.guests)?, &r.query).map_err(invalid)?;
+    let (rows, next, total) = g
         .app
         .members()
-        .list_members(
-            &caller,
-            &team,
-            guest_filter(r.guests)?,
-            r.page_size,
-            &r.page_token,
-        )
+        .list_members(&caller, &team, &filter, r.page_size, &r.page_token)
         .await?;
     Ok(Response::new(pb::ListMembersResponse {
         members: rows
@@ -179,5 +175,6 @@ pub(super) async fn list_members(
             .map(|m| convert::member_at(m, g.app.now()))
             .collect(),
         next_page_token: next,
+        total_size: i32::try_from(total).unwrap_or(i32::MAX),
     }))
 }

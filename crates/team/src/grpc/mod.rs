@@ -23,10 +23,10 @@ use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
 use crate::convert;
-use crate::domain::{NewPerson, Role, parse_address_list, parse_team_name};
+use crate::domain::GuestFilter;
+use crate::domain::{MemberFilter, NewPerson, Role, parse_address_list, parse_team_name};
 use crate::error::TeamError;
 use crate::service::{AddOutcome, Ctx, Teams, Who};
-use crate::store::GuestFilter;
 
 #[derive(Debug, Clone)]
 pub struct TeamGrpc {

@@ -4,7 +4,7 @@
 use allot_platform::auth::Caller;
 use allot_platform::ids::TeamId;
 
-use crate::domain::{TeamAction, export_header, export_record};
+use crate::domain::{GuestFilter, MemberFilter, TeamAction, export_header, export_record};
 use crate::error::TeamError;
 use crate::service::Exports;
 
@@ -18,7 +18,7 @@ impl Exports<'_> {
         &self,
         caller: &Caller,
         team: &TeamId,
-        guests: crate::store::GuestFilter,
+        guests: GuestFilter,
         include_products: bool,
     ) -> Result<Vec<u8>> {
         self.check(caller, team, TeamAction::ManageMembers).await?;
@@ -33,9 +33,10 @@ impl Exports<'_> {
             .map_err(csv_err)?;
         let mut after: Option<String> = None;
         let mut conn = self.db.conn().await?;
+        let filter = MemberFilter { guests, text: None };
         loop {
-            let page =
-                crate::store::list_members(&mut conn, team, guests, after.as_deref(), 1000).await?;
+            let page = crate::store::list_members(&mut conn, team, &filter, after.as_deref(), 1000)
+                .await?;
             for m in page.iter().take(1000) {
                 let held = products
                     .as_ref()

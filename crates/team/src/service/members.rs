@@ -249,20 +249,23 @@ impl Members<'_> {
     }
 
     #[tracing::instrument(name = "team.service.list_members", skip_all)]
+    /// A page of the members `filter` shows, and how many it shows in all.
     pub async fn list_members(
         &self,
         caller: &Caller,
         team: &TeamId,
-        guests: GuestFilter,
+        filter: &MemberFilter,
         page_size: i32,
         page_token: &str,
-    ) -> Result<(Vec<Member>, String)> {
+    ) -> Result<(Vec<Member>, String, i64)> {
         self.check(caller, team, TeamAction::ReadMembers).await?;
         let limit = paging::page_size(page_size)?;
         let after = paging::decode_token(page_token)?;
         let mut conn = self.db.conn().await?;
-        let rows = store::list_members(&mut conn, team, guests, after.as_deref(), limit).await?;
-        Ok(paging::finish(rows, limit, store::member_key))
+        let rows = store::list_members(&mut conn, team, filter, after.as_deref(), limit).await?;
+        let total = store::count_members(&mut conn, team, filter).await?;
+        let (rows, next) = paging::finish(rows, limit, store::member_key);
+        Ok((rows, next, total))
     }
 
     pub(crate) fn member_subject(team: &TeamId, account: &AccountId) -> String {

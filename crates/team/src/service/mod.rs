@@ -26,13 +26,13 @@ use allot_platform::paging;
 use allot_platform::values::Email;
 
 use crate::domain::{
-    Group, Member, MemberState, NewPerson, Plan, Role, Team, TeamAction, authorize, check_removal,
-    check_role_change, check_transfer, default_team_name, may_create_team,
+    Group, Member, MemberFilter, MemberState, NewPerson, Plan, Role, Team, TeamAction, authorize,
+    check_removal, check_role_change, check_transfer, default_team_name, may_create_team,
     owner_administers_no_team,
 };
 use crate::error::TeamError;
 use crate::events::*;
-use crate::store::{self, GuestFilter};
+use crate::store;
 
 type Result<T> = std::result::Result<T, TeamError>;
 

@@ -85,33 +85,52 @@ pub async fn invited_members(
         .collect()
 }
 
-/// Which members a list includes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GuestFilter {
-    Include,
-    Exclude,
-    Only,
+/// The conditions of `filter` after the team's (`$1`), its search text
+/// bound as `$2`.
+fn filter_clause(filter: &MemberFilter) -> String {
+    let guests = match filter.guests {
+        GuestFilter::Include => "",
+        GuestFilter::Exclude => " AND guest = 0",
+        GuestFilter::Only => " AND guest = 1",
+    };
+    let text = if filter.text.is_some() {
+        " AND lower(email_key || ' ' || given_name || ' ' || family_name) LIKE $2 ESCAPE '\\'"
+    } else {
+        " AND $2 = ''"
+    };
+    format!("{guests}{text}")
+}
+
+/// The LIKE pattern that finds `text` anywhere, its wildcards escaped.
+fn contains_pattern(filter: &MemberFilter) -> String {
+    match &filter.text {
+        None => String::new(),
+        Some(t) => {
+            let escaped = t
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        }
+    }
 }
 
 /// Members ordered by email, after `after_key`.
 pub async fn list_members(
     conn: &mut AnyConnection,
     team: &TeamId,
-    guests: GuestFilter,
+    filter: &MemberFilter,
     after_key: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Member>> {
-    let guest_clause = match guests {
-        GuestFilter::Include => "",
-        GuestFilter::Exclude => " AND guest = 0",
-        GuestFilter::Only => " AND guest = 1",
-    };
     let sql = format!(
-        "SELECT {MEMBER_COLUMNS} FROM members WHERE team_id = $1 AND (email_key || ' ' || account_id) > $2{guest_clause} \
-         ORDER BY email_key, account_id LIMIT $3"
+        "SELECT {MEMBER_COLUMNS} FROM members WHERE team_id = $1{} AND (email_key || ' ' || account_id) > $3 \
+         ORDER BY email_key, account_id LIMIT $4",
+        filter_clause(filter)
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(team.as_str())
+        .bind(contains_pattern(filter))
         .bind(after_key.unwrap_or(""))
         .bind(limit + 1)
         .fetch_all(conn)
@@ -119,6 +138,24 @@ pub async fn list_members(
         .iter()
         .map(member)
         .collect()
+}
+
+/// How many members `filter` shows in all.
+pub async fn count_members(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    filter: &MemberFilter,
+) -> Result<i64> {
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM members WHERE team_id = $1{}",
+        filter_clause(filter)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(team.as_str())
+        .bind(contains_pattern(filter))
+        .fetch_one(conn)
+        .await?
+        .try_get::<i64, _>("n")
 }
 
 /// The key members are listed by.

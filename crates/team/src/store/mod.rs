@@ -10,7 +10,7 @@ pub use members::*;
 pub use roles::*;
 pub use teams::*;
 
-use crate::domain::{Group, Member, MemberState, Plan, Role, Team};
+use crate::domain::{Group, GuestFilter, Member, MemberFilter, MemberState, Plan, Role, Team};
 use allot_platform::db::{flag, int_flag};
 use allot_platform::ids::{AccountId, GroupId, TeamId};
 use allot_platform::values::Email;
