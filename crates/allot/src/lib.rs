@@ -27,6 +27,7 @@ use tonic::service::Routes;
 pub use allot_identity::service::BootstrapCredential;
 
 pub mod certs;
+pub mod console;
 mod host;
 mod peers;
 mod trust;

@@ -41,8 +41,8 @@ enum Command {
         data_dir: Option<PathBuf>,
     },
     /// One service per process, against the configured database, finding
-    /// its peers by `ALLOT_PEERS__*` URLs.
-    Serve { service: ServiceKind },
+    /// its peers by `ALLOT_PEERS__*` URLs; or the web console alone.
+    Serve { service: Served },
     /// Exits 0 when the server at `--url` answers health with SERVING (for
     /// container health checks). An `https://` URL is verified against
     /// `tls.ca_file`.
@@ -89,6 +89,29 @@ enum Command {
     },
 }
 
+/// What `allot serve` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Served {
+    Identity,
+    Team,
+    Entitlement,
+    Notification,
+    /// The web console: a client of the other four (no database).
+    Console,
+}
+
+impl Served {
+    fn service(self) -> Option<ServiceKind> {
+        match self {
+            Served::Identity => Some(ServiceKind::Identity),
+            Served::Team => Some(ServiceKind::Team),
+            Served::Entitlement => Some(ServiceKind::Entitlement),
+            Served::Notification => Some(ServiceKind::Notification),
+            Served::Console => None,
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match run_cli(Cli::parse()).await {
@@ -132,13 +155,24 @@ async fn run_cli(cli: Cli) -> anyhow::Result<()> {
             if let Some(d) = data_dir {
                 config.data_dir = d;
             }
+            // Links in emails open the console this process serves, unless
+            // another address is configured.
+            if config.public_url == Config::default().public_url && config.console.enabled {
+                config.public_url = format!("http://{}", config.console.listen);
+            }
             let _telemetry = allot_platform::telemetry::init(&config.log, "dev");
             run(config, ServiceKind::ALL.to_vec(), true).await
         }
-        Command::Serve { service } => {
-            let _telemetry = allot_platform::telemetry::init(&config.log, service.name());
-            run(config, vec![service], false).await
-        }
+        Command::Serve { service } => match service.service() {
+            Some(kind) => {
+                let _telemetry = allot_platform::telemetry::init(&config.log, kind.name());
+                run(config, vec![kind], false).await
+            }
+            None => {
+                let _telemetry = allot_platform::telemetry::init(&config.log, "console");
+                serve_console(config).await
+            }
+        },
     }
 }
 
@@ -151,6 +185,7 @@ async fn run(config: Config, services: Vec<ServiceKind>, dev: bool) -> anyhow::R
         }
         _ => format!("written to {}", config.mail_dir().display()),
     };
+    let console_config = config.clone();
     let running = start(StartOptions {
         config,
         services: services.clone(),
@@ -161,6 +196,12 @@ async fn run(config: Config, services: Vec<ServiceKind>, dev: bool) -> anyhow::R
     .await?;
     let names: Vec<&str> = services.iter().map(|s| s.name()).collect();
     tracing::info!(address = %running.addr, services = ?names, startup_ms = started.elapsed().as_millis() as u64, "Allot is SERVING");
+    let console = if dev && console_config.console.enabled {
+        let urls = allot::console::service_urls(&console_config, Some(&running.url()))?;
+        Some(allot::console::start_console(&console_config, &urls, true, None).await?)
+    } else {
+        None
+    };
     if dev {
         println!();
         println!(
@@ -184,17 +225,49 @@ async fn run(config: Config, services: Vec<ServiceKind>, dev: bool) -> anyhow::R
             }
             println!("Then try: cargo run -p allotctl -- team list");
         }
+        if let Some(c) = &console {
+            println!("The console: {}", c.url());
+            let link = match &running.identity {
+                Some(identity) => identity.app.startup().admin_password_token().await?,
+                None => None,
+            };
+            if let Some(token) = link {
+                println!(
+                    "Choose the bootstrap administrator's password (this link works for an hour, once):"
+                );
+                println!(
+                    "  {}/password/reset?token={token}",
+                    console_config.public_url.trim_end_matches('/')
+                );
+            }
+        }
         println!("Stop with Ctrl-C.");
         println!();
     }
-    running.run_until(shutdown_signal()).await;
+    shutdown_signal().await;
+    if let Some(c) = console {
+        c.shutdown().await;
+    }
+    running.shutdown().await;
+    Ok(())
+}
+
+/// `allot serve console`: the web console alone, calling the services at
+/// their `peers.*` URLs.
+async fn serve_console(config: Config) -> anyhow::Result<()> {
+    let urls = allot::console::service_urls(&config, None)?;
+    let console = allot::console::start_console(&config, &urls, false, None).await?;
+    tracing::info!(address = %console.addr, "Allot's console is SERVING");
+    shutdown_signal().await;
+    console.shutdown().await;
     Ok(())
 }
 
 fn keygen(dir: &std::path::Path) -> anyhow::Result<()> {
     let signing = dir.join("signing.pem");
     let invitation = dir.join("invitation.key");
-    for p in [&signing, &invitation] {
+    let cookie = dir.join("console-cookie.key");
+    for p in [&signing, &invitation, &cookie] {
         anyhow::ensure!(
             !p.exists(),
             "{} exists already; move it away first",
@@ -203,16 +276,19 @@ fn keygen(dir: &std::path::Path) -> anyhow::Result<()> {
     }
     let pair = SigningKeyPair::load_or_create(&signing).context("writing the signing key")?;
     allot_identity::domain::InvitationKey::load_or_create(&invitation, true)?;
+    allot_console::write_cookie_key(&cookie)?;
     println!(
-        "wrote {} (key id {}) and {}",
+        "wrote {} (key id {}), {} and {}",
         signing.display(),
         pair.key_id(),
-        invitation.display()
+        invitation.display(),
+        cookie.display()
     );
     println!(
-        "set ALLOT_AUTH__SIGNING_KEY_FILE={} ALLOT_INVITATION__KEY_FILE={}",
+        "set ALLOT_AUTH__SIGNING_KEY_FILE={} ALLOT_INVITATION__KEY_FILE={} (identity) and ALLOT_CONSOLE__COOKIE_KEY_FILE={} (the console)",
         signing.display(),
-        invitation.display()
+        invitation.display(),
+        cookie.display()
     );
     Ok(())
 }

@@ -38,8 +38,9 @@ pub struct Config {
     pub mail_dir: Option<PathBuf>,
     /// The sender of every email.
     pub mail_from: String,
-    /// Base URL of the page where people accept invitations; the accept link
-    /// is `{public_url}/invitations/accept?token=...`.
+    /// Where people reach the console: the base of the links in emails
+    /// (`{public_url}/invitations/accept?token=…`, `/password/reset?token=…`).
+    /// An `https://` URL makes the console's cookies `Secure`.
     pub public_url: String,
     /// NATS server with JetStream; when set, events are also published there.
     pub nats_url: Option<String>,
@@ -55,6 +56,36 @@ pub struct Config {
     pub renewal: RenewalConfig,
     pub requests: RequestsConfig,
     pub log: LogConfig,
+    pub console: ConsoleConfig,
+}
+
+/// `[console]`: the web console (`allot dev` serves it beside gRPC;
+/// `allot serve console` on its own).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Where the console serves HTTP (HTTPS with `tls.cert_file`).
+    pub listen: SocketAddr,
+    /// A file of 64 random bytes that seals the console's cookies; every
+    /// console process of a deployment shares it. `allot dev` creates one
+    /// under `data_dir`; `allot keygen` writes one.
+    pub cookie_key_file: Option<PathBuf>,
+    /// Behind the front door: the browser's address comes from its
+    /// `X-Real-IP` header (for the sign-in throttle), not the connection.
+    pub behind_proxy: bool,
+    /// `allot dev` serves the console too.
+    pub enabled: bool,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            cookie_key_file: None,
+            behind_proxy: false,
+            enabled: true,
+        }
+    }
 }
 
 /// Where the other services are, for `allot serve`. Empty means "this
@@ -248,6 +279,7 @@ impl Default for Config {
             renewal: RenewalConfig::default(),
             requests: RequestsConfig::default(),
             log: LogConfig::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }
