@@ -52,6 +52,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Posted<T> {
             .map_err(IntoResponse::into_response)?;
         let token: Token = serde_html_form::from_bytes(&body).map_err(|_| forged())?;
         if !token_matches(&visit, &token.csrf) {
+            tracing::info!(
+                sent = !token.csrf.is_empty(),
+                "post refused: its form token is not this session's"
+            );
             return Err(forged());
         }
         serde_html_form::from_bytes(&body).map(Posted).map_err(|e| {

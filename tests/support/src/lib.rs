@@ -9,13 +9,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser;
 mod callers;
+mod console;
 mod front_door;
 mod mail;
 mod shapes;
 mod streams;
 mod traces;
 
+pub use browser::Browser;
 pub use front_door::FrontDoor;
 pub use traces::{ExportedSpan, TraceSink};
 
@@ -58,6 +61,8 @@ pub fn allot_bin() -> PathBuf {
 pub const ADMIN_EMAIL: &str = "admin@allot.test";
 pub const ADMIN_SECRET: &str = "bootstrap-secret-for-tests-only-0123456789";
 pub const INTERNAL_SECRET: &str = "internal-secret-for-tests-only-0123456789";
+/// The bootstrap administrator's password in the console's tests.
+pub const ADMIN_PASSWORD: &str = "orchid tramline velvet 2026";
 
 static TRACING: Once = Once::new();
 
@@ -156,6 +161,8 @@ pub struct Env {
     extra_env: Vec<(String, String)>,
     /// TLS, database roles and NATS of [`Env::deployed`].
     deployed: Option<Deployed>,
+    /// The web console, when the test started one.
+    console: Option<allot::console::RunningConsole>,
     _dir: tempfile::TempDir,
 }
 

@@ -37,6 +37,7 @@ impl Env {
             },
             extra_env: Vec::new(),
             deployed: None,
+            console: None,
             _dir: dir,
         };
         env.wait_serving().await;
@@ -85,6 +86,7 @@ impl Env {
             },
             extra_env: Vec::new(),
             deployed: None,
+            console: None,
             _dir: dir,
         };
         env.wait_serving().await;
@@ -149,6 +151,7 @@ impl Env {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             deployed,
+            console: None,
             _dir: dir,
         };
         let children = ports
@@ -383,6 +386,9 @@ impl Env {
     }
 
     pub async fn shutdown(mut self) {
+        if let Some(c) = self.console.take() {
+            c.shutdown().await;
+        }
         match &mut self.shape {
             Shape::InProcess { main, notification } => {
                 if let Some(n) = notification.take() {

@@ -28,34 +28,6 @@ struct ContractRow {
     coordinator: String,
 }
 
-/// Emails of team members by `accounts/{id}`.
-async fn emails(
-    calls: &Calls,
-    team: &str,
-    accounts: Vec<String>,
-) -> std::collections::BTreeMap<String, String> {
-    let mut accounts = accounts;
-    accounts.sort();
-    accounts.dedup();
-    accounts.truncate(1000);
-    calls
-        .team
-        .clone()
-        .batch_get_members(tpb::BatchGetMembersRequest {
-            parent: team.to_owned(),
-            accounts,
-        })
-        .await
-        .map(|r| {
-            r.into_inner()
-                .members
-                .into_iter()
-                .map(|m| (m.account, m.email))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn classic_contracts(t: &TeamPage) -> Result<Vec<epb::Contract>, tonic::Status> {
     let mine = if super::is_admin(t.me.role) {
         String::new()
@@ -90,7 +62,7 @@ pub async fn list(State(shared): S, visit: Visit, Path(team): Path<String>) -> R
         Err(s) => return fail(&s),
     };
     let products = catalog(&t.calls).await.unwrap_or_default();
-    let people = emails(
+    let people = super::emails_of(
         &t.calls,
         &t.name,
         contracts
@@ -188,7 +160,7 @@ pub async fn show(
     if got.team != t.name {
         return not_found();
     }
-    let people = emails(
+    let people = super::emails_of(
         &t.calls,
         &t.name,
         vec![got.owner.clone(), got.software_coordinator.clone()],

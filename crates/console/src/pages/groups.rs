@@ -403,42 +403,51 @@ pub async fn act(
                 .await
             {
                 Ok(r) => {
-                    let results = r.into_inner().results;
-                    let waiting: Vec<String> = results
-                        .iter()
+                    let waiting: Vec<epb::AssignResult> = r
+                        .into_inner()
+                        .results
+                        .into_iter()
                         .filter(|r| {
                             r.outcome == epb::AssignOutcome::NoSeat as i32
                                 || r.outcome == epb::AssignOutcome::Refused as i32
                         })
-                        .map(|r| {
-                            let who = r
-                                .assignment
-                                .as_ref()
-                                .map(|a| a.email.clone())
-                                .filter(|e| !e.is_empty())
-                                .unwrap_or_else(|| r.account.clone());
-                            format!("{who} ({})", r.reason.trim_end_matches('.'))
-                        })
                         .collect();
                     if waiting.is_empty() {
-                        done(
+                        return done(
                             &visit,
                             &back,
                             "ok",
                             "The group gives this product to each member.",
-                        )
-                    } else {
-                        done(
-                            &visit,
-                            &back,
-                            "error",
-                            format!(
-                                "The group gives this product; {} without a seat for now, each seated as soon as one frees: {}.",
-                                waiting.len(),
-                                waiting.join(", ")
-                            ),
-                        )
+                        );
                     }
+                    let emails = super::emails_of(
+                        &calls,
+                        &format!("teams/{team}"),
+                        waiting.iter().map(|w| w.account.clone()).collect(),
+                    )
+                    .await;
+                    let who: Vec<String> = waiting
+                        .iter()
+                        .map(|w| {
+                            let email =
+                                emails.get(&w.account).cloned().unwrap_or(w.account.clone());
+                            format!("{email} ({})", super::seat_reason(&w.reason))
+                        })
+                        .collect();
+                    done(
+                        &visit,
+                        &back,
+                        "warn",
+                        format!(
+                            "The group gives this product. {} without a seat for now, seated in the order they joined as soon as one frees: {}.",
+                            if who.len() == 1 {
+                                "1 member waits".to_owned()
+                            } else {
+                                format!("{} members wait", who.len())
+                            },
+                            who.join(", ")
+                        ),
+                    )
                 }
                 Err(s) => refused(&visit, &back, &form, &Refusal::from(s), &[]),
             }

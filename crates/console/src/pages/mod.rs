@@ -311,6 +311,47 @@ impl TeamPage {
     }
 }
 
+/// Emails of a team's members by `accounts/{id}`.
+pub async fn emails_of(
+    calls: &Calls,
+    team: &str,
+    accounts: Vec<String>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut accounts = accounts;
+    accounts.sort();
+    accounts.dedup();
+    accounts.truncate(1000);
+    if accounts.is_empty() {
+        return Default::default();
+    }
+    calls
+        .team
+        .clone()
+        .batch_get_members(tpb::BatchGetMembersRequest {
+            parent: team.to_owned(),
+            accounts,
+        })
+        .await
+        .map(|r| {
+            r.into_inner()
+                .members
+                .into_iter()
+                .map(|m| (m.account, m.email))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Why a person got no seat, in an admin's words: a full pool with its
+/// figures (R-SEAT-2), without the pool's resource name.
+pub fn seat_reason(reason: &str) -> String {
+    let reason = reason.trim().trim_end_matches('.');
+    match (reason.strip_prefix("no seat left in "), reason.find(": ")) {
+        (Some(_), Some(at)) => format!("no seat free: {}", &reason[at + 2..]),
+        _ => reason.to_owned(),
+    }
+}
+
 /// The words for a role.
 pub fn role_words(role: i32) -> &'static str {
     match tpb::Role::try_from(role) {

@@ -258,7 +258,7 @@ pub async fn act(
                             )
                         })
                         .count();
-                    let left: Vec<Left> = results
+                    let failed: Vec<&epb::AssignResult> = results
                         .iter()
                         .filter(|r| {
                             !matches!(
@@ -267,14 +267,18 @@ pub async fn act(
                                     | epb::AssignOutcome::AlreadyAssigned)
                             )
                         })
+                        .collect();
+                    let emails = super::emails_of(
+                        &calls,
+                        &format!("teams/{team}"),
+                        failed.iter().map(|r| r.account.clone()).collect(),
+                    )
+                    .await;
+                    let left: Vec<Left> = failed
+                        .iter()
                         .map(|r| Left {
-                            email: r
-                                .assignment
-                                .as_ref()
-                                .map(|a| a.email.clone())
-                                .filter(|e| !e.is_empty())
-                                .unwrap_or_else(|| r.account.clone()),
-                            reason: r.reason.clone(),
+                            email: emails.get(&r.account).cloned().unwrap_or(r.account.clone()),
+                            reason: super::seat_reason(&r.reason),
                         })
                         .collect();
                     if left.is_empty() {

@@ -16,6 +16,34 @@ use crate::chart::{Day, usage_svg};
 use crate::render::{download, page};
 use crate::session::Visit;
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_use_2_the_chart_has_every_day_of_the_range() {
+        let from = parse_day("2026-11-29").expect("day");
+        let to = parse_day("2026-12-02").expect("day");
+        let days = every_day(
+            from,
+            to,
+            vec![Day {
+                date: "2026-12-01".into(),
+                seats: 3,
+                assigned: 2,
+                users: 1,
+            }],
+        );
+        let dates: Vec<&str> = days.iter().map(|d| d.date.as_str()).collect();
+        assert_eq!(
+            dates,
+            ["2026-11-29", "2026-11-30", "2026-12-01", "2026-12-02"]
+        );
+        assert_eq!(days[2].assigned, 2);
+        assert_eq!(days[0].seats, 0);
+    }
+}
+
 #[derive(Deserialize, Default)]
 pub struct Range {
     #[serde(default)]
@@ -60,6 +88,33 @@ fn range(r: &Range) -> Option<(time::Date, time::Date)> {
         parse_day(&r.from)?
     };
     Some((from, to))
+}
+
+/// Every day of the range, those without a row at zero, so the chart's
+/// days stand where they belong.
+fn every_day(from: time::Date, to: time::Date, known: Vec<Day>) -> Vec<Day> {
+    let mut out = Vec::new();
+    let mut day = from;
+    while day <= to && out.len() < 1000 {
+        let date = text(day);
+        out.push(
+            known
+                .iter()
+                .find(|d| d.date == date)
+                .cloned()
+                .unwrap_or(Day {
+                    date,
+                    seats: 0,
+                    assigned: 0,
+                    users: 0,
+                }),
+        );
+        match day.next_day() {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -136,8 +191,8 @@ pub async fn show(
     }
     let charts: Vec<ProductChart> = by_product
         .into_iter()
-        .map(|(product, mut days)| {
-            days.sort_by(|a, b| a.date.cmp(&b.date));
+        .map(|(product, days)| {
+            let days = every_day(from, to, days);
             let name = products
                 .get(&product)
                 .map(|p| p.display_name.clone())
