@@ -14,6 +14,7 @@ import yaml
 SECRETS = [
     "ALLOT_INTERNAL_SECRET",
     "ALLOT_ADMIN_SECRET",
+    "ALLOT_ADMIN_PASSWORD",
     "ALLOT_NATS_PASSWORD",
     "ALLOT_POSTGRES_PASSWORD",
     "ALLOT_IDENTITY_DB_PASSWORD",
@@ -22,6 +23,7 @@ SECRETS = [
     "ALLOT_NOTIFICATION_DB_PASSWORD",
 ]
 KEY_USERS = {"identity", "keygen"}
+CONSOLE_KEY_USERS = {"console", "keygen"}
 
 
 def config(env):
@@ -94,6 +96,37 @@ def check_tls(doc):
             fail(f"{name}: connects to its database without sslmode=verify-full")
 
 
+def check_console(doc):
+    """The console: its own certificate, callers with a client certificate
+    only (the front door), the services over https://, its cookie key to
+    itself, and behind the front door."""
+    console = doc["services"].get("console")
+    if not console:
+        fail("no console service")
+    env = console.get("environment", {})
+    sources = [volume_source(v) for v in console.get("volumes", [])]
+    if "tls-console" not in sources or not env.get("ALLOT_TLS__CERT_FILE"):
+        fail("console: serves without its own TLS certificate")
+    if not env.get("ALLOT_TLS__CLIENT_CA_FILE"):
+        fail("console: admits callers other than the front door")
+    for peer in ("identity", "team", "entitlement"):
+        if not env.get(f"ALLOT_PEERS__{peer.upper()}", "").startswith("https://"):
+            fail(f"console: reaches {peer} not over https://")
+    if env.get("ALLOT_CONSOLE__BEHIND_PROXY") != "true":
+        fail("console: does not take the browser's address from the front door")
+    if console.get("ports"):
+        fail("console: published besides the front door")
+    if "console" not in doc["services"].get("front-door", {}).get("environment", {}).get("ALLOT_CONSOLE_UPSTREAM", ""):
+        fail("the front door does not pass pages to the console")
+    for name, svc in doc["services"].items():
+        if "console-key" in [volume_source(v) for v in svc.get("volumes", [])] and name not in CONSOLE_KEY_USERS:
+            fail(f"{name}: mounts the console's cookie key")
+    if not env.get("ALLOT_CONSOLE__COOKIE_KEY_FILE", "").startswith("/console-key/"):
+        fail("console: its cookie key is not the one keygen makes")
+    if not env.get("ALLOT_PUBLIC_URL", "").startswith("https://"):
+        fail("console: public URL is not https:// (cookies would not be Secure)")
+
+
 def main():
     base = {k: v for k, v in os.environ.items() if not k.startswith("ALLOT_")}
     full = dict(base, **{s: f"{s.lower()}-0123456789abcdef0123456789" for s in SECRETS})
@@ -128,13 +161,14 @@ def main():
                 if name == "identity" and not read_only:
                     fail("identity: mounts the keys writable")
     check_tls(doc)
+    check_console(doc)
     door = doc["services"].get("front-door", {})
     published = [p for name, svc in doc["services"].items() for p in svc.get("ports", [])
                  if name in {"identity", "team", "entitlement", "notification"}]
     if not door.get("ports") or published:
         fail("the services must be offered through the front door only")
     check_dashboard()
-    print("compose: refuses missing secrets, loopback ports, pinned images, keys in identity only, TLS everywhere, one front door")
+    print("compose: refuses missing secrets, loopback ports, pinned images, keys in identity only, TLS everywhere, one front door, the console behind it")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ need_tools() {
   command -v docker-compose >/dev/null || apt+=(docker-compose)
   command -v python3 >/dev/null || apt+=(python3 python3-venv)
   [ -x /usr/sbin/nginx ] || apt+=(nginx)
+  # The console's tests drive Debian's Chromium over WebDriver.
+  { command -v chromium >/dev/null && command -v chromedriver >/dev/null; } || apt+=(chromium chromium-driver)
   command -v openssl >/dev/null || apt+=(openssl)
   if [ ${#apt[@]} -gt 0 ]; then
     say "installing ${apt[*]} (apt)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of Allot. On a fresh Debian machine with only
-# the Rust toolchain it installs what is missing (PostgreSQL, NATS, Python
-# SMTP and gRPC tools, buf, docker-compose), starts the servers on loopback
+# the Rust toolchain it installs what is missing (PostgreSQL, NATS, nginx,
+# Chromium and ChromeDriver, Python SMTP and gRPC tools, buf,
+# docker-compose), starts the servers on loopback
 # with their data in a temporary folder, runs everything, and stops them.
 #
 #   bash tests/run-all.sh            everything

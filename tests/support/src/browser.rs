@@ -40,6 +40,22 @@ fn target_dir() -> PathBuf {
 impl Browser {
     /// Starts chromedriver and a browser window of 1280×900 for `test`.
     pub async fn start(test: &str) -> Browser {
+        Self::start_with(test, &[]).await
+    }
+
+    /// The same, trusting the TLS certificate in `pem` (only it) as a
+    /// browser that was given the deployment's CA would.
+    pub async fn trusting(test: &str, pem: &Path) -> Browser {
+        let pin = spki_pin(pem);
+        Self::start_with(
+            test,
+            &[format!("--ignore-certificate-errors-spki-list={pin}")],
+        )
+        .await
+    }
+
+    /// Starts the browser with more command line switches.
+    pub async fn start_with(test: &str, extra: &[String]) -> Browser {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = allot_platform::testing::free_port();
         let log = std::fs::File::create(dir.path().join("chromedriver.log")).expect("log");
@@ -56,17 +72,31 @@ impl Browser {
         let downloads = dir.path().join("downloads");
         std::fs::create_dir_all(&downloads).expect("downloads folder");
         let url = format!("http://127.0.0.1:{port}");
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--window-size=1280,900",
+            "--no-first-run",
+            "--password-store=basic",
+            "--disable-extensions",
+            "--lang=en-US",
+        ]
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+        args.push(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile").display()
+        ));
+        args.extend(extra.iter().cloned());
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
             json!({
                 "binary": std::env::var("ALLOT_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--window-size=1280,900", "--no-first-run", "--password-store=basic",
-                    "--disable-extensions", "--lang=en-US",
-                    format!("--user-data-dir={}", dir.path().join("profile").display()),
-                ],
+                "args": args,
                 "prefs": {
                     "download.default_directory": downloads.display().to_string(),
                     "download.prompt_for_download": false,
@@ -367,6 +397,25 @@ return problems;
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }
+}
+
+/// The base64 SHA-256 of a certificate's public key (what Chromium's
+/// `--ignore-certificate-errors-spki-list` takes), by openssl.
+fn spki_pin(pem: &Path) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(
+            "openssl x509 -in \"$0\" -pubkey -noout | openssl pkey -pubin -outform der \
+             | openssl dgst -sha256 -binary | openssl base64 -A",
+        )
+        .arg(pem)
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "openssl: {out:?}");
+    String::from_utf8(out.stdout)
+        .expect("base64")
+        .trim()
+        .to_owned()
 }
 
 impl Drop for Browser {

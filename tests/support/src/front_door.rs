@@ -23,10 +23,15 @@ impl FrontDoor {
     /// CA, showing the front door's client certificate.
     pub fn start(env: &Env) -> FrontDoor {
         let services = &env.urls;
-        let tls_dir = &env
+        let deployment = env
             .deployment()
-            .expect("the front door stands before Env::deployed")
-            .tls_dir;
+            .expect("the front door stands before Env::deployed");
+        let tls_dir = &deployment.tls_dir;
+        let console_port = deployment
+            .console
+            .as_ref()
+            .map(|(_, p)| *p)
+            .expect("the deployed console");
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let template = std::fs::read_to_string(concat!(
@@ -50,6 +55,10 @@ impl FrontDoor {
             .replace(
                 "${ALLOT_NOTIFICATION_UPSTREAM}",
                 &upstream(&services.notification),
+            )
+            .replace(
+                "${ALLOT_CONSOLE_UPSTREAM}",
+                &format!("127.0.0.1:{console_port}"),
             );
         assert!(!conf.contains("${"), "every placeholder is filled:\n{conf}");
         let d = dir.path().display();
@@ -84,6 +93,15 @@ impl FrontDoor {
             child,
             _dir: dir,
         }
+    }
+
+    /// The front door's certificate, for a browser to pin.
+    pub fn certificate(env: &Env) -> std::path::PathBuf {
+        env.deployment()
+            .expect("deployed")
+            .tls_dir
+            .join("front-door")
+            .join("cert.pem")
     }
 
     /// `https://127.0.0.1:{port}`: every service at one address.

@@ -19,6 +19,7 @@ mod streams;
 mod traces;
 
 pub use browser::Browser;
+pub use fantoccini;
 pub use front_door::FrontDoor;
 pub use traces::{ExportedSpan, TraceSink};
 
@@ -181,6 +182,19 @@ pub struct Deployed {
     pub nats_url: String,
     /// Where each process serves `/metrics`.
     pub metrics_ports: Vec<(ServiceKind, u16)>,
+    /// The console's process (`allot serve console`), behind the front
+    /// door, and its port.
+    pub console: Option<(ConsoleProcess, u16)>,
+}
+
+/// A console process, stopped with its test.
+pub struct ConsoleProcess(pub Child);
+
+impl Drop for ConsoleProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// A configuration for tests: fast retries and polling, real SMTP.

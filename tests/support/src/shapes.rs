@@ -160,6 +160,9 @@ impl Env {
             .collect();
         env.shape = Shape::Processes(children);
         env.wait_serving().await;
+        if env.deployed.is_some() {
+            env.spawn_console_process().await;
+        }
         env
     }
 
@@ -420,6 +423,7 @@ async fn deploy_extras(dir: &std::path::Path, config: &Config) -> Deployed {
         .iter()
         .map(|k| k.name().to_owned())
         .collect();
+    hosts.push("console".into());
     hosts.push("front-door".into());
     allot::certs::write(&tls_dir, &hosts, &[], false).expect("allot certs");
     let ca = allot_platform::testing::postgres_ca();
@@ -440,5 +444,6 @@ async fn deploy_extras(dir: &std::path::Path, config: &Config) -> Deployed {
         nats,
         nats_url,
         metrics_ports: ServiceKind::ALL.iter().map(|k| (*k, free_port())).collect(),
+        console: None,
     }
 }
