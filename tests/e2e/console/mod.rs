@@ -4,6 +4,7 @@
 
 mod accept;
 mod bulk;
+mod classic;
 mod front_door;
 mod people;
 mod reports;
