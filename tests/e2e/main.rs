@@ -15,7 +15,7 @@ mod deployment;
 mod entitlement;
 mod events;
 mod invitations;
-mod member_search;
+mod listing;
 mod platform;
 mod retries;
 mod sessions;

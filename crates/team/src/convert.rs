@@ -18,6 +18,7 @@ pub fn team(t: &Team) -> pb::Team {
         owner: t.owner.as_ref().map(|a| a.name()).unwrap_or_default(),
         create_time: Some(timestamp(t.create_time)),
         member_count: i32::try_from(t.member_count).unwrap_or(i32::MAX),
+        member_role: pb::Role::Unspecified as i32,
     }
 }
 

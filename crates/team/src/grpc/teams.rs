@@ -47,7 +47,13 @@ pub(super) async fn list_teams(
         .list_teams(&caller, member.as_ref(), r.page_size, &r.page_token)
         .await?;
     Ok(Response::new(pb::ListTeamsResponse {
-        teams: rows.iter().map(convert::team).collect(),
+        teams: rows
+            .iter()
+            .map(|(t, role)| pb::Team {
+                member_role: convert::role(*role) as i32,
+                ..convert::team(t)
+            })
+            .collect(),
         next_page_token: next,
     }))
 }

@@ -88,7 +88,7 @@ impl Settings<'_> {
         member: Option<&AccountId>,
         page_size: i32,
         page_token: &str,
-    ) -> Result<(Vec<Team>, String)> {
+    ) -> Result<(Vec<(Team, Role)>, String)> {
         let account = match (member, caller.account()) {
             (Some(m), Some(me)) if m == me => m,
             (Some(m), _) if caller.is_internal() => m,
@@ -109,7 +109,9 @@ impl Settings<'_> {
         let before = paging::decode_token(page_token)?;
         let mut conn = self.db.conn().await?;
         let rows = store::teams_of(&mut conn, account, before.as_deref(), limit).await?;
-        Ok(paging::finish(rows, limit, |t| t.id.as_str().to_owned()))
+        Ok(paging::finish(rows, limit, |(t, _)| {
+            t.id.as_str().to_owned()
+        }))
     }
 
     /// Renames a team and/or (Allot itself only) changes its plan.

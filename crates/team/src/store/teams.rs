@@ -2,10 +2,17 @@
 
 use super::*;
 
-pub(super) const TEAM_SELECT: &str = "SELECT t.id, t.display_name, t.owner, t.plan, t.create_time, \
+/// The columns of a team, `t` being the team's row.
+macro_rules! team_columns {
+    () => {
+        "t.id, t.display_name, t.owner, t.plan, t.create_time, \
      (SELECT m.account_id FROM members m WHERE m.team_id = t.id AND m.role = 'PRIMARY_ADMIN') AS primary_admin, \
      (SELECT COUNT(*) FROM members m WHERE m.team_id = t.id) AS member_count \
-     FROM teams t";
+    "
+    };
+}
+
+pub(super) const TEAM_SELECT: &str = concat!("SELECT ", team_columns!(), " FROM teams t");
 
 pub(super) fn team(row: &AnyRow) -> Result<Team> {
     Ok(Team {
@@ -48,25 +55,32 @@ pub async fn get_team(conn: &mut AnyConnection, id: &TeamId) -> Result<Option<Te
         .transpose()
 }
 
-/// The teams an account belongs to, newest first.
+/// The teams an account belongs to, newest first, with its role in each.
 pub async fn teams_of(
     conn: &mut AnyConnection,
     account: &AccountId,
     before_id: Option<&str>,
     limit: i64,
-) -> Result<Vec<Team>> {
-    let sql = format!(
-        "{TEAM_SELECT} WHERE t.id IN (SELECT team_id FROM members WHERE account_id = $1) \
-         AND ($2 = '' OR t.id < $2) ORDER BY t.id DESC LIMIT $3"
+) -> Result<Vec<(Team, Role)>> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        team_columns!(),
+        ", m.role AS member_role FROM teams t JOIN members m ON m.team_id = t.id AND m.account_id = $1 \
+         WHERE ($2 = '' OR t.id < $2) ORDER BY t.id DESC LIMIT $3"
     );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query(SQL)
         .bind(account.as_str())
         .bind(before_id.unwrap_or(""))
         .bind(limit + 1)
         .fetch_all(conn)
         .await?
         .iter()
-        .map(team)
+        .map(|row| {
+            Ok((
+                team(row)?,
+                Role::from_db(&row.try_get::<String, _>("member_role")?)?,
+            ))
+        })
         .collect()
 }
 

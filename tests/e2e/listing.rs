@@ -1,6 +1,7 @@
-//! Admins find members by email or name (the console's By User search):
-//! `ListMembers.query`, compared case-insensitively, with the guest filter
-//! (R-ROLE-7) and a total for paging.
+//! What lists tell the console: members found by email or name (By User's
+//! search: `ListMembers.query`, case-insensitive, with the guest filter,
+//! R-ROLE-7, and a total for paging), and a person's role in each of their
+//! teams (`ListTeams`, for the team switcher).
 
 use allot_platform::testing::Backend;
 use allot_proto::team as tpb;
@@ -150,3 +151,41 @@ async fn r_role_7_admins_search_members_by_email_or_name(backend: Backend) {
     env.shutdown().await;
 }
 crate::on_both_backends!(r_role_7_admins_search_members_by_email_or_name);
+
+/// R-ROLE-2: each team a person lists comes with their role in it, so a
+/// console knows where they are an admin without asking team by team.
+async fn r_role_2_listed_teams_carry_the_persons_role_in_each(backend: Backend) {
+    let env = Env::in_process(backend).await;
+    let first = env.first_team().await.name;
+    let person = env.person("Rolf").await;
+    let mut admin = env.admin().await;
+    let second = crate::teams::new_team(&mut admin, "Second").await.name;
+    crate::teams::add_account(
+        &mut admin,
+        &second,
+        &person.account,
+        tpb::Role::SecondaryAdmin,
+        false,
+    )
+    .await
+    .expect("add as a secondary admin");
+    let mut theirs = person.clients.clone();
+    let teams = theirs
+        .team
+        .list_teams(tpb::ListTeamsRequest::default())
+        .await
+        .expect("teams")
+        .into_inner()
+        .teams;
+    let role_in = |name: &str| {
+        teams
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.member_role)
+            .unwrap_or_else(|| panic!("{name} listed: {teams:?}"))
+    };
+    assert_eq!(role_in(&second), tpb::Role::SecondaryAdmin as i32);
+    assert_eq!(role_in(&first), tpb::Role::User as i32);
+    env.shutdown().await;
+}
+crate::on_both_backends!(r_role_2_listed_teams_carry_the_persons_role_in_each);
