@@ -86,6 +86,14 @@ pub async fn start_console(
             "refusing to serve the console over plain HTTP on {addr}: set tls.cert_file and tls.key_file, or listen on 127.0.0.1 behind the front door"
         );
     }
+    if config.console.behind_proxy
+        && config.tls.client_ca_file.is_none()
+        && !addr.ip().is_loopback()
+    {
+        anyhow::bail!(
+            "console.behind_proxy trusts the front door's X-Real-IP, but anyone who reaches {addr} could send one: set tls.client_ca_file so only the front door (with its certificate) gets in, or listen on 127.0.0.1"
+        );
+    }
     let console = Console::build(config, urls, &tls, dev)?;
     let stop = CancellationToken::new();
     let tls_config = config.tls.clone();

@@ -32,8 +32,16 @@ document.querySelectorAll("[data-progress]").forEach((box) => {
     }
   });
   events.onerror = () => {
-    // The stream ended (done, or the connection dropped): look again.
+    // The stream ended (done, or the connection dropped): look again,
+    // waiting longer after each failure (1 s, 2 s, 4 s, … up to a minute).
     events.close();
-    window.setTimeout(() => window.location.reload(), 1000);
+    const key = "allot-retries:" + box.dataset.progress;
+    const tries = Number(window.sessionStorage.getItem(key) || "0");
+    window.sessionStorage.setItem(key, String(tries + 1));
+    const wait = Math.min(60000, 1000 * 2 ** tries);
+    window.setTimeout(() => window.location.reload(), wait);
   };
+  events.addEventListener("open", () => {
+    window.sessionStorage.removeItem("allot-retries:" + box.dataset.progress);
+  });
 });

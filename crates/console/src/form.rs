@@ -95,6 +95,10 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
             .get::<Visit>()
             .cloned()
             .ok_or_else(forged)?;
+        // Nobody uploads before signing in: nothing of the file is read.
+        if visit.user().is_none() {
+            return Err(axum::response::Redirect::to("/sign-in").into_response());
+        }
         let mut parts = Multipart::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -106,17 +110,30 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
                 &format!("Nothing was changed: {}.", e.body_text()),
             )
         };
+        // The form token comes first (the forms put it there), and is
+        // checked before the file is read.
+        let mut checked = false;
         while let Some(field) = parts.next_field().await.map_err(too_big)? {
             let name = field.name().unwrap_or_default().to_owned();
-            if name == "file" {
+            if name == "_csrf" {
+                let sent = field.text().await.map_err(too_big)?;
+                if !token_matches(&visit, &sent) {
+                    tracing::info!("upload refused: its form token is not this session's");
+                    return Err(forged());
+                }
+                checked = true;
+            } else if !checked {
+                tracing::info!("upload refused: the form token does not come first");
+                return Err(forged());
+            } else if name == "file" {
                 upload.file_name = field.file_name().unwrap_or_default().to_owned();
                 upload.file = field.bytes().await.map_err(too_big)?;
             } else if upload.fields.len() < 20 {
                 let text = field.text().await.map_err(too_big)?;
-                upload.fields.push((name, text));
+                upload.fields.push((name, text.chars().take(200).collect()));
             }
         }
-        if !token_matches(&visit, upload.field("_csrf")) {
+        if !checked {
             return Err(forged());
         }
         Ok(upload)

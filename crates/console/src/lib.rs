@@ -103,14 +103,27 @@ impl Console {
         })
     }
 
-    /// Every page, with the session and security layers.
+    /// Every page behind the session layer; the assets and the health
+    /// check outside it (no cookie on a cached file or a probe); the
+    /// security headers on everything.
     pub fn router(&self) -> Router {
-        pages::routes(self.shared.clone())
-            .layer(axum::middleware::from_fn_with_state(
-                self.shared.clone(),
-                session::layer,
+        let pages = pages::routes(self.shared.clone()).layer(axum::middleware::from_fn_with_state(
+            self.shared.clone(),
+            session::layer,
+        ));
+        let secure = self.shared.cookies.secure();
+        Router::new()
+            .route("/healthz", axum::routing::get(|| async { "ok" }))
+            .route(
+                "/assets/{version}/{file}",
+                axum::routing::get(assets::serve),
+            )
+            .merge(pages)
+            .layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    security::headers(secure, req, next)
+                },
             ))
-            .layer(axum::middleware::from_fn(security::headers))
     }
 
     /// Serves on `listener` until `stop`: HTTPS when `tls` has the

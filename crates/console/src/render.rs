@@ -194,10 +194,37 @@ pub fn refusal_page(status: StatusCode, heading: &str, text: &str) -> Response {
     }
 }
 
+/// The most characters a message for the next page carries: it travels
+/// in the cookie, which must stay small.
+const FLASH_CHARS: usize = 600;
+
+/// `text`, cut to [`FLASH_CHARS`].
+fn short(text: &str) -> String {
+    match text.char_indices().nth(FLASH_CHARS) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…", &text[..end]),
+    }
+}
+
+/// Names for a message: the first ten, then how many more.
+pub fn some_of(names: &[String]) -> String {
+    let shown = names
+        .iter()
+        .take(10)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > 10 {
+        format!("{shown} and {} more", names.len() - 10)
+    } else {
+        shown
+    }
+}
+
 /// After a form: to `to` (a path of the console), with a message for the
 /// next page (303, so a reload does not post again).
 pub fn done(visit: &Visit, to: &str, kind: &str, text: impl Into<String>) -> Response {
-    let session = visit.session.clone().with_flash(kind, text);
+    let session = visit.session.clone().with_flash(kind, short(&text.into()));
     go(to, session)
 }
 
@@ -225,9 +252,14 @@ pub fn refused(
     let mut session = visit.session.clone();
     session.flash = Some(Flash {
         kind: "error".into(),
-        text: refusal.message.clone(),
+        text: short(&refusal.message),
         form: Some(form.to_owned()),
-        fields: refusal.fields.iter().cloned().collect(),
+        fields: refusal
+            .fields
+            .iter()
+            .take(20)
+            .map(|(f, r)| (f.clone(), short(r)))
+            .collect(),
         values: kept,
     });
     go(&format!("{to}#{form}"), session)
@@ -270,6 +302,15 @@ mod tests {
     #[test]
     fn every_template_compiles() {
         check_templates().expect("templates");
+    }
+
+    #[test]
+    fn messages_for_the_next_page_stay_small() {
+        let long = "x".repeat(5000);
+        assert_eq!(short(&long).chars().count(), FLASH_CHARS + 1);
+        let names: Vec<String> = (0..25).map(|i| format!("p{i}")).collect();
+        assert!(some_of(&names).ends_with("p9 and 15 more"));
+        assert_eq!(some_of(&names[..2]), "p0, p1");
     }
 
     #[test]

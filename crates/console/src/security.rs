@@ -14,7 +14,8 @@ use axum::response::Response;
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
 connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-pub async fn headers(req: Request, next: Next) -> Response {
+/// The headers of every answer; `https` adds Strict-Transport-Security.
+pub async fn headers(https: bool, req: Request, next: Next) -> Response {
     let is_asset = req.uri().path().starts_with("/assets/");
     if req.method() != Method::GET && req.method() != Method::HEAD && cross_site(&req) {
         tracing::info!(
@@ -49,6 +50,12 @@ pub async fn headers(req: Request, next: Next) -> Response {
     );
     if !is_asset {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
     }
     resp
 }

@@ -63,6 +63,24 @@ pub struct Flash {
     pub values: BTreeMap<String, String>,
 }
 
+/// A token from a link, and which link it came from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Pending {
+    /// `accept` or `reset`.
+    pub kind: String,
+    pub token: String,
+}
+
+impl Session {
+    /// The token of a link of `kind`, if the session holds one.
+    pub fn pending(&self, kind: &str) -> Option<String> {
+        self.pending
+            .as_ref()
+            .filter(|p| p.kind == kind)
+            .map(|p| p.token.clone())
+    }
+}
+
 /// What the session cookie holds.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Session {
@@ -72,7 +90,7 @@ pub struct Session {
     pub flash: Option<Flash>,
     /// An accept or reset token taken from a link, kept here so that it
     /// leaves the address bar (and the browser's history) at once.
-    pub pending: Option<String>,
+    pub pending: Option<Pending>,
 }
 
 impl Session {
@@ -170,6 +188,11 @@ impl Cookies {
             name: if secure { "__Host-allot" } else { "allot" },
             secure,
         }
+    }
+
+    /// Over HTTPS (the cookie is `Secure`).
+    pub fn secure(&self) -> bool {
+        self.secure
     }
 
     /// The session in the request's cookie, if it is there and sealed by

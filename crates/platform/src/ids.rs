@@ -8,8 +8,9 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
-/// Checks one id segment of a resource name.
-fn valid_segment(s: &str) -> bool {
+/// Checks one id segment of a resource name: lowercase letters, digits,
+/// `-` and `_`, at most 64.
+pub fn valid_segment(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes()

@@ -52,6 +52,25 @@ async fn console_serves_through_the_front_door_over_tls() {
     b.click("#import-members button[type=submit]").await;
     b.wait_text("Done: all 5 rows handled").await;
     b.shot("front-door-import").await;
+
+    // An invitation link opened through the door: its token is in no log.
+    let email = crate::harness::unique_email("door");
+    crate::invitations::invite(
+        &mut env.admin().await,
+        &format!("teams/{team}"),
+        "Dora",
+        "Door",
+        &email,
+    )
+    .await;
+    let mail = env.mail_to(&email, 1).await;
+    let token = crate::harness::accept_token(&mail[0]);
+    b.open(&format!("{url}/invitations/accept?token={token}"))
+        .await;
+    b.wait_text("Join").await;
+    let log = door.access_log();
+    assert!(log.contains("GET /invitations/accept"), "{log}");
+    assert!(!log.contains(&token), "the token is not logged: {log}");
     b.close().await;
     drop(door);
     env.shutdown().await;

@@ -59,6 +59,10 @@ impl FrontDoor {
             .replace(
                 "${ALLOT_CONSOLE_UPSTREAM}",
                 &format!("127.0.0.1:{console_port}"),
+            )
+            .replace(
+                "${ALLOT_FRONT_DOOR_ACCESS_LOG}",
+                &dir.path().join("access.log").display().to_string(),
             );
         assert!(!conf.contains("${"), "every placeholder is filled:\n{conf}");
         let d = dir.path().display();
@@ -79,12 +83,13 @@ impl FrontDoor {
             .arg(dir.path().join("nginx.conf"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("stderr.log")).expect("stderr file"))
             .spawn()
             .expect("start nginx (apt-get install nginx, or run tests/run-all.sh)");
         let deadline = Instant::now() + Duration::from_secs(15);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+            let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+                + &std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
             assert!(Instant::now() < deadline, "nginx did not start:\n{log}");
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -93,6 +98,11 @@ impl FrontDoor {
             child,
             _dir: dir,
         }
+    }
+
+    /// What nginx wrote to its access log.
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("access.log")).unwrap_or_default()
     }
 
     /// The front door's certificate, for a browser to pin.

@@ -28,10 +28,13 @@ pub async fn show(State(shared): S, visit: Visit, Query(link): Query<Link>) -> R
     if !link.token.is_empty() {
         // Out of the address bar before anything is shown.
         let mut session = visit.session.clone();
-        session.pending = Some(link.token);
+        session.pending = Some(crate::session::Pending {
+            kind: "accept".into(),
+            token: link.token,
+        });
         return go(PAGE, session);
     }
-    let Some(token) = visit.session.pending.clone() else {
+    let Some(token) = visit.session.pending("accept") else {
         return refusal_page(
             StatusCode::BAD_REQUEST,
             "Open the link from your invitation",
@@ -93,7 +96,7 @@ pub struct AcceptForm {
 }
 
 pub async fn submit(State(shared): S, visit: Visit, Posted(f): Posted<AcceptForm>) -> Response {
-    let Some(token) = visit.session.pending.clone() else {
+    let Some(token) = visit.session.pending("accept") else {
         return go(PAGE, visit.session.clone());
     };
     let typed = [

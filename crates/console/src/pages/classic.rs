@@ -266,7 +266,7 @@ pub async fn act(
         Ok(a) => a,
         Err(to) => return to,
     };
-    if !id_ok(&team) || !id_ok(&contract) {
+    if !id_ok(&team) || !id_ok(&contract) || !super::form_ids_ok(&[&f.product, &f.assignment]) {
         return not_found();
     }
     let parent = format!("teams/{team}");
@@ -335,20 +335,29 @@ pub async fn act(
                 ),
             };
         }
-        "items" => calls
-            .entitlement
-            .update_assignment(epb::UpdateAssignmentRequest {
-                assignment: Some(epb::Assignment {
-                    name: format!("{parent}/assignments/{}", f.assignment),
-                    items: f.items,
-                    ..Default::default()
-                }),
-                update_mask: Some(prost_types::FieldMask {
-                    paths: vec!["items".into()],
-                }),
-            })
-            .await
-            .map(|_| "The access is changed."),
+        "items" => {
+            let none_left = f.items.is_empty();
+            calls
+                .entitlement
+                .update_assignment(epb::UpdateAssignmentRequest {
+                    assignment: Some(epb::Assignment {
+                        name: format!("{parent}/assignments/{}", f.assignment),
+                        items: f.items,
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["items".into()],
+                    }),
+                })
+                .await
+                .map(|_| {
+                    if none_left {
+                        "Nothing left to use: the access is removed and the seat is free."
+                    } else {
+                        "The access is changed."
+                    }
+                })
+        }
         "revoke" => calls
             .entitlement
             .delete_assignment(epb::DeleteAssignmentRequest {

@@ -322,7 +322,10 @@ pub async fn act(
         Ok(a) => a,
         Err(to) => return to,
     };
-    if !id_ok(&team) || !id_ok(&group) {
+    if !id_ok(&team)
+        || !id_ok(&group)
+        || !super::form_ids_ok(&[&f.product, &f.assignment, &f.account])
+    {
         return not_found();
     }
     let parent = format!("teams/{team}");
@@ -445,7 +448,7 @@ pub async fn act(
                             } else {
                                 format!("{} members wait", who.len())
                             },
-                            who.join(", ")
+                            crate::render::some_of(&who)
                         ),
                     )
                 }

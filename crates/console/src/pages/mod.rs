@@ -36,8 +36,6 @@ pub fn routes(shared: Arc<Shared>) -> Router {
     let upload_limit = DefaultBodyLimit::max(shared.max_upload + 64 * 1024);
     Router::new()
         .route("/", get(home))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/assets/{version}/{file}", get(crate::assets::serve))
         .route("/sign-in", get(sign_in::show).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .route(
@@ -138,13 +136,16 @@ pub fn acting(shared: &Shared, visit: &Visit) -> Result<(User, Calls), Response>
     }
 }
 
-/// An id from the address bar: letters, digits, `-` and `_` only.
+/// An id from the address bar or a form, as the services accept one
+/// (lowercase letters, digits, `-`, `_`; at most 64): nothing else goes
+/// into a resource name.
 pub fn id_ok(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 100
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    allot_platform::ids::valid_segment(id)
+}
+
+/// Ids a form sent: each empty or an id ([`id_ok`]).
+pub fn form_ids_ok(ids: &[&str]) -> bool {
+    ids.iter().all(|id| id.is_empty() || id_ok(id))
 }
 
 pub fn not_found() -> Response {

@@ -74,10 +74,13 @@ const RESET: &str = "/password/reset";
 pub async fn reset(visit: Visit, Query(link): Query<Link>) -> Response {
     if !link.token.is_empty() {
         let mut session = visit.session.clone();
-        session.pending = Some(link.token);
+        session.pending = Some(crate::session::Pending {
+            kind: "reset".into(),
+            token: link.token,
+        });
         return go(RESET, session);
     }
-    if visit.session.pending.is_none() {
+    if visit.session.pending("reset").is_none() {
         return refusal_page(
             StatusCode::BAD_REQUEST,
             "Open the link from the email",
@@ -104,7 +107,7 @@ fn mismatch(visit: &Visit, to: &str, form: &str) -> Response {
 }
 
 pub async fn set(State(shared): S, visit: Visit, Posted(f): Posted<NewPassword>) -> Response {
-    let Some(token) = visit.session.pending.clone() else {
+    let Some(token) = visit.session.pending("reset") else {
         return go(RESET, visit.session.clone());
     };
     if f.password != f.confirm {

@@ -117,14 +117,11 @@ pub async fn show(
         catalog(&t.calls),
     );
     let (pool, assignments, members, products) = match (pool, assignments, members, products) {
-        (Ok(p), Ok(a), Ok(m), Ok(c)) => (
-            p.into_inner(),
-            a.into_inner().assignments,
-            m.into_inner(),
-            c,
-        ),
+        (Ok(p), Ok(a), Ok(m), Ok(c)) => (p.into_inner(), a.into_inner(), m.into_inner(), c),
         (Err(s), ..) | (_, Err(s), ..) | (_, _, Err(s), _) | (.., Err(s)) => return fail(&s),
     };
+    let holders_cut = !assignments.next_page_token.is_empty();
+    let assignments = assignments.assignments;
     let catalog_entry = products.get(&product_name);
     let holders: Vec<Holder> = assignments
         .iter()
@@ -165,6 +162,7 @@ pub async fn show(
             classic => pool.activation_type == epb::ActivationType::SerialNumber as i32,
             items => items_of(catalog_entry, &[]),
             holders => holders,
+            holders_cut => holders_cut,
             candidates => candidates,
             q => q.q,
             next => members.next_page_token,
@@ -203,7 +201,7 @@ pub async fn act(
         Ok(a) => a,
         Err(to) => return to,
     };
-    if !id_ok(&team) || !id_ok(&product) {
+    if !id_ok(&team) || !id_ok(&product) || !super::form_ids_ok(&[&f.assignment]) {
         return not_found();
     }
     let parent = format!("teams/{team}");
@@ -284,17 +282,14 @@ pub async fn act(
                     if left.is_empty() {
                         done(&visit, &back, "ok", format!("Assigned to {assigned}."))
                     } else {
+                        let names: Vec<String> = left
+                            .iter()
+                            .map(|l| format!("{} ({})", l.email, l.reason))
+                            .collect();
                         let text = format!(
                             "Assigned to {assigned}; not to {}: {}.",
                             left.len(),
-                            left.iter()
-                                .map(|l| format!(
-                                    "{} ({})",
-                                    l.email,
-                                    l.reason.trim_end_matches('.')
-                                ))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            crate::render::some_of(&names)
                         );
                         refused(&visit, &back, "assign", &Refusal::new(text), &[])
                     }

@@ -23,9 +23,15 @@ pub struct Next {
     next: String,
 }
 
-/// Only a path of the console: never another site.
+/// Only a path of the console: never another site. No second slash or
+/// backslash after the first (`//host`, `/\\host`), and no space or
+/// control character anywhere (browsers drop a tab from `/\t/host`).
 fn local(next: &str) -> &str {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\');
+    let bytes = next.as_bytes();
+    let ok = bytes.first() == Some(&b'/')
+        && !matches!(bytes.get(1), Some(b'/' | b'\\'))
+        && !next.contains('\\')
+        && bytes.iter().all(|b| *b > 0x20 && *b != 0x7f);
     if ok { next } else { "/" }
 }
 
@@ -172,6 +178,10 @@ mod tests {
         assert_eq!(local("https://evil.example/"), "/");
         assert_eq!(local("//evil.example/"), "/");
         assert_eq!(local("/\\evil.example"), "/");
+        assert_eq!(local("/\t/evil.example"), "/");
+        assert_eq!(local("/ /evil.example"), "/");
+        assert_eq!(local("/\u{7f}/evil.example"), "/");
+        assert_eq!(local("evil.example"), "/");
     }
 
     #[test]

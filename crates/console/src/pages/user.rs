@@ -242,7 +242,7 @@ pub async fn act(
         Ok(a) => a,
         Err(to) => return to,
     };
-    if !id_ok(&team) || !id_ok(&account) {
+    if !id_ok(&team) || !id_ok(&account) || !super::form_ids_ok(&[&f.product, &f.assignment]) {
         return not_found();
     }
     let parent = format!("teams/{team}");
@@ -285,6 +285,7 @@ pub async fn act(
         }
         "items" => {
             let form = format!("items-{}", f.assignment);
+            let none_left = f.items.is_empty();
             let answer = calls
                 .entitlement
                 .update_assignment(epb::UpdateAssignmentRequest {
@@ -299,13 +300,9 @@ pub async fn act(
                 })
                 .await;
             match answer {
+                // R-SEAT-4: removing the last item frees the seat.
+                Ok(_) if none_left => done(&visit, &back, "ok", "No item left: the seat is free."),
                 Ok(_) => done(&visit, &back, "ok", "The items are changed."),
-                Err(s) if s.code() == tonic::Code::NotFound => done(
-                    &visit,
-                    &back,
-                    "ok",
-                    "Removing the last item freed the seat.",
-                ),
                 Err(s) => refuse(&form, s, &[("assignment.items", "items")]),
             }
         }

@@ -116,7 +116,7 @@ pub async fn list(
         ),
         Err(s) => return fail(&s),
     };
-    let from = q.from.max(0);
+    let from = q.from.clamp(0, 1_000_000);
     page(
         &t.visit,
         &t.chrome,
