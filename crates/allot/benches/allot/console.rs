@@ -404,7 +404,7 @@ pub async fn console() -> serde_json::Value {
                                 .list_assignments(epb::ListAssignmentsRequest {
                                     parent: team.clone(),
                                     product: "products/bench".into(),
-                                    page_size: 1000,
+                                    page_size: 50,
                                     ..Default::default()
                                 })
                                 .await

@@ -63,6 +63,9 @@ pub struct PickQuery {
     pub q: String,
     #[serde(default)]
     pub page: String,
+    /// The page of holders (a product's page).
+    #[serde(default)]
+    pub holders: String,
 }
 
 pub async fn show(
@@ -96,7 +99,8 @@ pub async fn show(
                 .list_assignments(epb::ListAssignmentsRequest {
                     parent: t.name.clone(),
                     product: product_name.clone(),
-                    page_size: 1000,
+                    page_size: super::users::PAGE_SIZE,
+                    page_token: q.holders.clone(),
                     ..Default::default()
                 })
                 .await
@@ -120,7 +124,7 @@ pub async fn show(
         (Ok(p), Ok(a), Ok(m), Ok(c)) => (p.into_inner(), a.into_inner(), m.into_inner(), c),
         (Err(s), ..) | (_, Err(s), ..) | (_, _, Err(s), _) | (.., Err(s)) => return fail(&s),
     };
-    let holders_cut = !assignments.next_page_token.is_empty();
+    let holders_next = assignments.next_page_token.clone();
     let assignments = assignments.assignments;
     let catalog_entry = products.get(&product_name);
     let holders: Vec<Holder> = assignments
@@ -162,7 +166,8 @@ pub async fn show(
             classic => pool.activation_type == epb::ActivationType::SerialNumber as i32,
             items => items_of(catalog_entry, &[]),
             holders => holders,
-            holders_cut => holders_cut,
+            holders_next => holders_next,
+            holders_paged => !q.holders.is_empty(),
             candidates => candidates,
             q => q.q,
             next => members.next_page_token,

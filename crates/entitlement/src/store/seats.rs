@@ -5,17 +5,10 @@ use super::*;
 pub(super) const ASSIGNMENT_COLUMNS: &str =
     "id, team_id, account_id, email, product_id, items, direct, create_time";
 
-pub(super) async fn assignment(conn: &mut AnyConnection, row: &AnyRow) -> Result<Assignment> {
-    let id = AssignmentId::from_db(row.try_get("id")?);
-    let groups: Vec<String> = sqlx::query_scalar(
-        "SELECT group_assignment_id FROM assignment_sources WHERE assignment_id = $1 ORDER BY group_assignment_id",
-    )
-    .bind(id.as_str())
-    .fetch_all(conn)
-    .await?;
-    let groups = groups.into_iter().map(GroupAssignmentId::from_db).collect();
+/// One assignment row with the group assignments it comes from.
+fn assignment_with(row: &AnyRow, groups: Vec<GroupAssignmentId>) -> Result<Assignment> {
     Ok(Assignment {
-        id,
+        id: AssignmentId::from_db(row.try_get("id")?),
         team: TeamId::from_db(row.try_get("team_id")?),
         account: AccountId::from_db(row.try_get("account_id")?),
         email: row.try_get("email")?,
@@ -27,15 +20,45 @@ pub(super) async fn assignment(conn: &mut AnyConnection, row: &AnyRow) -> Result
     })
 }
 
+/// The most ids one `IN (…)` list binds.
+const IN_LIST: usize = 500;
+
+/// Assignment rows with their sources, read in one query per 500 rows
+/// (not one per row).
 pub(super) async fn assignments(
     conn: &mut AnyConnection,
     rows: Vec<AnyRow>,
 ) -> Result<Vec<Assignment>> {
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        out.push(assignment(conn, r).await?);
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String, _>("id"))
+        .collect::<Result<_>>()?;
+    let mut sources: std::collections::HashMap<String, Vec<GroupAssignmentId>> =
+        std::collections::HashMap::new();
+    for chunk in ids.chunks(IN_LIST) {
+        let list = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT assignment_id, group_assignment_id FROM assignment_sources \
+             WHERE assignment_id IN ({list}) ORDER BY assignment_id, group_assignment_id"
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for (assignment, group) in q.fetch_all(&mut *conn).await? {
+            sources
+                .entry(assignment)
+                .or_default()
+                .push(GroupAssignmentId::from_db(group));
+        }
     }
-    Ok(out)
+    rows.iter()
+        .zip(ids)
+        .map(|(r, id)| assignment_with(r, sources.remove(&id).unwrap_or_default()))
+        .collect()
 }
 
 /// A person's assignment of a product in a team, read for a write: the row
@@ -101,7 +124,7 @@ async fn one_assignment<const N: usize>(
     }
     let row = query.fetch_optional(&mut *conn).await?;
     match row {
-        Some(r) => Ok(Some(assignment(conn, &r).await?)),
+        Some(r) => Ok(assignments(conn, vec![r]).await?.pop()),
         None => Ok(None),
     }
 }
