@@ -1,14 +1,15 @@
-//! Durable consumers of another service's Watch stream. Each event is
-//! handled in one transaction together with saving the cursor after it, so
-//! a consumer that stops at any point resumes exactly after the last event
+//! Durable consumers of another service's Watch stream. Events are
+//! handled in one transaction together with saving the cursor after them
+//! (the events the stream already holds together, up to 500), so a
+//! consumer that stops at any point resumes exactly after the last event
 //! whose effects committed: at-least-once delivery, exactly-once effects.
 
 use std::future::Future;
 use std::time::Duration;
 
-use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
 use prost::Message as _;
 use sqlx::AnyConnection;
 use tokio_util::sync::CancellationToken;
@@ -103,6 +104,17 @@ pub trait Handler<E>: Send + Sync + 'static {
     /// Called after an event's transaction committed (to wake a worker).
     fn after_commit(&self) {}
 
+    /// Everything up to `cursor` of the source's stream is committed (after
+    /// events, and after a checkpoint past events the handler skips).
+    fn committed_through(&self, _cursor: &str) {}
+
+    /// Runs before the consumer first follows the stream, and again after
+    /// a failure of its own, until it succeeds (a handler whose state is not
+    /// whole builds it here).
+    fn startup(&self) -> impl Future<Output = Result<(), HandleError>> + Send + '_ {
+        async { Ok(()) }
+    }
+
     /// Brings the consumer's effects up to date from the source's current
     /// state, for when events were lost: the stream said the saved cursor
     /// is older than anything it still holds (CURSOR_EXPIRED). Effects must
@@ -157,6 +169,17 @@ pub struct Consumer<S, H> {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
+/// The most events one transaction handles.
+const MAX_BATCH: usize = 500;
+
+/// An event as it came off the stream.
+struct Received<E> {
+    cursor: String,
+    id: String,
+    event: E,
+    traceparent: String,
+}
+
 /// How often a running consumer looks for parked events an operator asked
 /// to retry (`allot parked retry`).
 pub const PARKED_POLL: Duration = Duration::from_secs(2);
@@ -177,6 +200,15 @@ where
         if let Err(e) = self.retry_parked(false).await {
             tracing::warn!(consumer = self.name, error = %e, "could not retry parked events");
         }
+        while let Err(e) = self.handler.startup().await {
+            tracing::warn!(consumer = self.name, error = %e, "getting ready failed; retrying");
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+        backoff = Duration::from_millis(100);
         loop {
             if stop.is_cancelled() {
                 return;
@@ -276,6 +308,7 @@ where
                     save_cursor(&mut conn, self.name, &cursor, to_micros(self.clock.now()))
                         .await
                         .map_err(unavailable)?;
+                    self.handler.committed_through(&cursor);
                 }
                 Some(Ok(SourceItem::Event {
                     cursor,
@@ -283,17 +316,145 @@ where
                     event,
                     traceparent,
                 })) => {
-                    let span = tracing::info_span!(
-                        "consume",
-                        otel.name = %format!("{} consume", self.name),
-                        otel.kind = "consumer",
-                        messaging.consumer.group.name = self.name,
-                        messaging.message.id = %id,
-                    );
-                    crate::telemetry::continue_trace(&span, &traceparent);
-                    self.handle_one(&cursor, &id, &event, stop)
-                        .instrument(span)
-                        .await?;
+                    // Whatever else the stream already holds joins this
+                    // event: a burst (an import's thousand invitations) is
+                    // handled in a few transactions, not one per event.
+                    let mut batch = vec![Received {
+                        cursor,
+                        id,
+                        event,
+                        traceparent,
+                    }];
+                    let mut after: Option<Result<Option<String>, Status>> = None;
+                    while batch.len() < MAX_BATCH {
+                        match stream.next().now_or_never() {
+                            Some(Some(Ok(SourceItem::Event {
+                                cursor,
+                                id,
+                                event,
+                                traceparent,
+                            }))) => batch.push(Received {
+                                cursor,
+                                id,
+                                event,
+                                traceparent,
+                            }),
+                            Some(Some(Ok(SourceItem::Checkpoint { cursor }))) => {
+                                after = Some(Ok(Some(cursor)));
+                                break;
+                            }
+                            Some(Some(Err(status))) => {
+                                after = Some(Err(status));
+                                break;
+                            }
+                            Some(None) => {
+                                after = Some(Err(Status::unavailable("event stream ended")));
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
+                    self.handle_batch(&batch, stop).await?;
+                    match after {
+                        Some(Err(status)) => return Err(status),
+                        Some(Ok(Some(cursor))) => {
+                            let mut conn = db.conn().await.map_err(unavailable)?;
+                            save_cursor(&mut conn, self.name, &cursor, to_micros(self.clock.now()))
+                                .await
+                                .map_err(unavailable)?;
+                            self.handler.committed_through(&cursor);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles events in order: all in one transaction with the cursor
+    /// after the last; when one of them cannot be handled, one by one (so
+    /// that one is parked and the others still take effect).
+    async fn handle_batch(
+        &self,
+        batch: &[Received<S::Event>],
+        stop: &CancellationToken,
+    ) -> Result<(), Status> {
+        let span_of = |r: &Received<S::Event>| {
+            let span = tracing::info_span!(
+                "consume",
+                otel.name = %format!("{} consume", self.name),
+                otel.kind = "consumer",
+                messaging.consumer.group.name = self.name,
+                messaging.message.id = %r.id,
+            );
+            crate::telemetry::continue_trace(&span, &r.traceparent);
+            span
+        };
+        let (Some(last), true) = (batch.last(), batch.len() > 1) else {
+            for r in batch {
+                self.handle_one(&r.cursor, &r.id, &r.event, stop)
+                    .instrument(span_of(r))
+                    .await?;
+            }
+            return Ok(());
+        };
+        let mut backoff = Duration::from_millis(50);
+        let mut attempts: u32 = 0;
+        loop {
+            attempts += 1;
+            let result = async {
+                let mut tx = self.outbox.db().begin_write().await?;
+                let mut own = Vec::new();
+                for r in batch {
+                    match self
+                        .handler
+                        .handle(&mut tx, &r.event)
+                        .instrument(span_of(r))
+                        .await
+                    {
+                        Ok(events) => own.extend(events),
+                        Err(HandleError::Permanent(_)) => {
+                            tx.rollback().await?;
+                            return Ok(false);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                save_cursor(
+                    tx.conn(),
+                    self.name,
+                    &last.cursor,
+                    to_micros(self.clock.now()),
+                )
+                .await?;
+                self.outbox.commit(tx, &own).await?;
+                Ok::<bool, HandleError>(true)
+            }
+            .await;
+            match result {
+                Ok(true) => {
+                    self.handler.after_commit();
+                    self.handler.committed_through(&last.cursor);
+                    return Ok(());
+                }
+                // One of them is for parking: one by one, so only it is.
+                Ok(false) => {
+                    for r in batch {
+                        self.handle_one(&r.cursor, &r.id, &r.event, stop)
+                            .instrument(span_of(r))
+                            .await?;
+                    }
+                    return Ok(());
+                }
+                Err(e) => {
+                    if attempts == 1 || attempts.is_multiple_of(20) {
+                        tracing::warn!(consumer = self.name, events = batch.len(), error = %e, attempts, "handling events failed; retrying");
+                    }
+                    tokio::select! {
+                        () = stop.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
@@ -338,6 +499,7 @@ where
                     if handled {
                         self.handler.after_commit();
                     }
+                    self.handler.committed_through(cursor);
                     return Ok(());
                 }
                 Err(e) => {

@@ -233,3 +233,45 @@ pub fn flag(v: i64) -> bool {
 pub fn int_flag(b: bool) -> i64 {
     i64::from(b)
 }
+
+/// Rows written by one multi-row statement: few enough that its bound
+/// values stay far below every database's limit (SQLite 32,766,
+/// PostgreSQL 65,535), many enough that a batch of a thousand changes is a
+/// handful of statements.
+pub const ROWS_PER_STATEMENT: usize = 500;
+
+/// `($1, $2), ($3, $4)`: the `VALUES` of `rows` rows of `columns` bound
+/// values each, numbered from `$first`.
+pub fn values_rows(rows: usize, columns: usize, first: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cells = (0..columns)
+                .map(|c| format!("${}", first + r * columns + c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({cells})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `$3, $4, $5`: `n` bound values numbered from `$first`, for `IN (…)`.
+pub fn params(n: usize, first: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod multi_row_tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_statements_number_their_values_in_order() {
+        assert_eq!(values_rows(2, 3, 1), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_rows(1, 2, 4), "($4, $5)");
+        assert_eq!(params(3, 2), "$2, $3, $4");
+        assert_eq!(params(0, 1), "");
+    }
+}

@@ -403,26 +403,31 @@ impl Jobs {
         job: &Job,
         rows: &[RowOutcome],
     ) -> Result<(), sqlx::Error> {
-        for r in rows {
-            // A row keeps a short quote of a long cell: per-row results are
-            // read back whole, and a megabyte cell must not make them huge.
-            let email = if r.email.len() > MAX_CELL_CHARS {
-                crate::error::quote(&r.email)
-            } else {
-                r.email.clone()
-            };
-            sqlx::query(
-                "INSERT INTO job_rows (job_id, line, detail, email, outcome, message) VALUES ($1, $2, $3, $4, $5, $6) \
+        // A few multi-row statements per batch. A row keeps a short quote
+        // of a long cell: per-row results are read back whole, and a
+        // megabyte cell must not make them huge.
+        for chunk in rows.chunks(crate::db::ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO job_rows (job_id, line, detail, email, outcome, message) VALUES {} \
                  ON CONFLICT (job_id, line, detail) DO NOTHING",
-            )
-            .bind(&job.id)
-            .bind(r.line)
-            .bind(crate::error::clip(&r.detail, MAX_CELL_CHARS))
-            .bind(email)
-            .bind(i64::from(r.outcome))
-            .bind(crate::error::clip(&r.message, 300))
-            .execute(tx.conn())
-            .await?;
+                crate::db::values_rows(chunk.len(), 6, 1)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                let email = if r.email.len() > MAX_CELL_CHARS {
+                    crate::error::quote(&r.email)
+                } else {
+                    r.email.clone()
+                };
+                q = q
+                    .bind(&job.id)
+                    .bind(r.line)
+                    .bind(crate::error::clip(&r.detail, MAX_CELL_CHARS))
+                    .bind(email)
+                    .bind(i64::from(r.outcome))
+                    .bind(crate::error::clip(&r.message, 300));
+            }
+            q.execute(tx.conn()).await?;
         }
         let now = self.now();
         sqlx::query(

@@ -95,22 +95,75 @@ pub async fn append(
             .into(),
         ));
     }
-    for (i, e) in events.iter().enumerate() {
-        let key = if i == 0 { first_key } else { same_key };
-        let sql = format!(
-            "INSERT INTO outbox_pending (commit_key, event_id, event_type, team, payload, create_time) \
-             VALUES ({key}, $1, $2, $3, $4, $5)"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+    // The first event takes the commit's key; the others follow in
+    // multi-row statements (a batch of a thousand changes is a handful of
+    // statements, not a thousand), in order.
+    let Some((first, rest)) = events.split_first() else {
+        return Ok(());
+    };
+    insert_pending(conn, first_key, std::slice::from_ref(first), now_micros).await?;
+    for chunk in rest.chunks(APPEND_ROWS) {
+        insert_pending(conn, same_key, chunk, now_micros).await?;
+    }
+    Ok(())
+}
+
+const APPEND_ROWS: usize = crate::db::ROWS_PER_STATEMENT;
+
+async fn insert_pending(
+    conn: &mut AnyConnection,
+    key: &str,
+    events: &[NewEvent],
+    now_micros: i64,
+) -> Result<(), sqlx::Error> {
+    // `(key, $1, …, $5), (key, $6, …)`: the key is SQL, not a value.
+    let values = crate::db::values_rows(events.len(), 5, 1).replace('(', &format!("({key}, "));
+    let sql = format!(
+        "INSERT INTO outbox_pending (commit_key, event_id, event_type, team, payload, create_time) VALUES {values}"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for e in events {
+        q = q
             .bind(&e.event_id)
             .bind(e.event_type)
             .bind(e.team.as_deref())
             .bind(&e.payload)
-            .bind(now_micros)
-            .execute(&mut *conn)
-            .await?;
+            .bind(now_micros);
     }
+    q.execute(&mut *conn).await?;
     Ok(())
+}
+
+tokio::task_local! {
+    /// Within a call ([`tracking_writes`]): the outbox the call committed
+    /// events to, and the last of them.
+    static WRITTEN: std::cell::RefCell<Option<(Outbox, String)>>;
+}
+
+/// Runs `call`, noting the last event it commits; returns its output and
+/// the cursor of that event once positioned (none when it wrote nothing).
+/// The front door of every service answers a write with it
+/// (`x-allot-cursor`), so a caller can ask another service to be answered
+/// only once it has seen that change.
+pub async fn tracking_writes<F: std::future::Future>(call: F) -> (F::Output, Option<String>) {
+    let (output, written) = WRITTEN
+        .scope(std::cell::RefCell::new(None), async move {
+            let output = call.await;
+            let written = WRITTEN.with(|w| w.borrow_mut().take());
+            (output, written)
+        })
+        .await;
+    let cursor = match written {
+        Some((outbox, event_id)) => {
+            match tokio::time::timeout(Duration::from_secs(5), outbox.position_of(&event_id)).await
+            {
+                Ok(Ok(p)) => Some(cursor(p)),
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    (output, cursor)
 }
 
 /// One service's outbox: the sequencer, the head position, and readers.
@@ -175,10 +228,60 @@ impl Outbox {
         let now = to_micros(self.inner.clock.now());
         append(tx.conn(), self.inner.db.dialect(), events, now).await?;
         tx.commit().await?;
-        if !events.is_empty() {
+        if let Some(last) = events.last() {
             self.inner.wake.notify_one();
+            // A call that wrote answers with the cursor of its change.
+            let _ = WRITTEN.try_with(|w| {
+                *w.borrow_mut() = Some((self.clone(), last.event_id.clone()));
+            });
         }
         Ok(())
+    }
+
+    /// The position the sequencer gave event `event_id` (committed), once
+    /// it has one.
+    pub async fn position_of(&self, event_id: &str) -> Result<i64, sqlx::Error> {
+        let positioned = |pool| async move {
+            let pos: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT position FROM outbox WHERE event_id = $1")
+                    .bind(event_id)
+                    .fetch_optional(pool)
+                    .await?;
+            Ok::<_, sqlx::Error>(pos.flatten())
+        };
+        if let Some(p) = positioned(self.inner.db.pool()).await? {
+            return Ok(p);
+        }
+        let (send, receive) = oneshot::channel();
+        if let Ok(mut w) = self.inner.waiters.lock() {
+            w.insert(event_id.to_owned(), send);
+        }
+        // Usually this process's sequencer positions it within a moment;
+        // another replica's may have, so look in the table too.
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        tick.tick().await;
+        let mut receive = Some(receive);
+        loop {
+            if let Some(r) = receive.as_mut() {
+                tokio::select! {
+                    pos = r => {
+                        if let Ok(p) = pos {
+                            return Ok(p);
+                        }
+                        receive = None;
+                    }
+                    _ = tick.tick() => {}
+                }
+            } else {
+                tick.tick().await;
+            }
+            if let Some(p) = positioned(self.inner.db.pool()).await? {
+                if let Ok(mut w) = self.inner.waiters.lock() {
+                    w.remove(event_id);
+                }
+                return Ok(p);
+            }
+        }
     }
 
     /// Wakes the sequencer after events were committed some other way.
@@ -321,37 +424,12 @@ impl Outbox {
             }
             return Err(e);
         }
-        // Usually this process's sequencer positions it within a moment;
-        // another replica's may have, so look in the table too.
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
-        tick.tick().await;
-        let mut receive = Some(receive);
-        loop {
-            if let Some(r) = receive.as_mut() {
-                tokio::select! {
-                    pos = r => {
-                        if let Ok(p) = pos {
-                            return Ok(Some(p));
-                        }
-                        receive = None;
-                    }
-                    _ = tick.tick() => {}
-                }
-            } else {
-                tick.tick().await;
-            }
-            let pos: Option<Option<i64>> =
-                sqlx::query_scalar("SELECT position FROM outbox WHERE event_id = $1")
-                    .bind(&last.event_id)
-                    .fetch_optional(self.inner.db.pool())
-                    .await?;
-            if let Some(Some(p)) = pos {
-                if let Ok(mut w) = self.inner.waiters.lock() {
-                    w.remove(&last.event_id);
-                }
-                return Ok(Some(p));
-            }
+        if let Ok(p) = tokio::time::timeout(Duration::from_millis(20), receive).await
+            && let Ok(p) = p
+        {
+            return Ok(Some(p));
         }
+        self.position_of(&last.event_id).await.map(Some)
     }
 
     /// Runs the sequencer and the pruner until `stop`.

@@ -34,6 +34,10 @@ pub fn request_id<T>(request: &tonic::Request<T>) -> String {
         .unwrap_or_default()
 }
 
+/// The response header a write answers with: the cursor of its change in
+/// the answering service's stream.
+pub const WRITE_CURSOR: &str = "x-allot-cursor";
+
 /// Methods anyone may call without a bearer token.
 const PUBLIC_PREFIXES: &[&str] = &[
     "/grpc.health.v1.Health/",
@@ -99,6 +103,7 @@ impl<S> Service<Request<Body>> for EdgeService<S>
 where
     S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    S::Error: Send + 'static,
 {
     type Response = Response<Body>;
     type Error = S::Error;
@@ -154,8 +159,17 @@ where
             }
         }
         Box::pin(async move {
-            let mut response = inner.call(req).instrument(span.clone()).await?;
+            let (response, written) =
+                crate::outbox::tracking_writes(inner.call(req).instrument(span.clone())).await;
+            let mut response = response?;
             undecodable_is_invalid_argument(&mut response);
+            // A write answers with the cursor of its change in this
+            // service's stream, for read-your-writes elsewhere.
+            if let Some(cursor) = written
+                && let Ok(v) = http::HeaderValue::from_str(&cursor)
+            {
+                response.headers_mut().insert(WRITE_CURSOR, v);
+            }
             // A refusal comes in the headers; success in the trailers, after.
             let code = response
                 .headers()
