@@ -155,6 +155,45 @@ pub(super) async fn lookup_invitation(
     }))
 }
 
+pub(super) async fn batch_get_invitation_tokens(
+    g: &IdentityGrpc,
+    req: Request<pb::BatchGetInvitationTokensRequest>,
+) -> R<pb::BatchGetInvitationTokensResponse> {
+    let caller = caller(&req)?;
+    let r = req.into_inner();
+    let asks = r
+        .requests
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            InvitationId::parse(&format!("requests[{i}].name"), &a.name)
+                .map(|id| (id, a.generation))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(invalid)?;
+    let results = g
+        .app
+        .invitations()
+        .invitation_tokens(&caller, &asks)
+        .await?
+        .into_iter()
+        .map(|r| match r {
+            Ok((token, expire)) => pb::InvitationTokenResult {
+                token,
+                expire_time: Some(timestamp(expire)),
+                refusal: String::new(),
+            },
+            Err(refusal) => pb::InvitationTokenResult {
+                refusal,
+                ..Default::default()
+            },
+        })
+        .collect();
+    Ok(Response::new(pb::BatchGetInvitationTokensResponse {
+        results,
+    }))
+}
+
 pub(super) async fn get_invitation_token(
     g: &IdentityGrpc,
     req: Request<pb::GetInvitationTokenRequest>,

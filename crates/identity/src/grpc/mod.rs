@@ -139,6 +139,13 @@ impl IdentityService for IdentityGrpc {
         invitations::lookup_invitation(self, req).await
     }
 
+    async fn batch_get_invitation_tokens(
+        &self,
+        req: Request<pb::BatchGetInvitationTokensRequest>,
+    ) -> R<pb::BatchGetInvitationTokensResponse> {
+        invitations::batch_get_invitation_tokens(self, req).await
+    }
+
     async fn get_invitation_token(
         &self,
         req: Request<pb::GetInvitationTokenRequest>,

@@ -1,6 +1,8 @@
 //! Invitations: creating them for a team (R-INV-1..3), resending
 //! (R-INV-7), and accepting one (R-INV-4).
 
+use std::collections::HashMap;
+
 use super::*;
 use crate::domain::{Password, hash_password};
 use allot_platform::values::parse_person_name;
@@ -76,6 +78,20 @@ impl Invitations<'_> {
             invitees.iter().filter(|i| i.is_ok()).count(),
             self.invitations_per_hour,
         )?;
+        // Everything the batch needs is read in a few statements, the plan
+        // is made in memory, and it is written in a few multi-row
+        // statements: not a handful of round trips per person.
+        let valid: Vec<&Email> = invitees
+            .iter()
+            .filter_map(|i| i.as_ref().ok().map(|i| &i.email))
+            .collect();
+        let existing = store::accounts_by_email(tx.conn(), &valid).await?;
+        let existing_ids: Vec<&AccountId> = existing.values().map(|a| &a.id).collect();
+        let pending = store::pending_invitations(tx.conn(), &existing_ids, &into.team).await?;
+        // Invited earlier in this batch (the same address twice), by email key.
+        let mut in_batch: HashMap<String, (AccountId, Invitation)> = HashMap::new();
+        let mut new_accounts = Vec::new();
+        let mut new_invitations = Vec::new();
         let mut outcomes = Vec::with_capacity(invitees.len());
         let mut events = Vec::new();
         for invitee in invitees {
@@ -97,20 +113,21 @@ impl Invitations<'_> {
                 create_time: now,
                 activate_time: None,
             };
-            let existing = store::find_account_by_email(tx.conn(), &invitee.email).await?;
-            if let Some(existing) = &existing
-                && let Some(inv) =
-                    store::pending_invitation(tx.conn(), &existing.id, &into.team).await?
-            {
-                let seen = Account {
-                    id: existing.id.clone(),
-                    ..typed
-                };
-                outcomes.push(InviteOutcome::AlreadyInvited(seen, inv));
+            let key = invitee.email.key().to_owned();
+            let known = existing.get(&key);
+            let already = in_batch.get(&key).cloned().or_else(|| {
+                known.and_then(|a| {
+                    pending
+                        .get(a.id.as_str())
+                        .map(|inv| (a.id.clone(), inv.clone()))
+                })
+            });
+            if let Some((id, inv)) = already {
+                outcomes.push(InviteOutcome::AlreadyInvited(Account { id, ..typed }, inv));
                 continue;
             }
             // The email greets an active person by their own names.
-            let (account, greeted) = match existing {
+            let (account, greeted) = match known {
                 Some(existing) => {
                     let greeted = if existing.state == AccountState::Active {
                         existing.clone()
@@ -122,7 +139,7 @@ impl Invitations<'_> {
                     };
                     (
                         Account {
-                            id: existing.id,
+                            id: existing.id.clone(),
                             ..typed
                         },
                         Some(greeted),
@@ -145,22 +162,25 @@ impl Invitations<'_> {
                 accept_time: None,
             };
             if greeted.is_none() {
-                store::insert_account(tx.conn(), &account, false).await?;
+                new_accounts.push(account.clone());
                 events.push(account_created(&meta, &account, false));
             }
             let token = self
                 .invitation_key
                 .token(&invitation.id, invitation.generation);
-            store::insert_invitation(tx.conn(), &invitation, &hash_secret(&token)).await?;
-            store::record_invitation_send(tx.conn(), &into.team, now).await?;
+            new_invitations.push((invitation.clone(), hash_secret(&token)));
             events.push(invitation_event(
                 &meta,
                 &invitation,
                 greeted.as_ref().unwrap_or(&account),
                 false,
             ));
+            in_batch.insert(key, (account.id.clone(), invitation.clone()));
             outcomes.push(InviteOutcome::Invited(account, invitation));
         }
+        store::insert_accounts(tx.conn(), &new_accounts).await?;
+        store::insert_invitations(tx.conn(), &new_invitations).await?;
+        store::record_invitation_sends(tx.conn(), &into.team, now, new_invitations.len()).await?;
         self.outbox.commit(tx, &events).await?;
         Ok(outcomes)
     }
@@ -388,6 +408,40 @@ impl Invitations<'_> {
             account,
             has_password,
         })
+    }
+
+    /// The accept tokens of several invitation emails (`(invitation,
+    /// generation)`), read in one query: each a token and its expiry, or
+    /// why the email must not go out.
+    #[tracing::instrument(name = "identity.service.invitation_tokens", skip_all)]
+    pub async fn invitation_tokens(
+        &self,
+        caller: &Caller,
+        asks: &[(InvitationId, i32)],
+    ) -> Result<Vec<std::result::Result<(String, i64), String>>> {
+        authorize(caller, Action::IssueInvitationToken)?;
+        if asks.len() > 1000 {
+            return Err(IdentityError::invalid("requests", "at most 1000 per call"));
+        }
+        let ids: Vec<&InvitationId> = asks.iter().map(|(id, _)| id).collect();
+        let mut conn = self.db.conn().await?;
+        let found = store::get_invitations(&mut conn, &ids).await?;
+        let now = self.now();
+        Ok(asks
+            .iter()
+            .map(|(id, generation)| match found.get(id.as_str()) {
+                None => Err(format!("invitation {} not found", id.name())),
+                Some(inv) => inv
+                    .check_acceptable(*generation, now)
+                    .map(|()| {
+                        (
+                            self.invitation_key.token(&inv.id, *generation),
+                            inv.expire_time,
+                        )
+                    })
+                    .map_err(|e| e.to_string()),
+            })
+            .collect())
     }
 
     /// The accept token of the given generation, for the email. Refused when

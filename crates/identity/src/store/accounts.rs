@@ -36,6 +36,55 @@ pub async fn insert_account(conn: &mut AnyConnection, a: &Account, bootstrap: bo
     Ok(())
 }
 
+/// Adds new accounts, a few hundred per statement.
+pub async fn insert_accounts(conn: &mut AnyConnection, accounts: &[Account]) -> Result<()> {
+    for chunk in accounts.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO accounts (id, email, email_key, given_name, family_name, state, bootstrap, create_time, activate_time) VALUES {}",
+            values_rows(chunk.len(), 9, 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for a in chunk {
+            q = q
+                .bind(a.id.as_str())
+                .bind(a.email.as_str())
+                .bind(a.email.key())
+                .bind(&a.given_name)
+                .bind(&a.family_name)
+                .bind(a.state.as_db())
+                .bind(0_i64)
+                .bind(a.create_time)
+                .bind(a.activate_time);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The accounts of these addresses, by their [`Email::key`]; addresses
+/// without one are left out.
+pub async fn accounts_by_email(
+    conn: &mut AnyConnection,
+    emails: &[&Email],
+) -> Result<std::collections::HashMap<String, Account>> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in emails.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email_key IN ({})",
+            params(chunk.len(), 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            q = q.bind(e.key());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let a = account(&row)?;
+            found.insert(a.email.key().to_owned(), a);
+        }
+    }
+    Ok(found)
+}
+
 pub async fn get_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Option<Account>> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
     sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -49,6 +49,94 @@ pub async fn insert_invitation(
     insert_token_hash(conn, token_hash, &i.id, i.generation).await
 }
 
+/// Adds new invitations with their tokens' hashes, a few hundred per
+/// statement.
+pub async fn insert_invitations(
+    conn: &mut AnyConnection,
+    invitations: &[(Invitation, String)],
+) -> Result<()> {
+    for chunk in invitations.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO invitations (id, account_id, team, team_display_name, inviter, inviter_display_name, \
+             state, generation, create_time, expire_time, accept_time) VALUES {}",
+            values_rows(chunk.len(), 11, 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (i, _) in chunk {
+            q = q
+                .bind(i.id.as_str())
+                .bind(i.account_id.as_str())
+                .bind(i.team.as_str())
+                .bind(&i.team_display_name)
+                .bind(&i.inviter)
+                .bind(&i.inviter_display_name)
+                .bind(i.state.as_db())
+                .bind(i.generation)
+                .bind(i.create_time)
+                .bind(i.expire_time)
+                .bind(i.accept_time);
+        }
+        q.execute(&mut *conn).await?;
+        let sql = format!(
+            "INSERT INTO invitation_tokens (token_hash, invitation_id, generation) VALUES {}",
+            values_rows(chunk.len(), 3, 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (i, hash) in chunk {
+            q = q.bind(hash).bind(i.id.as_str()).bind(i.generation);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Invitations by id (those that exist), by id.
+pub async fn get_invitations(
+    conn: &mut AnyConnection,
+    ids: &[&InvitationId],
+) -> Result<std::collections::HashMap<String, Invitation>> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "{INVITATION_SELECT} WHERE i.id IN ({})",
+            params(chunk.len(), 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let inv = invitation(&row)?;
+            found.insert(inv.id.as_str().to_owned(), inv);
+        }
+    }
+    Ok(found)
+}
+
+/// The pending invitations into `team` of these accounts, by account id.
+pub async fn pending_invitations(
+    conn: &mut AnyConnection,
+    accounts: &[&AccountId],
+    team: &TeamId,
+) -> Result<std::collections::HashMap<String, Invitation>> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in accounts.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "{INVITATION_SELECT} WHERE i.team = $1 AND i.state = 'PENDING' AND i.account_id IN ({})",
+            params(chunk.len(), 2)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(team.as_str());
+        for a in chunk {
+            q = q.bind(a.as_str());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let inv = invitation(&row)?;
+            found.insert(inv.account_id.as_str().to_owned(), inv);
+        }
+    }
+    Ok(found)
+}
+
 async fn insert_token_hash(
     conn: &mut AnyConnection,
     token_hash: &str,
@@ -187,6 +275,30 @@ pub async fn invitations_since(
 }
 
 /// Counts one invitation email of `team` against its hourly share.
+/// Counts `count` invitation emails of `team` against its hourly share.
+pub async fn record_invitation_sends(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    now_micros: i64,
+    count: usize,
+) -> Result<()> {
+    let mut left = count;
+    while left > 0 {
+        let rows = left.min(ROWS_PER_STATEMENT);
+        let sql = format!(
+            "INSERT INTO invitation_sends (team, send_time) VALUES {}",
+            values_rows(rows, 2, 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for _ in 0..rows {
+            q = q.bind(team.as_str()).bind(now_micros);
+        }
+        q.execute(&mut *conn).await?;
+        left -= rows;
+    }
+    Ok(())
+}
+
 pub async fn record_invitation_send(
     conn: &mut AnyConnection,
     team: &TeamId,

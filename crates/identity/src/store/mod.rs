@@ -13,6 +13,7 @@ pub use invitations::*;
 pub use passwords::*;
 pub use service_accounts::*;
 
+use allot_platform::db::{ROWS_PER_STATEMENT, params, values_rows};
 use allot_platform::ids::{AccountId, InvitationId, ServiceAccountId, TeamId};
 use allot_platform::values::Email;
 use sqlx::any::AnyRow;
