@@ -19,3 +19,24 @@ pub(super) async fn export_members(
         pb::ExportMembersResponse { chunk }
     })))
 }
+
+pub(super) async fn list_all_members(
+    g: &TeamGrpc,
+    req: Request<pb::ListAllMembersRequest>,
+) -> R<pb::ListAllMembersResponse> {
+    let caller = caller(&req)?;
+    let r = req.into_inner();
+    let ((rows, next), teams) = g
+        .app
+        .exports()
+        .all_members(&caller, r.page_size, &r.page_token)
+        .await?;
+    Ok(Response::new(pb::ListAllMembersResponse {
+        members: rows
+            .iter()
+            .map(|m| convert::member_at(m, g.app.now()))
+            .collect(),
+        next_page_token: next,
+        teams: teams.iter().map(convert::team).collect(),
+    }))
+}

@@ -193,6 +193,13 @@ impl TeamService for TeamGrpc {
         groups::list_group_members(self, req).await
     }
 
+    async fn list_all_members(
+        &self,
+        req: Request<pb::ListAllMembersRequest>,
+    ) -> R<pb::ListAllMembersResponse> {
+        exports::list_all_members(self, req).await
+    }
+
     async fn add_member(&self, req: Request<pb::AddMemberRequest>) -> R<pb::Member> {
         members::add_member(self, req).await
     }

@@ -4,7 +4,11 @@
 use allot_platform::auth::Caller;
 use allot_platform::ids::TeamId;
 
-use crate::domain::{GuestFilter, MemberFilter, TeamAction, export_header, export_record};
+use allot_platform::paging;
+
+use crate::domain::{
+    GuestFilter, Member, MemberFilter, Team, TeamAction, export_header, export_record,
+};
 use crate::error::TeamError;
 use crate::service::Exports;
 
@@ -50,5 +54,48 @@ impl Exports<'_> {
         }
         out.into_inner()
             .map_err(|e| TeamError::Internal(format!("writing CSV: {e}")))
+    }
+}
+
+/// A page of every team's memberships.
+pub type Page<T> = (Vec<T>, String);
+
+impl Exports<'_> {
+    /// Every membership of every team, for Allot's own services to rebuild
+    /// their copy of the directory (internal callers only).
+    #[tracing::instrument(name = "team.service.all_members", skip_all)]
+    pub async fn all_members(
+        &self,
+        caller: &Caller,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Page<Member>, Vec<Team>)> {
+        internal_only(caller)?;
+        let limit = paging::page_size(if page_size == 0 { 1000 } else { page_size })?;
+        let after = paging::decode_token(page_token)?;
+        let mut conn = self.db.conn().await?;
+        let rows = crate::store::all_members(&mut conn, after.as_deref(), limit).await?;
+        let page = paging::finish(rows, limit, |m| {
+            format!("{} {}", m.team.as_str(), m.account.as_str())
+        });
+        let mut teams: Vec<Team> = Vec::new();
+        for m in &page.0 {
+            if teams.last().is_none_or(|t| t.id != m.team)
+                && let Some(t) = crate::store::get_team(&mut conn, &m.team).await?
+            {
+                teams.push(t);
+            }
+        }
+        Ok((page, teams))
+    }
+}
+
+fn internal_only(caller: &Caller) -> Result<()> {
+    if caller.is_internal() {
+        Ok(())
+    } else {
+        Err(TeamError::PermissionDenied(
+            "every team's members are for Allot's own services".into(),
+        ))
     }
 }

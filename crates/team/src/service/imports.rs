@@ -18,8 +18,9 @@ type Result<T> = std::result::Result<T, TeamError>;
 
 /// The job kind.
 const KIND: &str = "import_members";
-/// Rows handled per transaction.
-const BATCH: usize = 200;
+/// Rows handled per transaction: one call to identity for the batch's
+/// invitations (it takes up to 1,000), one commit.
+const BATCH: usize = 1000;
 
 fn outcome_of(o: AddOutcome) -> ImportOutcome {
     match o {

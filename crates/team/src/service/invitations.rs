@@ -32,19 +32,15 @@ impl Invitations<'_> {
         team: &Team,
         people: &[&NewPerson],
     ) -> Result<Vec<Person>> {
-        let mut known: Vec<Option<Person>> = Vec::with_capacity(people.len());
-        {
+        let known: Vec<Option<Person>> = {
             let mut conn = self.db.conn().await?;
-            for p in people {
-                let member = match store::member_by_email(&mut conn, &team.id, &p.email).await? {
-                    Some(account) => {
-                        store::get_member(&mut conn, &team.id, &AccountId::from_db(account)).await?
-                    }
-                    None => None,
-                };
-                known.push(member.map(Person::from_member));
-            }
-        }
+            let emails: Vec<&Email> = people.iter().map(|p| &p.email).collect();
+            let members = store::members_by_email(&mut conn, &team.id, &emails).await?;
+            people
+                .iter()
+                .map(|p| members.get(p.email.key()).cloned().map(Person::from_member))
+                .collect()
+        };
         let new: Vec<&NewPerson> = people
             .iter()
             .zip(&known)

@@ -1,7 +1,26 @@
 //! Members: adding one or a list, reading, role and guest changes,
 //! removing (R-INV-1, R-ROLE-2, R-TEAM-5).
 
+use std::collections::{HashMap, HashSet};
+
 use super::*;
+
+/// A person joining `team` now, as a member row.
+fn new_member(meta: &ChangeMeta, team: &Team, person: Person, role: Role, guest: bool) -> Member {
+    Member {
+        team: team.id.clone(),
+        account: person.account,
+        email: person.email,
+        given_name: person.given_name,
+        family_name: person.family_name,
+        role,
+        guest,
+        state: person.state,
+        invitation: person.invitation,
+        invitation_expire_time: person.invitation_expire_time,
+        create_time: meta.now_micros,
+    }
+}
 
 impl Members<'_> {
     /// Adds one person (R-INV-1, R-INV-6: membership only, no products).
@@ -165,21 +184,60 @@ impl Members<'_> {
             TeamAction::ManageMembers
         };
         self.authorize_in(tx, caller, &team.id, action).await?;
+        // One member per valid entry, in order; the new ones written in a
+        // few multi-row statements, those already in the team read in one.
         let mut people = people.into_iter();
-        let mut events = Vec::new();
-        let mut outcomes = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let result = match entry.parsed {
-                Err(v) => Err(vec![v]),
+        let mut planned: Vec<Option<Member>> = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            planned.push(match &entry.parsed {
+                Err(_) => None,
                 Ok(_) => {
                     let person = people.next().ok_or_else(|| {
                         TeamError::Internal("identity returned too few results".into())
                     })?;
-                    let (member, outcome, event) = self
-                        .insert_member(tx, meta, team, person, role, guest)
-                        .await?;
-                    events.extend(event);
-                    Ok((member, outcome))
+                    Some(new_member(meta, team, person, role, guest))
+                }
+            });
+        }
+        let mut seen = HashSet::new();
+        let unique: Vec<Member> = planned
+            .iter()
+            .flatten()
+            .filter(|m| seen.insert(m.account.clone()))
+            .cloned()
+            .collect();
+        let mut added = store::insert_members(tx.conn(), &unique).await?;
+        let present: Vec<AccountId> = unique
+            .iter()
+            .filter(|m| !added.contains(m.account.as_str()))
+            .map(|m| m.account.clone())
+            .collect();
+        let mut existing: HashMap<AccountId, Member> =
+            store::get_members(tx.conn(), &team.id, &present)
+                .await?
+                .into_iter()
+                .map(|m| (m.account.clone(), m))
+                .collect();
+        let mut events = Vec::new();
+        let mut outcomes = Vec::with_capacity(entries.len());
+        for (entry, member) in entries.into_iter().zip(planned) {
+            let result = match (entry.parsed, member) {
+                (Err(v), _) => Err(vec![v]),
+                (Ok(_), None) => Err(Vec::new()),
+                (Ok(_), Some(m)) if added.remove(m.account.as_str()) => {
+                    events.push(member_added(meta, &m));
+                    let outcome = if m.invitation.is_some() {
+                        AddOutcome::Invited
+                    } else {
+                        AddOutcome::Added
+                    };
+                    existing.insert(m.account.clone(), m.clone());
+                    Ok((m, outcome))
+                }
+                // A member already, or the same person twice in the list.
+                (Ok(_), Some(m)) => {
+                    let member = existing.get(&m.account).cloned().unwrap_or(m);
+                    Ok((member, AddOutcome::AlreadyMember))
                 }
             };
             outcomes.push(ListOutcome {
@@ -201,19 +259,7 @@ impl Members<'_> {
         guest: bool,
     ) -> Result<(Member, AddOutcome, Option<NewEvent>)> {
         let invited = person.invitation.is_some();
-        let member = Member {
-            team: team.id.clone(),
-            account: person.account,
-            email: person.email,
-            given_name: person.given_name,
-            family_name: person.family_name,
-            role,
-            guest,
-            state: person.state,
-            invitation: person.invitation,
-            invitation_expire_time: person.invitation_expire_time,
-            create_time: meta.now_micros,
-        };
+        let member = new_member(meta, team, person, role, guest);
         if !store::insert_member(tx.conn(), &member).await? {
             let existing = store::get_member(tx.conn(), &team.id, &member.account)
                 .await?

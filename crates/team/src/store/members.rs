@@ -44,6 +44,40 @@ pub async fn insert_member(conn: &mut AnyConnection, m: &Member) -> Result<bool>
     Ok(n == 1)
 }
 
+/// Adds members, a few hundred per statement; returns the accounts that
+/// were added (those already members are left as they are).
+pub async fn insert_members(
+    conn: &mut AnyConnection,
+    members: &[Member],
+) -> Result<std::collections::HashSet<String>> {
+    let mut added = std::collections::HashSet::new();
+    for chunk in members.chunks(allot_platform::db::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO members (team_id, account_id, email, email_key, given_name, family_name, role, guest, state, invitation, create_time, invitation_expire_time) \
+             VALUES {} ON CONFLICT (team_id, account_id) DO NOTHING RETURNING account_id",
+            allot_platform::db::values_rows(chunk.len(), 12, 1)
+        );
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+        for m in chunk {
+            q = q
+                .bind(m.team.as_str())
+                .bind(m.account.as_str())
+                .bind(m.email.as_str())
+                .bind(m.email.key())
+                .bind(&m.given_name)
+                .bind(&m.family_name)
+                .bind(m.role.as_db())
+                .bind(int_flag(m.guest))
+                .bind(m.state.as_db())
+                .bind(m.invitation.as_deref())
+                .bind(m.create_time)
+                .bind(m.invitation_expire_time);
+        }
+        added.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(added)
+}
+
 pub async fn get_member(
     conn: &mut AnyConnection,
     team: &TeamId,
@@ -266,6 +300,30 @@ pub async fn get_members(
     Ok(out)
 }
 
+/// The members of `team` with these addresses, by [`Email::key`].
+pub async fn members_by_email(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    emails: &[&Email],
+) -> Result<std::collections::HashMap<String, Member>> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in emails.chunks(allot_platform::db::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE team_id = $1 AND email_key IN ({})",
+            allot_platform::db::params(chunk.len(), 2)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(team.as_str());
+        for e in chunk {
+            q = q.bind(e.key());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let m = member(&row)?;
+            found.insert(m.email.key().to_owned(), m);
+        }
+    }
+    Ok(found)
+}
+
 /// The member of `team` with this address, if any.
 pub async fn member_by_email(
     conn: &mut AnyConnection,
@@ -277,4 +335,30 @@ pub async fn member_by_email(
         .bind(email.key())
         .fetch_optional(conn)
         .await
+}
+
+/// Every membership of every team, by team then account, after
+/// `after_key` (`"{team} {account}"`), at most `limit + 1`.
+pub async fn all_members(
+    conn: &mut AnyConnection,
+    after_key: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Member>> {
+    let (team, account) = after_key
+        .and_then(|k| k.split_once(' '))
+        .unwrap_or(("", ""));
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM members \
+         WHERE team_id > $1 OR (team_id = $1 AND account_id > $2) \
+         ORDER BY team_id, account_id LIMIT $3"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(team)
+        .bind(account)
+        .bind(limit + 1)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(member)
+        .collect()
 }
