@@ -25,6 +25,15 @@ pub trait AcceptTokens: Send + Sync + 'static {
     async fn accept_token(&self, name: &str, generation: i32) -> AcceptToken;
     /// The token of password reset link `name` (R-AUTH-2).
     async fn reset_token(&self, name: &str) -> AcceptToken;
+
+    /// The tokens of several invitation emails, in the order asked.
+    async fn accept_tokens(&self, asks: &[(String, i32)]) -> Vec<AcceptToken> {
+        let mut out = Vec::with_capacity(asks.len());
+        for (name, generation) in asks {
+            out.push(self.accept_token(name, *generation).await);
+        }
+        out
+    }
 }
 
 fn answer(result: Result<String, tonic::Status>) -> AcceptToken {
@@ -53,6 +62,41 @@ impl AcceptTokens for GrpcAcceptTokens {
                 .await
                 .map(|r| r.into_inner().token),
         )
+    }
+
+    /// One call per thousand emails.
+    async fn accept_tokens(&self, asks: &[(String, i32)]) -> Vec<AcceptToken> {
+        let mut out = Vec::with_capacity(asks.len());
+        for chunk in asks.chunks(1000) {
+            let answer = self
+                .0
+                .clone()
+                .batch_get_invitation_tokens(request(idpb::BatchGetInvitationTokensRequest {
+                    requests: chunk
+                        .iter()
+                        .map(|(name, generation)| idpb::GetInvitationTokenRequest {
+                            name: name.clone(),
+                            generation: *generation,
+                        })
+                        .collect(),
+                }))
+                .await;
+            match answer {
+                Ok(r) => out.extend(r.into_inner().results.into_iter().map(|t| {
+                    if t.token.is_empty() {
+                        AcceptToken::Superseded(t.refusal)
+                    } else {
+                        AcceptToken::Token(t.token)
+                    }
+                })),
+                Err(s) => out.extend(
+                    chunk
+                        .iter()
+                        .map(|_| AcceptToken::Unavailable(s.message().to_owned())),
+                ),
+            }
+        }
+        out
     }
 
     async fn reset_token(&self, name: &str) -> AcceptToken {

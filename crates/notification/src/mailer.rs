@@ -10,6 +10,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use crate::domain::Failure;
 use crate::templates::Rendered;
 
+/// Connections kept open to the mail server.
+const SMTP_CONNECTIONS: u32 = 16;
+
 /// One email ready to go.
 #[derive(Debug, Clone)]
 pub struct Outgoing<'a> {
@@ -40,9 +43,12 @@ impl Mailer {
     /// An SMTP mailer for `smtp://host:port` (or `smtps://`, with
     /// `user:password@` and `?tls=required` as lettre reads them).
     pub fn smtp(url: &str, timeout: Duration) -> Result<Mailer, String> {
+        // Connections are kept and reused (lettre's pool): a burst of mail
+        // goes out over a few open conversations, not one per email.
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("smtp_url {:?}: {e}", allot_platform::redact::url(url)))?
             .timeout(Some(timeout))
+            .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(SMTP_CONNECTIONS))
             .build();
         Ok(Mailer::Smtp(transport))
     }

@@ -110,6 +110,54 @@ pub async fn claim(
     Ok(n == 1)
 }
 
+/// Claims deliveries until `lease_until`, in one statement; returns those
+/// this worker got (others may have been claimed by another).
+pub async fn claim_all(
+    conn: &mut AnyConnection,
+    ids: &[&DeliveryId],
+    now: i64,
+    lease_until: i64,
+) -> Result<std::collections::HashSet<String>> {
+    let mut got = std::collections::HashSet::new();
+    for chunk in ids.chunks(allot_platform::db::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE deliveries SET lease_until = $2 WHERE state = 'PENDING' AND lease_until <= $1 \
+             AND id IN ({}) RETURNING id",
+            allot_platform::db::params(chunk.len(), 3)
+        );
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(lease_until);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        got.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(got)
+}
+
+/// Records that these deliveries were sent at `sent_time`, in one
+/// statement per few hundred.
+pub async fn record_sent(
+    conn: &mut AnyConnection,
+    ids: &[&DeliveryId],
+    sent_time: i64,
+) -> Result<()> {
+    for chunk in ids.chunks(allot_platform::db::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE deliveries SET state = 'SENT', attempts = attempts + 1, last_error = '', \
+             next_attempt_time = $1, send_time = $1, lease_until = 0 WHERE id IN ({})",
+            allot_platform::db::params(chunk.len(), 2)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(sent_time);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The earliest time a pending delivery becomes due.
 pub async fn next_due(conn: &mut AnyConnection) -> Result<Option<i64>> {
     sqlx::query_scalar(

@@ -11,7 +11,6 @@ use allot_platform::db::{Db, WriteTx};
 use allot_platform::grpc::IdentityClient;
 use allot_platform::ids::DeliveryId;
 use allot_platform::paging;
-use futures::StreamExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 

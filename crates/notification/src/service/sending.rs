@@ -1,11 +1,33 @@
 //! Sending what is due: concurrent attempts, retries with backoff, and
 //! dead letters, so every email goes out once even after an outage (R-MAIL-5).
 
+use std::collections::HashMap;
+
 use super::*;
 use crate::directory::AcceptToken;
 
-/// How many emails are in flight at once.
-const CONCURRENCY: usize = 16;
+/// How many emails are in flight at once (the mail server's connections
+/// are pooled and reused).
+const CONCURRENCY: usize = 32;
+/// Due emails taken per pass.
+const DUE_PER_PASS: i64 = 512;
+/// Attempts recorded together.
+const RECORD_EVERY: usize = 64;
+
+/// The invitation and generation an invitation email is about.
+fn invitation_of(params: &Params) -> (String, i32) {
+    let generation = params
+        .get("generation")
+        .and_then(serde_json::Value::as_i64)
+        .and_then(|g| i32::try_from(g).ok())
+        .unwrap_or(1);
+    let name = params
+        .get("invitation")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    (name, generation)
+}
 /// How often the queue is looked at when nothing wakes the worker.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -70,80 +92,116 @@ impl Notifications {
     }
 
     /// Sends every delivery that is due now; returns how many were tried.
+    /// They are claimed together, the tokens of their links fetched with
+    /// one call, written and sent [`CONCURRENCY`] at a time over the mail
+    /// server's pooled connections, and recorded a group of
+    /// [`RECORD_EVERY`] at a time (a crash resends at most that many, with
+    /// the same Message-ID).
     #[tracing::instrument(name = "notification.service.send_due", skip_all)]
     pub async fn send_due(&self) -> Result<usize> {
         let now = self.now();
         let due = {
             let mut conn = self.db.conn().await?;
-            store::due(&mut conn, now, 256).await?
+            store::due(&mut conn, now, DUE_PER_PASS).await?
         };
         let count = due.len();
-        futures::stream::iter(due)
-            .for_each_concurrent(CONCURRENCY, |d| async move {
-                if let Err(e) = self.attempt(d).await {
-                    tracing::warn!(error = %e, "recording a delivery attempt failed; it will be tried again");
-                }
-            })
-            .await;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let lease = now + i64::try_from(self.settings.lease.as_micros()).unwrap_or(i64::MAX);
+        let claimed = {
+            let ids: Vec<&DeliveryId> = due.iter().map(|d| &d.id).collect();
+            let mut tx = self.db.begin_write().await?;
+            let got = store::claim_all(tx.conn(), &ids, now, lease).await?;
+            tx.commit().await?;
+            got
+        };
+        let mine: Vec<Delivery> = due
+            .into_iter()
+            .filter(|d| claimed.contains(d.id.as_str()))
+            .collect();
+        let tokens = self.prefetch_tokens(&mine).await;
+        for group in mine.chunks(RECORD_EVERY) {
+            let mut outcomes: Vec<(&Delivery, Attempt)> = Vec::with_capacity(group.len());
+            for wave in group.chunks(CONCURRENCY) {
+                let attempts: Vec<_> = wave.iter().map(|d| self.deliver(d, &tokens)).collect();
+                let done = futures::future::join_all(attempts).await;
+                outcomes.extend(wave.iter().zip(done));
+            }
+            if let Err(e) = self.record(outcomes).await {
+                tracing::warn!(error = %e, "recording delivery attempts failed; their leases run out and they are tried again");
+            }
+        }
         Ok(count)
     }
 
-    async fn attempt(&self, d: Delivery) -> Result<()> {
-        let now = self.now();
-        let lease = now + i64::try_from(self.settings.lease.as_micros()).unwrap_or(i64::MAX);
-        {
-            let mut tx = self.db.begin_write().await?;
-            let claimed = store::claim(tx.conn(), &d.id, now, lease).await?;
-            tx.commit().await?;
-            if !claimed {
-                return Ok(());
-            }
+    /// The accept tokens of the invitation emails among `due`, asked for in
+    /// one call.
+    async fn prefetch_tokens(&self, due: &[Delivery]) -> HashMap<(String, i32), AcceptToken> {
+        let asks: Vec<(String, i32)> = due
+            .iter()
+            .filter(|d| TemplateKind::from_name(&d.template) == Some(TemplateKind::Invitation))
+            .map(|d| invitation_of(&d.params))
+            .collect();
+        if asks.is_empty() {
+            return HashMap::new();
         }
-        let outcome = self.deliver(&d).await;
-        let attempts = d.attempts + 1;
+        let answers = self.tokens.accept_tokens(&asks).await;
+        asks.into_iter().zip(answers).collect()
+    }
+
+    /// Records what a group of attempts came to: the sent ones in one
+    /// statement, the others one by one (retry times differ).
+    async fn record(&self, outcomes: Vec<(&Delivery, Attempt)>) -> Result<()> {
         let done = self.now();
-        let (state, error, next, sent) = match outcome {
-            Attempt::Sent => {
-                tracing::info!(delivery = %d.id, template = %d.template, recipient = %d.recipient, attempts, "email sent");
-                (DeliveryState::Sent, String::new(), done, Some(done))
-            }
-            Attempt::Superseded(why) => {
-                tracing::info!(delivery = %d.id, reason = %why, "email not sent: superseded");
-                (DeliveryState::Superseded, why, done, None)
-            }
-            Attempt::Failed(failure, why) => {
-                match self.settings.retry.after_failure(
-                    u32::try_from(attempts).unwrap_or(u32::MAX),
-                    Duration::from_micros(u64::try_from(done - d.create_time).unwrap_or(0)),
-                    failure,
-                ) {
-                    AfterFailure::RetryIn(delay) => {
-                        tracing::warn!(delivery = %d.id, recipient = %d.recipient, attempts, retry_in = ?delay, error = %why, "email not sent; will retry");
-                        let at = done + i64::try_from(delay.as_micros()).unwrap_or(i64::MAX);
-                        (DeliveryState::Pending, why, at, None)
-                    }
-                    AfterFailure::GiveUp => {
-                        tracing::error!(delivery = %d.id, recipient = %d.recipient, attempts, error = %why, "email given up: in the dead letter list, retry it with RetryDelivery");
-                        (DeliveryState::Dead, why, done, None)
+        let mut sent = Vec::new();
+        let mut tx = self.db.begin_write().await?;
+        for (d, outcome) in outcomes {
+            let attempts = d.attempts + 1;
+            let (state, error, next) = match outcome {
+                Attempt::Sent => {
+                    tracing::info!(delivery = %d.id, template = %d.template, recipient = %d.recipient, attempts, "email sent");
+                    sent.push(&d.id);
+                    continue;
+                }
+                Attempt::Superseded(why) => {
+                    tracing::info!(delivery = %d.id, reason = %why, "email not sent: superseded");
+                    (DeliveryState::Superseded, why, done)
+                }
+                Attempt::Failed(failure, why) => {
+                    match self.settings.retry.after_failure(
+                        u32::try_from(attempts).unwrap_or(u32::MAX),
+                        Duration::from_micros(u64::try_from(done - d.create_time).unwrap_or(0)),
+                        failure,
+                    ) {
+                        AfterFailure::RetryIn(delay) => {
+                            tracing::warn!(delivery = %d.id, recipient = %d.recipient, attempts, retry_in = ?delay, error = %why, "email not sent; will retry");
+                            let at = done + i64::try_from(delay.as_micros()).unwrap_or(i64::MAX);
+                            (DeliveryState::Pending, why, at)
+                        }
+                        AfterFailure::GiveUp => {
+                            tracing::error!(delivery = %d.id, recipient = %d.recipient, attempts, error = %why, "email given up: in the dead letter list, retry it with RetryDelivery");
+                            (DeliveryState::Dead, why, done)
+                        }
                     }
                 }
-            }
-        };
-        let mut tx = self.db.begin_write().await?;
-        store::record(tx.conn(), &d.id, state, attempts, &error, next, sent).await?;
+            };
+            store::record(tx.conn(), &d.id, state, attempts, &error, next, None).await?;
+        }
+        store::record_sent(tx.conn(), &sent, done).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Writes and sends one email.
-    async fn deliver(&self, d: &Delivery) -> Attempt {
+    async fn deliver(&self, d: &Delivery, tokens: &HashMap<(String, i32), AcceptToken>) -> Attempt {
         let Some(kind) = TemplateKind::from_name(&d.template) else {
             return Attempt::Failed(
                 Failure::Permanent,
                 format!("unknown template {}", d.template),
             );
         };
-        let params = match self.complete_params(kind, &d.params).await {
+        let params = match self.complete_params(kind, &d.params, tokens).await {
             Ok(p) => p,
             Err(a) => return a,
         };
@@ -176,6 +234,7 @@ impl Notifications {
         &self,
         kind: TemplateKind,
         stored: &Params,
+        tokens: &HashMap<(String, i32), AcceptToken>,
     ) -> std::result::Result<Params, Attempt> {
         let text = |key: &str| {
             stored
@@ -186,15 +245,11 @@ impl Notifications {
         };
         let (param, path, what, answer) = match kind {
             TemplateKind::Invitation => {
-                let generation = stored
-                    .get("generation")
-                    .and_then(serde_json::Value::as_i64)
-                    .and_then(|g| i32::try_from(g).ok())
-                    .unwrap_or(1);
-                let answer = self
-                    .tokens
-                    .accept_token(&text("invitation"), generation)
-                    .await;
+                let ask = invitation_of(stored);
+                let answer = match tokens.get(&ask) {
+                    Some(known) => known.clone(),
+                    None => self.tokens.accept_token(&ask.0, ask.1).await,
+                };
                 ("accept_url", "invitations/accept", "accept link", answer)
             }
             TemplateKind::PasswordReset => {
