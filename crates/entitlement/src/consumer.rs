@@ -1,5 +1,7 @@
-//! Entitlement's reactions to the team service's events: a removed member's
-//! seats are freed (R-TEAM-5); group changes move group seats (R-SEAT-5).
+//! Entitlement's reactions to the team service's events: its copy of the
+//! team directory follows every change (authorization reads it); a
+//! removed member's seats are freed (R-TEAM-5); group changes move group
+//! seats (R-SEAT-5).
 
 use std::sync::Arc;
 
@@ -11,22 +13,21 @@ use allot_platform::outbox::{ChangeMeta, NewEvent};
 use allot_proto::team as tpb;
 use allot_proto::team::event::Payload;
 
+use crate::directory::DirectoryCopy;
 use crate::error::EntitlementError;
 use crate::service::Entitlements;
 
 /// The durable name of this consumer's cursor.
 pub const CONSUMER: &str = "entitlement.team-events";
 
-/// The team events entitlement acts on.
-pub const TEAM_EVENTS: &[&str] = &[
-    "member_removed",
-    "group_members_added",
-    "group_members_removed",
-    "group_deleted",
-];
+/// The team events entitlement follows: all of them, so its copy of the
+/// directory knows how far into team's stream it is at every event.
+pub const TEAM_EVENTS: &[&str] = &[];
 
 pub struct TeamEvents {
     pub app: Arc<Entitlements>,
+    /// The copy of the directory, when entitlement keeps one.
+    pub copy: Option<Arc<DirectoryCopy>>,
 }
 
 fn handle_error(e: EntitlementError) -> HandleError {
@@ -69,6 +70,9 @@ impl Handler<tpb::Event> for TeamEvents {
             now_micros: allot_platform::clock::to_micros(self.app.clock().now()),
         };
         let app = &self.app;
+        if let Some(copy) = &self.copy {
+            copy.apply(tx, event).await.map_err(handle_error)?;
+        }
         let result = match &event.payload {
             Some(Payload::MemberRemoved(tpb::MemberRemoved { member: Some(m) })) => {
                 let (team, account) =
@@ -105,9 +109,30 @@ impl Handler<tpb::Event> for TeamEvents {
         result.map_err(handle_error)
     }
 
-    /// After lost events (R-TEAM-5): frees every seat whose holder is no
-    /// longer a member of its team, as `member_removed` would have.
+    fn committed_through(&self, cursor: &str) {
+        if let Some(copy) = &self.copy {
+            copy.advanced(cursor);
+        }
+    }
+
+    /// A copy of the directory that is not whole (the first start) is
+    /// built from team's current state before any event is handled.
+    async fn startup(&self) -> Result<(), HandleError> {
+        match &self.copy {
+            Some(copy) if !copy.load().await.map_err(handle_error)? => {
+                copy.rebuild().await.map_err(handle_error)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// After lost events: the copy of the directory is rebuilt, then
+    /// (R-TEAM-5) every seat whose holder is no longer a member of its team
+    /// is freed, as `member_removed` would have.
     async fn reconcile(&self) -> Result<(), HandleError> {
+        if let Some(copy) = &self.copy {
+            copy.rebuild().await.map_err(handle_error)?;
+        }
         let app = &self.app;
         let holders = {
             let mut conn = app.outbox().db().conn().await?;

@@ -1,6 +1,7 @@
 //! The entitlement service: catalog, contracts, subscriptions, seat pools,
 //! assignments, the entitlement check and usage.
 
+mod consistency;
 pub mod consumer;
 mod convert;
 pub mod directory;
@@ -53,6 +54,9 @@ pub struct EntitlementService {
     usage_task: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
     /// Most rows one CSV import takes (`import.max_rows`).
     import_max_rows: usize,
+    /// Entitlement's copy of the team directory (none when the directory
+    /// is answered some other way, as in unit tests).
+    directory_copy: Option<Arc<directory::DirectoryCopy>>,
     renewal_scan: std::time::Duration,
 }
 
@@ -65,8 +69,16 @@ impl EntitlementService {
         clock: SharedClock,
         team: TeamClient,
     ) -> Result<EntitlementService, EntitlementError> {
-        let directory = Arc::new(directory::GrpcTeamDirectory::new(team));
-        Self::build_with_directory(config, db, clock, directory).await
+        let team = directory::GrpcTeamDirectory::new(team);
+        let copy = directory::DirectoryCopy::new(db.clone(), team.clone());
+        copy.load().await?;
+        let directory = Arc::new(directory::CopiedTeamDirectory {
+            copy: copy.clone(),
+            team,
+        });
+        let mut service = Self::build_with_directory(config, db, clock, directory).await?;
+        service.directory_copy = Some(copy);
+        Ok(service)
     }
 
     /// [`EntitlementService::build`] with another answer to "who is in
@@ -98,6 +110,7 @@ impl EntitlementService {
             usage_task: Arc::new(std::sync::Mutex::new(Some(usage_task))),
             import_max_rows: config.import.max_rows,
             renewal_scan: config.renewal.scan_interval,
+            directory_copy: None,
         })
     }
 
@@ -157,6 +170,7 @@ impl EntitlementService {
             event_types: consumer::TEAM_EVENTS,
             handler: consumer::TeamEvents {
                 app: self.app.clone(),
+                copy: self.directory_copy.clone(),
             },
             outbox: self.app.outbox().clone(),
             clock: self.app.clock().clone(),
@@ -204,7 +218,12 @@ impl allot_platform::hosting::Hosted for EntitlementService {
         Ok(tasks)
     }
 
+    /// Calls that carry a team cursor wait for the copy of the directory
+    /// to reach it (read your writes).
     fn route(&self, routes: tonic::service::Routes) -> tonic::service::Routes {
-        routes.add_service(self.server())
+        routes.add_service(consistency::AfterTeamCursor::new(
+            self.server(),
+            self.directory_copy.clone(),
+        ))
     }
 }

@@ -22,6 +22,19 @@ impl Pool {
         self.seats - self.assigned
     }
 
+    /// R-SEAT-1: how many of `wanted` new seats the pool gives (in the
+    /// order they were asked for; the rest find it full, R-SEAT-2), and
+    /// the pool after giving them.
+    pub fn grant(&self, wanted: usize) -> (usize, Pool) {
+        let free = usize::try_from(self.available().max(0)).unwrap_or(0);
+        let given = wanted.min(free);
+        let after = Pool {
+            assigned: self.assigned + i32::try_from(given).unwrap_or(i32::MAX),
+            ..self.clone()
+        };
+        (given, after)
+    }
+
     /// R-SEAT-2: the refusal when no seat is left, with the figures.
     pub fn exhausted(&self) -> EntitlementError {
         EntitlementError::NoSeat {

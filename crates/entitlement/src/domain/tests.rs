@@ -264,3 +264,34 @@ fn checks_are_for_yourself_or_with_a_scope() {
         .is_err()
     );
 }
+
+#[test]
+fn r_seat_1_a_batch_gets_the_free_seats_in_order_and_never_more() {
+    let pool = Pool {
+        team: TeamId::from_db("t".into()),
+        product: ProductId::from_db("p".into()),
+        seats: 10,
+        assigned: 7,
+        activation: ActivationType::SignIn,
+        serial_number: String::new(),
+    };
+    let (given, after) = pool.grant(5);
+    assert_eq!(given, 3);
+    assert_eq!((after.assigned, after.available()), (10, 0));
+    let (given, after) = pool.grant(2);
+    assert_eq!((given, after.assigned), (2, 9));
+    let full = Pool {
+        assigned: 10,
+        ..pool.clone()
+    };
+    assert_eq!(full.grant(4).0, 0);
+    let over = Pool {
+        assigned: 12,
+        ..pool
+    };
+    assert_eq!(
+        over.grant(1).0,
+        0,
+        "a pool over its seats (after a move) gives none"
+    );
+}

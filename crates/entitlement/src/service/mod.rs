@@ -31,6 +31,7 @@ use crate::usage::UsageRecorder;
 use allot_platform::idempotency::{self, Claim, RequestKey};
 
 mod answers;
+mod assignments;
 mod catalog;
 pub mod checks;
 mod contracts;

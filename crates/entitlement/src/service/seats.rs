@@ -2,6 +2,18 @@
 
 use super::*;
 
+/// A person asking for a new seat in a batch: their place in it, who,
+/// and which items.
+pub(crate) struct NewSeat<'a> {
+    pub index: usize,
+    pub person: &'a MemberInfo,
+    pub items: &'a [String],
+}
+
+/// What [`Seats::give_new_seats`] did: each result by its place, the
+/// places left for one-by-one handling, the events.
+pub(crate) type NewSeats = (Vec<(usize, AssignResult)>, Vec<usize>, Vec<NewEvent>);
+
 impl Seats<'_> {
     /// R-CLS-4, R-CLS-5: a classic pool's limited items, for the items the
     /// person does not hold yet. The caller holds the pool's lock.
@@ -256,7 +268,47 @@ impl Seats<'_> {
         }
         let mut results: Vec<Option<AssignResult>> = vec![None; requests.len()];
         let mut events = Vec::new();
-        for i in order {
+        // New seats of a sign-in product are taken together: one lock of
+        // the pool, one count, multi-row writes. What remains (seats held
+        // already, classic pools with their item limits, the same person
+        // twice) goes one by one.
+        let mut one_by_one = Vec::new();
+        let mut start = 0;
+        while start < order.len() {
+            let product_id = &requests[order[start]].product;
+            let end = order[start..]
+                .iter()
+                .position(|i| requests[*i].product != *product_id)
+                .map_or(order.len(), |n| start + n);
+            let group = &order[start..end];
+            start = end;
+            let product = &products[product_id];
+            if Catalog::of(self)
+                .activation_of(&mut tx, team, product_id)
+                .await?
+                != ActivationType::SignIn
+            {
+                one_by_one.extend_from_slice(group);
+                continue;
+            }
+            let wanted: Vec<NewSeat<'_>> = group
+                .iter()
+                .map(|i| NewSeat {
+                    index: *i,
+                    person: &members[&requests[*i].account],
+                    items: &requests[*i].items,
+                })
+                .collect();
+            let (done, rest, evs) = self
+                .give_new_seats(&mut tx, &meta, team, product, wanted, each)
+                .await?;
+            for (i, r) in done {
+                results[i] = Some(r);
+            }
+            one_by_one.extend(rest);
+            events.extend(evs);
+        }
+        for i in one_by_one {
             let r = &requests[i];
             let person = &members[&r.account];
             let product = &products[&r.product];
@@ -286,6 +338,91 @@ impl Seats<'_> {
             results[i] = Some(result);
         }
         Ok((tx, results.into_iter().flatten().collect(), events))
+    }
+
+    /// R-SEAT-1, R-SEAT-2: direct seats of a sign-in product for people
+    /// who hold none, taken together under the pool's lock: as many as are
+    /// free, in the order asked; the rest find the pool full (a failure of
+    /// the whole call unless `each`). Returns the results, the requests
+    /// left for one-by-one handling (a seat held already, the same person
+    /// again), and the events.
+    #[tracing::instrument(name = "entitlement.service.give_new_seats", skip_all)]
+    pub(crate) async fn give_new_seats(
+        &self,
+        tx: &mut WriteTx,
+        meta: &ChangeMeta,
+        team: &TeamId,
+        product: &Product,
+        wanted: Vec<NewSeat<'_>>,
+        each: bool,
+    ) -> Result<NewSeats> {
+        let accounts: Vec<&AccountId> = wanted.iter().map(|w| &w.person.account).collect();
+        let held = store::lock_assignments(tx.conn(), team, &product.id, &accounts).await?;
+        let mut seen = std::collections::HashSet::new();
+        let (fresh, rest): (Vec<NewSeat<'_>>, Vec<NewSeat<'_>>) = wanted
+            .into_iter()
+            .partition(|w| !held.contains_key(&w.person.account) && seen.insert(&w.person.account));
+        let rest: Vec<usize> = rest.iter().map(|w| w.index).collect();
+        if fresh.is_empty() {
+            return Ok((Vec::new(), rest, Vec::new()));
+        }
+        let mut chosen = Vec::with_capacity(fresh.len());
+        for w in &fresh {
+            chosen.push(product.select_items("items", w.items)?);
+        }
+        let pool = Catalog::locked_pool(tx, team, &product.id).await?;
+        let (given, after) = pool.grant(fresh.len());
+        if given < fresh.len() && !each {
+            return Err(pool.exhausted());
+        }
+        store::take_seats(
+            tx.conn(),
+            team,
+            &product.id,
+            i64::try_from(given).unwrap_or(0),
+        )
+        .await?;
+        let mut done = Vec::with_capacity(fresh.len());
+        let mut new = Vec::with_capacity(given);
+        let mut events = Vec::with_capacity(given);
+        for (n, (w, items)) in fresh.into_iter().zip(chosen).enumerate() {
+            if n >= given {
+                let e = after.exhausted();
+                done.push((
+                    w.index,
+                    AssignResult::refused(&w.person.account, &product.id, &e),
+                ));
+                continue;
+            }
+            let a = Assignment {
+                id: AssignmentId::generate(),
+                team: team.clone(),
+                account: w.person.account.clone(),
+                email: w.person.email.clone(),
+                product: product.id.clone(),
+                items,
+                direct: true,
+                groups: Vec::new(),
+                create_time: meta.now_micros,
+            };
+            events.push(seat_assigned(meta, &a, product));
+            done.push((
+                w.index,
+                AssignResult {
+                    account: a.account.clone(),
+                    product: a.product.clone(),
+                    outcome: Outcome::Assigned,
+                    assignment: Some(a.clone()),
+                    reason: String::new(),
+                },
+            ));
+            new.push(a);
+        }
+        store::insert_direct_assignments(tx.conn(), &new).await?;
+        if given > 0 {
+            store::record_pool_day(tx.conn(), team, &product.id, day_of(meta.now_micros)).await?;
+        }
+        Ok((done, rest, events))
     }
 
     /// A catalog product by id.
@@ -362,220 +499,4 @@ impl Seats<'_> {
         self.assign_batch(ctx, team, requests, "by product", key)
             .await
     }
-
-    #[tracing::instrument(name = "entitlement.service.assignment_in", skip_all)]
-    pub(crate) async fn assignment_in(
-        conn: &mut sqlx::AnyConnection,
-        team: &TeamId,
-        id: &AssignmentId,
-    ) -> Result<Assignment> {
-        store::get_assignment(conn, team, id, store::Read::Plain)
-            .await?
-            .ok_or_else(|| no_assignment(team, id))
-    }
-
-    /// [`Seats::assignment_in`] for a write: locked until `tx` ends.
-    pub(crate) async fn locked_assignment_in(
-        tx: &mut WriteTx,
-        team: &TeamId,
-        id: &AssignmentId,
-    ) -> Result<Assignment> {
-        store::get_assignment(tx.conn(), team, id, store::Read::ForWrite)
-            .await?
-            .ok_or_else(|| no_assignment(team, id))
-    }
-
-    #[tracing::instrument(name = "entitlement.service.get_assignment", skip_all)]
-    pub async fn get_assignment(
-        &self,
-        caller: &Caller,
-        team: &TeamId,
-        id: &AssignmentId,
-    ) -> Result<Assignment> {
-        let mut conn = self.db.conn().await?;
-        let a = Self::assignment_in(&mut conn, team, id).await?;
-        drop(conn);
-        let standing = self.standing(caller, team).await?;
-        authorize(
-            caller,
-            Action::ReadSeatsOf {
-                account: &a.account,
-                standing,
-            },
-        )?;
-        Ok(a)
-    }
-
-    /// Assignments of a team, of one person (their own, R-SEAT-7), of one
-    /// product, or under one contract (its coordinator, R-CLS-2).
-    /// When each assignment's holder last launched its product (R-USE-3),
-    /// flushing recorded launches first.
-    #[tracing::instrument(name = "entitlement.service.last_uses", skip_all)]
-    pub async fn last_uses(
-        &self,
-        team: &TeamId,
-        rows: &[Assignment],
-    ) -> Result<HashMap<(String, String), i64>> {
-        if rows.is_empty() {
-            return Ok(HashMap::new());
-        }
-        self.usage.flush().await;
-        let accounts: Vec<&AccountId> = rows.iter().map(|a| &a.account).collect();
-        let mut conn = self.db.conn().await?;
-        Ok(store::last_uses(&mut conn, team, &accounts).await?)
-    }
-
-    #[tracing::instrument(name = "entitlement.service.list_assignments", skip_all)]
-    pub async fn list_assignments(
-        &self,
-        caller: &Caller,
-        team: &TeamId,
-        query: &AssignmentQuery,
-        page_size: i32,
-        page_token: &str,
-    ) -> Result<(Vec<Assignment>, String)> {
-        let standing = self.standing(caller, team).await?;
-        let (account, product) = (query.account.as_ref(), query.product.as_ref());
-        let mut conn = self.db.conn().await?;
-        let contract_products = match &query.contract {
-            Some(c) => {
-                let contract = Contracts::contract_in(&mut conn, c).await?;
-                if contract.team != *team {
-                    return Err(EntitlementError::not_found(
-                        "contract",
-                        format!("{} in {}", c.name(), team.name()),
-                    ));
-                }
-                authorize(
-                    caller,
-                    Action::ReadContractSeats {
-                        contract: &contract,
-                        standing,
-                    },
-                )?;
-                Some(store::contract_products(&mut conn, c, team).await?)
-            }
-            None => {
-                match account {
-                    Some(a) => authorize(
-                        caller,
-                        Action::ReadSeatsOf {
-                            account: a,
-                            standing,
-                        },
-                    )?,
-                    None => authorize(caller, Action::ReadSeats { standing })?,
-                }
-                None
-            }
-        };
-        let limit = paging::page_size(page_size)?;
-        let after = paging::decode_token(page_token)?;
-        let filter = AssignmentFilter {
-            account,
-            product,
-            products: contract_products.as_deref(),
-        };
-        let rows =
-            store::list_assignments(&mut conn, team, &filter, after.as_deref(), limit).await?;
-        Ok(paging::finish(rows, limit, store::assignment_key))
-    }
-
-    /// R-SEAT-4: changes the items; none left frees the seat.
-    #[tracing::instrument(name = "entitlement.service.update_assignment_items", skip_all)]
-    pub async fn update_assignment_items(
-        &self,
-        ctx: &Ctx,
-        team: &TeamId,
-        id: &AssignmentId,
-        items: Vec<String>,
-    ) -> Result<Option<Assignment>> {
-        let standing = self.standing(&ctx.caller, team).await?;
-        let product = {
-            let mut conn = self.db.conn().await?;
-            Self::assignment_in(&mut conn, team, id).await?.product
-        };
-        Catalog::of(self)
-            .authorize_seats(&ctx.caller, team, &product, standing)
-            .await?;
-        let meta = self.meta(ctx);
-        let mut tx = self.begin().await?;
-        let a = Self::locked_assignment_in(&mut tx, team, id).await?;
-        if items.is_empty() {
-            // No items left is unassigning, with its rules (FROM_GROUP).
-            let (kept, events) = self.unassign(&mut tx, &meta, a).await?;
-            self.commit(tx, &events).await?;
-            return Ok(kept);
-        }
-        let mut a = a;
-        let product = Catalog::of(self).product_of(&mut tx, &a.product).await?;
-        let items = product.select_items("assignment.items", &items)?;
-        if items == a.items {
-            return Ok(Some(a));
-        }
-        if Catalog::of(self)
-            .activation_of(&mut tx, team, &a.product)
-            .await?
-            == ActivationType::SerialNumber
-        {
-            let pool = Catalog::locked_pool(&mut tx, team, &a.product).await?;
-            Self::check_classic_items(&mut tx, &pool, &product, &items, &a.items).await?;
-            Self::reseat(&mut tx, &pool, &product, &a.items, &items).await?;
-        }
-        let previous = std::mem::replace(&mut a.items, items);
-        store::update_assignment(tx.conn(), &a).await?;
-        let event = items_changed(&meta, &a, &previous);
-        self.commit(tx, &[event]).await?;
-        Ok(Some(a))
-    }
-
-    /// R-SEAT-4: unassigns. A seat that also comes from a group stays until
-    /// the person leaves the group or the group assignment goes.
-    #[tracing::instrument(name = "entitlement.service.delete_assignment", skip_all)]
-    pub async fn delete_assignment(
-        &self,
-        ctx: &Ctx,
-        team: &TeamId,
-        id: &AssignmentId,
-    ) -> Result<()> {
-        let standing = self.standing(&ctx.caller, team).await?;
-        let product = {
-            let mut conn = self.db.conn().await?;
-            Self::assignment_in(&mut conn, team, id).await?.product
-        };
-        Catalog::of(self)
-            .authorize_seats(&ctx.caller, team, &product, standing)
-            .await?;
-        let meta = self.meta(ctx);
-        let mut tx = self.begin().await?;
-        let a = Self::locked_assignment_in(&mut tx, team, id).await?;
-        let (_, events) = self.unassign(&mut tx, &meta, a).await?;
-        self.commit(tx, &events).await
-    }
-
-    /// Unassigns inside `tx` by `Assignment::unassign`: frees the seat, or
-    /// keeps it for its groups (returned) with a `sources_changed` event.
-    #[tracing::instrument(name = "entitlement.service.unassign", skip_all)]
-    pub(crate) async fn unassign(
-        &self,
-        tx: &mut WriteTx,
-        meta: &ChangeMeta,
-        mut a: Assignment,
-    ) -> Result<(Option<Assignment>, Vec<NewEvent>)> {
-        match a.unassign()? {
-            Unassign::Free => Ok((None, self.free_seat(tx, meta, &a).await?)),
-            Unassign::KeepForGroups => {
-                let before = a.clone();
-                a.direct = false;
-                store::update_assignment(tx.conn(), &a).await?;
-                let event = sources_changed(meta, &a, &before);
-                Ok((Some(a), vec![event]))
-            }
-        }
-    }
-}
-
-/// NOT_FOUND for assignment `id` of `team`.
-fn no_assignment(team: &TeamId, id: &AssignmentId) -> EntitlementError {
-    EntitlementError::not_found("assignment", format!("{}/assignments/{id}", team.name()))
 }

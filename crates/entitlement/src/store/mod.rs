@@ -3,6 +3,7 @@
 
 mod catalog;
 mod contracts;
+mod directory;
 mod groups;
 mod pools;
 mod seats;
@@ -10,6 +11,7 @@ mod usage;
 
 pub use catalog::*;
 pub use contracts::*;
+pub use directory::*;
 pub use groups::*;
 pub use pools::*;
 pub use seats::*;

@@ -136,6 +136,25 @@ pub async fn take_seat(
     Ok(n == 1)
 }
 
+/// Counts `n` more seats of a pool as taken; the caller holds the pool's
+/// lock and checked they are free ([`crate::domain::Pool::grant`]).
+pub async fn take_seats(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    product: &ProductId,
+    n: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE pools SET assigned = assigned + $3 WHERE team_id = $1 AND product_id = $2 AND assigned + $3 <= seats",
+    )
+    .bind(team.as_str())
+    .bind(product.as_str())
+    .bind(n)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn free_seat(conn: &mut AnyConnection, team: &TeamId, product: &ProductId) -> Result<()> {
     sqlx::query("UPDATE pools SET assigned = assigned - 1 WHERE team_id = $1 AND product_id = $2")
         .bind(team.as_str())

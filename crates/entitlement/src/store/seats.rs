@@ -129,6 +129,61 @@ async fn one_assignment<const N: usize>(
     }
 }
 
+/// The assignments of `product` in `team` held by `accounts`, each row
+/// locked for the rest of the transaction (a no-op update, as
+/// [`lock_assignment`]), by account.
+pub async fn lock_assignments(
+    conn: &mut AnyConnection,
+    team: &TeamId,
+    product: &ProductId,
+    accounts: &[&AccountId],
+) -> Result<HashMap<AccountId, Assignment>> {
+    let mut out = HashMap::new();
+    for chunk in accounts.chunks(allot_platform::db::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE assignments SET direct = direct WHERE team_id = $1 AND product_id = $2 \
+             AND account_id IN ({}) RETURNING {ASSIGNMENT_COLUMNS}",
+            allot_platform::db::params(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(team.as_str())
+            .bind(product.as_str());
+        for a in chunk {
+            q = q.bind(a.as_str());
+        }
+        let rows = q.fetch_all(&mut *conn).await?;
+        for a in assignments(conn, rows).await? {
+            out.insert(a.account.clone(), a);
+        }
+    }
+    Ok(out)
+}
+
+/// Adds new direct assignments (no group sources), a few hundred per
+/// statement.
+pub async fn insert_direct_assignments(conn: &mut AnyConnection, all: &[Assignment]) -> Result<()> {
+    for chunk in all.chunks(allot_platform::db::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO assignments (id, team_id, account_id, email, product_id, items, direct, create_time) VALUES {}",
+            allot_platform::db::values_rows(chunk.len(), 8, 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for a in chunk {
+            q = q
+                .bind(a.id.as_str())
+                .bind(a.team.as_str())
+                .bind(a.account.as_str())
+                .bind(&a.email)
+                .bind(a.product.as_str())
+                .bind(join_items(&a.items))
+                .bind(int_flag(a.direct))
+                .bind(a.create_time);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 pub async fn insert_assignment(conn: &mut AnyConnection, a: &Assignment) -> Result<()> {
     sqlx::query(
         "INSERT INTO assignments (id, team_id, account_id, email, product_id, items, direct, create_time) \
