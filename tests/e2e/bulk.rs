@@ -309,7 +309,8 @@ crate::on_both_backends!(r_inv_5_bad_files_are_refused_before_anything_is_writte
 /// R-INV-5: team's process killed in the middle of a job; started again,
 /// it finishes the job, every row once, nobody twice.
 async fn r_inv_5_a_job_survives_a_restart(backend: Backend) {
-    const ROWS: usize = 1000;
+    // Several batches of 1,000, so the kill lands between two of them.
+    const ROWS: usize = 4000;
     let mut env = Env::processes(backend, &[]).await;
     let admin = env.admin().await;
     let team = env.first_team().await.name;

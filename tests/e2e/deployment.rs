@@ -3,8 +3,6 @@
 //! UNAVAILABLE at once, and both recover when it is back), and a server
 //! refuses to start with a weak or unreadable secret.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use allot_platform::testing::{Backend, postgres_admin_url};
@@ -12,60 +10,13 @@ use allot_proto::entitlement as epb;
 use allot_proto::identity as idpb;
 use allot_proto::notification as npb;
 use allot_proto::team as tpb;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Mutex;
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::harness::{ADMIN_EMAIL, ADMIN_SECRET, Env, FrontDoor, Urls, eventually};
-
-/// A TCP gate in front of PostgreSQL: open, it forwards; closed, it cuts
-/// every open connection and refuses new ones, as a database host that
-/// dropped off the network.
-struct Gate {
-    port: u16,
-    open: Arc<AtomicBool>,
-    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Gate {
-    async fn start(upstream: String) -> Gate {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-        let port = listener.local_addr().expect("address").port();
-        let open = Arc::new(AtomicBool::new(true));
-        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let (gate_open, gate_links) = (open.clone(), links.clone());
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !gate_open.load(Ordering::SeqCst) {
-                    drop(inbound);
-                    continue;
-                }
-                let upstream = upstream.clone();
-                gate_links.lock().await.push(tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                }));
-            }
-        });
-        Gate { port, open, links }
-    }
-
-    async fn close(&self) {
-        self.open.store(false, Ordering::SeqCst);
-        for link in self.links.lock().await.drain(..) {
-            link.abort();
-        }
-    }
-
-    fn reopen(&self) {
-        self.open.store(true, Ordering::SeqCst);
-    }
-}
+use crate::harness::{ADMIN_EMAIL, ADMIN_SECRET, Env, FrontDoor, Gate, Urls, eventually};
 
 /// `postgres://user@host:port/db` with `host:port` replaced by the gate's.
 fn through(url: &str, port: u16) -> (String, String) {

@@ -10,6 +10,7 @@ use allot_testkit::on_both_backends;
 mod authz;
 mod bulk;
 mod cli;
+mod consistency;
 mod console;
 mod deployment;
 mod entitlement;

@@ -40,6 +40,21 @@ impl Env {
         self.clients_at(&self.urls, token)
     }
 
+    /// Clients of an Allot started some other way (`allot dev` as a
+    /// process), all four services at `url`, acting with `token`.
+    pub fn clients_for_url(url: &str, token: &str) -> Clients {
+        let channel = Endpoint::from_shared(url.to_owned())
+            .expect("url")
+            .connect_lazy();
+        let b = Bearer::new(Some(token));
+        Clients {
+            identity: IdentityServiceClient::with_interceptor(channel.clone(), b.clone()),
+            team: TeamServiceClient::with_interceptor(channel.clone(), b.clone()),
+            entitlement: EntitlementServiceClient::with_interceptor(channel.clone(), b.clone()),
+            notification: NotificationServiceClient::with_interceptor(channel, b),
+        }
+    }
+
     /// Clients of the services at `urls` (a front door, say), acting with
     /// `token` (or none).
     pub fn clients_at(&self, urls: &Urls, token: Option<&str>) -> Clients {

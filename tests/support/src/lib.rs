@@ -13,6 +13,7 @@ mod browser;
 mod callers;
 mod console;
 mod front_door;
+mod gate;
 mod mail;
 mod shapes;
 mod streams;
@@ -21,6 +22,7 @@ mod traces;
 pub use browser::Browser;
 pub use fantoccini;
 pub use front_door::FrontDoor;
+pub use gate::Gate;
 pub use traces::{ExportedSpan, TraceSink};
 
 use std::path::PathBuf;

@@ -167,6 +167,15 @@ impl Env {
     }
 
     fn spawn_process(&self, kind: ServiceKind, port: u16) -> Child {
+        self.spawn_process_with(kind, port, &[])
+    }
+
+    fn spawn_process_with(
+        &self,
+        kind: ServiceKind,
+        port: u16,
+        overrides: &[(&str, &str)],
+    ) -> Child {
         let keys = self._dir.path().join("keys");
         let c = &self.config;
         let db = c.database_url_for(kind.name());
@@ -229,7 +238,22 @@ impl Env {
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
+        for (k, v) in overrides {
+            cmd.env(k, v);
+        }
         cmd.spawn().expect("start allot serve")
+    }
+
+    /// The OS process of each service ([`Env::processes`]), for
+    /// measuring their memory.
+    pub fn process_ids(&self) -> Vec<(ServiceKind, u32)> {
+        match &self.shape {
+            Shape::Processes(children) => children
+                .iter()
+                .map(|(kind, child, _)| (*kind, child.id()))
+                .collect(),
+            Shape::InProcess { .. } => Vec::new(),
+        }
     }
 
     /// The deployment's TLS, roles and NATS, when it is [`Env::deployed`].
@@ -296,6 +320,30 @@ impl Env {
             start_in_process(&self.config, ServiceKind::ALL.to_vec(), self.clock.clone()).await;
         self.urls = Urls::same(&running.url());
         *main = Some(Box::new(running));
+        self.wait_serving().await;
+    }
+
+    /// Stops one service's process and starts it again with some settings
+    /// changed (say, reaching a peer through a [`Gate`](crate::Gate)).
+    pub async fn restart_with(&mut self, which: ServiceKind, overrides: &[(&str, &str)]) {
+        let Shape::Processes(children) = &mut self.shape else {
+            panic!("restart_with needs Env::processes");
+        };
+        let mut children = std::mem::take(children);
+        let port = children
+            .iter()
+            .find(|(k, _, _)| *k == which)
+            .map(|(_, _, p)| *p)
+            .expect("the service's port");
+        for (kind, child, _) in children.iter_mut() {
+            if *kind == which {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        children.retain(|(k, _, _)| *k != which);
+        children.push((which, self.spawn_process_with(which, port, overrides), port));
+        self.shape = Shape::Processes(children);
         self.wait_serving().await;
     }
 

@@ -124,6 +124,57 @@ async fn r_evt_1_a_permanent_failure_rolls_back_and_parks_the_event() {
     assert_eq!(parked, vec![("e1".to_owned(), "1 is odd".to_owned())]);
 }
 
+/// R-EVT-1: events that arrive together are applied in one transaction;
+/// when some of them cannot be, the batch is rolled back and applied one
+/// by one, so only those are parked and every other one takes effect.
+#[tokio::test]
+async fn r_evt_1_a_batch_with_bad_events_parks_only_them() {
+    let dir = tempfile::tempdir().expect("dir");
+    let outbox = outbox(&dir).await;
+    let events = (1..=40)
+        .map(|s| {
+            (
+                format!("e{s}"),
+                prost_types::Timestamp {
+                    seconds: s,
+                    nanos: 0,
+                },
+            )
+        })
+        .collect();
+    let stop = CancellationToken::new();
+    let task = Consumer {
+        name: "test",
+        source: Scripted(events),
+        event_types: &[],
+        handler: Writer,
+        outbox: outbox.clone(),
+        clock: SystemClock::shared(),
+    }
+    .spawn(stop.clone());
+    wait_for("the stream reaches its end", async || {
+        cursor_of(&outbox, "test").await.as_deref() == Some("40")
+    })
+    .await;
+    stop.cancel();
+    task.await.expect("consumer ends");
+    for s in 1..=40 {
+        let wrote = cursor_of(&outbox, &format!("wrote-{s}")).await;
+        assert_eq!(wrote.is_some(), s % 2 == 0, "event {s}");
+    }
+    let parked = crate::parked::list(outbox.db(), Some("test"))
+        .await
+        .expect("list");
+    let mut ids: Vec<&str> = parked.iter().map(|p| p.event_id.as_str()).collect();
+    ids.sort_unstable();
+    let mut odd: Vec<String> = (1..=40)
+        .filter(|s| s % 2 == 1)
+        .map(|s| format!("e{s}"))
+        .collect();
+    odd.sort_unstable();
+    assert_eq!(ids, odd, "each bad event parked once");
+}
+
 /// Fails permanently until `fixed` is set (an operator fixed the cause).
 struct UntilFixed(std::sync::Arc<std::sync::atomic::AtomicBool>);
 
