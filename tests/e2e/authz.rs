@@ -232,6 +232,25 @@ impl World {
             .account
     }
 
+    /// The pending invitation of a member just invited into team A.
+    pub async fn fresh_member_invitation(&self) -> idpb::Invitation {
+        let m = self.fresh_member().await;
+        self.internal
+            .clone()
+            .identity
+            .list_invitations(idpb::ListInvitationsRequest {
+                account: m,
+                team: self.team.clone(),
+                page_size: 1,
+                ..Default::default()
+            })
+            .await
+            .expect("invitations")
+            .into_inner()
+            .invitations
+            .remove(0)
+    }
+
     /// A fresh pending invitation into team A, made by Allot itself;
     /// returns its name.
     pub async fn fresh_invitation(&self) -> String {
@@ -401,6 +420,21 @@ pub fn team_cases() -> Vec<Case> {
                         ..Default::default()
                     }),
                     update_mask: None,
+                })
+                .await)),
+        },
+        Case {
+            // Every team's members: for Allot's own services only, so no
+            // admin of one team reads another's (R-ROLE-3).
+            rpc: "TeamService.ListAllMembers",
+            scope: None,
+            allowed: &[],
+            allowed_code: Code::Ok,
+            call: call!(|_w, c| ok(c
+                .team
+                .list_all_members(tpb::ListAllMembersRequest {
+                    page_size: 10,
+                    page_token: String::new(),
                 })
                 .await)),
         },
@@ -714,26 +748,30 @@ pub fn identity_and_notification_cases() -> Vec<Case> {
             allowed: &[],
             allowed_code: Code::Ok,
             call: call!(|w, c| {
-                let m = w.fresh_member().await;
-                let invitation = w
-                    .internal
-                    .clone()
-                    .identity
-                    .list_invitations(idpb::ListInvitationsRequest {
-                        account: m,
-                        team: w.team.clone(),
-                        page_size: 1,
-                        ..Default::default()
-                    })
-                    .await
-                    .expect("invitations")
-                    .into_inner()
-                    .invitations
-                    .remove(0);
+                let invitation = w.fresh_member_invitation().await;
                 ok(c.identity
                     .get_invitation_token(idpb::GetInvitationTokenRequest {
                         name: invitation.name,
                         generation: invitation.generation,
+                    })
+                    .await)
+            }),
+        },
+        Case {
+            // Only Allot's own notification service reads accept tokens,
+            // in bulk too.
+            rpc: "IdentityService.BatchGetInvitationTokens",
+            scope: Some("admin"),
+            allowed: &[],
+            allowed_code: Code::Ok,
+            call: call!(|w, c| {
+                let invitation = w.fresh_member_invitation().await;
+                ok(c.identity
+                    .batch_get_invitation_tokens(idpb::BatchGetInvitationTokensRequest {
+                        requests: vec![idpb::GetInvitationTokenRequest {
+                            name: invitation.name,
+                            generation: invitation.generation,
+                        }],
                     })
                     .await)
             }),

@@ -53,6 +53,7 @@ async fn r_role_2_a_role_taken_away_is_never_honoured_after_its_cursor(backend: 
     let owner = shop.owner.clients.clone();
     let ada = shop.member(&owner, &team, "Ada").await;
     let bob = shop.member(&owner, &team, "Bob").await;
+    let cy = shop.member(&owner, &team, "Cy").await;
     let promoted = owner
         .team
         .clone()
@@ -118,11 +119,31 @@ async fn r_role_2_a_role_taken_away_is_never_honoured_after_its_cursor(backend: 
     let seen = cursor_of(&demoted);
     let held = assign(seen.clone()).await.expect_err("not honoured");
     assert_eq!(held.code(), Code::Unavailable, "{held:?}");
+    assert!(
+        held.message().contains("has not yet seen the team changes"),
+        "the call waited for the demotion to reach the copy: {held:?}"
+    );
     let pool = crate::entitlement::pool(&owner, &team, "rw").await;
     assert_eq!(
         pool.assigned, 2,
         "the owner's seat and Bob's only: {pool:?}"
     );
+    // Team is out of reach, yet the owner still assigns: entitlement
+    // authorizes from its copy, not by asking team.
+    owner
+        .entitlement
+        .clone()
+        .assign_products(epb::AssignProductsRequest {
+            parent: team.clone(),
+            account: cy.account.clone(),
+            products: vec![epb::ProductSelection {
+                product: "products/rw".into(),
+                items: Vec::new(),
+            }],
+            ..Default::default()
+        })
+        .await
+        .expect("the copy answers while team is unreachable");
 
     // The events arrive (the consumer reconnects with its backoff): the
     // demotion is in force.

@@ -118,11 +118,25 @@ impl Handler<tpb::Event> for TeamEvents {
     /// A copy of the directory that is not whole (the first start) is
     /// built from team's current state before any event is handled.
     async fn startup(&self) -> Result<(), HandleError> {
+        let Some(copy) = &self.copy else {
+            return Ok(());
+        };
+        let cursor = {
+            let mut conn = self.app.outbox().db().conn().await?;
+            allot_platform::consumer::load_cursor(&mut conn, CONSUMER).await?
+        };
+        if copy.load(cursor.as_deref()).await.map_err(handle_error)? {
+            return Ok(());
+        }
+        copy.rebuild().await.map_err(handle_error)
+    }
+
+    /// An event entitlement could not react to still changes the copy of
+    /// the directory: it follows team, whatever became of the reaction.
+    async fn parked(&self, tx: &mut WriteTx, event: &tpb::Event) -> Result<(), HandleError> {
         match &self.copy {
-            Some(copy) if !copy.load().await.map_err(handle_error)? => {
-                copy.rebuild().await.map_err(handle_error)
-            }
-            _ => Ok(()),
+            Some(copy) => copy.apply(tx, event).await.map_err(handle_error),
+            None => Ok(()),
         }
     }
 

@@ -71,7 +71,11 @@ impl EntitlementService {
     ) -> Result<EntitlementService, EntitlementError> {
         let team = directory::GrpcTeamDirectory::new(team);
         let copy = directory::DirectoryCopy::new(db.clone(), team.clone());
-        copy.load().await?;
+        let cursor = {
+            let mut conn = db.conn().await?;
+            allot_platform::consumer::load_cursor(&mut conn, consumer::CONSUMER).await?
+        };
+        copy.load(cursor.as_deref()).await?;
         let directory = Arc::new(directory::CopiedTeamDirectory {
             copy: copy.clone(),
             team,

@@ -82,6 +82,17 @@ impl AcceptTokens for GrpcAcceptTokens {
                 }))
                 .await;
             match answer {
+                // One answer per ask, in order, or none is trusted: a
+                // shifted list would send someone another person's link.
+                Ok(r) if r.get_ref().results.len() != chunk.len() => {
+                    out.extend(chunk.iter().map(|_| {
+                        AcceptToken::Unavailable(format!(
+                            "identity answered {} tokens for {} invitations",
+                            r.get_ref().results.len(),
+                            chunk.len()
+                        ))
+                    }))
+                }
                 Ok(r) => out.extend(r.into_inner().results.into_iter().map(|t| {
                     if t.token.is_empty() {
                         AcceptToken::Superseded(t.refusal)

@@ -213,6 +213,22 @@ pub fn message_id(id: &DeliveryId) -> String {
     format!("<{id}@allot>")
 }
 
+/// How many due emails one sender claims at a time, sending `concurrency`
+/// at once: no more than it can certainly send before its lease runs out,
+/// even if every wave waits the whole `smtp_timeout` (with half the lease
+/// to spare), so another sender never takes over an email still being
+/// sent (R-MAIL-5). At least one wave, at most `most`.
+pub fn claim_per_pass(
+    lease: Duration,
+    smtp_timeout: Duration,
+    concurrency: usize,
+    most: usize,
+) -> usize {
+    let waves = (lease / 2).as_millis() / smtp_timeout.as_millis().max(1);
+    let waves = usize::try_from(waves).unwrap_or(usize::MAX).max(1);
+    waves.saturating_mul(concurrency).clamp(1, most.max(1))
+}
+
 /// How a failed attempt is followed up.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -318,6 +334,18 @@ mod tests {
         assert_eq!(dead_after, Duration::from_secs(3 * 24 * 3600), "three days");
         assert_eq!(longest, Duration::from_secs(3600), "at most an hour apart");
         assert!(attempts > 70, "{attempts} attempts");
+    }
+
+    #[test]
+    fn r_mail_5_a_sender_claims_no_more_than_it_sends_within_its_lease() {
+        let secs = Duration::from_secs;
+        // Defaults: a 120 s lease, 30 s per attempt at worst, 32 at once:
+        // two waves fit in half the lease.
+        assert_eq!(claim_per_pass(secs(120), secs(30), 32, 512), 64);
+        // A slow server: one wave, never none.
+        assert_eq!(claim_per_pass(secs(60), secs(300), 32, 512), 32);
+        // A long lease: capped.
+        assert_eq!(claim_per_pass(secs(3600), secs(1), 32, 512), 512);
     }
 
     #[test]

@@ -69,6 +69,7 @@ impl NotificationService {
                 max_backoff: config.delivery.max_backoff,
             },
             lease: config.delivery.lease,
+            smtp_timeout: config.delivery.smtp_timeout,
         };
         let outbox = Outbox::new(db.clone(), clock.clone(), config.outbox.clone());
         let app = Notifications::new(db, clock.clone(), mailer, settings, identity)?;

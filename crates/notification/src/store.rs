@@ -91,25 +91,6 @@ pub async fn due(conn: &mut AnyConnection, now: i64, limit: i64) -> Result<Vec<D
         .collect()
 }
 
-/// Claims a delivery until `lease_until`; false when another worker got it.
-pub async fn claim(
-    conn: &mut AnyConnection,
-    id: &DeliveryId,
-    now: i64,
-    lease_until: i64,
-) -> Result<bool> {
-    let n = sqlx::query(
-        "UPDATE deliveries SET lease_until = $3 WHERE id = $1 AND state = 'PENDING' AND lease_until <= $2",
-    )
-    .bind(id.as_str())
-    .bind(now)
-    .bind(lease_until)
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
-
 /// Claims deliveries until `lease_until`, in one statement; returns those
 /// this worker got (others may have been claimed by another).
 pub async fn claim_all(

@@ -108,6 +108,18 @@ pub trait Handler<E>: Send + Sync + 'static {
     /// events, and after a checkpoint past events the handler skips).
     fn committed_through(&self, _cursor: &str) {}
 
+    /// `event` could not be handled and is being parked: what of it must
+    /// take effect all the same is written in `tx`, the transaction that
+    /// parks it (a copy of the source's state stays exact while the event
+    /// waits for an operator). A transient failure retries the parking.
+    fn parked<'a>(
+        &'a self,
+        _tx: &'a mut WriteTx,
+        _event: &'a E,
+    ) -> impl Future<Output = Result<(), HandleError>> + Send + 'a {
+        async { Ok(()) }
+    }
+
     /// Runs before the consumer first follows the stream, and again after
     /// a failure of its own, until it succeeds (a handler whose state is not
     /// whole builds it here).
@@ -481,6 +493,12 @@ where
                         tx.rollback().await?;
                         tracing::error!(consumer = self.name, event_id = id, %reason, "event cannot be handled; parked it, the stream goes on");
                         let mut tx = self.outbox.db().begin_write().await?;
+                        match self.handler.parked(&mut tx, event).await {
+                            Err(HandleError::Permanent(also)) => {
+                                tracing::error!(consumer = self.name, event_id = id, reason = %also, "what a parked event still changes could not be written either");
+                            }
+                            other => other?,
+                        }
                         self.park(&mut tx, cursor, id, event, &reason).await?;
                         save_cursor(tx.conn(), self.name, cursor, to_micros(self.clock.now()))
                             .await?;

@@ -123,8 +123,20 @@ pub fn postgres_ca() -> Option<PathBuf> {
     std::env::var_os("ALLOT_TEST_POSTGRES_CA").map(PathBuf::from)
 }
 
-/// A free loopback port (bound and released).
+/// A free loopback port (bound and released) for a server a test starts.
+/// It is picked at random below Linux's ephemeral range (32768 and up):
+/// a port from that range can be taken by any outgoing connection in the
+/// moment between this check and the server's own bind, which parallel
+/// tests with browsers and databases make likely.
 pub fn free_port() -> u16 {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    for _ in 0..200 {
+        let port = rng.gen_range(20_000..32_000);
+        if StdListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     StdListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

@@ -17,16 +17,16 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use allot_platform::db::{Db, WriteTx};
-use allot_platform::ids::{AccountId, GroupId, TeamId, parse_nested};
+use allot_platform::ids::{AccountId, GroupId, TeamId};
 use allot_proto::team as tpb;
 use allot_proto::team::event::Payload;
 use tokio::sync::watch;
 
-use super::{Added, GrpcTeamDirectory, TeamDirectory, member_info};
+use super::{Added, GrpcTeamDirectory, TeamDirectory, member_row};
 use crate::error::EntitlementError;
 use crate::service::MemberInfo;
 use crate::store::{self, DirectoryMember};
@@ -38,6 +38,10 @@ pub struct DirectoryCopy {
     db: Db,
     source: GrpcTeamDirectory,
     complete: AtomicBool,
+    /// Team's stream position after the last rebuild's last page: until
+    /// the copy has applied the stream that far, it may still hold what
+    /// older events said (it replays them after a rebuild) and is not read.
+    fresh_from: AtomicI64,
     /// The position in team's stream the copy has applied (-1: unknown).
     position: watch::Sender<i64>,
 }
@@ -46,23 +50,10 @@ impl std::fmt::Debug for DirectoryCopy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DirectoryCopy")
             .field("complete", &self.complete.load(Ordering::Relaxed))
+            .field("fresh_from", &self.fresh_from.load(Ordering::Relaxed))
             .field("position", &*self.position.borrow())
             .finish()
     }
-}
-
-/// The team and the member's row of a member in an event.
-fn member_row(m: &tpb::Member) -> Option<(TeamId, DirectoryMember)> {
-    let (team, _) = parse_nested("member", &m.name, "teams", "members").ok()?;
-    let info = member_info(&m.account, m.email.clone(), m.role)?;
-    Some((
-        TeamId::from_db(team),
-        DirectoryMember {
-            account: info.account,
-            email: info.email,
-            admin: info.admin,
-        },
-    ))
 }
 
 impl DirectoryCopy {
@@ -71,57 +62,90 @@ impl DirectoryCopy {
             db,
             source,
             complete: AtomicBool::new(false),
+            fresh_from: AtomicI64::new(i64::MAX),
             position: watch::Sender::new(-1),
         })
     }
 
-    /// Whether the copy can be read (it is whole).
+    /// Whether the copy can be read: it is whole and has applied team's
+    /// stream past what its last rebuild read.
     pub fn is_complete(&self) -> bool {
         self.complete.load(Ordering::Acquire)
+            && *self.position.borrow() >= self.fresh_from.load(Ordering::Acquire)
     }
 
-    /// Reads whether the stored copy is whole (at start).
-    pub async fn load(&self) -> Result<bool> {
+    /// At start: reads whether the stored copy is whole and how far the
+    /// consumer that keeps it got (`cursor`, its saved cursor).
+    pub async fn load(&self, cursor: Option<&str>) -> Result<bool> {
         let mut conn = self.db.conn().await?;
-        let complete = store::directory_complete(&mut conn).await?;
-        self.complete.store(complete, Ordering::Release);
-        Ok(complete)
+        let fresh_from = store::directory_complete(&mut conn).await?;
+        if let Some(cursor) = cursor {
+            self.advanced(cursor);
+        }
+        self.fresh_from
+            .store(fresh_from.unwrap_or(i64::MAX), Ordering::Release);
+        self.complete.store(fresh_from.is_some(), Ordering::Release);
+        Ok(fresh_from.is_some())
     }
 
-    /// Rebuilds the copy from team's current state, in one transaction:
-    /// every team and its members.
+    /// Rebuilds the copy from team's current state: reads every team and
+    /// member (no transaction is held open meanwhile), then replaces the
+    /// copy in one transaction. Until the rebuild is done, and until the
+    /// consumer has applied team's stream past the last page read, the copy
+    /// is not read: team is asked.
     #[tracing::instrument(name = "entitlement.directory.rebuild", skip_all)]
     pub async fn rebuild(&self) -> Result<()> {
-        let mut tx = self.db.begin_write().await?;
-        store::clear_directory(tx.conn()).await?;
-        let mut members = 0usize;
+        self.complete.store(false, Ordering::Release);
+        {
+            let mut tx = self.db.begin_write().await?;
+            store::set_directory_complete(tx.conn(), None).await?;
+            tx.commit().await?;
+        }
+        let (mut teams, mut rows, mut fresh_from) = (Vec::new(), Vec::new(), 0i64);
         let mut token = String::new();
         loop {
-            let (teams, rows, next) = self.source.all_members(&token).await?;
-            store::upsert_directory_teams(tx.conn(), &teams).await?;
-            store::upsert_directory_members(tx.conn(), &rows).await?;
-            members += rows.len();
-            if next.is_empty() {
+            let page = self.source.all_members(&token).await?;
+            teams.extend(page.teams);
+            rows.extend(page.members);
+            fresh_from = fresh_from.max(page.position);
+            if page.next_page_token.is_empty() {
                 break;
             }
-            token = next;
+            token = page.next_page_token;
         }
-        store::set_directory_complete(tx.conn(), true).await?;
+        let mut tx = self.db.begin_write().await?;
+        store::clear_directory(tx.conn()).await?;
+        store::upsert_directory_teams(tx.conn(), &teams, 0).await?;
+        store::upsert_directory_members(tx.conn(), &rows, 0).await?;
+        store::set_directory_complete(tx.conn(), Some(fresh_from)).await?;
         tx.commit().await?;
+        self.fresh_from.store(fresh_from, Ordering::Release);
         self.complete.store(true, Ordering::Release);
-        tracing::info!(members, "copy of the team directory rebuilt");
+        tracing::info!(
+            members = rows.len(),
+            fresh_from,
+            "copy of the team directory rebuilt"
+        );
         Ok(())
     }
 
     /// Applies one of team's events to the copy, inside the consumer's
-    /// transaction.
+    /// transaction (or the one that parks it: the copy follows team even
+    /// when entitlement's own reaction to the event failed). A row a later
+    /// event wrote stays as it is.
     pub async fn apply(&self, tx: &mut WriteTx, event: &tpb::Event) -> Result<()> {
+        let position = event
+            .context
+            .as_ref()
+            .and_then(|c| c.cursor.parse::<i64>().ok())
+            .unwrap_or(0);
         let conn = tx.conn();
         match &event.payload {
             Some(Payload::TeamCreated(tpb::TeamCreated { team: Some(t) }))
             | Some(Payload::TeamUpdated(tpb::TeamUpdated { team: Some(t) })) => {
                 if let Ok(id) = TeamId::parse("team", &t.name) {
-                    store::upsert_directory_teams(conn, &[(id, t.display_name.clone())]).await?;
+                    store::upsert_directory_teams(conn, &[(id, t.display_name.clone())], position)
+                        .await?;
                 }
             }
             Some(Payload::MemberAdded(tpb::MemberAdded { member: Some(m) }))
@@ -129,12 +153,12 @@ impl DirectoryCopy {
                 member: Some(m), ..
             })) => {
                 if let Some(row) = member_row(m) {
-                    store::upsert_directory_members(conn, &[row]).await?;
+                    store::upsert_directory_members(conn, &[row], position).await?;
                 }
             }
             Some(Payload::MemberRemoved(tpb::MemberRemoved { member: Some(m) })) => {
                 if let Some((team, row)) = member_row(m) {
-                    store::delete_directory_member(conn, &team, &row.account).await?;
+                    store::remove_directory_member(conn, &team, &row.account, position).await?;
                 }
             }
             _ => {}

@@ -4,7 +4,7 @@ use allot_platform::grpc::{TeamClient, request};
 use allot_platform::ids::{AccountId, GroupId, TeamId};
 use allot_proto::team as tpb;
 
-use super::{Added, TeamDirectory, member_info};
+use super::{Added, TeamDirectory, member_info, member_row};
 use crate::error::EntitlementError;
 use crate::service::MemberInfo;
 
@@ -132,13 +132,16 @@ impl TeamDirectory for GrpcTeamDirectory {
     }
 }
 
-/// A page of every team's memberships: the teams named on it, the
-/// members, and the next page's token.
-pub type MembersPage = (
-    Vec<(TeamId, String)>,
-    Vec<(TeamId, crate::store::DirectoryMember)>,
-    String,
-);
+/// A page of every team's memberships.
+pub struct MembersPage {
+    /// The teams named on the page, with their display names.
+    pub teams: Vec<(TeamId, String)>,
+    pub members: Vec<(TeamId, crate::store::DirectoryMember)>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+    /// Team's stream position once the page was read.
+    pub position: i64,
+}
 
 impl GrpcTeamDirectory {
     /// One page of every team's members (internal scope), to rebuild the
@@ -154,33 +157,25 @@ impl GrpcTeamDirectory {
             .await
             .map_err(EntitlementError::team)?
             .into_inner();
-        let teams = r
-            .teams
-            .into_iter()
-            .filter_map(|t| {
-                TeamId::parse("team", &t.name)
-                    .ok()
-                    .map(|id| (id, t.display_name))
-            })
-            .collect();
-        let members = r
-            .members
-            .into_iter()
-            .filter_map(|m| {
-                let (team, _) =
-                    allot_platform::ids::parse_nested("member", &m.name, "teams", "members")
-                        .ok()?;
-                let info = member_info(&m.account, m.email, m.role)?;
-                Some((
-                    TeamId::from_db(team),
-                    crate::store::DirectoryMember {
-                        account: info.account,
-                        email: info.email,
-                        admin: info.admin,
-                    },
-                ))
-            })
-            .collect();
-        Ok((teams, members, r.next_page_token))
+        let position = r.cursor.parse::<i64>().map_err(|_| {
+            EntitlementError::Internal(format!(
+                "team answered a page of its members with cursor {:?}",
+                r.cursor
+            ))
+        })?;
+        Ok(MembersPage {
+            teams: r
+                .teams
+                .into_iter()
+                .filter_map(|t| {
+                    TeamId::parse("team", &t.name)
+                        .ok()
+                        .map(|id| (id, t.display_name))
+                })
+                .collect(),
+            members: r.members.iter().filter_map(member_row).collect(),
+            next_page_token: r.next_page_token,
+            position,
+        })
     }
 }

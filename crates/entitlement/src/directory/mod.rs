@@ -11,7 +11,7 @@ mod grpc;
 pub use copy::{CopiedTeamDirectory, DirectoryCopy};
 pub use grpc::GrpcTeamDirectory;
 
-use allot_platform::ids::{AccountId, GroupId, TeamId};
+use allot_platform::ids::{AccountId, GroupId, TeamId, parse_nested};
 use allot_proto::team as tpb;
 
 use crate::error::EntitlementError;
@@ -76,4 +76,19 @@ pub(crate) fn member_info(account: &str, email: String, role: i32) -> Option<Mem
         email,
         admin,
     })
+}
+
+/// The team and the copy's row of a member as team describes them (in an
+/// event or a page of the directory); `None` for a malformed one.
+pub(crate) fn member_row(m: &tpb::Member) -> Option<(TeamId, crate::store::DirectoryMember)> {
+    let (team, _) = parse_nested("member", &m.name, "teams", "members").ok()?;
+    let info = member_info(&m.account, m.email.clone(), m.role)?;
+    Some((
+        TeamId::from_db(team),
+        crate::store::DirectoryMember {
+            account: info.account,
+            email: info.email,
+            admin: info.admin,
+        },
+    ))
 }

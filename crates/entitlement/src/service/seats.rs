@@ -375,13 +375,11 @@ impl Seats<'_> {
         if given < fresh.len() && !each {
             return Err(pool.exhausted());
         }
-        store::take_seats(
-            tx.conn(),
-            team,
-            &product.id,
-            i64::try_from(given).unwrap_or(0),
-        )
-        .await?;
+        let count = i64::try_from(given).unwrap_or(i64::MAX);
+        if given > 0 && !store::take_seats(tx.conn(), team, &product.id, count).await? {
+            // Nothing is written: the caller's transaction is rolled back.
+            return Err(pool.exhausted());
+        }
         let mut done = Vec::with_capacity(fresh.len());
         let mut new = Vec::with_capacity(given);
         let mut events = Vec::with_capacity(given);

@@ -136,23 +136,26 @@ pub async fn take_seat(
     Ok(n == 1)
 }
 
-/// Counts `n` more seats of a pool as taken; the caller holds the pool's
-/// lock and checked they are free ([`crate::domain::Pool::grant`]).
+/// R-SEAT-1: counts `n` more seats of a pool as taken if that many are
+/// free, in one conditional write; false (nothing taken) when they are
+/// not. The caller holds the pool's lock and checked they are free
+/// ([`crate::domain::Pool::grant`]), so false means the lock did not hold.
 pub async fn take_seats(
     conn: &mut AnyConnection,
     team: &TeamId,
     product: &ProductId,
     n: i64,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<bool> {
+    let taken = sqlx::query(
         "UPDATE pools SET assigned = assigned + $3 WHERE team_id = $1 AND product_id = $2 AND assigned + $3 <= seats",
     )
     .bind(team.as_str())
     .bind(product.as_str())
     .bind(n)
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(taken == 1)
 }
 
 pub async fn free_seat(conn: &mut AnyConnection, team: &TeamId, product: &ProductId) -> Result<()> {

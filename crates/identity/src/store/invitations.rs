@@ -23,32 +23,6 @@ fn invitation(row: &AnyRow) -> Result<Invitation> {
     })
 }
 
-pub async fn insert_invitation(
-    conn: &mut AnyConnection,
-    i: &Invitation,
-    token_hash: &str,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO invitations (id, account_id, team, team_display_name, inviter, inviter_display_name, \
-         state, generation, create_time, expire_time, accept_time) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(i.id.as_str())
-    .bind(i.account_id.as_str())
-    .bind(i.team.as_str())
-    .bind(&i.team_display_name)
-    .bind(&i.inviter)
-    .bind(&i.inviter_display_name)
-    .bind(i.state.as_db())
-    .bind(i.generation)
-    .bind(i.create_time)
-    .bind(i.expire_time)
-    .bind(i.accept_time)
-    .execute(&mut *conn)
-    .await?;
-    insert_token_hash(conn, token_hash, &i.id, i.generation).await
-}
-
 /// Adds new invitations with their tokens' hashes, a few hundred per
 /// statement.
 pub async fn insert_invitations(
@@ -168,25 +142,6 @@ pub async fn get_invitation(
         .transpose()
 }
 
-/// The pending invitation of an account, if any.
-pub async fn pending_invitation(
-    conn: &mut AnyConnection,
-    account: &AccountId,
-    team: &TeamId,
-) -> Result<Option<Invitation>> {
-    let sql = format!(
-        "{INVITATION_SELECT} WHERE i.account_id = $1 AND i.team = $2 AND i.state = 'PENDING'"
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(account.as_str())
-        .bind(team.as_str())
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(invitation)
-        .transpose()
-}
-
 /// The invitation a token hash belongs to, and the generation of that token.
 pub async fn find_by_token_hash(
     conn: &mut AnyConnection,
@@ -274,7 +229,6 @@ pub async fn invitations_since(
         .await
 }
 
-/// Counts one invitation email of `team` against its hourly share.
 /// Counts `count` invitation emails of `team` against its hourly share.
 pub async fn record_invitation_sends(
     conn: &mut AnyConnection,
@@ -299,6 +253,7 @@ pub async fn record_invitation_sends(
     Ok(())
 }
 
+/// Counts one invitation email of `team` against its hourly share.
 pub async fn record_invitation_send(
     conn: &mut AnyConnection,
     team: &TeamId,

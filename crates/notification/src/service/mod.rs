@@ -37,6 +37,8 @@ pub struct MailSettings {
     pub retry: RetryPolicy,
     /// How long a sender holds a delivery it is sending.
     pub lease: Duration,
+    /// The longest one SMTP conversation may take.
+    pub smtp_timeout: Duration,
 }
 
 /// A queued email's template, recipient and values.

@@ -9,8 +9,9 @@ use crate::directory::AcceptToken;
 /// How many emails are in flight at once (the mail server's connections
 /// are pooled and reused).
 const CONCURRENCY: usize = 32;
-/// Due emails taken per pass.
-const DUE_PER_PASS: i64 = 512;
+/// The most due emails taken per pass (fewer when the lease is short
+/// against the SMTP timeout, see [`crate::domain::claim_per_pass`]).
+const MOST_PER_PASS: usize = 512;
 /// Attempts recorded together.
 const RECORD_EVERY: usize = 64;
 
@@ -102,7 +103,13 @@ impl Notifications {
         let now = self.now();
         let due = {
             let mut conn = self.db.conn().await?;
-            store::due(&mut conn, now, DUE_PER_PASS).await?
+            let per_pass = crate::domain::claim_per_pass(
+                self.settings.lease,
+                self.settings.smtp_timeout,
+                CONCURRENCY,
+                MOST_PER_PASS,
+            );
+            store::due(&mut conn, now, i64::try_from(per_pass).unwrap_or(i64::MAX)).await?
         };
         let count = due.len();
         if due.is_empty() {

@@ -175,6 +175,130 @@ async fn r_evt_1_a_batch_with_bad_events_parks_only_them() {
     assert_eq!(ids, odd, "each bad event parked once");
 }
 
+/// Writes a row per event, fails permanently on odd seconds, writes what a
+/// parked event still changes (`parked-N`), and counts commits.
+#[derive(Default)]
+struct Counted {
+    commits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Handler<prost_types::Timestamp> for Counted {
+    async fn handle(
+        &self,
+        tx: &mut WriteTx,
+        event: &prost_types::Timestamp,
+    ) -> Result<Vec<NewEvent>, HandleError> {
+        Writer.handle(tx, event).await
+    }
+
+    fn after_commit(&self) {
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    async fn parked(
+        &self,
+        tx: &mut WriteTx,
+        event: &prost_types::Timestamp,
+    ) -> Result<(), HandleError> {
+        save_cursor(tx.conn(), &format!("parked-{}", event.seconds), "x", 0).await?;
+        Ok(())
+    }
+}
+
+fn timestamps(range: std::ops::RangeInclusive<i64>) -> Vec<(String, prost_types::Timestamp)> {
+    range
+        .map(|s| {
+            (
+                format!("e{s}"),
+                prost_types::Timestamp {
+                    seconds: s,
+                    nanos: 0,
+                },
+            )
+        })
+        .collect()
+}
+
+/// R-EVT-1: what the stream already holds is handled in one transaction,
+/// not one per event.
+#[tokio::test]
+async fn r_evt_1_events_that_arrive_together_commit_together() {
+    let dir = tempfile::tempdir().expect("dir");
+    let outbox = outbox(&dir).await;
+    let evens: Vec<_> = timestamps(1..=60)
+        .into_iter()
+        .filter(|(_, t)| t.seconds % 2 == 0)
+        .collect();
+    let handler = Counted::default();
+    let commits = handler.commits.clone();
+    let stop = CancellationToken::new();
+    let task = Consumer {
+        name: "test",
+        source: Scripted(evens),
+        event_types: &[],
+        handler,
+        outbox: outbox.clone(),
+        clock: SystemClock::shared(),
+    }
+    .spawn(stop.clone());
+    wait_for("the stream reaches its end", async || {
+        cursor_of(&outbox, "test").await.as_deref() == Some("60")
+    })
+    .await;
+    stop.cancel();
+    task.await.expect("consumer ends");
+    for s in (2..=60).step_by(2) {
+        assert!(
+            cursor_of(&outbox, &format!("wrote-{s}")).await.is_some(),
+            "event {s}"
+        );
+    }
+    let commits = commits.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        commits <= 2,
+        "30 waiting events took {commits} transactions"
+    );
+}
+
+/// R-EVT-1: a parked event's writes are rolled back, but what the handler
+/// says must still take effect (entitlement's copy of team's directory)
+/// is written with the parking, and the good events around it are whole.
+#[tokio::test]
+async fn r_evt_1_what_a_parked_event_still_changes_is_written_with_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let outbox = outbox(&dir).await;
+    let stop = CancellationToken::new();
+    let task = Consumer {
+        name: "test",
+        source: Scripted(timestamps(1..=6)),
+        event_types: &[],
+        handler: Counted::default(),
+        outbox: outbox.clone(),
+        clock: SystemClock::shared(),
+    }
+    .spawn(stop.clone());
+    wait_for("the stream reaches its end", async || {
+        cursor_of(&outbox, "test").await.as_deref() == Some("6")
+    })
+    .await;
+    stop.cancel();
+    task.await.expect("consumer ends");
+    for s in 1..=6 {
+        let odd = s % 2 == 1;
+        assert_eq!(
+            cursor_of(&outbox, &format!("wrote-{s}")).await.is_some(),
+            !odd,
+            "wrote {s}"
+        );
+        assert_eq!(
+            cursor_of(&outbox, &format!("parked-{s}")).await.is_some(),
+            odd,
+            "parked {s}"
+        );
+    }
+}
+
 /// Fails permanently until `fixed` is set (an operator fixed the cause).
 struct UntilFixed(std::sync::Arc<std::sync::atomic::AtomicBool>);
 

@@ -15,6 +15,9 @@ pub enum TeamAction {
     ReadMembers,
     /// Add a guest (collaboration products with the `guests` scope, R-ROLE-7).
     AddGuest,
+    /// Every team's members at once: for Allot's own services only (their
+    /// copies of the directory).
+    ReadDirectory,
 }
 
 /// The one place team decides who may do what: from the caller's role in
@@ -31,12 +34,16 @@ pub fn authorize(caller: &Caller, role: Option<Role>, action: TeamAction) -> Res
         TeamAction::AddGuest => {
             admin || (caller.account().is_none() && caller.has_scope(scopes::GUESTS))
         }
+        TeamAction::ReadDirectory => false,
     };
     if allowed {
         return Ok(());
     }
     Err(TeamError::PermissionDenied(match (action, role) {
         (TeamAction::ReadTeam, _) => "you are not a member of this team".into(),
+        (TeamAction::ReadDirectory, _) => {
+            "every team's members are for Allot's own services (internal scope)".into()
+        }
         (TeamAction::AddGuest, _) => {
             "adding guests needs an admin role in this team or a service account with the `guests` scope".into()
         }

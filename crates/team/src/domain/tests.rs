@@ -72,6 +72,25 @@ fn r_role_2_only_admins_manage_members() {
 }
 
 #[test]
+fn r_role_3_admin_roles_are_per_team_so_no_admin_reads_every_team() {
+    let person = Caller {
+        principal: allot_platform::auth::Principal::Account(AccountId::generate()),
+        actor: None,
+        scopes: vec![scopes::ADMIN.into()],
+        expires_at: i64::MAX,
+        session: None,
+    };
+    for role in [None, Some(Role::PrimaryAdmin), Some(Role::SecondaryAdmin)] {
+        let refused = authorize(&person, role, TeamAction::ReadDirectory).unwrap_err();
+        assert!(
+            matches!(refused, TeamError::PermissionDenied(ref m) if m.contains("internal")),
+            "{refused:?}"
+        );
+    }
+    assert!(authorize(&Caller::system(), None, TeamAction::ReadDirectory).is_ok());
+}
+
+#[test]
 fn r_role_1_the_primary_admin_role_only_moves_by_transfer() {
     let s = "teams/t/members/a";
     assert!(

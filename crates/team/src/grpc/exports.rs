@@ -26,7 +26,7 @@ pub(super) async fn list_all_members(
 ) -> R<pb::ListAllMembersResponse> {
     let caller = caller(&req)?;
     let r = req.into_inner();
-    let ((rows, next), teams) = g
+    let ((rows, next), teams, head) = g
         .app
         .exports()
         .all_members(&caller, r.page_size, &r.page_token)
@@ -38,5 +38,6 @@ pub(super) async fn list_all_members(
             .collect(),
         next_page_token: next,
         teams: teams.iter().map(convert::team).collect(),
+        cursor: allot_platform::outbox::cursor(head),
     }))
 }

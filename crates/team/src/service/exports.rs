@@ -7,7 +7,7 @@ use allot_platform::ids::TeamId;
 use allot_platform::paging;
 
 use crate::domain::{
-    GuestFilter, Member, MemberFilter, Team, TeamAction, export_header, export_record,
+    GuestFilter, Member, MemberFilter, Team, TeamAction, authorize, export_header, export_record,
 };
 use crate::error::TeamError;
 use crate::service::Exports;
@@ -57,20 +57,23 @@ impl Exports<'_> {
     }
 }
 
-/// A page of every team's memberships.
+/// A page of every team's memberships: the members, the page token, and
+/// where team's stream was once the page was read.
 pub type Page<T> = (Vec<T>, String);
 
 impl Exports<'_> {
     /// Every membership of every team, for Allot's own services to rebuild
-    /// their copy of the directory (internal callers only).
+    /// their copy of the directory (internal callers only), with the teams
+    /// of the page and team's stream position after reading it: a copy that
+    /// has applied the stream up to the last page's position is exact.
     #[tracing::instrument(name = "team.service.all_members", skip_all)]
     pub async fn all_members(
         &self,
         caller: &Caller,
         page_size: i32,
         page_token: &str,
-    ) -> Result<(Page<Member>, Vec<Team>)> {
-        internal_only(caller)?;
+    ) -> Result<(Page<Member>, Vec<Team>, i64)> {
+        authorize(caller, None, TeamAction::ReadDirectory)?;
         let limit = paging::page_size(if page_size == 0 { 1000 } else { page_size })?;
         let after = paging::decode_token(page_token)?;
         let mut conn = self.db.conn().await?;
@@ -78,24 +81,9 @@ impl Exports<'_> {
         let page = paging::finish(rows, limit, |m| {
             format!("{} {}", m.team.as_str(), m.account.as_str())
         });
-        let mut teams: Vec<Team> = Vec::new();
-        for m in &page.0 {
-            if teams.last().is_none_or(|t| t.id != m.team)
-                && let Some(t) = crate::store::get_team(&mut conn, &m.team).await?
-            {
-                teams.push(t);
-            }
-        }
-        Ok((page, teams))
-    }
-}
-
-fn internal_only(caller: &Caller) -> Result<()> {
-    if caller.is_internal() {
-        Ok(())
-    } else {
-        Err(TeamError::PermissionDenied(
-            "every team's members are for Allot's own services".into(),
-        ))
+        let mut ids: Vec<&TeamId> = page.0.iter().map(|m| &m.team).collect();
+        ids.dedup();
+        let teams = crate::store::get_teams(&mut conn, &ids).await?;
+        Ok((page, teams, self.outbox.head()))
     }
 }

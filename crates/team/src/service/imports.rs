@@ -266,15 +266,18 @@ impl Imports<'_> {
     /// A dry run of one batch: what would happen, nothing added.
     async fn validate_batch(&self, job: &Job, team: &TeamId, batch: &[ImportRow]) -> Result<()> {
         let mut tx = self.begin().await?;
+        let parsed: Vec<_> = batch.iter().map(|row| row.to_listed().parsed).collect();
+        let emails: Vec<_> = parsed
+            .iter()
+            .filter_map(|p| p.as_ref().ok().map(|p| &p.email))
+            .collect();
+        let members = crate::store::members_by_email(tx.conn(), team, &emails).await?;
         let mut results = Vec::with_capacity(batch.len());
-        for row in batch {
-            let (outcome, message) = match row.to_listed().parsed {
+        for (row, parsed) in batch.iter().zip(parsed) {
+            let (outcome, message) = match parsed {
                 Err(v) => (ImportOutcome::Invalid, v.to_string()),
                 Ok(p) => {
-                    if crate::store::member_by_email(tx.conn(), team, &p.email)
-                        .await?
-                        .is_some()
-                    {
+                    if members.contains_key(p.email.key()) {
                         (ImportOutcome::AlreadyMember, String::new())
                     } else {
                         (

@@ -324,19 +324,6 @@ pub async fn members_by_email(
     Ok(found)
 }
 
-/// The member of `team` with this address, if any.
-pub async fn member_by_email(
-    conn: &mut AnyConnection,
-    team: &TeamId,
-    email: &Email,
-) -> Result<Option<String>> {
-    sqlx::query_scalar("SELECT account_id FROM members WHERE team_id = $1 AND email_key = $2")
-        .bind(team.as_str())
-        .bind(email.key())
-        .fetch_optional(conn)
-        .await
-}
-
 /// Every membership of every team, by team then account, after
 /// `after_key` (`"{team} {account}"`), at most `limit + 1`.
 pub async fn all_members(

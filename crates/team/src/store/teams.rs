@@ -55,6 +55,23 @@ pub async fn get_team(conn: &mut AnyConnection, id: &TeamId) -> Result<Option<Te
         .transpose()
 }
 
+/// The teams of `ids` that exist, in no particular order (at most 1,000).
+pub async fn get_teams(conn: &mut AnyConnection, ids: &[&TeamId]) -> Result<Vec<Team>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = (1..=ids.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("{TEAM_SELECT} WHERE t.id IN ({placeholders})");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(id.as_str());
+    }
+    q.fetch_all(conn).await?.iter().map(team).collect()
+}
+
 /// The teams an account belongs to, newest first, with its role in each.
 pub async fn teams_of(
     conn: &mut AnyConnection,
