@@ -32,6 +32,28 @@ fn cursor_of<T>(answer: &tonic::Response<T>) -> String {
         .to_owned()
 }
 
+/// Gives `account` `role` in `team`, answering with team's answer.
+async fn set_role(
+    by: &crate::harness::Clients,
+    team: &str,
+    account: &str,
+    role: tpb::Role,
+) -> Result<tonic::Response<tpb::Member>, tonic::Status> {
+    by.team
+        .clone()
+        .update_member(tpb::UpdateMemberRequest {
+            member: Some(tpb::Member {
+                name: format!("{team}/members/{}", account.trim_start_matches("accounts/")),
+                role: role as i32,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["role".into()],
+            }),
+        })
+        .await
+}
+
 /// R-ROLE-2: a secondary admin demoted to user assigns no more seats once
 /// the caller passes the demotion's cursor: while team's events cannot
 /// reach entitlement the call waits and answers UNAVAILABLE (never
@@ -54,22 +76,7 @@ async fn r_role_2_a_role_taken_away_is_never_honoured_after_its_cursor(backend: 
     let ada = shop.member(&owner, &team, "Ada").await;
     let bob = shop.member(&owner, &team, "Bob").await;
     let cy = shop.member(&owner, &team, "Cy").await;
-    let promoted = owner
-        .team
-        .clone()
-        .update_member(tpb::UpdateMemberRequest {
-            member: Some(tpb::Member {
-                name: format!(
-                    "{team}/members/{}",
-                    ada.account.trim_start_matches("accounts/")
-                ),
-                role: tpb::Role::SecondaryAdmin as i32,
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["role".into()],
-            }),
-        })
+    let promoted = set_role(&owner, &team, &ada.account, tpb::Role::SecondaryAdmin)
         .await
         .expect("promote");
     let assign = |cursor: String| {
@@ -98,22 +105,7 @@ async fn r_role_2_a_role_taken_away_is_never_honoured_after_its_cursor(backend: 
 
     // Team's events stop reaching entitlement; team demotes her.
     gate.close().await;
-    let demoted = owner
-        .team
-        .clone()
-        .update_member(tpb::UpdateMemberRequest {
-            member: Some(tpb::Member {
-                name: format!(
-                    "{team}/members/{}",
-                    ada.account.trim_start_matches("accounts/")
-                ),
-                role: tpb::Role::User as i32,
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["role".into()],
-            }),
-        })
+    let demoted = set_role(&owner, &team, &ada.account, tpb::Role::User)
         .await
         .expect("demote");
     let seen = cursor_of(&demoted);

@@ -131,14 +131,7 @@ impl Seats<'_> {
         id: &AssignmentId,
         items: Vec<String>,
     ) -> Result<Option<Assignment>> {
-        let standing = self.standing(&ctx.caller, team).await?;
-        let product = {
-            let mut conn = self.db.conn().await?;
-            Self::assignment_in(&mut conn, team, id).await?.product
-        };
-        Catalog::of(self)
-            .authorize_seats(&ctx.caller, team, &product, standing)
-            .await?;
+        self.authorize_assignment(&ctx.caller, team, id).await?;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
         let a = Self::locked_assignment_in(&mut tx, team, id).await?;
@@ -170,6 +163,24 @@ impl Seats<'_> {
         Ok(Some(a))
     }
 
+    /// Refuses `caller` unless they may change the seats of the product
+    /// that assignment `id` of `team` is for (R-ROLE-2, R-CLS-7).
+    async fn authorize_assignment(
+        &self,
+        caller: &Caller,
+        team: &TeamId,
+        id: &AssignmentId,
+    ) -> Result<()> {
+        let standing = self.standing(caller, team).await?;
+        let product = {
+            let mut conn = self.db.conn().await?;
+            Self::assignment_in(&mut conn, team, id).await?.product
+        };
+        Catalog::of(self)
+            .authorize_seats(caller, team, &product, standing)
+            .await
+    }
+
     /// R-SEAT-4: unassigns. A seat that also comes from a group stays until
     /// the person leaves the group or the group assignment goes.
     #[tracing::instrument(name = "entitlement.service.delete_assignment", skip_all)]
@@ -179,14 +190,7 @@ impl Seats<'_> {
         team: &TeamId,
         id: &AssignmentId,
     ) -> Result<()> {
-        let standing = self.standing(&ctx.caller, team).await?;
-        let product = {
-            let mut conn = self.db.conn().await?;
-            Self::assignment_in(&mut conn, team, id).await?.product
-        };
-        Catalog::of(self)
-            .authorize_seats(&ctx.caller, team, &product, standing)
-            .await?;
+        self.authorize_assignment(&ctx.caller, team, id).await?;
         let meta = self.meta(ctx);
         let mut tx = self.begin().await?;
         let a = Self::locked_assignment_in(&mut tx, team, id).await?;

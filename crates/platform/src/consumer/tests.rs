@@ -71,41 +71,37 @@ async fn cursor_of(outbox: &Outbox, name: &str) -> Option<String> {
     load_cursor(&mut conn, name).await.expect("cursor")
 }
 
-#[tokio::test]
-async fn r_evt_1_a_permanent_failure_rolls_back_and_parks_the_event() {
-    let dir = tempfile::tempdir().expect("dir");
-    let outbox = outbox(&dir).await;
-    let events = (1..=2)
-        .map(|s| {
-            (
-                format!("e{s}"),
-                prost_types::Timestamp {
-                    seconds: s,
-                    nanos: 0,
-                },
-            )
-        })
-        .collect();
+/// Runs a consumer named `test` with `handler` over `events` until its
+/// cursor reaches `last`, then stops it.
+async fn consume_all<H: Handler<prost_types::Timestamp>>(
+    outbox: &Outbox,
+    handler: H,
+    events: Vec<(String, prost_types::Timestamp)>,
+    last: &str,
+) {
     let stop = CancellationToken::new();
     let task = Consumer {
         name: "test",
         source: Scripted(events),
         event_types: &[],
-        handler: Writer,
+        handler,
         outbox: outbox.clone(),
         clock: SystemClock::shared(),
     }
     .spawn(stop.clone());
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while cursor_of(&outbox, "test").await.as_deref() != Some("2") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the stream moves past the failure"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for("the stream reaches its end", async || {
+        cursor_of(outbox, "test").await.as_deref() == Some(last)
+    })
+    .await;
     stop.cancel();
     task.await.expect("consumer ends");
+}
+
+#[tokio::test]
+async fn r_evt_1_a_permanent_failure_rolls_back_and_parks_the_event() {
+    let dir = tempfile::tempdir().expect("dir");
+    let outbox = outbox(&dir).await;
+    consume_all(&outbox, Writer, timestamps(1..=2), "2").await;
     assert_eq!(
         cursor_of(&outbox, "wrote-1").await,
         None,
@@ -131,33 +127,7 @@ async fn r_evt_1_a_permanent_failure_rolls_back_and_parks_the_event() {
 async fn r_evt_1_a_batch_with_bad_events_parks_only_them() {
     let dir = tempfile::tempdir().expect("dir");
     let outbox = outbox(&dir).await;
-    let events = (1..=40)
-        .map(|s| {
-            (
-                format!("e{s}"),
-                prost_types::Timestamp {
-                    seconds: s,
-                    nanos: 0,
-                },
-            )
-        })
-        .collect();
-    let stop = CancellationToken::new();
-    let task = Consumer {
-        name: "test",
-        source: Scripted(events),
-        event_types: &[],
-        handler: Writer,
-        outbox: outbox.clone(),
-        clock: SystemClock::shared(),
-    }
-    .spawn(stop.clone());
-    wait_for("the stream reaches its end", async || {
-        cursor_of(&outbox, "test").await.as_deref() == Some("40")
-    })
-    .await;
-    stop.cancel();
-    task.await.expect("consumer ends");
+    consume_all(&outbox, Writer, timestamps(1..=40), "40").await;
     for s in 1..=40 {
         let wrote = cursor_of(&outbox, &format!("wrote-{s}")).await;
         assert_eq!(wrote.is_some(), s % 2 == 0, "event {s}");
@@ -232,22 +202,7 @@ async fn r_evt_1_events_that_arrive_together_commit_together() {
         .collect();
     let handler = Counted::default();
     let commits = handler.commits.clone();
-    let stop = CancellationToken::new();
-    let task = Consumer {
-        name: "test",
-        source: Scripted(evens),
-        event_types: &[],
-        handler,
-        outbox: outbox.clone(),
-        clock: SystemClock::shared(),
-    }
-    .spawn(stop.clone());
-    wait_for("the stream reaches its end", async || {
-        cursor_of(&outbox, "test").await.as_deref() == Some("60")
-    })
-    .await;
-    stop.cancel();
-    task.await.expect("consumer ends");
+    consume_all(&outbox, handler, evens, "60").await;
     for s in (2..=60).step_by(2) {
         assert!(
             cursor_of(&outbox, &format!("wrote-{s}")).await.is_some(),
@@ -268,22 +223,7 @@ async fn r_evt_1_events_that_arrive_together_commit_together() {
 async fn r_evt_1_what_a_parked_event_still_changes_is_written_with_it() {
     let dir = tempfile::tempdir().expect("dir");
     let outbox = outbox(&dir).await;
-    let stop = CancellationToken::new();
-    let task = Consumer {
-        name: "test",
-        source: Scripted(timestamps(1..=6)),
-        event_types: &[],
-        handler: Counted::default(),
-        outbox: outbox.clone(),
-        clock: SystemClock::shared(),
-    }
-    .spawn(stop.clone());
-    wait_for("the stream reaches its end", async || {
-        cursor_of(&outbox, "test").await.as_deref() == Some("6")
-    })
-    .await;
-    stop.cancel();
-    task.await.expect("consumer ends");
+    consume_all(&outbox, Counted::default(), timestamps(1..=6), "6").await;
     for s in 1..=6 {
         let odd = s % 2 == 1;
         assert_eq!(

@@ -22,26 +22,9 @@ pub(super) fn member(row: &AnyRow) -> Result<Member> {
 
 /// Adds a member; false when the account already is one.
 pub async fn insert_member(conn: &mut AnyConnection, m: &Member) -> Result<bool> {
-    let n = sqlx::query(
-        "INSERT INTO members (team_id, account_id, email, email_key, given_name, family_name, role, guest, state, invitation, create_time, invitation_expire_time) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (team_id, account_id) DO NOTHING",
-    )
-    .bind(m.team.as_str())
-    .bind(m.account.as_str())
-    .bind(m.email.as_str())
-    .bind(m.email.key())
-    .bind(&m.given_name)
-    .bind(&m.family_name)
-    .bind(m.role.as_db())
-    .bind(int_flag(m.guest))
-    .bind(m.state.as_db())
-    .bind(m.invitation.as_deref())
-    .bind(m.create_time)
-    .bind(m.invitation_expire_time)
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
+    Ok(!insert_members(conn, std::slice::from_ref(m))
+        .await?
+        .is_empty())
 }
 
 /// Adds members, a few hundred per statement; returns the accounts that
