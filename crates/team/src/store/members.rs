@@ -295,7 +295,12 @@ pub async fn members_by_email(
             "SELECT {MEMBER_COLUMNS} FROM members WHERE team_id = $1 AND email_key IN ({})",
             allot_platform::db::params(chunk.len(), 2)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(team.as_str());
+        // Planned for its values each time (not a cached generic plan): a
+        // plan made while an import's first batches left the table small
+        // can scan the whole team once it holds 100,000 members.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .persistent(false)
+            .bind(team.as_str());
         for e in chunk {
             q = q.bind(e.key());
         }
