@@ -361,3 +361,11 @@ fn a_context_fills_what_flags_leave_out() {
         "the same server"
     );
 }
+
+/// R-INV-2: an invitation's token is base64url and may start with `-`;
+/// `invitation accept` takes it as the token, not as a flag.
+#[test]
+fn r_inv_2_a_token_starting_with_a_dash_is_accepted_as_the_token() {
+    let parsed = format!("{:?}", parse(&["invitation", "accept", "-lQx9_tok"]));
+    assert!(parsed.contains("\"-lQx9_tok\""), "{parsed}");
+}

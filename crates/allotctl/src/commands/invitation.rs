@@ -51,7 +51,9 @@ pub struct ResendArgs {
 /// Accept an invitation with the token from its link (no credential needed).
 #[derive(Debug, Args)]
 pub struct AcceptArgs {
-    /// The token, or the whole accept link.
+    /// The token, or the whole accept link. A token may start with `-`
+    /// (it is base64url), so it is never read as a flag.
+    #[arg(allow_hyphen_values = true)]
     token: String,
 }
 
