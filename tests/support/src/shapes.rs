@@ -293,11 +293,7 @@ impl Env {
             panic!("restart needs Env::processes");
         };
         let mut children = std::mem::take(children);
-        let port = children
-            .iter()
-            .find(|(k, _, _)| *k == which)
-            .map(|(_, _, p)| *p)
-            .expect("the service's port");
+        let port = port_of(&children, which);
         children.retain(|(k, _, _)| *k != which);
         children.push((which, self.spawn_process(which, port), port));
         self.shape = Shape::Processes(children);
@@ -330,11 +326,7 @@ impl Env {
             panic!("restart_with needs Env::processes");
         };
         let mut children = std::mem::take(children);
-        let port = children
-            .iter()
-            .find(|(k, _, _)| *k == which)
-            .map(|(_, _, p)| *p)
-            .expect("the service's port");
+        let port = port_of(&children, which);
         for (kind, child, _) in children.iter_mut() {
             if *kind == which {
                 let _ = child.kill();
@@ -494,4 +486,13 @@ async fn deploy_extras(dir: &std::path::Path, config: &Config) -> Deployed {
         metrics_ports: ServiceKind::ALL.iter().map(|k| (*k, free_port())).collect(),
         console: None,
     }
+}
+
+/// The port a service's process listens on.
+fn port_of(children: &[(ServiceKind, Child, u16)], which: ServiceKind) -> u16 {
+    children
+        .iter()
+        .find(|(k, _, _)| *k == which)
+        .map(|(_, _, p)| *p)
+        .expect("the service's port")
 }

@@ -159,8 +159,8 @@ pub async fn lock_assignments(
     Ok(out)
 }
 
-/// Adds new direct assignments (no group sources), a few hundred per
-/// statement.
+/// Adds new assignments' rows, a few hundred per statement (their group
+/// sources, if any, are the caller's to add).
 pub async fn insert_direct_assignments(conn: &mut AnyConnection, all: &[Assignment]) -> Result<()> {
     for chunk in all.chunks(allot_platform::db::ROWS_PER_STATEMENT) {
         let sql = format!(
@@ -185,20 +185,7 @@ pub async fn insert_direct_assignments(conn: &mut AnyConnection, all: &[Assignme
 }
 
 pub async fn insert_assignment(conn: &mut AnyConnection, a: &Assignment) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO assignments (id, team_id, account_id, email, product_id, items, direct, create_time) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(a.id.as_str())
-    .bind(a.team.as_str())
-    .bind(a.account.as_str())
-    .bind(&a.email)
-    .bind(a.product.as_str())
-    .bind(join_items(&a.items))
-    .bind(int_flag(a.direct))
-    .bind(a.create_time)
-    .execute(&mut *conn)
-    .await?;
+    insert_direct_assignments(conn, std::slice::from_ref(a)).await?;
     for g in &a.groups {
         add_source(conn, &a.id, g).await?;
     }

@@ -18,26 +18,19 @@ fn account(row: &AnyRow) -> Result<Account> {
 }
 
 pub async fn insert_account(conn: &mut AnyConnection, a: &Account, bootstrap: bool) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO accounts (id, email, email_key, given_name, family_name, state, bootstrap, create_time, activate_time) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(a.id.as_str())
-    .bind(a.email.as_str())
-    .bind(a.email.key())
-    .bind(&a.given_name)
-    .bind(&a.family_name)
-    .bind(a.state.as_db())
-    .bind(i64::from(bootstrap))
-    .bind(a.create_time)
-    .bind(a.activate_time)
-    .execute(conn)
-    .await?;
-    Ok(())
+    insert_account_rows(conn, std::slice::from_ref(a), bootstrap).await
 }
 
 /// Adds new accounts, a few hundred per statement.
 pub async fn insert_accounts(conn: &mut AnyConnection, accounts: &[Account]) -> Result<()> {
+    insert_account_rows(conn, accounts, false).await
+}
+
+async fn insert_account_rows(
+    conn: &mut AnyConnection,
+    accounts: &[Account],
+    bootstrap: bool,
+) -> Result<()> {
     for chunk in accounts.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO accounts (id, email, email_key, given_name, family_name, state, bootstrap, create_time, activate_time) VALUES {}",
@@ -52,7 +45,7 @@ pub async fn insert_accounts(conn: &mut AnyConnection, accounts: &[Account]) -> 
                 .bind(&a.given_name)
                 .bind(&a.family_name)
                 .bind(a.state.as_db())
-                .bind(0_i64)
+                .bind(i64::from(bootstrap))
                 .bind(a.create_time)
                 .bind(a.activate_time);
         }

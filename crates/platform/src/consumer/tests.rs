@@ -2,7 +2,10 @@ use super::*;
 use crate::clock::SystemClock;
 use crate::config::OutboxConfig;
 use crate::db::{Db, Migrations};
+use crate::outbox::NewEvent;
+use futures::future::BoxFuture;
 use futures::stream;
+use futures::stream::BoxStream;
 use sqlx::migrate::Migrator;
 
 static NONE: Migrator = Migrator::DEFAULT;
